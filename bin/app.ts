@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { SingleAgentStack } from '../stacks/single-agent/single-agent-stack';
+import { readAppConfig } from './config';
+
+/**
+ * The example app: the stage-1 stack once per environment in cdk.json, checked by the AwsSolutions
+ * and Serverless rule packs. `npx cdk synth -c stage=dev` builds one environment.
+ */
+export function buildApp(app = new App()): App {
+  const { config, stages } = readAppConfig(app);
+  for (const stage of stages) {
+    const env = config.environments[stage]!;
+    new SingleAgentStack(app, `SupportAgent-${stage}`, {
+      env: { account: env.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: env.region },
+      description: `serverless-agents stage 1: the support agent (${stage})`,
+      tags: { 'serverless-agents:environment': stage },
+      models: config.models,
+    });
+  }
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  return app;
+}
+
+if (require.main === module) buildApp().synth();

@@ -1,0 +1,46 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+
+/**
+ * Records why a security rule's finding is accepted on `scope`. The constructs acknowledge only
+ * what they must, each with the reason a reviewer would ask for; the rule packs (cdk-nag
+ * AwsSolutions and Serverless) read these acknowledgments at synth.
+ */
+export function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+/**
+ * Acknowledges each wildcard action and resource in `document`, by the finding id the IAM rules
+ * give it. Only for policies a CDK-provided handler writes for itself, where no narrower grant
+ * can be had; the reason must say why.
+ */
+export function acknowledgeWildcards(scope: IConstruct, document: iam.PolicyDocument, reason: string): void {
+  const resolved = Stack.of(scope).resolve(document.toJSON()) as { Statement?: { Effect: string; Action?: unknown; Resource?: unknown }[] };
+  for (const statement of resolved.Statement ?? []) {
+    if (statement.Effect !== 'Allow') continue;
+    for (const action of list(statement.Action).filter((a): a is string => typeof a === 'string' && a.includes('*'))) {
+      acknowledge(scope, `AwsSolutions-IAM5[Action::${action}]`, reason);
+    }
+    for (const resource of list(statement.Resource).map(flatten).filter((r) => r.includes('*'))) {
+      acknowledge(scope, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
+    }
+  }
+}
+
+const list = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Renders a CloudFormation value the way the rule ids show it: `<Logical.Attr>`, `<AWS::Region>`. */
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
+  if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+  if (typeof v['Fn::Sub'] === 'string') return (v['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, '<$1>');
+  if (Array.isArray(v['Fn::Join'])) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(flatten).join(separator);
+  }
+  return JSON.stringify(value);
+}

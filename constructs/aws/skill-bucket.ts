@@ -1,0 +1,128 @@
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import { readSkillsFolder, SKILL_INDEX_KEY, type SkillIndex } from '../skills/catalog';
+import { acknowledge, acknowledgeWildcards } from './nag';
+
+export interface SkillBucketProps {
+  /** A local folder of skills in the Agent Skills format: one folder per skill, each with a SKILL.md. */
+  readonly path: string;
+  /**
+   * Where S3 writes the bucket's access logs.
+   * @default a new bucket, encrypted, TLS-only, public access blocked
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+  /**
+   * What happens to the bucket when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * An S3 registry of skills: a private, versioned, encrypted, TLS-only bucket holding a local skills
+ * folder and an index of every skill's name and description, so an agent reads its whole catalog in
+ * one request and each skill body only when it needs it. Skills are checked at synth: a broken
+ * SKILL.md fails synth naming the file.
+ */
+export class SkillBucket extends Construct {
+  readonly bucket: s3.Bucket;
+  /** The skills found in the folder, as published in the index. */
+  readonly index: SkillIndex;
+  readonly deployment: s3deploy.BucketDeployment;
+
+  constructor(scope: Construct, id: string, props: SkillBucketProps) {
+    super(scope, id);
+    this.index = readSkillsFolder(resolve(props.path));
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    const accessLogs =
+      props.accessLogsBucket ??
+      new s3.Bucket(this, 'AccessLogs', {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        removalPolicy,
+      });
+    if (!props.accessLogsBucket) {
+      acknowledge(accessLogs, 'AwsSolutions-S1', 'This bucket receives the skill bucket access logs; logging it to itself would loop.');
+    }
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'skills/',
+      removalPolicy,
+    });
+
+    this.deployment = new s3deploy.BucketDeployment(this, 'Deploy', {
+      destinationBucket: this.bucket,
+      sources: [s3deploy.Source.asset(stageSkills(resolve(props.path), this.index))],
+      prune: true,
+      retainOnDelete: removalPolicy === RemovalPolicy.RETAIN,
+    });
+    this.acknowledgeDeploymentHandler();
+  }
+
+  /**
+   * The skills are copied by the handler that aws-cdk-lib's BucketDeployment provides; its runtime,
+   * role and policy are that library's, and it runs only while CloudFormation deploys.
+   */
+  private acknowledgeDeploymentHandler(): void {
+    const policy = this.deployment.handlerRole.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+    if (policy) {
+      acknowledgeWildcards(
+        policy,
+        policy.document,
+        'BucketDeployment copies the skills asset (content-hashed keys in the CDK asset bucket) into the skill bucket and prunes deleted files, so it reads and writes whole prefixes.',
+      );
+    }
+    const handlers = Stack.of(this).node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    for (const handler of handlers) {
+      acknowledge(handler, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The BucketDeployment handler only writes its own logs with this AWS-managed policy.');
+      acknowledge(handler, 'AwsSolutions-L1', 'aws-cdk-lib pins the BucketDeployment handler runtime; it runs only during deployments.');
+      acknowledge(handler, 'Serverless-LambdaLatestVersion', 'aws-cdk-lib pins the BucketDeployment handler runtime; it runs only during deployments.');
+      acknowledge(handler, 'Serverless-LambdaDLQ', 'CloudFormation invokes the BucketDeployment handler and records its failures as a failed deployment.');
+      acknowledge(handler, 'Serverless-LambdaTracing', 'The BucketDeployment handler runs only during deployments; CloudFormation events trace it.');
+    }
+  }
+
+  /** The names of the skills in the bucket. */
+  get skillNames(): string[] {
+    return this.index.skills.map((s) => s.name);
+  }
+
+  has(skill: string): boolean {
+    return this.index.skills.some((s) => s.name === skill);
+  }
+
+  /**
+   * Lets `grantee` read the index and the named skills' folders, and nothing else in the bucket.
+   * Unknown skill names fail.
+   */
+  grantRead(grantee: iam.IGrantable, skills: readonly string[]): iam.Grant {
+    const unknown = skills.filter((s) => !this.has(s));
+    if (unknown.length) throw new Error(`SkillBucket ${this.node.path} has no skill named ${unknown.map((s) => `"${s}"`).join(', ')} (it has: ${this.skillNames.join(', ')})`);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(SKILL_INDEX_KEY), ...skills.map((s) => this.bucket.arnForObjects(`${s}/*`))],
+    });
+  }
+}
+
+/** Copies the skills with their index into one folder, so the whole registry is one asset. */
+function stageSkills(folder: string, index: SkillIndex): string {
+  const dir = mkdtempSync(join(tmpdir(), 'serverless-agents-skills-'));
+  for (const skill of index.skills) cpSync(join(folder, skill.name), join(dir, skill.name), { recursive: true });
+  writeFileSync(join(dir, SKILL_INDEX_KEY), JSON.stringify(index));
+  return dir;
+}

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { agentDefinitionSchema, type AgentDefinitionInput, type AgentSpec } from './schema';
+
+/** A parsed agent definition whose instructions are resolved to text and versioned. */
+export interface AgentDefinition extends Omit<AgentSpec, 'instructions'> {
+  readonly instructions: string;
+  /** Content hash of the instructions: which prompt a run used. */
+  readonly promptVersion: string;
+  /** Content hash of the whole resolved definition. */
+  readonly version: string;
+}
+
+/** A definition that fails validation; the message names the agent and each field path. */
+export class AgentDefinitionError extends Error {
+  constructor(
+    readonly agent: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`agent "${agent}": ${problems.length === 1 ? problems[0] : `\n  - ${problems.join('\n  - ')}`}`);
+    this.name = 'AgentDefinitionError';
+  }
+}
+
+export interface DefineAgentOptions {
+  /**
+   * The folder that `instructions.file` is relative to.
+   * @default the current working directory
+   */
+  readonly baseDir?: string;
+}
+
+/**
+ * Parses and resolves an agent definition, failing with every problem it finds at once.
+ * Calling it again on a definition it returned gives back the same definition.
+ */
+export function defineAgent(input: AgentDefinitionInput | AgentDefinition, options: DefineAgentOptions = {}): AgentDefinition {
+  if (isResolved(input)) return input;
+  const label = agentLabel(input);
+  const parsed = agentDefinitionSchema.safeParse(input);
+  if (!parsed.success) throw new AgentDefinitionError(label, formatIssues(parsed.error.issues));
+  const spec = parsed.data;
+  let text: string;
+  if (typeof spec.instructions === 'string') {
+    text = spec.instructions;
+  } else {
+    const file = resolve(options.baseDir ?? process.cwd(), spec.instructions.file);
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new AgentDefinitionError(label, [`instructions.file: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? e})`]);
+    }
+    if (text.trim() === '') throw new AgentDefinitionError(label, [`instructions.file: ${file} is empty`]);
+  }
+  const resolvedSpec = { ...spec, instructions: text };
+  return { ...resolvedSpec, promptVersion: contentHash(text), version: contentHash(JSON.stringify(resolvedSpec)) };
+}
+
+/** Reads an agent definition from a YAML or JSON file; `instructions.file` is relative to it. */
+export function loadAgentFile(path: string): AgentDefinition {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new AgentDefinitionError(path, [`cannot read the definition file: ${(e as Error).message}`]);
+  }
+  return defineAgent(raw as AgentDefinitionInput, { baseDir: dirname(path) });
+}
+
+/** A short, stable hash for versioning prompts and definitions. */
+export function contentHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Renders zod issues as `field.path: message`, the way the user wrote the field. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+    return `${path || '(definition)'}: ${issue.message}`;
+  });
+}
+
+function isResolved(input: unknown): input is AgentDefinition {
+  const d = input as Partial<AgentDefinition>;
+  return typeof d?.promptVersion === 'string' && typeof d.version === 'string' && typeof d.instructions === 'string';
+}
+
+function agentLabel(input: unknown): string {
+  const name = (input as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' && name !== '' ? name : '(unnamed)';
+}

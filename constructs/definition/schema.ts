@@ -1,0 +1,179 @@
+import { z } from 'zod';
+
+/**
+ * The agent definition: the one description of an agent that the AWS constructs, the Azure
+ * constructs and the runtime all read. Everything an agent team changes lives here; everything a
+ * platform team changes lives in the constructs around it.
+ */
+
+/** A DNS label short enough to prefix with a stack name and still fit a Lambda or Azure name. */
+export const AGENT_NAME_MAX = 40;
+const dnsLabel = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen')
+    .refine((s) => !s.includes('--'), 'must not contain consecutive hyphens');
+
+/** A JSON Schema for an object, kept as plain data so both clouds and the runtime can read it. */
+const objectSchema = z
+  .record(z.string(), z.unknown())
+  .refine((s) => s.type === 'object', { message: 'must be a JSON Schema with "type": "object"', path: ['type'] });
+
+const modelRef = z.union([
+  z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a model alias such as "smart" or "fast"').describe('A model alias resolved by a ModelRouter'),
+  z.strictObject({
+    provider: z.enum(['bedrock', 'anthropic', 'openai-compatible']),
+    model: z.string().min(1),
+  }),
+]);
+
+const instructions = z.union([
+  z.string().min(1, 'must not be empty'),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+
+const toolBase = {
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, underscores or hyphens'),
+  description: z.string().min(1).max(1024),
+  input: objectSchema,
+  scopes: z.array(z.string().min(1)).default([]),
+  sideEffect: z.enum(['read', 'write']).default('read'),
+};
+
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+
+const tool = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...toolBase,
+    kind: z.literal('http'),
+    url: httpsUrl,
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+    timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  }),
+  z.strictObject({
+    ...toolBase,
+    kind: z.literal('function'),
+    /** The name or ARN of the function to invoke. */
+    function: z.string().min(1),
+  }),
+  z.strictObject({
+    ...toolBase,
+    kind: z.literal('mcp'),
+    url: httpsUrl,
+    /** The tool's name on the MCP server, when it differs from the name the model sees. */
+    remoteName: z.string().min(1).optional(),
+  }),
+]);
+
+const eventPattern = z
+  .strictObject({
+    source: z.array(z.string().min(1)).min(1).optional(),
+    detailType: z.array(z.string().min(1)).min(1).optional(),
+    detail: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((p) => p.source || p.detailType || p.detail, 'must match on at least one of source, detailType or detail');
+
+const trigger = z.discriminatedUnion('type', [
+  /** Synchronous invocation through the API. */
+  z.strictObject({ type: z.literal('api') }),
+  /** Asynchronous job through the API and the agent's queue. */
+  z.strictObject({ type: z.literal('job') }),
+  /** Messages that other systems send straight to the agent's queue. */
+  z.strictObject({ type: z.literal('queue') }),
+  z.strictObject({
+    type: z.literal('schedule'),
+    expression: z.string().regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)'),
+    input: z.string().min(1).describe('The prompt the scheduled run receives'),
+  }),
+  z.strictObject({ type: z.literal('event'), pattern: eventPattern }),
+]);
+
+const limits = z
+  .strictObject({
+    maxSteps: z.number().int().min(1).max(100).default(10),
+    maxOutputTokens: z.number().int().min(1).max(128_000).default(4096),
+    maxTotalTokens: z.number().int().min(1).max(10_000_000).default(200_000),
+    /** Wall time of one run; also the function timeout. */
+    timeoutSeconds: z.number().int().min(1).max(900).default(120),
+    budgetUsd: z.number().positive().max(1000).default(1),
+  })
+  .refine((l) => l.maxOutputTokens <= l.maxTotalTokens, { message: 'must not exceed maxTotalTokens', path: ['maxOutputTokens'] });
+
+const rule = z.discriminatedUnion('check', [
+  z.strictObject({ field: z.string().min(1), check: z.enum(['past', 'future', 'nonNegative', 'positive']), message: z.string().optional() }),
+  z.strictObject({ field: z.string().min(1), check: z.enum(['min', 'max']), value: z.number(), message: z.string().optional() }),
+  z.strictObject({ field: z.string().min(1), check: z.literal('pattern'), value: z.string().min(1), message: z.string().optional() }),
+]);
+
+const output = z
+  .strictObject({
+    schema: objectSchema,
+    /** Business rules the structure alone can't say: a due date in the future, a positive price. */
+    rules: z.array(rule).default([]),
+    /** Runs whose reported confidence is lower fail validation. */
+    minConfidence: z.number().min(0).max(1).optional(),
+    /** Repair turns that show the model its validation errors. */
+    maxRepairs: z.number().int().min(0).max(3).default(1),
+  })
+  .superRefine((o, ctx) => {
+    const properties = (o.schema.properties ?? {}) as Record<string, unknown>;
+    o.rules.forEach((r, i) => {
+      const top = r.field.replace(/^\//, '').split(/[/.]/)[0]!;
+      if (!(top in properties)) {
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'field'], message: `"${r.field}" is not a property of the output schema` });
+      }
+      if (r.check === 'pattern') {
+        try {
+          new RegExp(r.value);
+        } catch {
+          ctx.addIssue({ code: 'custom', path: ['rules', i, 'value'], message: 'is not a valid regular expression' });
+        }
+      }
+    });
+  });
+
+export const agentDefinitionSchema = z
+  .strictObject({
+    name: dnsLabel(AGENT_NAME_MAX),
+    description: z.string().min(1).max(1024),
+    model: modelRef,
+    instructions,
+    tools: z.array(tool).default([]),
+    skills: z.array(z.string().min(1)).default([]),
+    triggers: z.array(trigger).default([{ type: 'api' }]),
+    limits: limits.default({ maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1 }),
+    output: output.optional(),
+    /** The team or tenant the agent serves; picks the router policy and tool permissions. */
+    cohort: dnsLabel(63).default('default'),
+  })
+  .superRefine((d, ctx) => {
+    const seen = new Set<string>();
+    d.tools.forEach((t, i) => {
+      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `duplicates tool "${t.name}"` });
+      seen.add(t.name);
+    });
+    const skills = new Set<string>();
+    d.skills.forEach((s, i) => {
+      if (skills.has(s)) ctx.addIssue({ code: 'custom', path: ['skills', i], message: `duplicates skill "${s}"` });
+      skills.add(s);
+    });
+    const kinds = d.triggers.map((t) => t.type);
+    for (const once of ['api', 'job', 'queue'] as const) {
+      if (kinds.filter((k) => k === once).length > 1) {
+        ctx.addIssue({ code: 'custom', path: ['triggers'], message: `lists the "${once}" trigger more than once` });
+      }
+    }
+  });
+
+/** What an agent team writes: defaults may be left out, instructions may come from a file. */
+export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;
+/** A parsed definition with every default filled in. */
+export type AgentSpec = z.output<typeof agentDefinitionSchema>;
+export type AgentTool = AgentSpec['tools'][number];
+export type AgentTrigger = AgentSpec['triggers'][number];
+export type AgentLimits = AgentSpec['limits'];
+export type AgentOutput = NonNullable<AgentSpec['output']>;
+export type OutputRule = AgentOutput['rules'][number];
+export type ModelReference = AgentSpec['model'];

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { AgentApi, AgentBus, AgentFunction, AgentQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
+import { acknowledge } from '../../constructs/aws/nag';
+import { loadAgentFile, type AgentDefinition } from '../../constructs/definition';
+
+export interface SingleAgentStackProps extends StackProps {
+  /** Model aliases and their targets: the only place a model is named. */
+  readonly models: ModelRouterProps;
+  /**
+   * The agents to deploy.
+   * @default the example support agent
+   */
+  readonly agents?: readonly AgentDefinition[];
+  /**
+   * The skills folder.
+   * @default the repository's skills/ folder
+   */
+  readonly skillsPath?: string;
+}
+
+/** The example agent every stage-1 stack carries unless told otherwise. */
+export const exampleAgent = (): AgentDefinition => loadAgentFile(join(__dirname, 'support.agent.yaml'));
+
+/**
+ * Roadmap stage 1: serverless agents behind one authenticated API, each with its own queue, on one
+ * skill registry, model router and event bus. Built only from the public constructs.
+ */
+export class SingleAgentStack extends Stack {
+  readonly api: AgentApi;
+  readonly bus: AgentBus;
+  readonly skills: SkillBucket;
+  readonly router: ModelRouter;
+  readonly agents: AgentFunction[];
+
+  constructor(scope: Construct, id: string, props: SingleAgentStackProps) {
+    super(scope, id, props);
+    this.skills = new SkillBucket(this, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
+    this.router = new ModelRouter(this, 'Models', props.models);
+    this.bus = new AgentBus(this, 'Bus');
+    this.api = new AgentApi(this, 'Api');
+    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Agent dead-letter alarms', enforceSSL: true });
+    acknowledge(alarms, 'AwsSolutions-SNS2', 'Alarm notifications carry only alarm names and states, no agent data.');
+    const alarmAction = new cloudwatchActions.SnsAction(alarms);
+
+    this.agents = (props.agents ?? [exampleAgent()]).map((agent) => {
+      const needsQueue = agent.triggers.some((t) => t.type !== 'api');
+      return new AgentFunction(this, `Agent-${agent.name}`, {
+        agent,
+        router: this.router,
+        skills: this.skills,
+        api: this.api,
+        bus: this.bus,
+        ...(needsQueue && { queue: new AgentQueue(this, `Queue-${agent.name}`, { alarmAction }) }),
+      });
+    });
+  }
+}
