@@ -13,7 +13,7 @@ export function buildApp(app = new App()): App {
   for (const stage of stages) {
     const env = config.environments[stage]!;
     new SingleAgentStack(app, `SupportAgent-${stage}`, {
-      env: { account: env.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: env.region },
+      env: { account: env.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: env.region },
       description: `serverless-agents stage 1: the support agent (${stage})`,
       tags: { 'serverless-agents:environment': stage },
       models: config.models,

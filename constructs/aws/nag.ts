@@ -8,7 +8,9 @@ import type { IConstruct } from 'constructs';
  * AwsSolutions and Serverless) read these acknowledgments at synth.
  */
 export function acknowledge(scope: IConstruct, id: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id, reason });
+  // Namespaced by rule pack, so CDK records the finding as acknowledged in the validation report.
+  const pack = id.slice(0, id.indexOf('-'));
+  Validations.of(scope).acknowledge({ id: `${pack}::${id}`, reason });
 }
 
 /**

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { agentDefinitionSchema, type AgentDefinitionInput, type AgentSpec } from './schema';
 
@@ -59,15 +58,16 @@ export function defineAgent(input: AgentDefinitionInput | AgentDefinition, optio
   return { ...resolvedSpec, promptVersion: contentHash(text), version: contentHash(JSON.stringify(resolvedSpec)) };
 }
 
-/** Reads an agent definition from a YAML or JSON file; `instructions.file` is relative to it. */
-export function loadAgentFile(path: string): AgentDefinition {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new AgentDefinitionError(path, [`cannot read the definition file: ${(e as Error).message}`]);
-  }
-  return defineAgent(raw as AgentDefinitionInput, { baseDir: dirname(path) });
+/**
+ * Checks a definition that was resolved at synth and carried to the runtime: its fields against
+ * the schema, and its prompt version against its instructions.
+ */
+export function verifyAgentDefinition(definition: AgentDefinition): AgentDefinition {
+  const { promptVersion, version, ...spec } = definition;
+  const parsed = agentDefinitionSchema.safeParse(spec);
+  if (!parsed.success) throw new AgentDefinitionError(agentLabel(definition), formatIssues(parsed.error.issues));
+  if (promptVersion !== contentHash(definition.instructions)) throw new AgentDefinitionError(definition.name, ['promptVersion: does not match the instructions']);
+  return { ...parsed.data, instructions: definition.instructions, promptVersion, version };
 }
 
 /** A short, stable hash for versioning prompts and definitions. */
@@ -76,10 +76,10 @@ export function contentHash(text: string): string {
 }
 
 /** Renders zod issues as `field.path: message`, the way the user wrote the field. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+export function formatIssues(issues: readonly z.core.$ZodIssue[], whole = '(definition)'): string[] {
   return issues.map((issue) => {
     const path = issue.path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
-    return `${path || '(definition)'}: ${issue.message}`;
+    return `${path || whole}: ${issue.message}`;
   });
 }
 

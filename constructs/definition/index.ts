@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './define';
+export * from './load';
 export * from './encoding';

@@ -81,7 +81,7 @@ function readSkill(dir: string, folderName: string): SkillSummary {
   }
   const { data } = parseSkillFile(text, file);
   const parsed = frontMatterSchema.safeParse(data);
-  if (!parsed.success) throw new SkillError(file, formatIssues(parsed.error.issues));
+  if (!parsed.success) throw new SkillError(file, formatIssues(parsed.error.issues, 'front matter'));
   const fm = parsed.data;
   if (fm.name !== folderName) throw new SkillError(file, [`name: "${fm.name}" must match its folder name "${folderName}"`]);
   return {

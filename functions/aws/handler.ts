@@ -1,5 +1,5 @@
 import { AGENT_CONFIG_ENV, decodeAgentConfig, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
-import { agentDefinitionSchema } from '../../constructs/definition/schema';
+import { verifyAgentDefinition } from '../../constructs/definition/define';
 
 /**
  * The Lambda entry point of every agent. It reads the agent's configuration once per cold start and
@@ -15,8 +15,7 @@ function loadConfig(): AgentRuntimeConfig {
   if (!encoded) throw new Error(`${AGENT_CONFIG_ENV} is not set: this function must be deployed by AgentFunction`);
   const decoded = decodeAgentConfig(encoded);
   // The definition was checked at synth; checking it again catches a hand-edited environment.
-  agentDefinitionSchema.parse(decoded.definition);
-  return decoded;
+  return { ...decoded, definition: verifyAgentDefinition(decoded.definition) };
 }
 
 interface SqsEvent {

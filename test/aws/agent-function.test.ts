@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { AgentApi, AgentBus, AgentFunction, AgentQueue, ModelRouter, SkillBucket } from '../../constructs/aws';
+import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../constructs/definition';
+import { agentInput, ROUTER, SKILLS, testStack } from '../helpers';
+
+function build(overrides: Parameters<typeof agentInput>[0] = {}, props: Partial<ConstructorParameters<typeof AgentFunction>[2]> = {}) {
+  const stack = testStack(new App());
+  const agent = new AgentFunction(stack, 'Agent', {
+    agent: agentInput(overrides),
+    router: new ModelRouter(stack, 'Models', ROUTER),
+    api: new AgentApi(stack, 'Api'),
+    ...props,
+  });
+  return { stack, agent, template: Template.fromStack(stack) };
+}
+
+function rolePolicy(template: Template): { Action: string | string[]; Resource: unknown }[] {
+  const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: 'Runs agent helper' } });
+  const [role] = Object.values(roles) as { Properties: { Policies: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[] } }[];
+  return role!.Properties.Policies[0]!.PolicyDocument.Statement;
+}
+
+describe('AgentFunction', () => {
+  it('runs the shared runtime on Node 24, arm64, traced, with its timeout from the definition', () => {
+    const { template } = build({ limits: { timeoutSeconds: 300 } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 1024,
+      Timeout: 300,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('AgentLogs') } },
+    });
+    template.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain' });
+  });
+
+  it('carries the whole definition and its route in the environment, compressed', () => {
+    const { template } = build({ cohort: 'research' });
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } })) as {
+      Properties: { Environment: { Variables: Record<string, string> } };
+    }[];
+    const config = decodeAgentConfig(fn!.Properties.Environment.Variables[AGENT_CONFIG_ENV]!);
+    assert.equal(config.definition.name, 'helper');
+    assert.equal(config.definition.instructions, 'You help.');
+    assert.deepEqual(config.route, [{ provider: 'bedrock', model: 'eu.anthropic.claude-opus-4-1-20250805-v1:0' }]);
+  });
+
+  it('keeps its grants in one inline policy on its own role: no separate policy resource', () => {
+    const { template } = build();
+    const policies = template.findResources('AWS::IAM::Policy');
+    assert.ok(!Object.keys(policies).some((id) => id.startsWith('AgentRole')), 'no AWS::IAM::Policy for the agent role');
+    const actions = rolePolicy(template).flatMap((s) => [s.Action].flat());
+    assert.ok(actions.includes('logs:PutLogEvents') && actions.includes('bedrock:InvokeModel'));
+  });
+
+  it('writes only to its own log group', () => {
+    const { stack, agent, template } = build();
+    const write = rolePolicy(template).find((s) => [s.Action].flat().includes('logs:PutLogEvents'));
+    assert.deepEqual(write?.Resource, { 'Fn::GetAtt': [stack.getLogicalId(agent.logGroup.node.defaultChild as never), 'Arn'] });
+  });
+
+  it('may read only its own skills and the index', () => {
+    const stack = testStack(new App());
+    const skills = new SkillBucket(stack, 'Skills', { path: SKILLS });
+    new AgentFunction(stack, 'Agent', { agent: agentInput({ skills: ['ticket-triage'] }), router: new ModelRouter(stack, 'Models', ROUTER), api: new AgentApi(stack, 'Api'), skills });
+    const template = Template.fromStack(stack);
+    const read = rolePolicy(template).find((s) => s.Action === 's3:GetObject');
+    const text = JSON.stringify(read?.Resource);
+    assert.match(text, /\/index\.json/);
+    assert.match(text, /\/ticket-triage\/\*/);
+    assert.doesNotMatch(text, /refund-requests/);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SKILLS_BUCKET: { Ref: Match.stringLikeRegexp('SkillsBucket') } } } });
+  });
+
+  it('publishes only to its bus', () => {
+    const stack = testStack(new App());
+    const bus = new AgentBus(stack, 'Bus');
+    new AgentFunction(stack, 'Agent', { agent: agentInput(), router: new ModelRouter(stack, 'Models', ROUTER), api: new AgentApi(stack, 'Api'), bus });
+    const put = rolePolicy(Template.fromStack(stack)).find((s) => s.Action === 'events:PutEvents');
+    assert.deepEqual(put?.Resource, { 'Fn::GetAtt': [stack.getLogicalId(bus.eventBus.node.defaultChild as never), 'Arn'] });
+  });
+
+  it('takes overrides of memory, architecture, log retention and concurrency', () => {
+    const { template } = build({}, { memorySize: 2048, architecture: lambda.Architecture.X86_64, logRetention: logs.RetentionDays.ONE_WEEK, reservedConcurrentExecutions: 5 });
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 2048, Architectures: ['x86_64'], ReservedConcurrentExecutions: 5 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  it('wires a schedule trigger to its queue with a dead-letter queue and retries', () => {
+    const stack = testStack(new App());
+    new AgentFunction(stack, 'Agent', {
+      agent: agentInput({ model: 'fast', triggers: [{ type: 'schedule', expression: 'rate(1 hour)', input: 'Report.' }] }),
+      router: new ModelRouter(stack, 'Models', ROUTER),
+      queue: new AgentQueue(stack, 'Queue'),
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ Input: '{"source":"schedule","input":"Report."}', RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 }, DeadLetterConfig: { Arn: Match.anyValue() } })],
+    });
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
+  });
+
+  it('grants invoke to whoever may run it directly', () => {
+    const stack = testStack(new App());
+    const agent = new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue') });
+    agent.grantInvoke(new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }));
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'lambda:InvokeFunction', Resource: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('AgentFunction'), 'Arn'] }]) })]) },
+    });
+  });
+});

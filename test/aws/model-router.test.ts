@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { ModelRouter } from '../../constructs/aws';
+import { defineAgent } from '../../constructs/definition';
+import { agentInput, ROUTER, testStack } from '../helpers';
+
+function granted(cohort: string, model = 'smart') {
+  const stack = testStack(new App());
+  const router = new ModelRouter(stack, 'Models', { ...ROUTER, providers: { 'openai-compatible': { baseUrl: 'https://llm.internal.example.com/v1', apiKeySecret: 'team/vllm' } } });
+  const agent = defineAgent(agentInput({ cohort, model: model as never }));
+  router.grantInvoke(new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }), agent);
+  const [policy] = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }[];
+  return { router, agent, statements: policy!.Properties.PolicyDocument.Statement };
+}
+
+describe('ModelRouter', () => {
+  it('resolves an alias through the default policy to ordered targets', () => {
+    const { router, agent } = granted('default');
+    assert.deepEqual(router.route(agent).map((t) => t.provider), ['bedrock', 'anthropic']);
+    assert.deepEqual(router.aliases(), ['fast', 'smart']);
+  });
+
+  it('lets a cohort override an alias and keeps the others from the default policy', () => {
+    const { router } = granted('research');
+    assert.deepEqual(router.route(defineAgent(agentInput({ cohort: 'research' }))).map((t) => t.provider), ['bedrock-inference-profile']);
+    assert.deepEqual(router.route(defineAgent(agentInput({ cohort: 'research', model: 'fast' }))).map((t) => t.provider), ['bedrock']);
+  });
+
+  it('grants invoke on exactly the Bedrock models and read on exactly the secrets of the route', () => {
+    const { statements } = granted('default');
+    const bedrock = statements.find((s) => JSON.stringify(s.Action).includes('bedrock'))!;
+    assert.deepEqual(bedrock.Action, ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+    assert.deepEqual(bedrock.Resource, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:eu-west-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0']] });
+    const secret = statements.find((s) => JSON.stringify(s.Action).includes('secretsmanager'))!;
+    assert.deepEqual(secret.Action, ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']);
+    assert.match(JSON.stringify(secret.Resource), /:secret:team\/anthropic-\?\?\?\?\?\?/);
+    assert.equal(statements.length, 2);
+  });
+
+  it('grants an inference profile and its model in the profile regions only', () => {
+    const { statements } = granted('research');
+    const resources = JSON.stringify(statements[0]!.Resource);
+    assert.match(resources, /:bedrock:eu-west-1:123456789012:inference-profile\/eu\.anthropic\.claude-opus-4-1-20250805-v1:0/);
+    assert.match(resources, /:bedrock:eu-west-1::foundation-model\/anthropic\.claude-opus-4-1-20250805-v1:0/);
+    assert.match(resources, /:bedrock:eu-central-1::foundation-model\/anthropic\.claude-opus-4-1-20250805-v1:0/);
+    assert.doesNotMatch(resources, /\*/);
+  });
+
+  it('routes a direct OpenAI-compatible reference with the provider credentials and grants no Bedrock', () => {
+    const { router, agent, statements } = granted('default', { provider: 'openai-compatible', model: 'llama-3.3-70b' } as never);
+    assert.deepEqual(router.route(agent), [{ provider: 'openai-compatible', model: 'llama-3.3-70b', baseUrl: 'https://llm.internal.example.com/v1', apiKeySecret: 'team/vllm' }]);
+    assert.ok(!JSON.stringify(statements).includes('bedrock'));
+    assert.match(JSON.stringify(statements), /secret:team\/vllm-/);
+  });
+
+  it('creates no resources of its own', () => {
+    const stack = testStack(new App());
+    new ModelRouter(stack, 'Models', ROUTER);
+    assert.deepEqual(Object.keys(Template.fromStack(stack).toJSON().Resources ?? {}), []);
+  });
+});

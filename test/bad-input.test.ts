@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { App, Duration } from 'aws-cdk-lib';
+import { readAppConfig } from '../bin/config';
+import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, ModelRouter, SkillBucket } from '../constructs/aws';
+import type { AgentDefinitionInput } from '../constructs/definition';
+import { agentInput, ROUTER, SKILLS, skillFile, skillsFolder, testStack } from './helpers';
+
+/** Builds an agent the way a user would and synthesizes it. */
+function synthAgent(agent: Partial<AgentDefinitionInput>, wiring: { queue?: boolean; api?: boolean; skills?: string } = {}): void {
+  const app = new App();
+  const stack = testStack(app);
+  new AgentFunction(stack, 'Agent', {
+    agent: agentInput(agent),
+    router: new ModelRouter(stack, 'Models', ROUTER),
+    ...(wiring.skills && { skills: new SkillBucket(stack, 'Skills', { path: wiring.skills }) }),
+    ...(wiring.api !== false && { api: new AgentApi(stack, 'Api') }),
+    ...(wiring.queue && { queue: new AgentQueue(stack, 'Queue') }),
+  });
+  app.synth();
+}
+
+const appWithContext = (context: Record<string, unknown>) => new App({ context: { environments: { dev: { region: 'eu-west-1' } }, models: ROUTER, ...context } });
+
+const cases: { input: string; run: () => void; culprit: RegExp }[] = [
+  { input: 'agent name with capitals', run: () => synthAgent({ name: 'Support_Bot' }), culprit: /^agent "Support_Bot": name: must be lowercase/ },
+  { input: 'agent without a description', run: () => synthAgent({ description: '' }), culprit: /^agent "helper": description:/ },
+  {
+    input: 'tool input that is not an object schema',
+    run: () => synthAgent({ tools: [{ name: 'look', description: 'd', kind: 'function', function: 'fn', input: { type: 'string' } }] }),
+    culprit: /agent "helper": tools\[0\]\.input\.type: must be a JSON Schema with "type": "object"/,
+  },
+  {
+    input: 'HTTP tool over plain http',
+    run: () => synthAgent({ tools: [{ name: 'look', description: 'd', kind: 'http', url: 'http://orders.example.com', input: { type: 'object' } }] }),
+    culprit: /agent "helper": tools\[0\]\.url: must be an https:\/\/ URL/,
+  },
+  {
+    input: 'two tools with one name',
+    run: () =>
+      synthAgent({
+        tools: [
+          { name: 'look', description: 'd', kind: 'function', function: 'a', input: { type: 'object' } },
+          { name: 'look', description: 'd', kind: 'function', function: 'b', input: { type: 'object' } },
+        ],
+      }),
+    culprit: /agent "helper": tools\[1\]\.name: duplicates tool "look"/,
+  },
+  { input: 'output tokens above the total', run: () => synthAgent({ limits: { maxOutputTokens: 9000, maxTotalTokens: 8000 } }), culprit: /agent "helper": limits\.maxOutputTokens: must not exceed maxTotalTokens/ },
+  {
+    input: 'output rule on a field the schema lacks',
+    run: () => synthAgent({ output: { schema: { type: 'object', properties: { price: { type: 'number' } } }, rules: [{ field: 'dueBy', check: 'future' }] } }),
+    culprit: /agent "helper": output\.rules\[0\]\.field: "dueBy" is not a property of the output schema/,
+  },
+  {
+    input: 'schedule that is not rate() or cron()',
+    run: () => synthAgent({ triggers: [{ type: 'schedule', expression: 'every monday', input: 'go' }] }, { queue: true }),
+    culprit: /agent "helper": triggers\[0\]\.expression: must be rate\(\.\.\.\) or cron\(\.\.\.\)/,
+  },
+  { input: 'instructions file that does not exist', run: () => synthAgent({ instructions: { file: '/no/such/prompt.md' } }), culprit: /agent "helper": instructions\.file: cannot read \/no\/such\/prompt\.md \(ENOENT\)/ },
+  { input: 'model alias the router lacks', run: () => synthAgent({ model: 'smartest' }), culprit: /agent "helper": model: alias "smartest" is not defined for cohort "default" \(known aliases: fast, smart\)/ },
+  {
+    input: 'direct Anthropic model with no credentials in the router',
+    run: () => synthAgent({ model: { provider: 'anthropic', model: 'claude-sonnet-4-5' } }),
+    culprit: /agent "helper": model: provider "anthropic" needs providers\.anthropic\.apiKeySecret/,
+  },
+  { input: 'skill missing from the bucket', run: () => synthAgent({ skills: ['nope'] }, { skills: SKILLS }), culprit: /agent "helper": skills\[0\]: "nope" is not in the SkillBucket \(it has: refund-requests, ticket-triage\)/ },
+  { input: 'job trigger with no queue', run: () => synthAgent({ triggers: [{ type: 'api' }, { type: 'job' }] }), culprit: /agent "helper": triggers\[1\]: a "job" trigger needs an AgentQueue/ },
+  { input: 'api trigger with no API', run: () => synthAgent({}, { api: false }), culprit: /agent "helper": triggers\[0\]: an "api" trigger needs an AgentApi/ },
+  {
+    input: 'instructions too large for the function environment',
+    run: () => synthAgent({ instructions: randomBytes(6000).toString('base64') }),
+    culprit: /agent "helper": \(definition\): compressed, it takes about \d+ bytes of Lambda's 4096-byte environment; move reference material/,
+  },
+  { input: 'skill folder without SKILL.md', run: () => synthAgent({}, { skills: skillsFolder({ 'lonely/notes.md': 'x' }) }), culprit: /skill \S+\/lonely\/SKILL\.md: is missing/ },
+  { input: 'SKILL.md without front matter', run: () => synthAgent({}, { skills: skillsFolder({ 'a/SKILL.md': '# a\n' }) }), culprit: /skill \S+\/a\/SKILL\.md: must start with YAML front matter/ },
+  {
+    input: 'SKILL.md whose front matter is not YAML',
+    run: () => synthAgent({}, { skills: skillsFolder({ 'a/SKILL.md': '---\nname: [a\n---\n' }) }),
+    culprit: /skill \S+\/a\/SKILL\.md: front matter is not valid YAML/,
+  },
+  { input: 'SKILL.md without a description', run: () => synthAgent({}, { skills: skillsFolder({ 'a/SKILL.md': '---\nname: a\n---\n' }) }), culprit: /skill \S+\/a\/SKILL\.md: description:/ },
+  { input: 'SKILL.md named unlike its folder', run: () => synthAgent({}, { skills: skillsFolder({ 'a/SKILL.md': skillFile('b') }) }), culprit: /skill \S+\/a\/SKILL\.md: name: "b" must match its folder name "a"/ },
+  {
+    input: 'SKILL.md with a field the format lacks',
+    run: () => synthAgent({}, { skills: skillsFolder({ 'a/SKILL.md': '---\nname: a\ndescription: d\nauthor: me\n---\n' }) }),
+    culprit: /skill \S+\/a\/SKILL\.md: front matter: Unrecognized key: "author"/,
+  },
+  {
+    input: 'SKILL.md name with consecutive hyphens',
+    run: () => synthAgent({}, { skills: skillsFolder({ 'a--b/SKILL.md': skillFile('a--b') }) }),
+    culprit: /skill \S+\/a--b\/SKILL\.md: name: must be lowercase letters, digits and single hyphens/,
+  },
+  {
+    input: 'router target region that is not a region',
+    run: () => new ModelRouter(testStack(), 'Models', { aliases: { smart: [{ provider: 'bedrock-inference-profile', profile: 'eu.m', regions: ['europe'] }] } }),
+    culprit: /ModelRouter Test\/Models: aliases\.smart\[0\]\.regions\[0\]: must be a region/,
+  },
+  { input: 'router alias with no targets', run: () => new ModelRouter(testStack(), 'Models', { aliases: { smart: [] } }), culprit: /ModelRouter Test\/Models: aliases\.smart: needs at least one target/ },
+  {
+    input: 'queue visibility shorter than six agent timeouts',
+    run: () => {
+      const app = new App();
+      const stack = testStack(app);
+      new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue', { visibilityTimeout: Duration.seconds(60) }) });
+      app.synth();
+    },
+    culprit: /AgentQueue Test\/Queue: visibilityTimeout 60s is under six times the agent timeout \(720s\)/,
+  },
+  {
+    input: 'one queue given to two agents',
+    run: () => {
+      const stack = testStack();
+      const queue = new AgentQueue(stack, 'Queue');
+      const agent = (name: string) => agentInput({ name, model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] });
+      new AgentFunction(stack, 'A', { agent: agent('a'), queue });
+      new AgentFunction(stack, 'B', { agent: agent('b'), queue });
+    },
+    culprit: /AgentQueue Test\/Queue already feeds Test\/A\/Function; each agent needs its own queue/,
+  },
+  {
+    input: 'two agents with one name on an API',
+    run: () => {
+      const stack = testStack();
+      const api = new AgentApi(stack, 'Api');
+      const agent = agentInput({ model: { provider: 'bedrock', model: 'm' } });
+      new AgentFunction(stack, 'A', { agent, api });
+      new AgentFunction(stack, 'B', { agent, api });
+    },
+    culprit: /AgentApi Test\/Api already serves an agent named "helper"/,
+  },
+  {
+    input: 'an API serving no agent',
+    run: () => {
+      const app = new App();
+      new AgentApi(testStack(app), 'Api');
+      app.synth();
+    },
+    culprit: /AgentApi Test\/Api serves no agent/,
+  },
+  { input: 'anonymous API without a reason', run: () => AgentApiAuthorization.anonymous(''), culprit: /anonymous needs a real reason/ },
+  { input: 'environment with a bad region in cdk.json', run: () => readAppConfig(appWithContext({ environments: { dev: { region: 'Ireland' } } })), culprit: /cdk\.json context: environments\.dev\.region: must be a region/ },
+  { input: 'stage that cdk.json does not name', run: () => readAppConfig(appWithContext({ stage: 'qa' })), culprit: /stage "qa" is not an environment in cdk\.json \(known: dev\)/ },
+];
+
+describe('bad input fails synth and names the culprit', () => {
+  for (const c of cases) {
+    it(c.input, () => assert.throws(c.run, (e: Error) => (assert.match(e.message, c.culprit), true)));
+  }
+  it('covers at least ten kinds of bad input', () => assert.ok(cases.length >= 10));
+});

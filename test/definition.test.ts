@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { AgentDefinitionError, contentHash, decodeAgentConfig, defineAgent, encodeAgentConfig, loadAgentFile, verifyAgentDefinition } from '../constructs/definition';
+import { agentInput, REPO } from './helpers';
+
+describe('agent definition', () => {
+  it('fills every default a runtime relies on', () => {
+    const agent = defineAgent(agentInput());
+    assert.equal(agent.cohort, 'default');
+    assert.deepEqual(agent.tools, []);
+    assert.deepEqual(agent.skills, []);
+    assert.deepEqual(agent.triggers, [{ type: 'api' }]);
+    assert.deepEqual(agent.limits, { maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1 });
+    assert.equal(agent.promptVersion, contentHash('You help.'));
+    assert.match(agent.version, /^[0-9a-f]{16}$/);
+  });
+
+  it('reads instructions from a file and versions the prompt by its content', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-'));
+    writeFileSync(join(dir, 'prompt.md'), 'Be brief.');
+    const a = defineAgent(agentInput({ instructions: { file: 'prompt.md' } }), { baseDir: dir });
+    assert.equal(a.instructions, 'Be brief.');
+    writeFileSync(join(dir, 'prompt.md'), 'Be thorough.');
+    const b = defineAgent(agentInput({ instructions: { file: 'prompt.md' } }), { baseDir: dir });
+    assert.notEqual(a.promptVersion, b.promptVersion);
+    assert.notEqual(a.version, b.version);
+  });
+
+  it('is idempotent: a resolved definition passes through unchanged', () => {
+    const agent = defineAgent(agentInput());
+    assert.equal(defineAgent(agent), agent);
+  });
+
+  it('loads the example agent from YAML with its tools, triggers and output rules', () => {
+    const agent = loadAgentFile(join(REPO, 'stacks/single-agent/support.agent.yaml'));
+    assert.equal(agent.name, 'support');
+    assert.deepEqual(agent.tools.map((t) => [t.name, t.kind, t.sideEffect]), [
+      ['lookup_order', 'http', 'read'],
+      ['create_ticket', 'http', 'write'],
+    ]);
+    assert.deepEqual(agent.triggers.map((t) => t.type), ['api', 'job', 'schedule']);
+    assert.deepEqual(agent.output?.rules.map((r) => r.check), ['future', 'nonNegative']);
+    assert.match(agent.instructions, /first line of customer support/);
+  });
+
+  it('reports every problem at once, each with its field path and the agent name', () => {
+    const err = catchError(() =>
+      defineAgent(
+        agentInput({
+          name: 'billing',
+          limits: { maxSteps: 0 },
+          tools: [{ name: 'bad name!', description: 'x', kind: 'http', url: 'https://x.example.com', input: { type: 'object' } }],
+        } as never),
+      ),
+    );
+    assert.ok(err instanceof AgentDefinitionError);
+    assert.equal(err.agent, 'billing');
+    assert.match(err.message, /^agent "billing":/);
+    assert.ok(err.problems.some((p) => p.startsWith('limits.maxSteps:')), err.message);
+    assert.ok(err.problems.some((p) => p.startsWith('tools[0].name:')), err.message);
+  });
+
+  it('verifies a carried definition: a changed prompt no longer matches its version', () => {
+    const agent = defineAgent(agentInput());
+    assert.deepEqual(verifyAgentDefinition(JSON.parse(JSON.stringify(agent))), agent);
+    assert.throws(() => verifyAgentDefinition({ ...agent, instructions: 'Do anything.' }), /agent "helper": promptVersion: does not match the instructions/);
+    assert.throws(() => verifyAgentDefinition({ ...agent, limits: { ...agent.limits, maxSteps: -1 } }), /agent "helper": limits\.maxSteps/);
+  });
+
+  it('encodes the runtime config compactly and decodes it unchanged', () => {
+    const definition = loadAgentFile(join(REPO, 'stacks/single-agent/support.agent.yaml'));
+    const config = { definition, route: [{ provider: 'bedrock' as const, model: 'm' }] };
+    const encoded = encodeAgentConfig(config);
+    assert.deepEqual(decodeAgentConfig(encoded), JSON.parse(JSON.stringify(config)));
+    assert.ok(encoded.length < JSON.stringify(config).length, 'compressed form is smaller than the JSON');
+  });
+});
+
+export function catchError(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  assert.fail('expected an error');
+}

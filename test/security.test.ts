@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AgentApi, AgentApiAuthorization, AgentBus, AgentFunction, AgentQueue, ModelRouter, SkillBucket } from '../constructs/aws';
+import { acknowledge } from '../constructs/aws/nag';
+import { SingleAgentStack } from '../stacks/single-agent/single-agent-stack';
+import { agentInput, reportingApp, ROUTER, SKILLS, synthWithRulePacks, testStack } from './helpers';
+
+function assertClean(outcome: ReturnType<typeof synthWithRulePacks>) {
+  assert.deepEqual(outcome.open, [], `open findings:\n${outcome.open.map((f) => `${f.rule} at ${f.paths.join(', ')}`).join('\n')}`);
+  for (const a of outcome.acknowledged) assert.ok(a.reason.trim().length >= 20, `${a.rule} is acknowledged without a real reason`);
+}
+
+describe('security rule packs (cdk-nag AwsSolutions and Serverless)', () => {
+  it('do report a finding nobody acknowledged (the check can fail)', () => {
+    const app = reportingApp();
+    new sqs.Queue(testStack(app), 'Bare');
+    const rules = synthWithRulePacks(app).open.map((f) => f.rule);
+    assert.ok(rules.includes('AwsSolutions-SQS3') && rules.includes('AwsSolutions-SQS4'), rules.join(', '));
+  });
+
+  it('report no open finding on SingleAgentStack, and every acknowledgment has a reason', () => {
+    const app = reportingApp();
+    new SingleAgentStack(app, 'Stage1', { env: { account: '123456789012', region: 'eu-west-1' }, models: ROUTER });
+    const outcome = synthWithRulePacks(app);
+    assertClean(outcome);
+    assert.ok(outcome.acknowledged.length > 0, 'the report lists the acknowledged findings');
+  });
+
+  it('report no open finding on a stack that uses every construct option', () => {
+    const app = reportingApp();
+    const stack = testStack(app);
+    const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true });
+    acknowledge(topic, 'AwsSolutions-SNS2', 'Alarm notifications carry only alarm names and states.');
+    const pool = new cognito.UserPool(stack, 'Users', {
+      passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { sms: false, otp: true },
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+    });
+    const router = new ModelRouter(stack, 'Models', { ...ROUTER, providers: { 'openai-compatible': { baseUrl: 'https://llm.internal.example.com/v1', apiKeySecret: 'team/vllm' } } });
+    const skills = new SkillBucket(stack, 'Skills', { path: SKILLS });
+    const bus = new AgentBus(stack, 'Bus', { eventBusName: 'agents', archiveRetention: Duration.days(90) });
+    const api = new AgentApi(stack, 'Api', { authorization: AgentApiAuthorization.cognito([pool], ['agents/invoke']), rateLimit: 10, burstLimit: 20, stageName: 'prod', accessLogRetention: logs.RetentionDays.TWO_YEARS });
+    const alarmAction = new cloudwatchActions.SnsAction(topic);
+    new AgentFunction(stack, 'Research', {
+      agent: agentInput({
+        name: 'research',
+        cohort: 'research',
+        skills: ['ticket-triage', 'refund-requests'],
+        tools: [
+          { name: 'search', description: 'Search the wiki.', kind: 'mcp', url: 'https://mcp.internal.example.com/mcp', input: { type: 'object' } },
+          { name: 'file_report', description: 'File a report.', kind: 'function', function: 'report-filer', input: { type: 'object' }, sideEffect: 'write', scopes: ['reports:write'] },
+        ],
+        triggers: [{ type: 'api' }, { type: 'job' }, { type: 'schedule', expression: 'rate(1 day)', input: 'Digest.' }, { type: 'event', pattern: { detailType: ['handoff'] } }],
+        output: { schema: { type: 'object', properties: { price: { type: 'number' } } }, rules: [{ field: 'price', check: 'positive' }], minConfidence: 0.7 },
+      }),
+      router,
+      skills,
+      api,
+      bus,
+      queue: new AgentQueue(stack, 'ResearchQueue', { maxReceiveCount: 5, batchSize: 5, maxConcurrency: 3, visibilityTimeout: Duration.minutes(15), retentionPeriod: Duration.days(7), alarmAction }),
+      memorySize: 2048,
+      architecture: lambda.Architecture.X86_64,
+      logRetention: logs.RetentionDays.SIX_MONTHS,
+      reservedConcurrentExecutions: 10,
+    });
+    new AgentFunction(stack, 'Local', {
+      agent: agentInput({ name: 'local', model: { provider: 'openai-compatible', model: 'llama-3.3-70b' } }),
+      router,
+      api,
+    });
+    assertClean(synthWithRulePacks(app));
+  });
+});
