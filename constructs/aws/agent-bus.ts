@@ -4,7 +4,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { queueTarget, secureDeadLetterQueue } from './defaults';
+import { DeadLetterQueue } from './dead-letter-queue';
+import { queueTarget } from './defaults';
 
 export interface AgentBusProps {
   /**
@@ -17,6 +18,11 @@ export interface AgentBusProps {
    * @default Duration.days(30)
    */
   readonly archiveRetention?: Duration;
+  /**
+   * Notified when an event lands in the dead-letter queue.
+   * @default no action: the alarm is visible in CloudWatch only
+   */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
 }
 
 /**
@@ -27,11 +33,17 @@ export interface AgentBusProps {
 export class AgentBus extends Construct {
   readonly eventBus: events.EventBus;
   readonly deadLetterQueue: sqs.Queue;
+  readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly archive: events.Archive;
 
   constructor(scope: Construct, id: string, props: AgentBusProps = {}) {
     super(scope, id);
-    this.deadLetterQueue = secureDeadLetterQueue(this, 'DeadLetterQueue');
+    const deadLetters = new DeadLetterQueue(this, 'DeadLetter', {
+      description: 'Events the bus or its targets could not deliver',
+      ...(props.alarmAction && { alarmAction: props.alarmAction }),
+    });
+    this.deadLetterQueue = deadLetters.queue;
+    this.deadLetterAlarm = deadLetters.alarm;
     this.eventBus = new events.EventBus(this, 'Bus', {
       ...(props.eventBusName && { eventBusName: props.eventBusName }),
       deadLetterQueue: this.deadLetterQueue,

@@ -7,7 +7,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
-import { queueTarget, secureDeadLetterQueue, secureQueue } from './defaults';
+import { DeadLetterQueue } from './dead-letter-queue';
+import { queueTarget, secureQueue } from './defaults';
 
 export interface AgentQueueProps {
   /**
@@ -26,9 +27,9 @@ export interface AgentQueueProps {
    */
   readonly retentionPeriod?: Duration;
   /**
-   * Where messages go once they have failed `maxReceiveCount` times. Pass one queue to several
-   * AgentQueues to share it; its owner then keeps its alarm.
-   * @default a new dead-letter queue kept for 14 days, with an alarm on its depth
+   * Where messages go once they have failed `maxReceiveCount` times. Pass one `DeadLetterQueue`'s
+   * queue to several AgentQueues to share it; its alarm then covers them all.
+   * @default a new DeadLetterQueue for this queue alone
    */
   readonly deadLetterQueue?: sqs.IQueue;
   /**
@@ -81,17 +82,12 @@ export class AgentQueue extends Construct {
     if (props.deadLetterQueue) {
       this.deadLetterQueue = props.deadLetterQueue;
     } else {
-      const dlq = secureDeadLetterQueue(this, 'DeadLetterQueue');
-      this.deadLetterQueue = dlq;
-      this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-        alarmDescription: `Messages for ${this.node.path} failed ${maxReceiveCount} times and wait in its dead-letter queue`,
-        metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      const dlq = new DeadLetterQueue(this, 'DeadLetter', {
+        description: `Messages for ${this.node.path} that failed ${maxReceiveCount} deliveries`,
+        ...(props.alarmAction && { alarmAction: props.alarmAction }),
       });
-      if (props.alarmAction) this.deadLetterAlarm.addAlarmAction(props.alarmAction);
+      this.deadLetterQueue = dlq.queue;
+      this.deadLetterAlarm = dlq.alarm;
     }
 
     this.queue = secureQueue(this, 'Queue', {

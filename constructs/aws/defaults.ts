@@ -4,22 +4,12 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { acknowledge } from './nag';
 
 /** The secure defaults every construct here shares, in one place so they can't drift apart. */
 
 /** A queue encrypted at rest that refuses requests without TLS. */
 export function secureQueue(scope: Construct, id: string, props: sqs.QueueProps = {}): sqs.Queue {
   return new sqs.Queue(scope, id, { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, ...props });
-}
-
-/** A dead-letter queue: kept for the longest time SQS allows, so on-call has two weeks to look. */
-export function secureDeadLetterQueue(scope: Construct, id: string): sqs.Queue {
-  const dlq = secureQueue(scope, id, { retentionPeriod: Duration.days(14) });
-  const reason = 'This is a dead-letter queue: the end of the line for failed messages, kept 14 days and alarmed on.';
-  acknowledge(dlq, 'AwsSolutions-SQS3', reason);
-  acknowledge(dlq, 'Serverless-SQSRedrivePolicy', reason);
-  return dlq;
 }
 
 /** How many times EventBridge retries delivery before the event goes to the dead-letter queue. */

@@ -3,7 +3,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { AgentApi, AgentBus, AgentFunction, AgentQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
+import { AgentApi, AgentBus, AgentFunction, AgentQueue, DeadLetterQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
 import { acknowledge } from '../../constructs/aws/nag';
 import { loadAgentFile, type AgentDefinition } from '../../constructs/definition';
 
@@ -34,17 +34,21 @@ export class SingleAgentStack extends Stack {
   readonly bus: AgentBus;
   readonly skills: SkillBucket;
   readonly router: ModelRouter;
+  readonly deadLetters: DeadLetterQueue;
   readonly agents: AgentFunction[];
 
   constructor(scope: Construct, id: string, props: SingleAgentStackProps) {
     super(scope, id, props);
     this.skills = new SkillBucket(this, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
     this.router = new ModelRouter(this, 'Models', props.models);
-    this.bus = new AgentBus(this, 'Bus');
-    this.api = new AgentApi(this, 'Api');
     const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Agent dead-letter alarms', enforceSSL: true });
     acknowledge(alarms, 'AwsSolutions-SNS2', 'Alarm notifications carry only alarm names and states, no agent data.');
     const alarmAction = new cloudwatchActions.SnsAction(alarms);
+    this.bus = new AgentBus(this, 'Bus', { alarmAction });
+    this.api = new AgentApi(this, 'Api');
+    // One dead-letter queue for every agent's queue: messages keep their agent and job id, redrive
+    // returns each to its own queue, and each agent costs three resources fewer.
+    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', { description: 'Agent jobs that failed every delivery', alarmAction });
 
     this.agents = (props.agents ?? [exampleAgent()]).map((agent) => {
       const needsQueue = agent.triggers.some((t) => t.type !== 'api');
@@ -54,7 +58,7 @@ export class SingleAgentStack extends Stack {
         skills: this.skills,
         api: this.api,
         bus: this.bus,
-        ...(needsQueue && { queue: new AgentQueue(this, `Queue-${agent.name}`, { alarmAction }) }),
+        ...(needsQueue && { queue: new AgentQueue(this, `Queue-${agent.name}`, { deadLetterQueue: this.deadLetters.queue }) }),
       });
     });
   }
