@@ -8,7 +8,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AgentApi, AgentApiAuthorization, AgentBus, AgentFunction, AgentQueue, ModelRouter, SkillBucket } from '../constructs/aws';
-import { acknowledge } from '../constructs/aws/nag';
 import { SingleAgentStack } from '../stacks/single-agent/single-agent-stack';
 import { agentInput, reportingApp, ROUTER, SKILLS, synthWithRulePacks, testStack } from './helpers';
 
@@ -37,7 +36,6 @@ describe('security rule packs (cdk-nag AwsSolutions and Serverless)', () => {
     const app = reportingApp();
     const stack = testStack(app);
     const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true });
-    acknowledge(topic, 'AwsSolutions-SNS2', 'Alarm notifications carry only alarm names and states.');
     const pool = new cognito.UserPool(stack, 'Users', {
       passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
       mfa: cognito.Mfa.REQUIRED,

@@ -49,9 +49,6 @@ export class SkillBucket extends Construct {
         enforceSSL: true,
         removalPolicy,
       });
-    if (!props.accessLogsBucket) {
-      acknowledge(accessLogs, 'AwsSolutions-S1', 'This bucket receives the skill bucket access logs; logging it to itself would loop.');
-    }
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,

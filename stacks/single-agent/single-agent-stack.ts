@@ -4,7 +4,6 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AgentApi, AgentBus, AgentFunction, AgentQueue, DeadLetterQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
-import { acknowledge } from '../../constructs/aws/nag';
 import { loadAgentFile, type AgentDefinition } from '../../constructs/definition';
 
 export interface SingleAgentStackProps extends StackProps {
@@ -42,7 +41,6 @@ export class SingleAgentStack extends Stack {
     this.skills = new SkillBucket(this, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
     this.router = new ModelRouter(this, 'Models', props.models);
     const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Agent dead-letter alarms', enforceSSL: true });
-    acknowledge(alarms, 'AwsSolutions-SNS2', 'Alarm notifications carry only alarm names and states, no agent data.');
     const alarmAction = new cloudwatchActions.SnsAction(alarms);
     this.bus = new AgentBus(this, 'Bus', { alarmAction });
     this.api = new AgentApi(this, 'Api');
