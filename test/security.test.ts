@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Duration } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -30,6 +31,17 @@ describe('security rule packs (cdk-nag AwsSolutions and Serverless)', () => {
     const outcome = synthWithRulePacks(app);
     assertClean(outcome);
     assert.ok(outcome.acknowledged.length > 0, 'the report lists the acknowledged findings');
+  });
+
+  it('leave no "*" resource in any policy but X-Ray\'s, which has no narrower one', () => {
+    const stack = new SingleAgentStack(new App(), 'Stage1', { env: { account: '123456789012', region: 'eu-west-1' }, models: ROUTER });
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const documents = Object.values(resources).flatMap((r) =>
+      r.Type === 'AWS::IAM::Role' ? (r.Properties.Policies ?? []).map((p: { PolicyDocument: unknown }) => p.PolicyDocument) : r.Type === 'AWS::IAM::Policy' ? [r.Properties.PolicyDocument] : [],
+    ) as { Statement: { Action: string | string[]; Resource: unknown }[] }[];
+    const starred = documents.flatMap((d) => d.Statement).filter((st) => [st.Resource].flat().includes('*'));
+    assert.ok(starred.length > 0);
+    for (const st of starred) assert.ok([st.Action].flat().every((a) => a.startsWith('xray:')), `"*" resource for ${JSON.stringify(st.Action)}`);
   });
 
   it('report no open finding on a stack that uses every construct option', () => {

@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -120,6 +120,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (props.router) props.router.grantInvoke(this.role, agent);
     else grantTargets(this, this.role, route);
     if (props.skills && agent.skills.length) props.skills.grantRead(this.role, agent.skills);
+    this.grantFunctionTools(agent);
     if (props.bus) props.bus.grantPutEvents(this.role);
     this.wireTriggers(agent, props);
     this.acknowledgeFindings(agent, props);
@@ -153,6 +154,15 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 
   metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.function.metricThrottles(props);
+  }
+
+  /** Function tools run by invoking their Lambda function: invoke is granted on those only. */
+  private grantFunctionTools(agent: AgentDefinition): void {
+    const stack = Stack.of(this);
+    const arns = agent.tools.flatMap((t) =>
+      t.kind !== 'function' ? [] : [t.function.startsWith('arn:') ? t.function : stack.formatArn({ service: 'lambda', resource: 'function', resourceName: t.function, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    );
+    if (arns.length) iam.Grant.addToPrincipal({ grantee: this.role, actions: ['lambda:InvokeFunction'], resourceArns: [...new Set(arns)] });
   }
 
   private wireTriggers(agent: AgentDefinition, props: AgentFunctionProps): void {

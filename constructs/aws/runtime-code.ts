@@ -1,9 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { stageFiles } from './staging';
 
 /**
  * The one runtime bundle that every AgentFunction runs. It is built once per process, whatever the
@@ -22,10 +21,10 @@ const codeByStack = new WeakMap<Stack, lambda.Code>();
 /** Builds the runtime bundle on first use and returns its folder. */
 export function runtimeBundleDir(): string {
   if (!bundleDir) {
-    const outdir = mkdtempSync(join(tmpdir(), 'serverless-agents-runtime-'));
-    buildSync({
+    const { outputFiles } = buildSync({
       entryPoints: [RUNTIME_ENTRY],
-      outfile: join(outdir, 'index.mjs'),
+      outfile: 'index.mjs',
+      write: false,
       bundle: true,
       platform: 'node',
       target: 'node22',
@@ -36,7 +35,7 @@ export function runtimeBundleDir(): string {
       // Bundled CommonJS dependencies call require(); ESM output has none without this shim.
       banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
     });
-    bundleDir = outdir;
+    bundleDir = stageFiles('runtime', outputFiles.map((f) => ({ path: basename(f.path), content: Buffer.from(f.contents) })));
   }
   return bundleDir;
 }

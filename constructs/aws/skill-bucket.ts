@@ -1,13 +1,13 @@
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { readSkillsFolder, SKILL_INDEX_KEY, type SkillIndex } from '../skills/catalog';
+import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../skills/catalog';
 import { acknowledge, acknowledgeWildcards } from './nag';
+import { stageFiles } from './staging';
 
 export interface SkillBucketProps {
   /** A local folder of skills in the Agent Skills format: one folder per skill, each with a SKILL.md. */
@@ -116,10 +116,10 @@ export class SkillBucket extends Construct {
   }
 }
 
-/** Copies the skills with their index into one folder, so the whole registry is one asset. */
+/** The skills with their index in one folder, so the whole registry is one asset. */
 function stageSkills(folder: string, index: SkillIndex): string {
-  const dir = mkdtempSync(join(tmpdir(), 'serverless-agents-skills-'));
-  for (const skill of index.skills) cpSync(join(folder, skill.name), join(dir, skill.name), { recursive: true });
-  writeFileSync(join(dir, SKILL_INDEX_KEY), JSON.stringify(index));
-  return dir;
+  const files = index.skills.flatMap((skill) =>
+    [SKILL_FILE, ...skill.files].map((file) => ({ path: `${skill.name}/${file}`, content: readFileSync(join(folder, skill.name, file)) })),
+  );
+  return stageFiles('skills', [...files, { path: SKILL_INDEX_KEY, content: JSON.stringify(index) }]);
 }

@@ -79,6 +79,16 @@ describe('AgentFunction', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SKILLS_BUCKET: { Ref: Match.stringLikeRegexp('SkillsBucket') } } } });
   });
 
+  it('may invoke exactly the functions its function tools name', () => {
+    const tool = (name: string, fn: string) => ({ name, description: 'd', kind: 'function' as const, function: fn, input: { type: 'object' } });
+    const { template } = build({ tools: [tool('file', 'report-filer'), tool('pay', 'arn:aws:lambda:eu-west-1:999999999999:function:payments'), { name: 'web', description: 'd', kind: 'mcp', url: 'https://mcp.example.com', input: { type: 'object' } }] });
+    const invoke = rolePolicy(template).find((s) => s.Action === 'lambda:InvokeFunction');
+    assert.deepEqual(invoke?.Resource, [
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:eu-west-1:123456789012:function:report-filer']] },
+      'arn:aws:lambda:eu-west-1:999999999999:function:payments',
+    ]);
+  });
+
   it('publishes only to its bus', () => {
     const stack = testStack(new App());
     const bus = new AgentBus(stack, 'Bus');
