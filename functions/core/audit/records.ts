@@ -1,0 +1,70 @@
+import type { Attempt } from '../models/router';
+import type { ModelRequest, StopReason as ModelStopReason, Usage } from '../models/types';
+import type { ValidationReport } from '../output/validate';
+import type { ToolOutcome } from '../tools/executor';
+
+/** Why a run ended. Limits end a run with a reason, never an exception. */
+export type RunStopReason = 'end_turn' | 'max_steps' | 'token_budget' | 'cost_budget' | 'deadline' | 'refusal';
+
+/** One model turn and what followed from it. */
+export interface StepRecord {
+  readonly type: 'step';
+  readonly runId: string;
+  readonly agent: string;
+  readonly step: number;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly provider: string;
+  readonly model: string;
+  readonly attempts: readonly Attempt[];
+  /** Everything sent: system prompt after substitution, messages, tools, parameters. */
+  readonly request: ModelRequest;
+  readonly response: unknown;
+  readonly stopReason: ModelStopReason;
+  readonly usage: Usage;
+  readonly costUsd?: number;
+  readonly toolCalls: readonly ToolOutcome[];
+  readonly validation?: ValidationReport;
+}
+
+/** One run from start to end. */
+export interface RunRecord {
+  readonly type: 'run';
+  readonly runId: string;
+  readonly agent: string;
+  readonly cohort: string;
+  readonly definitionVersion: string;
+  readonly promptVersion: string;
+  readonly trigger: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly input: unknown;
+  readonly steps: number;
+  readonly provider?: string;
+  readonly model?: string;
+  readonly stopReason: RunStopReason;
+  readonly usage: Usage;
+  readonly costUsd: number;
+  /** False when a model in the route had no price: the cost budget could not be enforced for it. */
+  readonly fullyPriced: boolean;
+  readonly output: string;
+  readonly structuredOutput?: unknown;
+  readonly validation?: ValidationReport;
+  readonly error?: string;
+}
+
+export type AuditRecord = RunRecord | StepRecord;
+
+/** Where audit records go: JSON Lines in S3 on AWS. */
+export interface AuditSink {
+  write(records: readonly AuditRecord[]): Promise<void>;
+}
+
+/** Keeps records in memory: for tests and local runs. */
+export class MemoryAuditSink implements AuditSink {
+  readonly records: AuditRecord[] = [];
+
+  async write(records: readonly AuditRecord[]): Promise<void> {
+    this.records.push(...records);
+  }
+}

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { AgentTool } from '../../../constructs/definition/schema';
+import { toolDenial, type ToolPolicy } from '../../../constructs/policy/tool-policy';
+import type { ToolSpec } from '../models/types';
+import { ToolError, type ToolContext, type ToolTransport } from './types';
+
+/** A tool the runtime itself provides, such as loading a skill. */
+export interface BuiltinTool {
+  readonly spec: ToolSpec;
+  run(input: Record<string, unknown>): Promise<string>;
+}
+
+export interface ToolCallRequest {
+  readonly id: string;
+  readonly name: string;
+  readonly input: unknown;
+}
+
+export type ToolOutcomeStatus = 'ok' | 'error' | 'invalid_input' | 'denied' | 'unknown_tool';
+
+/** What happened to one tool call; the model reads `content`, the audit keeps the rest. */
+export interface ToolOutcome {
+  readonly id: string;
+  readonly name: string;
+  readonly input: unknown;
+  readonly status: ToolOutcomeStatus;
+  readonly content: string;
+  readonly durationMs: number;
+  readonly kind: AgentTool['kind'] | 'builtin' | 'unknown';
+  readonly idempotencyKey?: string;
+}
+
+export type Transports = { readonly [K in AgentTool['kind']]?: ToolTransport<Extract<AgentTool, { kind: K }>> };
+
+/**
+ * Runs the tools the model asks for, in the order of safety checks a reviewer expects: the tool
+ * must exist, the cohort's policy must allow it, its input must match its JSON Schema; only then
+ * does anything run. Every refusal goes back to the model as an error result and into the audit.
+ */
+export class ToolExecutor {
+  private readonly validators = new Map<string, z.ZodType>();
+  private readonly byName: ReadonlyMap<string, AgentTool>;
+
+  constructor(
+    tools: readonly AgentTool[],
+    private readonly builtins: readonly BuiltinTool[],
+    private readonly policy: ToolPolicy,
+    private readonly transports: Transports,
+  ) {
+    this.byName = new Map(tools.map((t) => [t.name, t]));
+  }
+
+  /** What the model is offered: the agent's tools the policy allows, then the built-ins. */
+  specs(): ToolSpec[] {
+    const allowed = [...this.byName.values()].filter((t) => !toolDenial(this.policy, t));
+    return [...allowed.map((t) => ({ name: t.name, description: t.description, inputSchema: t.input })), ...this.builtins.map((b) => b.spec)];
+  }
+
+  /** Runs independent calls concurrently; results come back in the order asked. */
+  runAll(calls: readonly ToolCallRequest[], context: Omit<ToolContext, 'idempotencyKey'>): Promise<ToolOutcome[]> {
+    return Promise.all(calls.map((call, index) => this.run(call, index, context)));
+  }
+
+  async run(call: ToolCallRequest, index: number, context: Omit<ToolContext, 'idempotencyKey'>): Promise<ToolOutcome> {
+    const started = performance.now();
+    const done = (status: ToolOutcomeStatus, content: string, kind: ToolOutcome['kind'], idempotencyKey?: string): ToolOutcome => ({
+      id: call.id,
+      name: call.name,
+      input: call.input,
+      status,
+      content,
+      kind,
+      durationMs: performance.now() - started,
+      ...(idempotencyKey && { idempotencyKey }),
+    });
+
+    const builtin = this.builtins.find((b) => b.spec.name === call.name);
+    const tool = this.byName.get(call.name);
+    if (!builtin && !tool) return done('unknown_tool', `There is no tool named "${call.name}".`, 'unknown');
+    if (tool) {
+      const denial = toolDenial(this.policy, tool);
+      if (denial) return done('denied', `Refused: ${denial}.`, tool.kind);
+    }
+    const schema = builtin ? builtin.spec.inputSchema : tool!.input;
+    const invalid = this.validate(call.name, schema, call.input);
+    if (invalid) return done('invalid_input', `Invalid input for "${call.name}": ${invalid}. Fix the input and call the tool again.`, builtin ? 'builtin' : tool!.kind);
+
+    if (builtin) {
+      try {
+        return done('ok', await builtin.run(call.input as Record<string, unknown>), 'builtin');
+      } catch (e) {
+        return done('error', (e as Error).message, 'builtin');
+      }
+    }
+    const idempotencyKey = tool!.sideEffect === 'write' ? idempotencyKeyFor(context.runId, context.step, index, tool!.name) : undefined;
+    const transport = this.transports[tool!.kind] as ToolTransport | undefined;
+    if (!transport) return done('error', `Tools of kind "${tool!.kind}" are not available here.`, tool!.kind);
+    try {
+      const content = await transport.call(tool!, call.input, { ...context, ...(idempotencyKey && { idempotencyKey }) });
+      return done('ok', content, tool!.kind, idempotencyKey);
+    } catch (e) {
+      const message = e instanceof ToolError ? e.message : `tool "${tool!.name}" failed: ${(e as Error).message}`;
+      return done('error', message, tool!.kind, idempotencyKey);
+    }
+  }
+
+  private validate(name: string, schema: Record<string, unknown>, input: unknown): string | undefined {
+    let validator = this.validators.get(name);
+    if (!validator) {
+      validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType;
+      this.validators.set(name, validator);
+    }
+    const result = validator.safeParse(input);
+    if (result.success) return undefined;
+    return result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`).join('; ');
+  }
+}
+
+/**
+ * The key a write tool receives: the same run, step and call position always give the same key,
+ * so a redelivered job that repeats a step does not repeat the side effect.
+ */
+export function idempotencyKeyFor(runId: string, step: number, index: number, tool: string): string {
+  return createHash('sha256').update(`${runId}\0${step}\0${index}\0${tool}`).digest('hex').slice(0, 32);
+}
