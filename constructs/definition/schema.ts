@@ -42,7 +42,10 @@ const toolBase = {
   sideEffect: z.enum(['read', 'write']).default('read'),
 };
 
-const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+/** Tools are reached over TLS; plain http only on the loopback interface, for local development. */
+const httpsUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an https:// URL' })
+  .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(u), 'must be an https:// URL');
 
 const tool = z.discriminatedUnion('kind', [
   z.strictObject({

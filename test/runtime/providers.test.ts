@@ -1,0 +1,495 @@
+/**
+ * The three model providers, each driving its real client (Anthropic SDK, AWS SDK, fetch) against a
+ * loopback fake of its API: what comes back is mapped right, what goes out is the right wire
+ * format (cache markers included), and failures are classified the way the router expects.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { AnthropicProvider } from '../../functions/core/models/anthropic';
+import { BedrockProvider } from '../../functions/core/models/bedrock';
+import { OpenAiCompatibleProvider } from '../../functions/core/models/openai';
+import { ModelError, type Message, type ModelRequest, type ModelResponse, type ToolSpec } from '../../functions/core/models/types';
+import { startLoopback } from '../__fixtures__/loopback';
+import { startAnthropicFake, startBedrockFake, startOpenAiFake, type ModelFake } from '../__fixtures__/model-fakes';
+
+const WEATHER_SCHEMA = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+const TOOLS: ToolSpec[] = [
+  { name: 'get_weather', description: 'Current weather for a city.', inputSchema: WEATHER_SCHEMA },
+  { name: 'get_time', description: 'Current time in a city.', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } },
+];
+const SYSTEM = [
+  { text: 'You are a terse assistant.', cache: true },
+  { text: 'Skills: weather, time.', cache: true },
+  { text: 'Today is Tuesday.' },
+];
+const QUESTION: Message = { role: 'user', content: [{ type: 'text', text: 'Weather and time in Oslo?' }] };
+
+function request(messages: readonly Message[], extra: Partial<ModelRequest> = {}): ModelRequest {
+  return { system: SYSTEM, messages, tools: TOOLS, cacheTools: true, maxTokens: 1024, ...extra };
+}
+
+/** The conversation after the model asked for two tools: one result fine, one failed. */
+function withToolResults(first: ModelResponse): Message[] {
+  const [weather, time] = first.content.filter((block) => block.type === 'tool_use');
+  assert.ok(weather?.type === 'tool_use' && time?.type === 'tool_use');
+  return [
+    QUESTION,
+    { role: 'assistant', content: first.content },
+    {
+      role: 'user',
+      content: [
+        { type: 'tool_result', toolUseId: weather.id, content: '{"sky":"sunny","celsius":21}' },
+        { type: 'tool_result', toolUseId: time.id, content: 'clock service down', isError: true },
+      ],
+    },
+  ];
+}
+
+const TOOL_TURN = {
+  text: 'Let me check.',
+  toolUses: [
+    { id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
+    { id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
+  ],
+};
+
+async function modelError(promise: Promise<unknown>): Promise<ModelError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ModelError, `expected a ModelError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the call to fail');
+}
+
+/** A URL nothing listens on: a server that was started and closed again. */
+async function deadUrl(): Promise<string> {
+  const server = await startLoopback(() => ({ status: 200 }));
+  await server.close();
+  return server.url;
+}
+
+describe('AnthropicProvider', () => {
+  const fakes: ModelFake[] = [];
+  after(async () => {
+    await Promise.all(fakes.map((fake) => fake.close()));
+  });
+  async function provider(script: Parameters<typeof startAnthropicFake>[0]) {
+    const fake = await startAnthropicFake(script);
+    fakes.push(fake);
+    return { fake, model: new AnthropicProvider({ model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test', baseURL: fake.url }) };
+  }
+
+  test('maps a text answer, its stop reason and its usage with cache tokens', async () => {
+    const { fake, model } = await provider([
+      { text: 'Sunny, 21 °C.', usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 } },
+    ]);
+    const response = await model.complete(request([QUESTION], { tools: [], cacheTools: false, temperature: 0.2 }));
+
+    assert.deepEqual(response.content, [{ type: 'text', text: 'Sunny, 21 °C.' }]);
+    assert.equal(response.stopReason, 'end_turn');
+    assert.deepEqual(response.usage, { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 });
+    assert.equal((response.raw as { id: string }).id, 'msg_fake_0');
+
+    assert.equal(fake.requests.length, 1);
+    const sent = fake.requests[0]!;
+    assert.equal(sent.path, '/v1/messages');
+    // SDK 1.x sends the API key as a bearer token, not as x-api-key.
+    assert.equal(sent.headers['authorization'], 'Bearer sk-ant-test');
+    assert.match(String(sent.headers['anthropic-version']), /^\d{4}-\d{2}-\d{2}$/);
+    const body = sent.body as Record<string, unknown>;
+    assert.equal(body['model'], 'claude-sonnet-5-5');
+    assert.equal(body['max_tokens'], 1024);
+    assert.equal(body['temperature'], 0.2);
+    assert.equal(body['tools'], undefined, 'no tools, no tools field');
+    assert.deepEqual(body['messages'], [{ role: 'user', content: [{ type: 'text', text: 'Weather and time in Oslo?' }] }]);
+  });
+
+  test('round-trips a tool-use turn and sends tool results, schemas and cache breakpoints', async () => {
+    const { fake, model } = await provider([TOOL_TURN, { text: 'Sunny; the clock is unavailable.' }]);
+
+    const first = await model.complete(request([QUESTION]));
+    assert.equal(first.stopReason, 'tool_use');
+    assert.deepEqual(first.content, [
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
+      { type: 'tool_use', id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
+    ]);
+
+    const second = await model.complete(request(withToolResults(first)));
+    assert.deepEqual(second.content, [{ type: 'text', text: 'Sunny; the clock is unavailable.' }]);
+    assert.equal(second.stopReason, 'end_turn');
+
+    const body = fake.requests[1]!.body as Record<string, unknown>;
+    assert.deepEqual(body['system'], [
+      { type: 'text', text: 'You are a terse assistant.', cache_control: { type: 'ephemeral' } },
+      { type: 'text', text: 'Skills: weather, time.', cache_control: { type: 'ephemeral' } },
+      { type: 'text', text: 'Today is Tuesday.' },
+    ]);
+    assert.deepEqual(body['tools'], [
+      { name: 'get_weather', description: 'Current weather for a city.', input_schema: WEATHER_SCHEMA },
+      {
+        name: 'get_time',
+        description: 'Current time in a city.',
+        input_schema: TOOLS[1]!.inputSchema,
+        cache_control: { type: 'ephemeral' },
+      },
+    ]);
+    assert.deepEqual(body['messages'], [
+      { role: 'user', content: [{ type: 'text', text: 'Weather and time in Oslo?' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Let me check.' },
+          { type: 'tool_use', id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
+          { type: 'tool_use', id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'use_weather', content: '{"sky":"sunny","celsius":21}' },
+          { type: 'tool_result', tool_use_id: 'use_time', content: 'clock service down', is_error: true },
+        ],
+      },
+    ]);
+  });
+
+  test('maps max_tokens and refusal stop reasons', async () => {
+    const { model } = await provider([{ text: 'Truncat', stopReason: 'max_tokens' }, { stopReason: 'refusal' }]);
+    assert.equal((await model.complete(request([QUESTION]))).stopReason, 'max_tokens');
+    const refused = await model.complete(request([QUESTION]));
+    assert.equal(refused.stopReason, 'refusal');
+    assert.deepEqual(refused.content, []);
+  });
+
+  test('classifies HTTP failures and makes exactly one attempt each', async () => {
+    const { fake, model } = await provider([
+      { status: 429, headers: { 'retry-after': '7' } },
+      { status: 429, headers: { 'retry-after-ms': '1500' } },
+      { status: 529 },
+      { status: 500 },
+      { status: 400 },
+    ]);
+
+    const throttled = await modelError(model.complete(request([QUESTION])));
+    assert.equal(throttled.kind, 'throttled');
+    assert.equal(throttled.status, 429);
+    assert.equal(throttled.retryAfterMs, 7000);
+    assert.equal(throttled.retryable, true);
+
+    const throttledMs = await modelError(model.complete(request([QUESTION])));
+    assert.equal(throttledMs.kind, 'throttled');
+    assert.equal(throttledMs.retryAfterMs, 1500);
+
+    const overloaded = await modelError(model.complete(request([QUESTION])));
+    assert.equal(overloaded.kind, 'overloaded');
+    assert.equal(overloaded.status, 529);
+    assert.match(overloaded.message, /scripted 529/);
+
+    const server = await modelError(model.complete(request([QUESTION])));
+    assert.equal(server.kind, 'server');
+    assert.equal(server.status, 500);
+
+    const client = await modelError(model.complete(request([QUESTION])));
+    assert.equal(client.kind, 'client');
+    assert.equal(client.status, 400);
+    assert.equal(client.retryable, false);
+
+    // maxRetries: 0 — the router, not the SDK, decides about another attempt.
+    assert.equal(fake.requests.length, 5);
+  });
+
+  test('classifies a refused connection as network', async () => {
+    const model = new AnthropicProvider({ model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test', baseURL: await deadUrl() });
+    const error = await modelError(model.complete(request([QUESTION])));
+    assert.equal(error.kind, 'network');
+    assert.equal(error.status, undefined);
+  });
+});
+
+describe('BedrockProvider', () => {
+  const MODEL_ID = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+  const CREDENTIALS = { accessKeyId: 'AKIDTESTTEST', secretAccessKey: 'test-secret' };
+  const fakes: ModelFake[] = [];
+  after(async () => {
+    await Promise.all(fakes.map((fake) => fake.close()));
+  });
+  async function provider(script: Parameters<typeof startBedrockFake>[0]) {
+    const fake = await startBedrockFake(script);
+    fakes.push(fake);
+    return { fake, model: new BedrockProvider({ model: MODEL_ID, region: 'us-east-1', endpoint: fake.url, credentials: CREDENTIALS }) };
+  }
+
+  test('maps a text answer, its stop reason and its usage with cache tokens, over h2c', async () => {
+    const { fake, model } = await provider([
+      { text: 'Sunny, 21 °C.', usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 } },
+    ]);
+    const response = await model.complete(request([QUESTION], { tools: [], cacheTools: false, temperature: 0.2 }));
+
+    assert.deepEqual(response.content, [{ type: 'text', text: 'Sunny, 21 °C.' }]);
+    assert.equal(response.stopReason, 'end_turn');
+    assert.deepEqual(response.usage, { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 });
+    assert.equal((response.raw as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode, 200);
+
+    const sent = fake.requests[0]!;
+    assert.equal(sent.method, 'POST');
+    assert.equal(sent.path, `/model/${encodeURIComponent(MODEL_ID)}/converse`);
+    // HTTP/2 pseudo-headers: the SDK's default (HTTP/2) handler made this request.
+    assert.equal(sent.headers[':scheme'], 'http');
+    assert.match(String(sent.headers['authorization']), /^AWS4-HMAC-SHA256 Credential=AKIDTESTTEST\/\d{8}\/us-east-1\/bedrock\//);
+    const body = sent.body as Record<string, unknown>;
+    assert.deepEqual(body['inferenceConfig'], { maxTokens: 1024, temperature: 0.2 });
+    assert.equal(body['toolConfig'], undefined, 'no tools, no toolConfig');
+    assert.deepEqual(body['messages'], [{ role: 'user', content: [{ text: 'Weather and time in Oslo?' }] }]);
+  });
+
+  test('round-trips a tool-use turn and sends tool results, schemas and cache points', async () => {
+    const { fake, model } = await provider([TOOL_TURN, { text: 'Sunny; the clock is unavailable.' }]);
+
+    const first = await model.complete(request([QUESTION]));
+    assert.equal(first.stopReason, 'tool_use');
+    assert.deepEqual(first.content, [
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
+      { type: 'tool_use', id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
+    ]);
+
+    const second = await model.complete(request(withToolResults(first)));
+    assert.deepEqual(second.content, [{ type: 'text', text: 'Sunny; the clock is unavailable.' }]);
+
+    const body = fake.requests[1]!.body as Record<string, unknown>;
+    assert.deepEqual(body['system'], [
+      { text: 'You are a terse assistant.' },
+      { cachePoint: { type: 'default' } },
+      { text: 'Skills: weather, time.' },
+      { cachePoint: { type: 'default' } },
+      { text: 'Today is Tuesday.' },
+    ]);
+    assert.deepEqual(body['toolConfig'], {
+      tools: [
+        { toolSpec: { name: 'get_weather', description: 'Current weather for a city.', inputSchema: { json: WEATHER_SCHEMA } } },
+        { toolSpec: { name: 'get_time', description: 'Current time in a city.', inputSchema: { json: TOOLS[1]!.inputSchema } } },
+        { cachePoint: { type: 'default' } },
+      ],
+    });
+    assert.deepEqual(body['messages'], [
+      { role: 'user', content: [{ text: 'Weather and time in Oslo?' }] },
+      {
+        role: 'assistant',
+        content: [
+          { text: 'Let me check.' },
+          { toolUse: { toolUseId: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } } },
+          { toolUse: { toolUseId: 'use_time', name: 'get_time', input: { city: 'Oslo' } } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { toolResult: { toolUseId: 'use_weather', content: [{ text: '{"sky":"sunny","celsius":21}' }], status: 'success' } },
+          { toolResult: { toolUseId: 'use_time', content: [{ text: 'clock service down' }], status: 'error' } },
+        ],
+      },
+    ]);
+  });
+
+  test('maps max_tokens and guardrail stop reasons', async () => {
+    const { model } = await provider([{ text: 'Truncat', stopReason: 'max_tokens' }, { text: 'Blocked.', stopReason: 'refusal' }]);
+    assert.equal((await model.complete(request([QUESTION]))).stopReason, 'max_tokens');
+    assert.equal((await model.complete(request([QUESTION]))).stopReason, 'refusal');
+  });
+
+  test('classifies service exceptions and makes exactly one attempt each', async () => {
+    const { fake, model } = await provider([
+      { status: 429, headers: { 'retry-after': '3' } },
+      { status: 503 },
+      { status: 429, headers: { 'x-amzn-errortype': 'ModelNotReadyException' } },
+      { status: 500 },
+      { status: 400 },
+    ]);
+
+    const throttled = await modelError(model.complete(request([QUESTION])));
+    assert.equal(throttled.kind, 'throttled');
+    assert.equal(throttled.status, 429);
+    assert.match(throttled.message, /^ThrottlingException: scripted 429/);
+    assert.equal(throttled.retryAfterMs, 3000);
+
+    const unavailable = await modelError(model.complete(request([QUESTION])));
+    assert.equal(unavailable.kind, 'overloaded');
+    assert.equal(unavailable.status, 503);
+    assert.match(unavailable.message, /^ServiceUnavailableException/);
+
+    const notReady = await modelError(model.complete(request([QUESTION])));
+    assert.equal(notReady.kind, 'overloaded', 'a model still loading is overloaded, whatever its 429');
+
+    const server = await modelError(model.complete(request([QUESTION])));
+    assert.equal(server.kind, 'server');
+    assert.equal(server.status, 500);
+
+    const client = await modelError(model.complete(request([QUESTION])));
+    assert.equal(client.kind, 'client');
+    assert.equal(client.status, 400);
+    assert.match(client.message, /^ValidationException/);
+    assert.equal(client.retryable, false);
+
+    // maxAttempts: 1 — the router, not the SDK, decides about another attempt.
+    assert.equal(fake.requests.length, 5);
+  });
+
+  test('classifies a refused connection as network', async () => {
+    const model = new BedrockProvider({ model: MODEL_ID, region: 'us-east-1', endpoint: await deadUrl(), credentials: CREDENTIALS });
+    const error = await modelError(model.complete(request([QUESTION])));
+    assert.equal(error.kind, 'network');
+    assert.equal(error.status, undefined);
+  });
+});
+
+describe('OpenAiCompatibleProvider', () => {
+  const fakes: ModelFake[] = [];
+  after(async () => {
+    await Promise.all(fakes.map((fake) => fake.close()));
+  });
+  async function provider(script: Parameters<typeof startOpenAiFake>[0]) {
+    const fake = await startOpenAiFake(script);
+    fakes.push(fake);
+    return { fake, model: new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: fake.url, apiKey: 'sk-test' }) };
+  }
+
+  test('maps a text answer, its stop reason and its usage with cached tokens', async () => {
+    const { fake, model } = await provider([
+      { text: 'Sunny, 21 °C.', usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900 } },
+    ]);
+    const response = await model.complete(request([QUESTION], { tools: [], cacheTools: false, temperature: 0.2 }));
+
+    assert.deepEqual(response.content, [{ type: 'text', text: 'Sunny, 21 °C.' }]);
+    assert.equal(response.stopReason, 'end_turn');
+    // The fake reports prompt_tokens = 912 with 900 cached; the runtime counts them apart.
+    assert.deepEqual(response.usage, { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 0 });
+    assert.equal((response.raw as { usage: { prompt_tokens: number } }).usage.prompt_tokens, 912);
+
+    const sent = fake.requests[0]!;
+    assert.equal(sent.path, '/v1/chat/completions');
+    assert.equal(sent.headers['authorization'], 'Bearer sk-test');
+    const body = sent.body as Record<string, unknown>;
+    assert.equal(body['model'], 'gpt-test');
+    assert.equal(body['max_tokens'], 1024);
+    assert.equal(body['temperature'], 0.2);
+    assert.equal(body['tools'], undefined, 'no tools, no tools field');
+    assert.deepEqual(body['messages'], [
+      { role: 'system', content: 'You are a terse assistant.\n\nSkills: weather, time.\n\nToday is Tuesday.' },
+      { role: 'user', content: 'Weather and time in Oslo?' },
+    ]);
+  });
+
+  test('round-trips a tool-use turn and sends tool calls, tool messages and schemas', async () => {
+    const { fake, model } = await provider([TOOL_TURN, { text: 'Sunny; the clock is unavailable.' }]);
+
+    const first = await model.complete(request([QUESTION]));
+    assert.equal(first.stopReason, 'tool_use');
+    assert.deepEqual(first.content, [
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
+      { type: 'tool_use', id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
+    ]);
+
+    const second = await model.complete(request(withToolResults(first)));
+    assert.deepEqual(second.content, [{ type: 'text', text: 'Sunny; the clock is unavailable.' }]);
+
+    const body = fake.requests[1]!.body as Record<string, unknown>;
+    assert.deepEqual(body['tools'], [
+      { type: 'function', function: { name: 'get_weather', description: 'Current weather for a city.', parameters: WEATHER_SCHEMA } },
+      { type: 'function', function: { name: 'get_time', description: 'Current time in a city.', parameters: TOOLS[1]!.inputSchema } },
+    ]);
+    assert.deepEqual((body['messages'] as unknown[]).slice(1), [
+      { role: 'user', content: 'Weather and time in Oslo?' },
+      {
+        role: 'assistant',
+        content: 'Let me check.',
+        tool_calls: [
+          { id: 'use_weather', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+          { id: 'use_time', type: 'function', function: { name: 'get_time', arguments: '{"city":"Oslo"}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'use_weather', content: '{"sky":"sunny","celsius":21}' },
+      { role: 'tool', tool_call_id: 'use_time', content: 'Error: clock service down' },
+    ]);
+  });
+
+  test('maps length and content_filter finish reasons', async () => {
+    const { model } = await provider([{ text: 'Truncat', stopReason: 'max_tokens' }, { stopReason: 'refusal' }]);
+    assert.equal((await model.complete(request([QUESTION]))).stopReason, 'max_tokens');
+    const refused = await model.complete(request([QUESTION]));
+    assert.equal(refused.stopReason, 'refusal');
+    assert.deepEqual(refused.content, []);
+  });
+
+  test('classifies HTTP failures', async () => {
+    const { fake, model } = await provider([
+      { status: 429, headers: { 'retry-after': '2' } },
+      { status: 503 },
+      { status: 500 },
+      { status: 400, body: { error: { message: 'messages: must not be empty', type: 'invalid_request_error' } } },
+    ]);
+
+    const throttled = await modelError(model.complete(request([QUESTION])));
+    assert.equal(throttled.kind, 'throttled');
+    assert.equal(throttled.retryAfterMs, 2000);
+
+    const overloaded = await modelError(model.complete(request([QUESTION])));
+    assert.equal(overloaded.kind, 'overloaded');
+    assert.equal(overloaded.status, 503);
+
+    const server = await modelError(model.complete(request([QUESTION])));
+    assert.equal(server.kind, 'server');
+    assert.equal(server.status, 500);
+
+    const client = await modelError(model.complete(request([QUESTION])));
+    assert.equal(client.kind, 'client');
+    assert.equal(client.status, 400);
+    assert.match(client.message, /messages: must not be empty/);
+    assert.equal(client.retryable, false);
+
+    assert.equal(fake.requests.length, 4);
+  });
+
+  test('classifies a refused connection and a timeout as network', async () => {
+    const refused = await modelError(new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: await deadUrl() }).complete(request([QUESTION])));
+    assert.equal(refused.kind, 'network');
+
+    // A server that answers only after the test is over.
+    let release = (): void => {};
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    const slow = await startLoopback(async () => {
+      await stalled;
+      return { status: 200, body: {} };
+    });
+    try {
+      const model = new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: slow.url, timeoutMs: 100 });
+      const timedOut = await modelError(model.complete(request([QUESTION])));
+      assert.equal(timedOut.kind, 'network');
+      assert.match(timedOut.message, /timed out after 100 ms/);
+    } finally {
+      release();
+      await slow.close();
+    }
+  });
+
+  test("hands back the caller's abort reason instead of a ModelError", async () => {
+    const slowRelease: { release: () => void } = { release: () => {} };
+    const slow = await startLoopback(
+      () => new Promise((resolve) => (slowRelease.release = () => resolve({ status: 200, body: {} }))),
+    );
+    try {
+      const controller = new AbortController();
+      const model = new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: slow.url });
+      const pending = model.complete(request([QUESTION]), controller.signal);
+      const reason = new Error('run cancelled');
+      setTimeout(() => controller.abort(reason), 20);
+      await assert.rejects(pending, (error) => error === reason);
+    } finally {
+      slowRelease.release();
+      await slow.close();
+    }
+  });
+});
