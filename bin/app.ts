@@ -17,6 +17,7 @@ export function buildApp(app = new App()): App {
       description: `serverless-agents stage 1: the support agent (${stage})`,
       tags: { 'serverless-agents:environment': stage },
       models: config.models,
+      toolPolicies: config.toolPolicies,
     });
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

@@ -1,6 +1,7 @@
 import type { App } from 'aws-cdk-lib';
 import { z } from 'zod';
 import { formatIssues } from '../constructs/definition';
+import { toolPolicySchema } from '../constructs/policy/tool-policy';
 import { routerConfigSchema } from '../constructs/routing/config';
 
 /**
@@ -16,6 +17,8 @@ const environmentSchema = z.strictObject({
 const appConfigSchema = z.strictObject({
   environments: z.record(z.string().regex(/^[a-z][a-z0-9]*$/, 'must be a lowercase environment name'), environmentSchema).refine((e) => Object.keys(e).length > 0, 'must name at least one environment'),
   models: routerConfigSchema,
+  /** Tool policies by cohort. */
+  toolPolicies: z.record(z.string(), toolPolicySchema).default({}),
 });
 
 export type AppConfig = z.output<typeof appConfigSchema>;
@@ -27,7 +30,7 @@ export class AppConfigError extends Error {
 
 /** The app's config, and the environments to synthesize: the `stage` context value, or all of them. */
 export function readAppConfig(app: App): { config: AppConfig; stages: string[] } {
-  const raw = { environments: app.node.tryGetContext('environments'), models: app.node.tryGetContext('models') };
+  const raw = { environments: app.node.tryGetContext('environments'), models: app.node.tryGetContext('models'), toolPolicies: app.node.tryGetContext('toolPolicies') };
   const parsed = appConfigSchema.safeParse(raw);
   if (!parsed.success) throw new AppConfigError(`cdk.json context: ${formatIssues(parsed.error.issues).join('; ')}`);
   const config = parsed.data;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { App, Duration } from 'aws-cdk-lib';
 import { readAppConfig } from '../bin/config';
-import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, ModelRouter, SkillBucket } from '../constructs/aws';
+import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../constructs/aws';
 import type { AgentDefinitionInput } from '../constructs/definition';
 import { agentInput, ROUTER, SKILLS, skillFile, skillsFolder, testStack } from './helpers';
 
@@ -16,7 +16,7 @@ function synthAgent(agent: Partial<AgentDefinitionInput>, wiring: { queue?: bool
     router: new ModelRouter(stack, 'Models', ROUTER),
     ...(wiring.skills && { skills: new SkillBucket(stack, 'Skills', { path: wiring.skills }) }),
     ...(wiring.api !== false && { api: new AgentApi(stack, 'Api') }),
-    ...(wiring.queue && { queue: new AgentQueue(stack, 'Queue') }),
+    ...(wiring.queue && { queue: new AgentQueue(stack, 'Queue'), state: new AgentStateTable(stack, 'State') }),
   });
   app.synth();
 }
@@ -66,7 +66,23 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     culprit: /agent "helper": model: provider "anthropic" needs providers\.anthropic\.apiKeySecret/,
   },
   { input: 'skill missing from the bucket', run: () => synthAgent({ skills: ['nope'] }, { skills: SKILLS }), culprit: /agent "helper": skills\[0\]: "nope" is not in the SkillBucket \(it has: refund-requests, ticket-triage\)/ },
-  { input: 'job trigger with no queue', run: () => synthAgent({ triggers: [{ type: 'api' }, { type: 'job' }] }), culprit: /agent "helper": triggers\[1\]: a "job" trigger needs an AgentQueue/ },
+  { input: 'job trigger with no queue', run: () => synthAgent({ triggers: [{ type: 'api' }, { type: 'job' }] }), culprit: /agent "helper": \n  - triggers\[1\]: a "job" trigger needs an AgentQueue/ },
+  {
+    input: 'queued trigger with no state table',
+    run: () => {
+      const stack = testStack();
+      new AgentFunction(stack, 'A', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue') });
+    },
+    culprit: /agent "helper": triggers\[0\]: a "queue" trigger needs an AgentStateTable \(pass state\) so a redelivered run never runs twice/,
+  },
+  {
+    input: 'tool policy with an unknown field',
+    run: () => {
+      const stack = testStack();
+      new AgentFunction(stack, 'A', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' } }), api: new AgentApi(stack, 'Api'), toolPolicy: { allowScopes: ['x'] } as never });
+    },
+    culprit: /agent "helper": toolPolicy\.\(definition\): Unrecognized key: "allowScopes"/,
+  },
   { input: 'api trigger with no API', run: () => synthAgent({}, { api: false }), culprit: /agent "helper": triggers\[0\]: an "api" trigger needs an AgentApi/ },
   {
     input: 'instructions too large for the function environment',
@@ -103,7 +119,7 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     run: () => {
       const app = new App();
       const stack = testStack(app);
-      new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue', { visibilityTimeout: Duration.seconds(60) }) });
+      new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue', { visibilityTimeout: Duration.seconds(60) }), state: new AgentStateTable(stack, 'State') });
       app.synth();
     },
     culprit: /AgentQueue Test\/Queue: visibilityTimeout 60s is under six times the agent timeout \(720s\)/,
@@ -113,9 +129,10 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     run: () => {
       const stack = testStack();
       const queue = new AgentQueue(stack, 'Queue');
+      const state = new AgentStateTable(stack, 'State');
       const agent = (name: string) => agentInput({ name, model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] });
-      new AgentFunction(stack, 'A', { agent: agent('a'), queue });
-      new AgentFunction(stack, 'B', { agent: agent('b'), queue });
+      new AgentFunction(stack, 'A', { agent: agent('a'), queue, state });
+      new AgentFunction(stack, 'B', { agent: agent('b'), queue, state });
     },
     culprit: /AgentQueue Test\/Queue already feeds Test\/A\/Function; each agent needs its own queue/,
   },

@@ -24,7 +24,7 @@ export const ROUTER: ModelRouterProps = {
   aliases: {
     smart: [
       { provider: 'bedrock', model: 'anthropic.claude-sonnet-4-5-20250929-v1:0' },
-      { provider: 'anthropic', model: 'claude-sonnet-4-5', apiKeySecret: 'team/anthropic' },
+      { provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'team/anthropic' },
     ],
     fast: [{ provider: 'bedrock', model: 'anthropic.claude-haiku-4-5-20251001-v1:0' }],
   },

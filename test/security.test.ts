@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AgentApi, AgentApiAuthorization, AgentBus, AgentFunction, AgentQueue, ModelRouter, SkillBucket } from '../constructs/aws';
+import { AgentApi, AgentApiAuthorization, AgentBus, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, ModelRouter, SkillBucket } from '../constructs/aws';
 import { SingleAgentStack } from '../stacks/single-agent/single-agent-stack';
 import { agentInput, reportingApp, ROUTER, SKILLS, synthWithRulePacks, testStack } from './helpers';
 
@@ -76,6 +76,9 @@ describe('security rule packs (cdk-nag AwsSolutions and Serverless)', () => {
       skills,
       api,
       bus,
+      state: new AgentStateTable(stack, 'State'),
+      audit: new AuditBucket(stack, 'Audit', { retention: Duration.days(90) }),
+      toolPolicy: { allowedScopes: ['reports:write'], allowWrite: true },
       queue: new AgentQueue(stack, 'ResearchQueue', { maxReceiveCount: 5, batchSize: 5, maxConcurrency: 3, visibilityTimeout: Duration.minutes(15), retentionPeriod: Duration.days(7), alarmAction }),
       memorySize: 2048,
       architecture: lambda.Architecture.X86_64,

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { AgentQueue } from './agent-queue';
+import type { AgentStateTable } from './agent-state-table';
 import { retainedLogGroup } from './defaults';
 import { acknowledge } from './nag';
 
@@ -110,6 +111,7 @@ export class AgentApi extends Construct {
   private readonly queues = new Map<string, string>();
   private invocationsMethod?: apigw.Method;
   private jobsMethod?: apigw.Method;
+  private jobTable?: AgentStateTable;
 
   constructor(scope: Construct, id: string, props: AgentApiProps = {}) {
     super(scope, id);
@@ -172,11 +174,23 @@ export class AgentApi extends Construct {
     this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(fn.functionName), this.methodOptions(['200', '400', '404', '422', '500', '502']));
   }
 
-  /** Accepts jobs for `agent` and queues them on `queue`. */
-  addJobs(agent: string, queue: AgentQueue): void {
+  /** Accepts jobs for `agent`, queues them on `queue`, and serves their status from `state`. */
+  addJobs(agent: string, queue: AgentQueue, state: AgentStateTable): void {
     this.register(this.queues, agent, queue.queue.queueName);
     queue.grantSendJobs(this.integrationRole);
-    this.jobsMethod ??= this.agentResource.addResource('jobs').addMethod('POST', this.jobIntegration(), this.methodOptions(['202', '400', '404', '502']));
+    if (!this.jobsMethod) {
+      const jobs = this.agentResource.addResource('jobs');
+      this.jobsMethod = jobs.addMethod('POST', this.jobIntegration(), this.methodOptions(['202', '400', '404', '502']));
+      state.grantReadJobs(this.integrationRole);
+      const { requestModels: _, ...options } = this.methodOptions(['200', '404', '502']);
+      jobs.addResource('{jobId}').addMethod('GET', this.jobStatusIntegration(state), {
+        ...options,
+        requestParameters: { 'method.request.path.name': true, 'method.request.path.jobId': true },
+      });
+      this.jobTable = state;
+    } else if (this.jobTable !== state) {
+      throw new Error(`AgentApi ${this.node.path} serves job status from one AgentStateTable; agent "${agent}" uses another`);
+    }
   }
 
   /** Lets `grantee` call every route (for IAM authorization). */
@@ -291,6 +305,38 @@ Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))&MessageAttribut
           { statusCode: '404', selectionPattern: '403', responseTemplates: message('no agent by that name takes jobs') },
           { statusCode: '400', selectionPattern: '4\\d{2}', responseTemplates: message('the queue refused the job') },
           { statusCode: '502', selectionPattern: '5\\d{2}', responseTemplates: message('the queue is unavailable; retry later') },
+        ],
+      },
+    });
+  }
+
+  /**
+   * Reads a job's record straight from the state table with the DynamoDB API: no function runs to
+   * answer a status poll. A job that does not exist (or belongs to no agent of this API) is 404.
+   */
+  private jobStatusIntegration(state: AgentStateTable): apigw.AwsIntegration {
+    const request = Lazy.string({
+      produce: () =>
+        `{"TableName":"${state.tableName}","ConsistentRead":true,"Key":{"id":{"S":"job#$util.escapeJavaScript($input.params('name'))#$util.escapeJavaScript($input.params('jobId'))"}}}`,
+    });
+    const response = `#set($record = $input.path('$.Item.record.S'))
+#if("$!record" == "")
+#set($context.responseOverride.status = 404)
+{"message":"no such job","requestId":"$context.requestId"}
+#else
+$record
+#end`;
+    return new apigw.AwsIntegration({
+      service: 'dynamodb',
+      action: 'GetItem',
+      integrationHttpMethod: 'POST',
+      options: {
+        credentialsRole: this.integrationRole,
+        passthroughBehavior: apigw.PassthroughBehavior.NEVER,
+        requestTemplates: { 'application/json': request },
+        integrationResponses: [
+          { statusCode: '200', responseTemplates: { 'application/json': response } },
+          { statusCode: '502', selectionPattern: '[45]\\d{2}', responseTemplates: { 'application/json': '{"message":"job status is unavailable; retry later","requestId":"$context.requestId"}' } },
         ],
       },
     });

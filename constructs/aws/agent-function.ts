@@ -4,13 +4,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../definition/define';
-import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../definition/encoding';
+import { AgentDefinitionError, defineAgent, formatIssues, type AgentDefinition } from '../definition/define';
+import { AGENT_CONFIG_ENV, encodeAgentConfig, RUNTIME_ENV, type AgentRuntimeConfig } from '../definition/encoding';
+import { toolPolicySchema, type ToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
 import type { AgentDefinitionInput } from '../definition/schema';
 import { resolveModel } from '../routing/config';
 import type { AgentApi } from './agent-api';
 import type { AgentBus } from './agent-bus';
 import type { AgentQueue } from './agent-queue';
+import type { AgentStateTable } from './agent-state-table';
+import type { AuditBucket } from './audit-bucket';
 import { AgentRole } from './agent-role';
 import { retainedLogGroup } from './defaults';
 import { grantTargets, toRuntimeTarget, type ModelRouter } from './model-router';
@@ -46,6 +49,22 @@ export interface AgentFunctionProps {
    * @default none: events publish nowhere and `event` triggers listen on the default bus
    */
   readonly bus?: AgentBus;
+  /**
+   * Where job status and idempotency records live; needed by agents with queued triggers, so a
+   * redelivered job never runs twice.
+   * @default none: the agent must have only the `api` trigger
+   */
+  readonly state?: AgentStateTable;
+  /**
+   * Where the agent writes an audit record of every run.
+   * @default none: audit records go to the function's logs only
+   */
+  readonly audit?: AuditBucket;
+  /**
+   * What the agent's cohort may do with its tools, enforced at run time.
+   * @default every tool the definition lists may run
+   */
+  readonly toolPolicy?: ToolPolicyInput;
   /**
    * Memory, which also sets the CPU share.
    * @default 1024
@@ -89,15 +108,21 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     const agent = (this.definition = defineAgent(props.agent));
     checkWiring(agent, props);
     const route = props.router ? props.router.route(agent) : resolveModel(undefined, agent);
-    const config: AgentRuntimeConfig = { definition: agent, route: route.map(toRuntimeTarget) };
+    const runtimeRoute = route.map(toRuntimeTarget);
+    const prices = Object.fromEntries(runtimeRoute.flatMap((t) => (props.router?.policy.prices[t.model] ? [[t.model, props.router.policy.prices[t.model]!]] : [])));
+    const toolPolicy = parseToolPolicy(agent.name, props.toolPolicy);
+    const config: AgentRuntimeConfig = { definition: agent, route: runtimeRoute, prices, ...(toolPolicy && { toolPolicy }) };
 
     this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name}`);
     this.grantPrincipal = this.role;
     this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS);
 
     const environment: Record<string, string> = { [AGENT_CONFIG_ENV]: encodeAgentConfig(config) };
-    if (props.skills && agent.skills.length) environment.SKILLS_BUCKET = props.skills.bucket.bucketName;
-    if (props.bus) environment.AGENT_BUS = props.bus.eventBusName;
+    if (props.skills && agent.skills.length) environment[RUNTIME_ENV.skillsBucket] = props.skills.bucket.bucketName;
+    if (props.bus) environment[RUNTIME_ENV.bus] = props.bus.eventBusName;
+    if (props.state) environment[RUNTIME_ENV.stateTable] = props.state.tableName;
+    if (props.audit) environment[RUNTIME_ENV.auditBucket] = props.audit.bucketName;
+    if (props.queue) environment[RUNTIME_ENV.deadLetterQueue] = props.queue.deadLetterQueue.queueUrl;
     checkEnvironmentSize(agent.name, environment);
 
     this.function = new lambda.Function(this, 'Function', {
@@ -174,7 +199,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
           api!.addInvocations(agent.name, this.function);
           break;
         case 'job':
-          api!.addJobs(agent.name, queue!);
+          api!.addJobs(agent.name, queue!, props.state!);
           break;
         case 'schedule':
           queue!.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });
@@ -215,12 +240,20 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps): void {
   agent.triggers.forEach((t, i) => {
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
     if (t.type !== 'api' && !props.queue) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentQueue (pass queue)`);
+    if (t.type !== 'api' && !props.state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state) so a redelivered run never runs twice`);
   });
   agent.skills.forEach((s, i) => {
     if (!props.skills) problems.push(`skills[${i}]: "${s}" needs a SkillBucket (pass skills)`);
     else if (!props.skills.has(s)) problems.push(`skills[${i}]: "${s}" is not in the SkillBucket (it has: ${props.skills.skillNames.join(', ')})`);
   });
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
+}
+
+function parseToolPolicy(agent: string, input: ToolPolicyInput | undefined): ToolPolicy | undefined {
+  if (!input) return undefined;
+  const parsed = toolPolicySchema.safeParse(input);
+  if (!parsed.success) throw new AgentDefinitionError(agent, formatIssues(parsed.error.issues).map((p) => `toolPolicy.${p}`));
+  return parsed.data;
 }
 
 function checkEnvironmentSize(agent: string, environment: Record<string, string>): void {

@@ -2,6 +2,8 @@ export * from './agent-api';
 export * from './agent-bus';
 export * from './agent-function';
 export * from './agent-queue';
+export * from './agent-state-table';
+export * from './audit-bucket';
 export * from './dead-letter-queue';
 export * from './model-router';
 export * from './skill-bucket';

@@ -1,4 +1,4 @@
-import { basename, resolve } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { buildSync } from 'esbuild';
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -21,9 +21,15 @@ const codeByStack = new WeakMap<Stack, lambda.Code>();
 /** Builds the runtime bundle on first use and returns its folder. */
 export function runtimeBundleDir(): string {
   if (!bundleDir) {
+    const outdir = resolve('/runtime');
     const { outputFiles } = buildSync({
-      entryPoints: [RUNTIME_ENTRY],
-      outfile: 'index.mjs',
+      entryPoints: { index: RUNTIME_ENTRY },
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      // Providers and rarely used clients are imported on demand; as chunks they cost a cold start
+      // only for the agents that use them.
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
       write: false,
       bundle: true,
       platform: 'node',
@@ -35,7 +41,7 @@ export function runtimeBundleDir(): string {
       // Bundled CommonJS dependencies call require(); ESM output has none without this shim.
       banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
     });
-    bundleDir = stageFiles('runtime', outputFiles.map((f) => ({ path: basename(f.path), content: Buffer.from(f.contents) })));
+    bundleDir = stageFiles('runtime', outputFiles.map((f) => ({ path: relative(outdir, f.path).split(sep).join('/'), content: Buffer.from(f.contents) })));
   }
   return bundleDir;
 }

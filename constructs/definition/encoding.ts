@@ -1,4 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { ToolPolicy } from '../policy/tool-policy';
 import type { AgentDefinition } from './define';
 
 /**
@@ -15,10 +16,31 @@ export interface AgentRuntimeConfig {
   readonly definition: AgentDefinition;
   /** Ordered model targets for the agent's model under its cohort's policy. */
   readonly route: readonly ModelTargetConfig[];
+  /** USD per million tokens for the route's models; a model without a price costs nothing. */
+  readonly prices?: Readonly<Record<string, ModelPrice>>;
+  /** What the agent's cohort may do with its tools. Omitted: everything the definition lists. */
+  readonly toolPolicy?: ToolPolicy;
+}
+
+/** USD per million tokens of each kind, for one model. */
+export interface ModelPrice {
+  readonly inputPerMTok: number;
+  readonly outputPerMTok: number;
+  readonly cacheReadPerMTok?: number;
+  readonly cacheWritePerMTok?: number;
 }
 
 /** The environment variable that carries the encoded runtime config. */
 export const AGENT_CONFIG_ENV = 'AGENT_CONFIG';
+
+/** The other environment variables AgentFunction sets: names of resources known only at deploy. */
+export const RUNTIME_ENV = {
+  skillsBucket: 'SKILLS_BUCKET',
+  bus: 'AGENT_BUS',
+  stateTable: 'STATE_TABLE',
+  auditBucket: 'AUDIT_BUCKET',
+  deadLetterQueue: 'DEAD_LETTER_QUEUE_URL',
+} as const;
 
 /**
  * Compresses the config for an environment variable: prompts compress well, and Lambda allows

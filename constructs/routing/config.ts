@@ -30,6 +30,13 @@ export const modelTargetSchema = z.discriminatedUnion('provider', [
 const aliasName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and hyphens');
 const policySchema = z.record(aliasName, z.array(modelTargetSchema).min(1, 'needs at least one target'));
 
+const priceSchema = z.strictObject({
+  inputPerMTok: z.number().nonnegative(),
+  outputPerMTok: z.number().nonnegative(),
+  cacheReadPerMTok: z.number().nonnegative().optional(),
+  cacheWritePerMTok: z.number().nonnegative().optional(),
+});
+
 export const routerConfigSchema = z.strictObject({
   /** The default policy: alias to ordered targets, the first tried first. */
   aliases: policySchema,
@@ -44,6 +51,8 @@ export const routerConfigSchema = z.strictObject({
         .optional(),
     })
     .default({}),
+  /** USD per million tokens, by model id: what runs cost and what the budget limit counts. */
+  prices: z.record(z.string().min(1), priceSchema).default({}),
 });
 
 export type ModelTargetSpec = z.output<typeof modelTargetSchema>;

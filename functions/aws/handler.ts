@@ -1,40 +1,248 @@
-import { AGENT_CONFIG_ENV, decodeAgentConfig, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
-import { verifyAgentDefinition } from '../../constructs/definition/define';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import type { RunResult } from '../core/agent/agent';
+import type { AgentEventDetail } from '../core/events/events';
+import type { JobRecord } from '../core/jobs/jobs';
+import { AllTargetsFailedError, ModelCallError } from '../core/models/router';
+import { buildRuntime, loadConfig, type Runtime } from './runtime';
 
 /**
- * The Lambda entry point of every agent. It reads the agent's configuration once per cold start and
- * tells the kind of event it was given. Running the agent itself is the runtime's job and is not
- * part of this build: API calls are answered 501 and queued messages are handed back to their
- * queue, so no work is lost before the runtime ships.
+ * The Lambda entry point of every agent. One function serves the agent's triggers: synchronous
+ * invocations from the API, queued jobs, schedules and events from its SQS queue, and events from
+ * an EventBridge rule that targets it directly.
  */
 
-const config: AgentRuntimeConfig = loadConfig();
+const config = loadConfig();
+let runtime: Promise<Runtime> | undefined;
+const getRuntime = () => (runtime ??= buildRuntime(config).catch((e) => ((runtime = undefined), Promise.reject(e))));
 
-function loadConfig(): AgentRuntimeConfig {
-  const encoded = process.env[AGENT_CONFIG_ENV];
-  if (!encoded) throw new Error(`${AGENT_CONFIG_ENV} is not set: this function must be deployed by AgentFunction`);
-  const decoded = decodeAgentConfig(encoded);
-  // The definition was checked at synth; checking it again catches a hand-edited environment.
-  return { ...decoded, definition: verifyAgentDefinition(decoded.definition) };
+/** Time kept back from the function's deadline to write the audit, job status and events. */
+export function deadlineFrom(context: Pick<Context, 'getRemainingTimeInMillis'>, now = Date.now()): number {
+  const remaining = context.getRemainingTimeInMillis();
+  return now + remaining - Math.max(2_000, Math.min(10_000, remaining * 0.1));
 }
 
-interface SqsEvent {
-  Records: { messageId: string; eventSource: string }[];
+const requestId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, or . _ : -');
+
+/** The body of `POST /agents/{name}/invocations` and `/jobs`, as the runtime accepts it. */
+export const requestBodySchema = z.strictObject({
+  input: z.union([z.string().min(1).max(100_000), z.record(z.string(), z.unknown())]),
+  sessionId: requestId.optional(),
+  idempotencyKey: requestId.optional(),
+});
+
+/** What the API's request template sends. */
+const invocationSchema = z.object({
+  kind: z.literal('invocation'),
+  agent: z.string(),
+  requestId: z.string(),
+  caller: z.string().optional(),
+  body: z.unknown(),
+});
+
+type Invocation = z.infer<typeof invocationSchema>;
+
+/** A queued run, whatever put it on the queue. */
+interface QueuedRun {
+  readonly runId: string;
+  readonly jobId?: string;
+  readonly trigger: 'job' | 'schedule' | 'event' | 'queue';
+  readonly input: string | Record<string, unknown>;
 }
 
-type AgentEvent = SqsEvent | Record<string, unknown>;
-
-function isSqsEvent(event: AgentEvent): event is SqsEvent {
-  return Array.isArray((event as SqsEvent).Records) && (event as SqsEvent).Records[0]?.eventSource === 'aws:sqs';
-}
-
-export async function handler(event: AgentEvent) {
-  if (isSqsEvent(event)) {
-    return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+/** An answer that broke the agent's output contract even after repair. Not worth a retry. */
+export class OutputValidationError extends Error {
+  constructor(readonly result: RunResult) {
+    super(`the answer failed validation: ${result.validation?.problems.map((p) => `${p.path || '(answer)'}: ${p.message}`).join('; ')}`);
+    this.name = 'OutputValidationError';
   }
+}
+
+const processor = new BatchProcessor(EventType.SQS);
+
+export async function handler(event: unknown, context: Context) {
+  if (isSqsEvent(event)) return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, { context });
+  const invocation = invocationSchema.safeParse(event);
+  if (invocation.success) return invoke(invocation.data, context);
+  if (isEventBridgeEvent(event)) return runQueued({ runId: event.id, trigger: 'event', input: event as unknown as Record<string, unknown> }, context);
+  return respond(400, { message: 'unrecognized event: expected an API invocation, an SQS batch or an EventBridge event' });
+}
+
+/** `POST /agents/{name}/invocations`: run now and answer with the result. */
+async function invoke(invocation: Invocation, context: Context) {
+  const { definition } = config;
+  if (invocation.agent !== definition.name) return respond(404, { message: `no agent named "${invocation.agent}" here`, requestId: invocation.requestId });
+  const body = requestBodySchema.safeParse(invocation.body);
+  if (!body.success) {
+    return respond(400, { message: 'invalid request body', problems: body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`), requestId: invocation.requestId });
+  }
+  const runId = body.data.idempotencyKey ?? invocation.requestId;
+  const rt = await getRuntime();
+  try {
+    const result = await rt.agent.run({ runId, input: body.data.input, trigger: 'api', deadline: deadlineFrom(context) });
+    if (result.validation && !result.validation.ok) {
+      await publish(rt, 'run.failed', result, { error: 'output validation failed' });
+      return respond(422, { message: 'the answer failed validation', runId, validation: result.validation, output: result.output });
+    }
+    await publish(rt, 'run.completed', result);
+    return respond(200, summary(result));
+  } catch (e) {
+    await publishFailure(rt, runId, 'api', e);
+    if (e instanceof AllTargetsFailedError || (e instanceof ModelCallError && e.modelError.retryable)) {
+      return respond(503, { message: 'no model is available right now; retry later', runId });
+    }
+    return respond(502, { message: 'the agent failed; see its logs under this run id', runId });
+  }
+}
+
+/** One SQS message: a job, a schedule's prompt, or an EventBridge event that a rule queued. */
+async function processRecord(record: SQSRecord, context: Context): Promise<unknown> {
+  return runQueued(parseRecord(record), context, record);
+}
+
+async function runQueued(run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
+  const rt = await getRuntime();
+  if (!rt.stateTable) return execute(rt, run, context, record);
+  // A redelivered run that already finished returns its stored result instead of running again.
+  const idempotent = makeIdempotent((r: QueuedRun) => execute(rt, r, context, record), {
+    persistenceStore: persistence(rt.stateTable),
+    config: idempotencyConfig(context),
+    keyPrefix: `idem#${config.definition.name}`,
+  });
+  return idempotent(run);
+}
+
+async function execute(rt: Runtime, run: QueuedRun, context: Context, record?: SQSRecord) {
+  const { definition } = config;
+  const job = (status: JobRecord['status'], extra: Partial<JobRecord> = {}) =>
+    run.jobId ? rt.jobs?.put({ jobId: run.jobId, agent: definition.name, status, updatedAt: new Date().toISOString(), ...extra }) : undefined;
+  await job('running');
+  let result: RunResult;
+  try {
+    result = await rt.agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: deadlineFrom(context) });
+  } catch (e) {
+    // Worth a retry: back to queued; after the queue's last attempt it is in the dead-letter queue.
+    await job('queued', { error: (e as Error).message });
+    throw e;
+  }
+  if (result.validation && !result.validation.ok) {
+    const error = new OutputValidationError(result);
+    await job('failed', { stopReason: result.stopReason, output: result.output, error: error.message, validation: result.validation });
+    await publish(rt, 'run.failed', result, { trigger: run.trigger, error: error.message, ...(run.jobId && { jobId: run.jobId }) });
+    // A broken answer would break again: straight to the dead-letter queue, report attached.
+    if (record && rt.deadLetterQueueUrl) await deadLetter(rt.deadLetterQueueUrl, record, error);
+    else throw error;
+    return { runId: run.runId, status: 'failed' };
+  }
+  await job('succeeded', { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }) });
+  await publish(rt, 'run.completed', result, { trigger: run.trigger, ...(run.jobId && { jobId: run.jobId }) });
+  return summary(result);
+}
+
+function parseRecord(record: SQSRecord): QueuedRun {
+  const attributes = record.messageAttributes ?? {};
+  const jobId = attributes.jobId?.stringValue;
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = record.body;
+  }
+  if (jobId) {
+    const parsed = requestBodySchema.safeParse(body);
+    // The API validated the body already; a message sent straight to the queue may not be.
+    if (!parsed.success) throw new Error(`job ${jobId} has an invalid body: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    return { runId: jobId, jobId, trigger: 'job', input: parsed.data.input };
+  }
+  if (isEventBridgeEvent(body)) return { runId: body.id, trigger: 'event', input: body as unknown as Record<string, unknown> };
+  const scheduled = body as { source?: string; input?: string };
+  if (scheduled?.source === 'schedule' && typeof scheduled.input === 'string') return { runId: record.messageId, trigger: 'schedule', input: scheduled.input };
+  const parsed = requestBodySchema.safeParse(body);
+  if (parsed.success) return { runId: parsed.data.idempotencyKey ?? record.messageId, trigger: 'queue', input: parsed.data.input };
+  return { runId: record.messageId, trigger: 'queue', input: typeof body === 'string' ? body : (body as Record<string, unknown>) };
+}
+
+let persistenceLayer: DynamoDBPersistenceLayer | undefined;
+function persistence(tableName: string): DynamoDBPersistenceLayer {
+  return (persistenceLayer ??= new DynamoDBPersistenceLayer({ tableName, expiryAttr: 'expiration' }));
+}
+
+function idempotencyConfig(context: Context): IdempotencyConfig {
+  const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'runId', expiresAfterSeconds: 7 * 86_400 });
+  idempotency.registerLambdaContext(context);
+  return idempotency;
+}
+
+async function deadLetter(queueUrl: string, record: SQSRecord, error: OutputValidationError): Promise<void> {
+  const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  const attributes: Record<string, { DataType: string; StringValue: string }> = {};
+  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+    if (value.stringValue !== undefined) attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
+  }
+  attributes.failure = { DataType: 'String', StringValue: error.message.slice(0, 4_000) };
+  attributes.validationReport = { DataType: 'String', StringValue: JSON.stringify(error.result.validation).slice(0, 60_000) };
+  attributes.runId = { DataType: 'String', StringValue: error.result.runId };
+  attributes.agent ??= { DataType: 'String', StringValue: config.definition.name };
+  await new SQSClient({}).send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, MessageAttributes: attributes }));
+}
+
+async function publish(rt: Runtime, type: 'run.completed' | 'run.failed', result: RunResult, extra: Partial<AgentEventDetail> = {}): Promise<void> {
+  const { definition } = config;
+  try {
+    await rt.events.publish(type, {
+      version: 1,
+      runId: result.runId,
+      agent: definition.name,
+      cohort: definition.cohort,
+      trigger: extra.trigger ?? 'api',
+      promptVersion: definition.promptVersion,
+      definitionVersion: definition.version,
+      stopReason: result.stopReason,
+      output: result.output,
+      ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }),
+      ...(result.validation && { validation: result.validation }),
+      usage: result.usage,
+      costUsd: result.costUsd,
+      ...extra,
+    });
+  } catch (e) {
+    // The run's outcome is already recorded; a lost event must not fail it.
+    console.error(JSON.stringify({ message: 'could not publish agent event', type, runId: result.runId, error: (e as Error).message }));
+  }
+}
+
+async function publishFailure(rt: Runtime, runId: string, trigger: string, error: unknown): Promise<void> {
+  const { definition } = config;
+  await rt.events
+    .publish('run.failed', { version: 1, runId, agent: definition.name, cohort: definition.cohort, trigger, promptVersion: definition.promptVersion, definitionVersion: definition.version, error: (error as Error).message })
+    .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', runId, error: (e as Error).message })));
+}
+
+function summary(result: RunResult) {
   return {
-    statusCode: 501,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ message: `agent "${config.definition.name}" is deployed, but this build does not include the agent runtime` }),
+    runId: result.runId,
+    stopReason: result.stopReason,
+    output: result.output,
+    ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }),
+    usage: result.usage,
+    costUsd: result.costUsd,
+    ...(result.model && { provider: result.provider, model: result.model }),
   };
+}
+
+function respond(statusCode: number, body: unknown) {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function isSqsEvent(event: unknown): event is SQSEvent {
+  const records = (event as SQSEvent | undefined)?.Records;
+  return Array.isArray(records) && records.length > 0 && records[0]?.eventSource === 'aws:sqs';
+}
+
+function isEventBridgeEvent(event: unknown): event is EventBridgeEvent<string, unknown> {
+  const e = event as Partial<EventBridgeEvent<string, unknown>> | undefined;
+  return typeof e?.id === 'string' && typeof e['detail-type'] === 'string' && typeof e.source === 'string';
 }

@@ -3,7 +3,8 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { AgentApi, AgentBus, AgentFunction, AgentQueue, DeadLetterQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
+import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
+import type { ToolPolicyInput } from '../../constructs/policy/tool-policy';
 import { loadAgentFile, type AgentDefinition } from '../../constructs/definition';
 
 export interface SingleAgentStackProps extends StackProps {
@@ -14,6 +15,11 @@ export interface SingleAgentStackProps extends StackProps {
    * @default the example support agent
    */
   readonly agents?: readonly AgentDefinition[];
+  /**
+   * Tool policies by cohort; a cohort without one may use every tool its agents list.
+   * @default none
+   */
+  readonly toolPolicies?: Readonly<Record<string, ToolPolicyInput>>;
   /**
    * The skills folder.
    * @default the repository's skills/ folder
@@ -34,6 +40,8 @@ export class SingleAgentStack extends Stack {
   readonly skills: SkillBucket;
   readonly router: ModelRouter;
   readonly deadLetters: DeadLetterQueue;
+  readonly state: AgentStateTable;
+  readonly audit: AuditBucket;
   readonly agents: AgentFunction[];
 
   constructor(scope: Construct, id: string, props: SingleAgentStackProps) {
@@ -47,6 +55,8 @@ export class SingleAgentStack extends Stack {
     // One dead-letter queue for every agent's queue: messages keep their agent and job id, redrive
     // returns each to its own queue, and each agent costs three resources fewer.
     this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', { description: 'Agent jobs that failed every delivery', alarmAction });
+    this.state = new AgentStateTable(this, 'State');
+    this.audit = new AuditBucket(this, 'Audit');
 
     this.agents = (props.agents ?? [exampleAgent()]).map((agent) => {
       const needsQueue = agent.triggers.some((t) => t.type !== 'api');
@@ -56,6 +66,9 @@ export class SingleAgentStack extends Stack {
         skills: this.skills,
         api: this.api,
         bus: this.bus,
+        state: this.state,
+        audit: this.audit,
+        ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
         ...(needsQueue && { queue: new AgentQueue(this, `Queue-${agent.name}`, { deadLetterQueue: this.deadLetters.queue }) }),
       });
     });

@@ -7,13 +7,13 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, type AgentApiProps } from '../../constructs/aws';
+import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, type AgentApiProps } from '../../constructs/aws';
 import { agentInput, reportingApp, synthWithRulePacks, testStack } from '../helpers';
 
 function build(props: AgentApiProps = {}, stack: Stack = testStack(new App())) {
   const api = new AgentApi(stack, 'Api', props);
   const queue = new AgentQueue(stack, 'Queue');
-  const agent = new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'api' }, { type: 'job' }] }), api, queue });
+  const agent = new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'api' }, { type: 'job' }] }), api, queue, state: new AgentStateTable(stack, 'State') });
   return {
     stack,
     api,
@@ -65,12 +65,13 @@ describe('AgentApi', () => {
   it('adds no API resources per agent: both routes are shared', () => {
     const stack = testStack(new App());
     const api = new AgentApi(stack, 'Api');
+    const state = new AgentStateTable(stack, 'State');
     for (const name of ['a', 'b', 'c']) {
-      new AgentFunction(stack, name, { agent: agentInput({ name, model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'api' }, { type: 'job' }] }), api, queue: new AgentQueue(stack, `${name}Queue`) });
+      new AgentFunction(stack, name, { agent: agentInput({ name, model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'api' }, { type: 'job' }] }), api, queue: new AgentQueue(stack, `${name}Queue`), state });
     }
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::ApiGateway::Resource', 4);
-    template.resourceCountIs('AWS::ApiGateway::Method', 2);
+    template.resourceCountIs('AWS::ApiGateway::Resource', 5);
+    template.resourceCountIs('AWS::ApiGateway::Method', 3);
     template.resourceCountIs('AWS::Lambda::Permission', 0);
     const mapped = [...requestTemplate(method(template, 'invocations')).matchAll(/\{"Ref":"(\w)Function\w+"\}/g)].map((m) => m[1]);
     assert.deepEqual(mapped, ['a', 'b', 'c', 'a'], 'each agent in the name map, then the dry-run target');

@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { AgentApi, AgentBus, AgentFunction, AgentQueue, ModelRouter, SkillBucket } from '../../constructs/aws';
+import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../../constructs/aws';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../constructs/definition';
 import { agentInput, ROUTER, SKILLS, testStack } from '../helpers';
 
@@ -109,6 +109,7 @@ describe('AgentFunction', () => {
       agent: agentInput({ model: 'fast', triggers: [{ type: 'schedule', expression: 'rate(1 hour)', input: 'Report.' }] }),
       router: new ModelRouter(stack, 'Models', ROUTER),
       queue: new AgentQueue(stack, 'Queue'),
+      state: new AgentStateTable(stack, 'State'),
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -120,7 +121,7 @@ describe('AgentFunction', () => {
 
   it('grants invoke to whoever may run it directly', () => {
     const stack = testStack(new App());
-    const agent = new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue') });
+    const agent = new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue'), state: new AgentStateTable(stack, 'State') });
     agent.grantInvoke(new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }));
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'lambda:InvokeFunction', Resource: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('AgentFunction'), 'Arn'] }]) })]) },

@@ -5,13 +5,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AgentBus, AgentFunction, AgentQueue, type AgentQueueProps } from '../../constructs/aws';
+import { AgentBus, AgentFunction, AgentQueue, AgentStateTable, type AgentQueueProps } from '../../constructs/aws';
 import { agentInput, testStack } from '../helpers';
 
 function build(props: AgentQueueProps = {}, timeoutSeconds = 120) {
   const stack = testStack(new App());
   const queue = new AgentQueue(stack, 'Queue', props);
-  new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }], limits: { timeoutSeconds } }), queue });
+  new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }], limits: { timeoutSeconds } }), queue, state: new AgentStateTable(stack, 'State') });
   return { stack, queue, template: Template.fromStack(stack) };
 }
 
@@ -63,7 +63,7 @@ describe('AgentQueue', () => {
       visibilityTimeout: Duration.minutes(30),
       alarmAction: new cloudwatchActions.SnsAction(topic),
     });
-    new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue });
+    new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue, state: new AgentStateTable(stack, 'State') });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 1800, MessageRetentionPeriod: 86400, RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 5, ScalingConfig: { MaximumConcurrency: 4 } });
@@ -75,7 +75,7 @@ describe('AgentQueue', () => {
     const shared = new sqs.Queue(stack, 'Shared');
     const a = new AgentQueue(stack, 'A', { deadLetterQueue: shared });
     assert.equal(a.deadLetterAlarm, undefined);
-    new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: a });
+    new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: a, state: new AgentStateTable(stack, 'State') });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SQS::Queue', 2);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
@@ -89,6 +89,7 @@ describe('AgentQueue', () => {
       agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'event', pattern: { source: ['agents'], detailType: ['handoff'] } }] }),
       queue,
       bus,
+      state: new AgentStateTable(stack, 'State'),
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Events::Rule', {

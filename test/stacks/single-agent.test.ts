@@ -15,7 +15,7 @@ describe('SingleAgentStack', () => {
     const template = Template.fromStack(stack);
     assert.deepEqual(stack.agents.map((a) => a.agentName), ['support']);
     template.resourceCountIs('AWS::Lambda::Function', 2); // the agent and the skill deployment handler
-    template.resourceCountIs('AWS::ApiGateway::Method', 2);
+    template.resourceCountIs('AWS::ApiGateway::Method', 3); // invoke, submit a job, read a job
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: exampleAgent().triggers.find((t) => t.type === 'schedule')!.expression });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
     template.resourceCountIs('AWS::CloudWatch::Alarm', 2); // agent dead letters and bus dead letters

@@ -1,12 +1,8 @@
 import type { Usage } from '../models/types';
 
-/** USD per million tokens of each kind, for one model. */
-export interface ModelPrice {
-  readonly inputPerMTok: number;
-  readonly outputPerMTok: number;
-  readonly cacheReadPerMTok?: number;
-  readonly cacheWritePerMTok?: number;
-}
+import type { ModelPrice } from '../../../constructs/definition/encoding';
+
+export type { ModelPrice };
 
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 

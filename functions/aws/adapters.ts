@@ -1,0 +1,136 @@
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { AuditRecord, AuditSink } from '../core/audit/records';
+import { AGENT_EVENT_SOURCE, type AgentEventDetail, type AgentEventType, type EventPublisher } from '../core/events/events';
+import { jobKey, type JobRecord, type JobStore } from '../core/jobs/jobs';
+import type { SkillStore } from '../core/skills/store';
+import type { FunctionInvoker } from '../core/tools/types';
+
+/**
+ * The AWS side of the runtime's ports: thin translations to the SDK clients, nothing more. Each
+ * client is created once per execution environment and reused by warm invocations.
+ */
+
+/** Skills from the SkillBucket: `index.json`, `<skill>/SKILL.md`, ... */
+export class S3SkillStore implements SkillStore {
+  constructor(
+    private readonly bucket: string,
+    private readonly client: S3Client = new S3Client({}),
+  ) {}
+
+  async read(path: string): Promise<string | undefined> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: path }));
+      return await object.Body!.transformToString('utf8');
+    } catch (e) {
+      if (e instanceof NoSuchKey || (e as Error).name === 'NoSuchKey') return undefined;
+      throw e;
+    }
+  }
+}
+
+/**
+ * Audit records as JSON Lines, one object per run under `agent=NAME/date=YYYY-MM-DD/`, so Athena
+ * can read them partitioned and a redelivered run overwrites its own record instead of duplicating.
+ */
+export class S3AuditSink implements AuditSink {
+  constructor(
+    private readonly bucket: string,
+    private readonly client: S3Client = new S3Client({}),
+  ) {}
+
+  async write(records: readonly AuditRecord[]): Promise<void> {
+    const run = records.find((r) => r.type === 'run') ?? records[0];
+    if (!run) return;
+    const date = run.startedAt.slice(0, 10);
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: auditKey(date, run.agent, run.runId),
+        Body: records.map((r) => JSON.stringify(r)).join('\n') + '\n',
+        ContentType: 'application/x-ndjson',
+      }),
+    );
+  }
+}
+
+export const auditKey = (date: string, agent: string, runId: string) => `agent=${agent}/date=${date}/${runId}.jsonl`;
+
+/** Agent events on the AgentBus. */
+export class EventBridgePublisher implements EventPublisher {
+  constructor(
+    private readonly busName: string,
+    private readonly client: EventBridgeClient = new EventBridgeClient({}),
+  ) {}
+
+  async publish(type: AgentEventType, detail: AgentEventDetail): Promise<void> {
+    const result = await this.client.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: this.busName, Source: AGENT_EVENT_SOURCE, DetailType: type, Detail: JSON.stringify(detail) }] }),
+    );
+    if (result.FailedEntryCount) throw new Error(`the bus refused the ${type} event: ${result.Entries?.[0]?.ErrorMessage ?? 'unknown error'}`);
+  }
+}
+
+/** Job status in the agent state table, under the agent's own key prefix. */
+export class DynamoJobStore implements JobStore {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBClient = new DynamoDBClient({}),
+  ) {}
+
+  async put(record: JobRecord): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          id: { S: jobKey(record.agent, record.jobId) },
+          status: { S: record.status },
+          updatedAt: { S: record.updatedAt },
+          // The whole record as JSON: the API's status route returns it as it is.
+          record: { S: JSON.stringify(record) },
+          // Job records expire after 30 days; the audit bucket keeps the history.
+          expiration: { N: String(Math.floor(Date.now() / 1000) + 30 * 86_400) },
+        },
+      }),
+    );
+  }
+
+  async get(agent: string, jobId: string): Promise<JobRecord | undefined> {
+    const result = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { id: { S: jobKey(agent, jobId) } }, ConsistentRead: true }));
+    return result.Item?.record?.S ? (JSON.parse(result.Item.record.S) as JobRecord) : undefined;
+  }
+}
+
+/** Function tools through the Lambda Invoke API; the SDK is loaded only for agents that have one. */
+export class LambdaInvoker implements FunctionInvoker {
+  private client?: LambdaClient;
+
+  async invoke(functionName: string, payload: unknown, signal?: AbortSignal): Promise<unknown> {
+    const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+    this.client ??= new LambdaClient({});
+    const result = await this.client.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }), { ...(signal && { abortSignal: signal }) });
+    const text = result.Payload ? Buffer.from(result.Payload).toString('utf8') : '';
+    if (result.FunctionError) throw new Error(`${functionName} failed: ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+}
+
+/** Secrets Manager values by name, fetched once per execution environment. */
+export function secretsManager(): (name: string) => Promise<string> {
+  const cache = new Map<string, Promise<string>>();
+  return (name) => {
+    let value = cache.get(name);
+    if (!value) {
+      value = import('@aws-sdk/client-secrets-manager').then(async ({ SecretsManagerClient, GetSecretValueCommand }) => {
+        const result = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: name }));
+        if (result.SecretString === undefined) throw new Error(`secret ${name} has no string value`);
+        return result.SecretString;
+      });
+      cache.set(name, value);
+      value.catch(() => cache.delete(name));
+    }
+    return value;
+  };
+}

@@ -1,0 +1,88 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AGENT_CONFIG_ENV, decodeAgentConfig, RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import { verifyAgentDefinition } from '../../constructs/definition/define';
+import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-policy';
+import { Agent } from '../core/agent/agent';
+import type { AuditSink } from '../core/audit/records';
+import { NO_EVENTS, type EventPublisher } from '../core/events/events';
+import type { JobStore } from '../core/jobs/jobs';
+import { providerFactory } from '../core/models/providers';
+import { ModelRouter } from '../core/models/router';
+import { AgentSkills } from '../core/skills/skills';
+import { CachedSkillStore } from '../core/skills/store';
+import type { MetricsSink, MetricUnit as CoreUnit, RunMetric } from '../core/telemetry/metrics';
+import { FunctionToolTransport } from '../core/tools/function';
+import { HttpToolTransport } from '../core/tools/http';
+import { McpToolTransport } from '../core/tools/mcp';
+import { DynamoJobStore, EventBridgePublisher, LambdaInvoker, S3AuditSink, S3SkillStore, secretsManager } from './adapters';
+
+const ENV = RUNTIME_ENV;
+
+/** One execution environment's agent and the adapters around it, built on the first invocation. */
+export interface Runtime {
+  readonly config: AgentRuntimeConfig;
+  readonly agent: Agent;
+  readonly events: EventPublisher;
+  readonly jobs?: JobStore;
+  readonly stateTable?: string;
+  readonly deadLetterQueueUrl?: string;
+}
+
+/** Reads and verifies the agent's config; a function deployed without one fails at start. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentRuntimeConfig {
+  const encoded = env[AGENT_CONFIG_ENV];
+  if (!encoded) throw new Error(`${AGENT_CONFIG_ENV} is not set: this function must be deployed by AgentFunction`);
+  const decoded = decodeAgentConfig(encoded);
+  // The definition was checked at synth; checking it again catches a hand-edited environment.
+  return { ...decoded, definition: verifyAgentDefinition(decoded.definition) };
+}
+
+export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+  const { definition } = config;
+  const httpHosts = definition.tools.flatMap((t) => (t.kind === 'http' ? [new URL(t.url).host] : []));
+  const skillsBucket = env[ENV.skillsBucket];
+  const skills = await AgentSkills.open(
+    new CachedSkillStore(skillsBucket ? new S3SkillStore(skillsBucket) : { read: async () => undefined }),
+    definition.skills,
+  );
+  const auditBucket = env[ENV.auditBucket];
+  const audit: AuditSink = auditBucket ? new S3AuditSink(auditBucket) : { write: async () => {} };
+  const agent = new Agent(definition, {
+    router: new ModelRouter(config.route, providerFactory({ region: env.AWS_REGION ?? 'us-east-1', secret: secretsManager() })),
+    skills,
+    transports: { http: new HttpToolTransport(httpHosts), function: new FunctionToolTransport(new LambdaInvoker()), mcp: new McpToolTransport() },
+    audit,
+    metrics: new PowertoolsMetrics(definition.name, definition.cohort),
+    prices: config.prices ?? {},
+    toolPolicy: config.toolPolicy ?? OPEN_TOOL_POLICY,
+  });
+  const stateTable = env[ENV.stateTable];
+  const bus = env[ENV.bus];
+  const deadLetterQueueUrl = env[ENV.deadLetterQueue];
+  return {
+    config,
+    agent,
+    events: bus ? new EventBridgePublisher(bus) : NO_EVENTS,
+    ...(stateTable && { jobs: new DynamoJobStore(stateTable), stateTable }),
+    ...(deadLetterQueueUrl && { deadLetterQueueUrl }),
+  };
+}
+
+const UNITS: Record<CoreUnit, (typeof MetricUnit)[keyof typeof MetricUnit]> = { Count: MetricUnit.Count, Milliseconds: MetricUnit.Milliseconds, None: MetricUnit.NoUnit };
+
+/** Run metrics in CloudWatch embedded metric format, by agent and cohort. */
+export class PowertoolsMetrics implements MetricsSink {
+  private readonly metrics: Metrics;
+
+  constructor(agent: string, cohort: string) {
+    this.metrics = new Metrics({ namespace: 'ServerlessAgents', serviceName: 'serverless-agents', defaultDimensions: { agent, cohort } });
+  }
+
+  add(name: RunMetric, unit: CoreUnit, value: number): void {
+    this.metrics.addMetric(name, UNITS[unit], value);
+  }
+
+  flush(): void {
+    this.metrics.publishStoredMetrics();
+  }
+}
