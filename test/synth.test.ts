@@ -41,25 +41,6 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
     assert.equal(keys[0], `${summarizeAssembly(outdir).runtimeAssets[0]!.path.replace('asset.', '')}.zip`);
   });
 
-  it('ships a bundle that starts in plain Node with its agent config and answers each trigger', () => {
-    const fn = Object.values(resources(outdir, 'SupportAgent-dev')).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[AGENT_CONFIG_ENV])!;
-    const bundle = join(outdir, summarizeAssembly(outdir).runtimeAssets[0]!.path, 'index.mjs');
-    const script = `
-      const { handler } = await import(${JSON.stringify(bundle)});
-      const api = await handler({ kind: 'invocation', agent: 'support', requestId: 'r1', body: { input: 'hi' } });
-      const sqs = await handler({ Records: [{ messageId: 'm1', eventSource: 'aws:sqs', body: '{}' }, { messageId: 'm2', eventSource: 'aws:sqs', body: '{}' }] });
-      console.log(JSON.stringify({ api, sqs }));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH, [AGENT_CONFIG_ENV]: fn.Properties.Environment.Variables[AGENT_CONFIG_ENV] },
-      encoding: 'utf8',
-    });
-    const { api, sqs } = JSON.parse(out);
-    assert.equal(api.statusCode, 501);
-    assert.match(JSON.parse(api.body).message, /agent "support" is deployed/);
-    // Until the runtime ships, queued work goes back to the queue rather than being dropped.
-    assert.deepEqual(sqs, { batchItemFailures: [{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }] });
-  });
-
   it('refuses to start without its agent config', () => {
     const bundle = join(outdir, summarizeAssembly(outdir).runtimeAssets[0]!.path, 'index.mjs');
     assert.throws(

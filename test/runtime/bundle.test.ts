@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import dynalite from 'dynalite';
+import { runtimeBundleDir } from '../../constructs/aws/runtime-code';
+import { AGENT_CONFIG_ENV, RUNTIME_ENV } from '../../constructs/definition';
+import { readSkillsFolder, SKILL_INDEX_KEY } from '../../constructs/skills/catalog';
+import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
+import { startEventBridgeFake, startS3Fake, type EventBridgeFake, type S3Fake } from '../__fixtures__/aws-fakes';
+import { startBedrockFake, type ModelFake } from '../__fixtures__/model-fakes';
+import { REPO, ROUTER, SKILLS } from '../helpers';
+
+/**
+ * The runtime bundle exactly as `cdk synth` stages it, loaded in a plain Node process with the
+ * environment AgentFunction gives it, and driven with API Gateway and SQS events. Every AWS
+ * service is a loopback fake or emulator: Bedrock, S3 and EventBridge fakes, DynamoDB in dynalite.
+ */
+
+const run = promisify(execFile);
+const TABLE = 'agent-state';
+const BUCKET = 'skills';
+const AUDIT = 'audit';
+
+let bedrock: ModelFake;
+let s3: S3Fake;
+let events: EventBridgeFake;
+let dynamo: ReturnType<typeof dynalite>;
+let dynamoUrl: string;
+let environment: NodeJS.ProcessEnv;
+
+const future = () => new Date(Date.now() + 3 * 86_400_000).toISOString();
+const triage = (summary: string) =>
+  JSON.stringify({ category: 'billing', severity: 'sev3', summary, nextAction: 'answer', dueBy: future(), confidence: 0.9 });
+
+before(async () => {
+  // The model answers every request with a valid triage whose summary echoes the prompt.
+  bedrock = await startBedrockFake((body) => {
+    const messages = (body as { messages: { content: { text?: string }[] }[] }).messages;
+    return { text: triage(`seen: ${messages[0]?.content[0]?.text ?? ''}`), usage: { inputTokens: 1200, outputTokens: 80 } };
+  });
+  const index = readSkillsFolder(SKILLS);
+  const skillFiles = Object.fromEntries(
+    index.skills.flatMap((s) => ['SKILL.md', ...s.files].map((f) => [`${BUCKET}/${s.name}/${f}`, readFileSync(join(SKILLS, s.name, f), 'utf8')])),
+  );
+  s3 = await startS3Fake({ [`${BUCKET}/${SKILL_INDEX_KEY}`]: JSON.stringify(index), ...skillFiles });
+  events = await startEventBridgeFake();
+  dynamo = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
+  dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint: dynamoUrl, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  await client.send(new CreateTableCommand({ TableName: TABLE, AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
+  client.destroy();
+
+  // The example agent's configuration, as synthesized for its function.
+  const template = Template.fromStack(new SingleAgentStack(new App(), 'Stage1', { env: { account: '123456789012', region: 'eu-west-1' }, models: ROUTER }));
+  const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((r) => r.Properties.Environment?.Variables?.[AGENT_CONFIG_ENV]);
+  environment = {
+    PATH: process.env.PATH,
+    [AGENT_CONFIG_ENV]: fn!.Properties.Environment.Variables[AGENT_CONFIG_ENV],
+    [RUNTIME_ENV.skillsBucket]: BUCKET,
+    [RUNTIME_ENV.bus]: 'agents',
+    [RUNTIME_ENV.stateTable]: TABLE,
+    [RUNTIME_ENV.auditBucket]: AUDIT,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_LAMBDA_FUNCTION_NAME: 'support-agent',
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+    AWS_ENDPOINT_URL_S3: s3.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
+    POWERTOOLS_METRICS_DISABLED: 'false',
+  };
+});
+
+after(async () => {
+  await Promise.all([bedrock?.close(), s3?.close(), events?.close(), new Promise((r) => dynamo?.close(r))]);
+});
+
+/** Runs the bundle's handler on each event in one fresh Node process, as one Lambda environment would. */
+async function invoke(...eventsToSend: unknown[]): Promise<unknown[]> {
+  const bundle = join(runtimeBundleDir(), 'index.mjs');
+  const script = `
+    const { handler } = await import(${JSON.stringify(bundle)});
+    const context = { functionName: 'support-agent', awsRequestId: 'req', getRemainingTimeInMillis: () => 60000 };
+    const results = [];
+    for (const event of ${JSON.stringify(eventsToSend)}) results.push(await handler(event, context));
+    process.stdout.write('RESULTS' + JSON.stringify(results));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '--no-warnings', '-e', script], { env: environment, cwd: REPO, maxBuffer: 50 * 1024 * 1024 });
+  return JSON.parse(stdout.slice(stdout.lastIndexOf('RESULTS') + 'RESULTS'.length));
+}
+
+const apiEvent = (body: unknown, requestId = 'req-1') => ({ kind: 'invocation', agent: 'support', requestId, caller: 'arn:aws:iam::123456789012:user/tester', body });
+const jobMessage = (jobId: string, body: unknown, messageId = `msg-${jobId}`) => ({
+  messageId,
+  receiptHandle: 'rh',
+  body: JSON.stringify(body),
+  attributes: { ApproximateReceiveCount: '1' },
+  messageAttributes: { jobId: { stringValue: jobId, dataType: 'String' }, agent: { stringValue: 'support', dataType: 'String' } },
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:support',
+  awsRegion: 'eu-west-1',
+});
+
+describe('the synthesized runtime bundle, in plain Node against loopback fakes', () => {
+  it('answers an API invocation with the validated answer, and writes audit and event', async () => {
+    const [response] = (await invoke(apiEvent({ input: 'I was charged twice for order ord_12345678.' }))) as { statusCode: number; body: string }[];
+    assert.equal(response!.statusCode, 200, response!.body);
+    const body = JSON.parse(response!.body);
+    assert.equal(body.stopReason, 'end_turn');
+    assert.equal(body.structuredOutput.category, 'billing');
+    assert.match(body.structuredOutput.summary, /charged twice/);
+    assert.equal(body.model, 'anthropic.claude-sonnet-4-5-20250929-v1:0');
+    // What the real Bedrock client sent: the skill catalog in a cached system prefix.
+    const sent = bedrock.requests.at(-1)!.body as { system: { text?: string; cachePoint?: unknown }[] };
+    assert.ok(sent.system.some((b) => b.text?.includes('ticket-triage:')));
+    assert.ok(sent.system.some((b) => b.cachePoint));
+    const audit = [...s3.objects.keys()].find((k) => k.startsWith(`${AUDIT}/agent=support/date=`) && k.endsWith('/req-1.jsonl'));
+    assert.ok(audit, 'the run is audited under its agent and date');
+    const records = s3.objects.get(audit!)!.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(records.map((r) => r.type), ['step', 'run']);
+    const completed = events.entries.find((e) => e.DetailType === 'run.completed' && (e.Detail as { runId: string }).runId === 'req-1');
+    assert.equal((completed?.Detail as { agent: string })?.agent, 'support');
+    assert.equal(completed?.Source, 'serverless-agents');
+  });
+
+  it('answers a malformed body 400 with the reason, without calling the model', async () => {
+    const before = bedrock.requests.length;
+    const [response] = (await invoke(apiEvent({ prompt: 'hi' }))) as { statusCode: number; body: string }[];
+    assert.equal(response!.statusCode, 400);
+    const body = JSON.parse(response!.body);
+    assert.equal(body.message, 'invalid request body');
+    assert.ok(body.problems.some((p: string) => /input/.test(p)), body.problems.join('; '));
+    assert.equal(bedrock.requests.length, before);
+  });
+
+  it('reports only the poison message of an SQS batch as failed, and records the good job', async () => {
+    const [result] = (await invoke({ Records: [jobMessage('job-good', { input: 'Refund please' }), jobMessage('job-bad', { nonsense: true })] })) as { batchItemFailures: { itemIdentifier: string }[] }[];
+    assert.deepEqual(result!.batchItemFailures, [{ itemIdentifier: 'msg-job-bad' }]);
+    const client = new DynamoDBClient({ endpoint: dynamoUrl, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const item = await client.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: 'job#support#job-good' } } }));
+    client.destroy();
+    assert.equal(item.Item?.status?.S, 'succeeded');
+    assert.match(JSON.parse(item.Item!.record!.S!).output, /Refund please/);
+  });
+
+  it('does not run a redelivered job that already finished', async () => {
+    const message = jobMessage('job-once', { input: 'Close my account' });
+    const before = bedrock.requests.length;
+    const results = (await invoke({ Records: [message] }, { Records: [{ ...message, messageId: 'redelivered' }] })) as { batchItemFailures: unknown[] }[];
+    assert.deepEqual(results.map((r) => r.batchItemFailures), [[], []]);
+    assert.equal(bedrock.requests.length, before + 1, 'the model ran once for two deliveries');
+  });
+});
