@@ -33,6 +33,9 @@ export function runtimeBundleDir(): string {
       write: false,
       bundle: true,
       platform: 'node',
+      // Prefer packages' ES module builds: dynamic imports of CommonJS builds expose only `default`
+      // once split into chunks, and ES modules tree-shake better.
+      mainFields: ['module', 'main'],
       target: 'node22',
       format: 'esm',
       minify: true,

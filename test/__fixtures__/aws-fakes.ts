@@ -571,3 +571,35 @@ export async function startSecretsManagerFake(secrets: Record<string, string>): 
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// SQS SendMessage (awsJson1_0, X-Amz-Target: AmazonSQS.SendMessage)
+
+export interface SentMessage {
+  readonly queueUrl: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+export interface SqsFake extends FakeBase {
+  readonly sent: SentMessage[];
+}
+
+/** SendMessage only: what the runtime does when it moves a failed job to its dead-letter queue. */
+export async function startSqsFake(): Promise<SqsFake> {
+  const sent: SentMessage[] = [];
+  const server = await startLoopback((request): LoopbackReply => {
+    const wrong = wrongOperation(request, 'AmazonSQS.SendMessage');
+    if (wrong) return wrong;
+    const input = request.body as { QueueUrl: string; MessageBody: string; MessageAttributes?: Record<string, { StringValue?: string }> };
+    sent.push({
+      queueUrl: input.QueueUrl,
+      body: input.MessageBody,
+      attributes: Object.fromEntries(Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ''])),
+    });
+    // The SQS client checks the body's MD5 against the one the service reports.
+    const md5 = createHash('md5').update(input.MessageBody).digest('hex');
+    return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() }, body: { MessageId: randomUUID(), MD5OfMessageBody: md5 } };
+  });
+  return { ...server, sent };
+}

@@ -13,7 +13,7 @@ import { runtimeBundleDir } from '../../constructs/aws/runtime-code';
 import { AGENT_CONFIG_ENV, RUNTIME_ENV } from '../../constructs/definition';
 import { readSkillsFolder, SKILL_INDEX_KEY } from '../../constructs/skills/catalog';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
-import { startEventBridgeFake, startS3Fake, type EventBridgeFake, type S3Fake } from '../__fixtures__/aws-fakes';
+import { startEventBridgeFake, startS3Fake, startSqsFake, type EventBridgeFake, type S3Fake, type SqsFake } from '../__fixtures__/aws-fakes';
 import { startBedrockFake, type ModelFake } from '../__fixtures__/model-fakes';
 import { REPO, ROUTER, SKILLS } from '../helpers';
 
@@ -31,6 +31,7 @@ const AUDIT = 'audit';
 let bedrock: ModelFake;
 let s3: S3Fake;
 let events: EventBridgeFake;
+let sqs: SqsFake;
 let dynamo: ReturnType<typeof dynalite>;
 let dynamoUrl: string;
 let environment: NodeJS.ProcessEnv;
@@ -41,10 +42,15 @@ const triage = (summary: string) =>
 
 before(async () => {
   // The model answers every request with a valid triage whose summary echoes the prompt.
+  // The model answers every request with a triage whose summary echoes the prompt; a prompt
+  // saying BROKEN gets a due date in the past, which the output rules refuse, even after repair.
   bedrock = await startBedrockFake((body) => {
     const messages = (body as { messages: { content: { text?: string }[] }[] }).messages;
-    return { text: triage(`seen: ${messages[0]?.content[0]?.text ?? ''}`), usage: { inputTokens: 1200, outputTokens: 80 } };
+    const prompt = messages[0]?.content[0]?.text ?? '';
+    const answer = prompt.includes('BROKEN') ? { ...JSON.parse(triage(prompt)), dueBy: '2020-01-01T00:00:00Z' } : JSON.parse(triage(`seen: ${prompt}`));
+    return { text: JSON.stringify(answer), usage: { inputTokens: 1200, outputTokens: 80 } };
   });
+  sqs = await startSqsFake();
   const index = readSkillsFolder(SKILLS);
   const skillFiles = Object.fromEntries(
     index.skills.flatMap((s) => ['SKILL.md', ...s.files].map((f) => [`${BUCKET}/${s.name}/${f}`, readFileSync(join(SKILLS, s.name, f), 'utf8')])),
@@ -76,12 +82,14 @@ before(async () => {
     AWS_ENDPOINT_URL_S3: s3.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
+    AWS_ENDPOINT_URL_SQS: sqs.url,
+    [RUNTIME_ENV.deadLetterQueue]: `${sqs.url}/123456789012/dead-letters`,
     POWERTOOLS_METRICS_DISABLED: 'false',
   };
 });
 
 after(async () => {
-  await Promise.all([bedrock?.close(), s3?.close(), events?.close(), new Promise((r) => dynamo?.close(r))]);
+  await Promise.all([bedrock?.close(), s3?.close(), events?.close(), sqs?.close(), new Promise((r) => dynamo?.close(r))]);
 });
 
 /** Runs the bundle's handler on each event in one fresh Node process, as one Lambda environment would. */
@@ -149,6 +157,36 @@ describe('the synthesized runtime bundle, in plain Node against loopback fakes',
     client.destroy();
     assert.equal(item.Item?.status?.S, 'succeeded');
     assert.match(JSON.parse(item.Item!.record!.S!).output, /Refund please/);
+  });
+
+  it('answers 422 with the validation report when the answer fails its contract after repair', async () => {
+    const [response] = (await invoke(apiEvent({ input: 'BROKEN ticket' }, 'req-422'))) as { statusCode: number; body: string }[];
+    assert.equal(response!.statusCode, 422);
+    const body = JSON.parse(response!.body);
+    assert.equal(body.validation.ok, false);
+    assert.deepEqual(body.validation.problems.map((p: { path: string }) => p.path), ['dueBy']);
+    assert.ok(events.entries.some((e) => e.DetailType === 'run.failed' && (e.Detail as { runId: string }).runId === 'req-422'));
+  });
+
+  it('sends a job whose answer fails validation to the dead-letter queue with its report', async () => {
+    const [result] = (await invoke({ Records: [jobMessage('job-broken', { input: 'BROKEN job' })] })) as { batchItemFailures: unknown[] }[];
+    assert.deepEqual(result!.batchItemFailures, [], 'handled: it is in the dead-letter queue, not back on the queue');
+    const dead = sqs.sent.find((m) => m.attributes.jobId === 'job-broken')!;
+    assert.equal(dead.queueUrl, `${sqs.url}/123456789012/dead-letters`);
+    assert.equal(dead.body, JSON.stringify({ input: 'BROKEN job' }));
+    assert.equal(dead.attributes.agent, 'support');
+    assert.match(dead.attributes.failure!, /dueBy: the due time must be ahead of now/);
+    assert.equal(JSON.parse(dead.attributes.validationReport!).ok, false);
+  });
+
+  it('runs a scheduled prompt and a queued EventBridge event', async () => {
+    const schedule = { ...jobMessage('x', {}), messageId: 'sched-1', messageAttributes: {}, body: JSON.stringify({ source: 'schedule', input: 'Daily digest' }) };
+    const event = { ...jobMessage('x', {}), messageId: 'evt-msg', messageAttributes: {}, body: JSON.stringify({ id: 'evt-1', 'detail-type': 'ticket.opened', source: 'helpdesk', detail: { ticket: 42 } }) };
+    const [result] = (await invoke({ Records: [schedule, event] })) as { batchItemFailures: unknown[] }[];
+    assert.deepEqual(result!.batchItemFailures, []);
+    const completed = events.entries.filter((e) => e.DetailType === 'run.completed').map((e) => e.Detail as { runId: string; trigger: string });
+    assert.ok(completed.some((d) => d.runId === 'sched-1' && d.trigger === 'schedule'));
+    assert.ok(completed.some((d) => d.runId === 'evt-1' && d.trigger === 'event'));
   });
 
   it('does not run a redelivered job that already finished', async () => {
