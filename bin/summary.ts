@@ -5,7 +5,7 @@ import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../constructs/definition/en
 /** What a synthesized cloud assembly holds, in the terms a reviewer asks about. */
 export interface AssemblySummary {
   readonly stacks: { name: string; resources: number; agents: { name: string; cohort: string; model: string }[] }[];
-  /** Staged runtime bundles (folders holding index.mjs): one, whatever the number of agents. */
+  /** Runtime bundles the stacks reference (folders holding index.mjs): one, whatever the number of agents. */
   readonly runtimeAssets: { path: string; bytes: number }[];
   readonly openFindings: number;
   readonly acknowledgedFindings: number;
@@ -19,7 +19,7 @@ interface Template {
 
 export function summarizeAssembly(outdir: string): AssemblySummary {
   const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
-    artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
+    artifacts: Record<string, { type: string; properties?: { templateFile?: string; file?: string } }>;
   };
   const stacks = Object.entries(manifest.artifacts)
     .filter(([, a]) => a.type === 'aws:cloudformation:stack')
@@ -36,9 +36,18 @@ export function summarizeAssembly(outdir: string): AssemblySummary {
       return { name, resources: Object.keys(template.Resources).length, agents };
     });
 
-  const runtimeAssets = readdirSync(outdir)
-    .filter((f) => f.startsWith('asset.') && statSync(join(outdir, f)).isDirectory() && readdirSync(join(outdir, f)).includes('index.mjs'))
-    .map((f) => ({ path: f, bytes: statSync(join(outdir, f, 'index.mjs')).size }));
+  // Only assets the stacks reference count: cdk.out keeps assets of earlier synths.
+  const referenced = new Set(
+    Object.values(manifest.artifacts)
+      .filter((a) => a.type === 'cdk:asset-manifest')
+      .flatMap((a) => {
+        const assets = JSON.parse(readFileSync(join(outdir, a.properties!.file!), 'utf8')) as { files: Record<string, { source: { path: string } }> };
+        return Object.values(assets.files).map((f) => f.source.path);
+      }),
+  );
+  const runtimeAssets = [...referenced]
+    .filter((f) => statSync(join(outdir, f), { throwIfNoEntry: false })?.isDirectory() && readdirSync(join(outdir, f)).includes('index.mjs'))
+    .map((f) => ({ path: f, bytes: directoryBytes(join(outdir, f)) }));
 
   let openFindings = 0;
   let acknowledgedFindings = 0;
@@ -56,6 +65,12 @@ export function summarizeAssembly(outdir: string): AssemblySummary {
     // No report: no validation plugin reported anything.
   }
   return { stacks, runtimeAssets, openFindings, acknowledgedFindings, unexplained };
+}
+
+function directoryBytes(dir: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .reduce((n, e) => n + statSync(join(e.parentPath, e.name)).size, 0);
 }
 
 export function formatSummary(s: AssemblySummary, elapsedMs: number): string {

@@ -147,6 +147,10 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (props.skills && agent.skills.length) props.skills.grantRead(this.role, agent.skills);
     this.grantFunctionTools(agent);
     if (props.bus) props.bus.grantPutEvents(this.role);
+    props.state?.grantAgent(this.role, agent.name);
+    props.audit?.grantWrite(this.role, agent.name);
+    // A job whose answer can't pass validation goes straight to the dead-letter queue, report attached.
+    props.queue?.deadLetterQueue.grantSendMessages(this.role);
     this.wireTriggers(agent, props);
     this.acknowledgeFindings(agent, props);
   }

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AgentApi, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, ModelRouter } from '../../constructs/aws';
+import { AGENT_CONFIG_ENV, decodeAgentConfig, RUNTIME_ENV } from '../../constructs/definition';
+import { agentInput, ROUTER, testStack } from '../helpers';
+
+function build() {
+  const stack = testStack(new App());
+  const state = new AgentStateTable(stack, 'State');
+  const audit = new AuditBucket(stack, 'Audit');
+  const api = new AgentApi(stack, 'Api');
+  const agent = new AgentFunction(stack, 'Agent', {
+    agent: agentInput({ triggers: [{ type: 'api' }, { type: 'job' }] }),
+    router: new ModelRouter(stack, 'Models', { ...ROUTER, prices: { 'anthropic.claude-sonnet-4-5-20250929-v1:0': { inputPerMTok: 3, outputPerMTok: 15 }, unused: { inputPerMTok: 1, outputPerMTok: 1 } } }),
+    api,
+    queue: new AgentQueue(stack, 'Queue'),
+    state,
+    audit,
+    toolPolicy: { allowedScopes: ['orders:read'], allowWrite: false },
+  });
+  const template = Template.fromStack(stack);
+  const statements = (Object.values(template.findResources('AWS::IAM::Role', { Properties: { Description: 'Runs agent helper' } }))[0] as { Properties: { Policies: { PolicyDocument: { Statement: Record<string, any>[] } }[] } }).Properties.Policies[0]!.PolicyDocument.Statement;
+  return { stack, template, statements, agent, state, audit };
+}
+
+describe('AgentStateTable and AuditBucket', () => {
+  it('keep state in an on-demand, point-in-time recoverable table whose records expire', () => {
+    build().template.hasResource('AWS::DynamoDB::GlobalTable', {
+      Properties: {
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+        Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('let an agent touch only its own job and idempotency records', () => {
+    const { statements } = build();
+    const dynamo = statements.find((s) => [s.Action].flat().includes('dynamodb:PutItem'))!;
+    assert.deepEqual(dynamo.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['job#helper#*', 'idem#helper*'] } });
+    assert.ok(![dynamo.Action].flat().some((a: string) => a.includes('Scan') || a.includes('Query')));
+  });
+
+  it('let an agent write audit records under its own partition only', () => {
+    const { statements } = build();
+    const put = statements.find((s) => s.Action === 's3:PutObject')!;
+    assert.match(JSON.stringify(put.Resource), /\/agent=helper\/\*"/);
+  });
+
+  it('keep audit records versioned, encrypted and access-logged for 400 days', () => {
+    build().template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'audit/' }),
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400, NoncurrentVersionExpiration: { NoncurrentDays: 30 } })] },
+    });
+  });
+
+  it('give the function the table, the audit bucket and its dead-letter queue, and may send to that queue', () => {
+    const { template, statements } = build();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [RUNTIME_ENV.stateTable]: { Ref: Match.stringLikeRegexp('^StateTable') },
+          [RUNTIME_ENV.auditBucket]: { Ref: Match.stringLikeRegexp('^AuditBucket') },
+          [RUNTIME_ENV.deadLetterQueue]: { Ref: Match.stringLikeRegexp('^QueueDeadLetterQueue') },
+        }),
+      },
+    });
+    assert.ok(statements.some((s) => [s.Action].flat().includes('sqs:SendMessage') && JSON.stringify(s.Resource).includes('QueueDeadLetterQueue')));
+  });
+
+  it('carry the prices of the route models and the cohort tool policy in the runtime config', () => {
+    const { template } = build();
+    const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }))[0] as { Properties: { Environment: { Variables: Record<string, string> } } };
+    const config = decodeAgentConfig(fn.Properties.Environment.Variables[AGENT_CONFIG_ENV]!);
+    assert.deepEqual(Object.keys(config.prices ?? {}), ['anthropic.claude-sonnet-4-5-20250929-v1:0']);
+    assert.deepEqual(config.toolPolicy, { allowedScopes: ['orders:read'], allowWrite: false, deniedTools: [] });
+  });
+
+  it('serve job status straight from the table, reading job records only', () => {
+    const { template } = build();
+    const [get] = Object.values(template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'GET' } })) as { Properties: Record<string, any> }[];
+    assert.equal(get!.Properties.AuthorizationType, 'AWS_IAM');
+    assert.deepEqual(get!.Properties.RequestParameters, { 'method.request.path.name': true, 'method.request.path.jobId': true });
+    assert.match(JSON.stringify(get!.Properties.Integration.Uri), /:dynamodb:action\/GetItem/);
+    assert.match(JSON.stringify(get!.Properties.Integration.RequestTemplates), /job#\$util.escapeJavaScript\(\$input.params\('name'\)\)#/);
+    assert.match(get!.Properties.Integration.IntegrationResponses[0].ResponseTemplates['application/json'], /responseOverride.status = 404/);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'dynamodb:GetItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['job#*'] } } })]) },
+    });
+  });
+});
