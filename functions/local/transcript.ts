@@ -1,0 +1,80 @@
+import type { ModelProvider, ModelRequest, ModelResponse } from '../core/models/types';
+import type { ToolContext, ToolTransport } from '../core/tools/types';
+import type { AgentTool } from '../../constructs/definition/schema';
+
+/**
+ * A run's model answers and tool results, in order: recorded from a live run, replayed offline.
+ * Replay hands back the recorded answers whatever is asked, so it shows the agent's plumbing
+ * (skills, tools, validation, audit) without credentials or a network.
+ */
+export interface Transcript {
+  readonly agent: string;
+  readonly recordedAt: string;
+  readonly note?: string;
+  readonly turns: Omit<ModelResponse, 'raw'>[];
+  readonly toolResults: { readonly tool: string; readonly input: unknown; readonly content: string }[];
+}
+
+export class ReplayProvider implements ModelProvider {
+  readonly provider = 'transcript';
+  private next = 0;
+
+  constructor(
+    readonly model: string,
+    private readonly transcript: Transcript,
+  ) {}
+
+  async complete(_request: ModelRequest): Promise<ModelResponse> {
+    const turn = this.transcript.turns[this.next++];
+    if (!turn) throw new Error(`the transcript has ${this.transcript.turns.length} model turns and the run asked for more`);
+    return { ...turn, raw: { replayed: this.next } };
+  }
+}
+
+/** Answers tool calls from the transcript, in order, checking each is the call that was recorded. */
+export class ReplayTools implements ToolTransport {
+  private next = 0;
+
+  constructor(private readonly transcript: Transcript) {}
+
+  async call(tool: AgentTool, input: unknown, _context: ToolContext): Promise<string> {
+    const recorded = this.transcript.toolResults[this.next++];
+    if (!recorded || recorded.tool !== tool.name) throw new Error(`the transcript did not record a call to ${tool.name} here`);
+    void input;
+    return recorded.content;
+  }
+}
+
+/** Wraps a live provider and remembers what it answered. */
+export class RecordingProvider implements ModelProvider {
+  readonly turns: Transcript['turns'][number][] = [];
+
+  constructor(private readonly inner: ModelProvider) {}
+
+  get provider() {
+    return this.inner.provider;
+  }
+
+  get model() {
+    return this.inner.model;
+  }
+
+  async complete(request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse> {
+    const response = await this.inner.complete(request, signal);
+    this.turns.push({ content: response.content, stopReason: response.stopReason, usage: response.usage });
+    return response;
+  }
+}
+
+/** Wraps a live tool transport and remembers what it returned. */
+export class RecordingTools implements ToolTransport {
+  readonly results: { tool: string; input: unknown; content: string }[] = [];
+
+  constructor(private readonly inner: ToolTransport) {}
+
+  async call(tool: AgentTool, input: unknown, context: ToolContext): Promise<string> {
+    const content = await this.inner.call(tool, input, context);
+    this.results.push({ tool: tool.name, input, content });
+    return content;
+  }
+}
