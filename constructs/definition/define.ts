@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
+import { contentHash, definitionVersion } from './integrity';
 import { agentDefinitionSchema, type AgentDefinitionInput, type AgentSpec } from './schema';
+
+export { contentHash };
 
 /** A parsed agent definition whose instructions are resolved to text and versioned. */
 export interface AgentDefinition extends Omit<AgentSpec, 'instructions'> {
@@ -55,7 +57,7 @@ export function defineAgent(input: AgentDefinitionInput | AgentDefinition, optio
     if (text.trim() === '') throw new AgentDefinitionError(label, [`instructions.file: ${file} is empty`]);
   }
   const resolvedSpec = { ...spec, instructions: text };
-  return { ...resolvedSpec, promptVersion: contentHash(text), version: contentHash(JSON.stringify(resolvedSpec)) };
+  return { ...resolvedSpec, promptVersion: contentHash(text), version: definitionVersion(resolvedSpec) };
 }
 
 /**
@@ -68,11 +70,6 @@ export function verifyAgentDefinition(definition: AgentDefinition): AgentDefinit
   if (!parsed.success) throw new AgentDefinitionError(agentLabel(definition), formatIssues(parsed.error.issues));
   if (promptVersion !== contentHash(definition.instructions)) throw new AgentDefinitionError(definition.name, ['promptVersion: does not match the instructions']);
   return { ...parsed.data, instructions: definition.instructions, promptVersion, version };
-}
-
-/** A short, stable hash for versioning prompts and definitions. */
-export function contentHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** Renders zod issues as `field.path: message`, the way the user wrote the field. */

@@ -1,4 +1,5 @@
 export * from './schema';
 export * from './define';
+export { definitionVersion, verifyIntegrity } from './integrity';
 export * from './load';
 export * from './encoding';

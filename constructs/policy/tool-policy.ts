@@ -15,15 +15,5 @@ export const toolPolicySchema = z.strictObject({
 });
 
 export type ToolPolicyInput = z.input<typeof toolPolicySchema>;
-export type ToolPolicy = z.output<typeof toolPolicySchema>;
 
-export const OPEN_TOOL_POLICY: ToolPolicy = { deniedTools: [], allowWrite: true };
-
-/** Why a tool may not run under `policy`, or undefined when it may. */
-export function toolDenial(policy: ToolPolicy, tool: { name: string; scopes: readonly string[]; sideEffect: 'read' | 'write' }): string | undefined {
-  if (policy.deniedTools.includes(tool.name)) return `tool "${tool.name}" is denied for this cohort`;
-  if (tool.sideEffect === 'write' && !policy.allowWrite) return `tool "${tool.name}" writes, and this cohort may not`;
-  const missing = policy.allowedScopes ? tool.scopes.filter((s) => !policy.allowedScopes!.includes(s)) : [];
-  if (missing.length) return `tool "${tool.name}" needs scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which this cohort lacks`;
-  return undefined;
-}
+export { OPEN_TOOL_POLICY, toolDenial, type ToolPolicy } from './tool-denial';

@@ -3,6 +3,9 @@ import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatIssues } from '../definition/define';
+import { SKILL_FILE, SkillError, splitSkillFile, type SkillIndex, type SkillSummary } from './format';
+
+export * from './format';
 
 /**
  * Skills in the Agent Skills format: a folder per skill holding a SKILL.md whose YAML front matter
@@ -22,39 +25,6 @@ const frontMatterSchema = z.strictObject({
   metadata: z.record(z.string(), z.string()).optional(),
   'allowed-tools': z.string().min(1).optional(),
 });
-
-/** One entry of the skill index: what the model sees in its catalog before it loads the skill. */
-export interface SkillSummary {
-  readonly name: string;
-  readonly description: string;
-  readonly license?: string;
-  readonly compatibility?: string;
-  readonly metadata?: Readonly<Record<string, string>>;
-  readonly allowedTools?: readonly string[];
-  /** Paths of the skill's other files, relative to its folder, loaded only when asked for. */
-  readonly files: readonly string[];
-}
-
-/** The index published beside the skills so the runtime reads every description in one request. */
-export interface SkillIndex {
-  readonly version: 1;
-  readonly skills: readonly SkillSummary[];
-}
-
-/** The object key (or blob name) of the index, beside the skill folders. */
-export const SKILL_INDEX_KEY = 'index.json';
-export const SKILL_FILE = 'SKILL.md';
-
-/** A skills folder that breaks the format; the message names the file and the problem. */
-export class SkillError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`skill ${file}: ${problems.join('; ')}`);
-    this.name = 'SkillError';
-  }
-}
 
 /** Reads a skills folder and checks every skill in it, failing on the first broken one. */
 export function readSkillsFolder(folder: string): SkillIndex {
@@ -95,20 +65,19 @@ function readSkill(dir: string, folderName: string): SkillSummary {
   };
 }
 
-/** Splits a SKILL.md into its front matter and body. Shared with the runtime, which serves the body. */
+/** Splits a SKILL.md into its parsed front matter and its body. */
 export function parseSkillFile(text: string, file = SKILL_FILE): { data: unknown; body: string } {
-  const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/.exec(text);
-  if (!match) throw new SkillError(file, ['must start with YAML front matter between "---" lines']);
+  const { frontMatter, body } = splitSkillFile(text, file);
   let data: unknown;
   try {
-    data = parseYaml(match[1]!);
+    data = parseYaml(frontMatter);
   } catch (e) {
     throw new SkillError(file, [`front matter is not valid YAML: ${(e as Error).message.split('\n')[0]}`]);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new SkillError(file, ['front matter must be a YAML mapping with name and description']);
   }
-  return { data, body: match[2]! };
+  return { data, body };
 }
 
 function listFiles(dir: string): string[] {

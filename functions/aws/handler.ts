@@ -1,8 +1,4 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
 import type { RunResult } from '../core/agent/agent';
 import type { AgentEventDetail } from '../core/events/events';
 import type { JobRecord } from '../core/jobs/jobs';
@@ -25,25 +21,16 @@ export function deadlineFrom(context: Pick<Context, 'getRemainingTimeInMillis'>,
   return now + remaining - Math.max(2_000, Math.min(10_000, remaining * 0.1));
 }
 
-const requestId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, or . _ : -');
-
-/** The body of `POST /agents/{name}/invocations` and `/jobs`, as the runtime accepts it. */
-export const requestBodySchema = z.strictObject({
-  input: z.union([z.string().min(1).max(100_000), z.record(z.string(), z.unknown())]),
-  sessionId: requestId.optional(),
-  idempotencyKey: requestId.optional(),
-});
-
 /** What the API's request template sends. */
-const invocationSchema = z.object({
-  kind: z.literal('invocation'),
-  agent: z.string(),
-  requestId: z.string(),
-  caller: z.string().optional(),
-  body: z.unknown(),
-});
+interface Invocation {
+  readonly kind: 'invocation';
+  readonly agent: string;
+  readonly requestId: string;
+  readonly caller?: string;
+  readonly body: unknown;
+}
 
-type Invocation = z.infer<typeof invocationSchema>;
+const loadRequestParser = () => import('./request.js').then((m) => m.parseRequestBody);
 
 /** A queued run, whatever put it on the queue. */
 interface QueuedRun {
@@ -61,12 +48,9 @@ export class OutputValidationError extends Error {
   }
 }
 
-const processor = new BatchProcessor(EventType.SQS);
-
 export async function handler(event: unknown, context: Context) {
-  if (isSqsEvent(event)) return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, { context });
-  const invocation = invocationSchema.safeParse(event);
-  if (invocation.success) return invoke(invocation.data, context);
+  if (isSqsEvent(event)) return processBatch(event, context);
+  if (isInvocation(event)) return invoke(event, context);
   if (isEventBridgeEvent(event)) return runQueued({ runId: event.id, trigger: 'event', input: event as unknown as Record<string, unknown> }, context);
   return respond(400, { message: 'unrecognized event: expected an API invocation, an SQS batch or an EventBridge event' });
 }
@@ -75,14 +59,12 @@ export async function handler(event: unknown, context: Context) {
 async function invoke(invocation: Invocation, context: Context) {
   const { definition } = config;
   if (invocation.agent !== definition.name) return respond(404, { message: `no agent named "${invocation.agent}" here`, requestId: invocation.requestId });
-  const body = requestBodySchema.safeParse(invocation.body);
-  if (!body.success) {
-    return respond(400, { message: 'invalid request body', problems: body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`), requestId: invocation.requestId });
-  }
-  const runId = body.data.idempotencyKey ?? invocation.requestId;
+  const body = (await loadRequestParser())(invocation.body);
+  if (!body.ok) return respond(400, { message: 'invalid request body', problems: body.problems, requestId: invocation.requestId });
+  const runId = body.body.idempotencyKey ?? invocation.requestId;
   const rt = await getRuntime();
   try {
-    const result = await rt.agent.run({ runId, input: body.data.input, trigger: 'api', deadline: deadlineFrom(context) });
+    const result = await rt.agent.run({ runId, input: body.body.input, trigger: 'api', deadline: deadlineFrom(context) });
     if (result.validation && !result.validation.ok) {
       await publish(rt, 'run.failed', result, { error: 'output validation failed' });
       return respond(422, { message: 'the answer failed validation', runId, validation: result.validation, output: result.output });
@@ -98,18 +80,29 @@ async function invoke(invocation: Invocation, context: Context) {
   }
 }
 
-/** One SQS message: a job, a schedule's prompt, or an EventBridge event that a rule queued. */
-async function processRecord(record: SQSRecord, context: Context): Promise<unknown> {
-  return runQueued(parseRecord(record), context, record);
+/**
+ * An SQS batch through Powertools, which reports only the failed messages back. Powertools batch
+ * and idempotency load with the first batch, so agents called only through the API never pay
+ * for them at start.
+ */
+const batch = lazy(() => import('@aws-lambda-powertools/batch').then(({ BatchProcessor, EventType, processPartialResponse }) => ({ processor: new BatchProcessor(EventType.SQS), processPartialResponse })));
+
+async function processBatch(event: SQSEvent, context: Context) {
+  const { processor, processPartialResponse } = await batch();
+  const parseBody = await loadRequestParser();
+  return processPartialResponse(event, (record: SQSRecord) => runQueued(parseRecord(record, parseBody), context, record), processor, { context });
 }
 
 async function runQueued(run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
   const rt = await getRuntime();
   if (!rt.stateTable) return execute(rt, run, context, record);
   // A redelivered run that already finished returns its stored result instead of running again.
+  const { IdempotencyConfig, makeIdempotent, persistenceStore } = await idempotency(rt.stateTable);
+  const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: 'runId', expiresAfterSeconds: 7 * 86_400 });
+  idempotencyConfig.registerLambdaContext(context);
   const idempotent = makeIdempotent((r: QueuedRun) => execute(rt, r, context, record), {
-    persistenceStore: persistence(rt.stateTable),
-    config: idempotencyConfig(context),
+    persistenceStore,
+    config: idempotencyConfig,
     keyPrefix: `idem#${config.definition.name}`,
   });
   return idempotent(run);
@@ -142,7 +135,7 @@ async function execute(rt: Runtime, run: QueuedRun, context: Context, record?: S
   return summary(result);
 }
 
-function parseRecord(record: SQSRecord): QueuedRun {
+function parseRecord(record: SQSRecord, parseBody: Awaited<ReturnType<typeof loadRequestParser>>): QueuedRun {
   const attributes = record.messageAttributes ?? {};
   const jobId = attributes.jobId?.stringValue;
   let body: unknown;
@@ -152,28 +145,33 @@ function parseRecord(record: SQSRecord): QueuedRun {
     body = record.body;
   }
   if (jobId) {
-    const parsed = requestBodySchema.safeParse(body);
+    const parsed = parseBody(body);
     // The API validated the body already; a message sent straight to the queue may not be.
-    if (!parsed.success) throw new Error(`job ${jobId} has an invalid body: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    return { runId: jobId, jobId, trigger: 'job', input: parsed.data.input };
+    if (!parsed.ok) throw new Error(`job ${jobId} has an invalid body: ${parsed.problems.join('; ')}`);
+    return { runId: jobId, jobId, trigger: 'job', input: parsed.body.input };
   }
   if (isEventBridgeEvent(body)) return { runId: body.id, trigger: 'event', input: body as unknown as Record<string, unknown> };
   const scheduled = body as { source?: string; input?: string };
   if (scheduled?.source === 'schedule' && typeof scheduled.input === 'string') return { runId: record.messageId, trigger: 'schedule', input: scheduled.input };
-  const parsed = requestBodySchema.safeParse(body);
-  if (parsed.success) return { runId: parsed.data.idempotencyKey ?? record.messageId, trigger: 'queue', input: parsed.data.input };
+  const parsed = parseBody(body);
+  if (parsed.ok) return { runId: parsed.body.idempotencyKey ?? record.messageId, trigger: 'queue', input: parsed.body.input };
   return { runId: record.messageId, trigger: 'queue', input: typeof body === 'string' ? body : (body as Record<string, unknown>) };
 }
 
-let persistenceLayer: DynamoDBPersistenceLayer | undefined;
-function persistence(tableName: string): DynamoDBPersistenceLayer {
-  return (persistenceLayer ??= new DynamoDBPersistenceLayer({ tableName, expiryAttr: 'expiration' }));
+let idempotencyModules: ReturnType<typeof loadIdempotency> | undefined;
+const idempotency = (tableName: string) => (idempotencyModules ??= loadIdempotency(tableName));
+function loadIdempotency(tableName: string) {
+  return Promise.all([import('@aws-lambda-powertools/idempotency'), import('@aws-lambda-powertools/idempotency/dynamodb')]).then(([core, { DynamoDBPersistenceLayer }]) => ({
+    IdempotencyConfig: core.IdempotencyConfig,
+    makeIdempotent: core.makeIdempotent,
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName, expiryAttr: 'expiration' }),
+  }));
 }
 
-function idempotencyConfig(context: Context): IdempotencyConfig {
-  const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'runId', expiresAfterSeconds: 7 * 86_400 });
-  idempotency.registerLambdaContext(context);
-  return idempotency;
+/** A value computed on first use and kept for the life of the execution environment. */
+function lazy<T>(load: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= load().catch((e) => ((value = undefined), Promise.reject(e))));
 }
 
 async function deadLetter(queueUrl: string, record: SQSRecord, error: OutputValidationError): Promise<void> {
@@ -235,6 +233,11 @@ function summary(result: RunResult) {
 
 function respond(statusCode: number, body: unknown) {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function isInvocation(event: unknown): event is Invocation {
+  const e = event as Partial<Invocation> | undefined;
+  return e?.kind === 'invocation' && typeof e.agent === 'string' && typeof e.requestId === 'string';
 }
 
 function isSqsEvent(event: unknown): event is SQSEvent {

@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AGENT_CONFIG_ENV, decodeAgentConfig, RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
-import { verifyAgentDefinition } from '../../constructs/definition/define';
-import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-policy';
+import { verifyIntegrity } from '../../constructs/definition/integrity';
+import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-denial';
 import { Agent } from '../core/agent/agent';
 import type { AuditSink } from '../core/audit/records';
 import { NO_EVENTS, type EventPublisher } from '../core/events/events';
@@ -33,8 +33,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentRuntimeCo
   const encoded = env[AGENT_CONFIG_ENV];
   if (!encoded) throw new Error(`${AGENT_CONFIG_ENV} is not set: this function must be deployed by AgentFunction`);
   const decoded = decodeAgentConfig(encoded);
-  // The definition was checked at synth; checking it again catches a hand-edited environment.
-  return { ...decoded, definition: verifyAgentDefinition(decoded.definition) };
+  // The definition was checked at synth; its versions prove it unchanged since.
+  return { ...decoded, definition: verifyIntegrity(decoded.definition) };
 }
 
 export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {

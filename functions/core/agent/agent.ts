@@ -118,6 +118,8 @@ export class Agent {
       ...(last && { provider: last.provider, model: last.model }),
     });
 
+    // One deadline signal for the whole run: every model call is cut off at the same moment.
+    const deadline = AbortSignal.timeout(Math.max(0, request.deadline - this.now()));
     for (;;) {
       if (steps >= limits.maxSteps) return finish('max_steps');
       if (totalTokens(usage) >= limits.maxTotalTokens) return finish('token_budget');
@@ -134,7 +136,6 @@ export class Agent {
       };
       steps += 1;
       const stepStarted = this.now();
-      const deadline = AbortSignal.timeout(remaining);
       let response: RoutedResponse;
       try {
         response = await this.chat(modelRequest, deadline);
@@ -168,7 +169,7 @@ export class Agent {
         records.push(this.stepRecord(step, [], stepCost));
         return finish('end_turn', answer);
       }
-      const validation = this.validator.validate(answer);
+      const validation = await this.validator.validate(answer);
       records.push(this.stepRecord(step, [], stepCost, validation));
       if (validation.ok || repairs >= (agent.output?.maxRepairs ?? 0)) return finish('end_turn', answer, validation);
       repairs += 1;

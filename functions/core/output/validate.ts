@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { AgentOutput, OutputRule } from '../../../constructs/definition/schema';
+import { compileJsonSchema, type Validate } from '../validation/json-schema';
 
 export interface ValidationProblem {
   readonly kind: 'parse' | 'schema' | 'rule' | 'confidence';
@@ -21,23 +21,19 @@ export interface ValidationReport {
  * non-negative price), and report a confidence no lower than the agent's minimum.
  */
 export class OutputValidator {
-  private readonly schema: z.ZodType;
+  private schema?: Promise<Validate>;
 
   constructor(
     private readonly output: AgentOutput,
     private readonly now: () => number = Date.now,
-  ) {
-    this.schema = z.fromJSONSchema(output.schema as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType;
-  }
+  ) {}
 
-  validate(answer: string): ValidationReport {
+  async validate(answer: string): Promise<ValidationReport> {
     const parsed = extractJson(answer);
     if (!parsed.ok) return { ok: false, problems: [{ kind: 'parse', path: '', message: parsed.message }] };
     const value = parsed.value;
-    const structural = this.schema.safeParse(value);
-    const problems: ValidationProblem[] = structural.success
-      ? []
-      : structural.error.issues.map((i) => ({ kind: 'schema', path: i.path.join('.'), message: i.message }));
+    const structural = (await (this.schema ??= compileJsonSchema(this.output.schema)))(value);
+    const problems: ValidationProblem[] = structural.map((p) => ({ kind: 'schema', path: p.path, message: p.message }));
     for (const rule of this.output.rules) {
       const problem = checkRule(rule, fieldValue(value, rule.field), this.now());
       if (problem) problems.push({ kind: 'rule', path: normalizePath(rule.field), message: rule.message ?? problem });

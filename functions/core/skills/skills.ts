@@ -1,4 +1,4 @@
-import { parseSkillFile, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex, type SkillSummary } from '../../../constructs/skills/catalog';
+import { SKILL_FILE, SKILL_INDEX_KEY, splitSkillFile, type SkillIndex, type SkillSummary } from '../../../constructs/skills/format';
 import type { ToolSpec } from '../models/types';
 import type { SkillStore } from './store';
 
@@ -68,7 +68,7 @@ export class AgentSkills {
     this.require(name);
     const text = await this.store.read(`${name}/${SKILL_FILE}`);
     if (text === undefined) throw new Error(`skill "${name}" has no ${SKILL_FILE}`);
-    return parseSkillFile(text).body.trim();
+    return splitSkillFile(text, `${name}/${SKILL_FILE}`).body.trim();
   }
 
   /** One of a skill's other files, only those the index lists. */

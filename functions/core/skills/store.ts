@@ -1,4 +1,4 @@
-import type { SkillIndex } from '../../../constructs/skills/catalog';
+import type { SkillIndex } from '../../../constructs/skills/format';
 
 /**
  * Where an agent's skills come from: S3 on AWS, Blob storage on Azure, a local folder when

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import type { AgentTool } from '../../../constructs/definition/schema';
-import { toolDenial, type ToolPolicy } from '../../../constructs/policy/tool-policy';
+import { toolDenial, type ToolPolicy } from '../../../constructs/policy/tool-denial';
 import type { ToolSpec } from '../models/types';
+import { compileJsonSchema, type Validate } from '../validation/json-schema';
 import { ToolError, type ToolContext, type ToolTransport } from './types';
 
 /** A tool the runtime itself provides, such as loading a skill. */
@@ -39,7 +39,7 @@ export type Transports = { readonly [K in AgentTool['kind']]?: ToolTransport<Ext
  * does anything run. Every refusal goes back to the model as an error result and into the audit.
  */
 export class ToolExecutor {
-  private readonly validators = new Map<string, z.ZodType>();
+  private readonly validators = new Map<string, Promise<Validate>>();
   private readonly byName: ReadonlyMap<string, AgentTool>;
 
   constructor(
@@ -83,7 +83,7 @@ export class ToolExecutor {
       if (denial) return done('denied', `Refused: ${denial}.`, tool.kind);
     }
     const schema = builtin ? builtin.spec.inputSchema : tool!.input;
-    const invalid = this.validate(call.name, schema, call.input);
+    const invalid = await this.validate(call.name, schema, call.input);
     if (invalid) return done('invalid_input', `Invalid input for "${call.name}": ${invalid}. Fix the input and call the tool again.`, builtin ? 'builtin' : tool!.kind);
 
     if (builtin) {
@@ -105,15 +105,14 @@ export class ToolExecutor {
     }
   }
 
-  private validate(name: string, schema: Record<string, unknown>, input: unknown): string | undefined {
+  private async validate(name: string, schema: Record<string, unknown>, input: unknown): Promise<string | undefined> {
     let validator = this.validators.get(name);
     if (!validator) {
-      validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType;
+      validator = compileJsonSchema(schema);
       this.validators.set(name, validator);
     }
-    const result = validator.safeParse(input);
-    if (result.success) return undefined;
-    return result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`).join('; ');
+    const problems = (await validator)(input);
+    return problems.length ? problems.map((p) => `${p.path || '(input)'}: ${p.message}`).join('; ') : undefined;
   }
 }
 
