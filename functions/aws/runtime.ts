@@ -45,6 +45,8 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     new CachedSkillStore(skillsBucket ? new S3SkillStore(skillsBucket) : { read: async () => undefined }),
     definition.skills,
   );
+  const bus = env[ENV.bus];
+  const events = bus ? new EventBridgePublisher(bus) : NO_EVENTS;
   const auditBucket = env[ENV.auditBucket];
   const audit: AuditSink = auditBucket ? new S3AuditSink(auditBucket) : { write: async () => {} };
   const agent = new Agent(definition, {
@@ -55,14 +57,14 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     metrics: new PowertoolsMetrics(definition.name, definition.cohort),
     prices: config.prices ?? {},
     toolPolicy: config.toolPolicy ?? OPEN_TOOL_POLICY,
+    ...(bus && { events }),
   });
   const stateTable = env[ENV.stateTable];
-  const bus = env[ENV.bus];
   const deadLetterQueueUrl = env[ENV.deadLetterQueue];
   return {
     config,
     agent,
-    events: bus ? new EventBridgePublisher(bus) : NO_EVENTS,
+    events,
     ...(stateTable && { jobs: new DynamoJobStore(stateTable), stateTable }),
     ...(deadLetterQueueUrl && { deadLetterQueueUrl }),
   };

@@ -6,6 +6,7 @@ import { defineAgent, type AgentDefinitionInput } from '../../constructs/definit
 import { OPEN_TOOL_POLICY, type ToolPolicy } from '../../constructs/policy/tool-policy';
 import { Agent } from '../../functions/core/agent/agent';
 import { MemoryAuditSink, type RunRecord, type StepRecord } from '../../functions/core/audit/records';
+import { MemoryEventPublisher } from '../../functions/core/events/events';
 import { resetBreakers } from '../../functions/core/models/circuit-breaker';
 import { ModelRouter } from '../../functions/core/models/router';
 import { ModelError } from '../../functions/core/models/types';
@@ -50,7 +51,11 @@ const lookup = () => ({
 });
 const refund = () => ({ ...lookup(), name: 'refund', description: 'Refund an order.', url: `${backend.url}/refunds`, sideEffect: 'write' as const, scopes: ['payments:write'] });
 
-async function setup(overrides: Partial<AgentDefinitionInput>, script: ScriptStep[], options: { policy?: ToolPolicy; now?: () => number; prices?: Record<string, { inputPerMTok: number; outputPerMTok: number }> } = {}) {
+async function setup(
+  overrides: Partial<AgentDefinitionInput>,
+  script: ScriptStep[],
+  options: { policy?: ToolPolicy; now?: () => number; prices?: Record<string, { inputPerMTok: number; outputPerMTok: number }>; events?: MemoryEventPublisher } = {},
+) {
   const definition = defineAgent(agentInput({ tools: [lookup(), refund()], ...overrides }));
   const provider = new ScriptedProvider('model-a', script);
   const audit = new MemoryAuditSink();
@@ -64,6 +69,7 @@ async function setup(overrides: Partial<AgentDefinitionInput>, script: ScriptSte
     prices: options.prices ?? { 'model-a': { inputPerMTok: 3, outputPerMTok: 15 } },
     toolPolicy: options.policy ?? OPEN_TOOL_POLICY,
     ...(options.now && { now: options.now }),
+    ...(options.events && { events: options.events }),
   });
   const run = (input = 'Where is order ord_12345678?', deadline = Date.now() + 60_000) => agent.run({ runId: 'run-1', input, trigger: 'api', deadline });
   return { agent, provider, audit, metrics, run };
@@ -235,6 +241,19 @@ describe('the agent loop', () => {
     assert.equal(first!.request.system[0]!.text, 'You help.');
     assert.equal(first!.toolCalls[0]!.name, 'lookup_order');
     assert.ok(first!.toolCalls[0]!.durationMs >= 0);
+  });
+
+  it('hands a task to another agent as a handoff event, when it has a bus', async () => {
+    const events = new MemoryEventPublisher();
+    const { run, provider } = await setup({}, [{ toolUses: [{ name: 'handoff', input: { agent: 'refunds', input: 'Refund ord_12345678 in full.' } }] }, { text: 'Passed to refunds.' }], { events });
+    await run();
+    assert.ok(provider.requests[0]!.tools.some((t) => t.name === 'handoff'));
+    assert.deepEqual(events.events.map((e) => [e.type, e.detail.runId, e.detail.agent, e.detail.trigger, e.detail.handoff]), [
+      ['handoff', 'run-1', 'helper', 'api', { to: 'refunds', input: 'Refund ord_12345678 in full.' }],
+    ]);
+    const without = await setup({}, [{ text: 'x' }]);
+    await without.run();
+    assert.ok(!without.provider.requests[0]!.tools.some((t) => t.name === 'handoff'), 'no bus, no handoff tool');
   });
 
   it('throws when every model target fails, after recording the run', async () => {

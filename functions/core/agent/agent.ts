@@ -3,6 +3,7 @@ import type { AgentDefinition } from '../../../constructs/definition/define';
 import type { ToolPolicy } from '../../../constructs/policy/tool-policy';
 import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } from '../audit/records';
 import type { ModelRouter, RoutedResponse } from '../models/router';
+import type { EventPublisher } from '../events/events';
 import { ZERO_USAGE, type ContentBlock, type Message, type ModelRequest, type Usage } from '../models/types';
 import { OutputValidator, repairPrompt, type ValidationReport } from '../output/validate';
 import { AgentSkills, LOAD_SKILL, READ_SKILL_FILE } from '../skills/skills';
@@ -19,6 +20,8 @@ export interface AgentPorts {
   readonly metrics: MetricsSink;
   readonly prices: PriceTable;
   readonly toolPolicy: ToolPolicy;
+  /** Where the agent hands work to another agent; with it, the model gets a `handoff` tool. */
+  readonly events?: EventPublisher;
   readonly now?: () => number;
 }
 
@@ -65,7 +68,8 @@ export class Agent {
     private readonly ports: AgentPorts,
   ) {
     this.now = ports.now ?? Date.now;
-    this.tools = new ToolExecutor(definition.tools, skillTools(ports.skills), ports.toolPolicy, ports.transports);
+    const builtins = [...skillTools(ports.skills), ...(ports.events ? [handoffTool(definition, ports.events)] : [])];
+    this.tools = new ToolExecutor(definition.tools, builtins, ports.toolPolicy, ports.transports);
     if (definition.output) this.validator = new OutputValidator(definition.output, this.now);
   }
 
@@ -209,7 +213,7 @@ export class Agent {
     const outcomes = await Promise.all(
       calls.map((call, index) =>
         tracer.startActiveSpan(`execute_tool ${call.name}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': call.id, 'gen_ai.agent.name': this.definition.name } }, async (span) => {
-          const outcome = await this.tools.run(call, index, { runId: request.runId, agent: this.definition.name, step });
+          const outcome = await this.tools.run(call, index, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger });
           span.setAttributes({ 'serverless_agents.tool.status': outcome.status, 'gen_ai.tool.type': outcome.kind });
           if (call.name === LOAD_SKILL && outcome.status === 'ok') {
             const skill = (call.input as { name: string }).name;
@@ -301,6 +305,37 @@ export class Agent {
     for (const record of records) console.log(JSON.stringify({ audit: record.type, ...record }));
     await this.ports.audit.write(records);
   }
+}
+
+/** The built-in tool through which the model hands a task to another agent, as a `handoff` event. */
+export const HANDOFF = 'handoff';
+
+function handoffTool(agent: AgentDefinition, events: EventPublisher): BuiltinTool {
+  return {
+    spec: {
+      name: HANDOFF,
+      description: 'Hand a task to another agent, named by its agent name, with everything it needs to know. It runs on its own; you will not see its answer.',
+      inputSchema: {
+        type: 'object',
+        required: ['agent', 'input'],
+        additionalProperties: false,
+        properties: { agent: { type: 'string', pattern: '^[a-z]([a-z0-9-]*[a-z0-9])?$' }, input: { type: 'string', minLength: 1 } },
+      },
+    },
+    run: async (input, context) => {
+      await events.publish('handoff', {
+        version: 1,
+        runId: context.runId,
+        agent: agent.name,
+        cohort: agent.cohort,
+        trigger: context.trigger ?? 'unknown',
+        promptVersion: agent.promptVersion,
+        definitionVersion: agent.version,
+        handoff: { to: input.agent as string, input: input.input as string },
+      });
+      return `Handed off to ${input.agent as string}.`;
+    },
+  };
 }
 
 /** The skill tools as built-ins: loading a skill and reading its files. */

@@ -8,7 +8,7 @@ import { ToolError, type ToolContext, type ToolTransport } from './types';
 /** A tool the runtime itself provides, such as loading a skill. */
 export interface BuiltinTool {
   readonly spec: ToolSpec;
-  run(input: Record<string, unknown>): Promise<string>;
+  run(input: Record<string, unknown>, context: Omit<ToolContext, 'idempotencyKey'>): Promise<string>;
 }
 
 export interface ToolCallRequest {
@@ -88,7 +88,7 @@ export class ToolExecutor {
 
     if (builtin) {
       try {
-        return done('ok', await builtin.run(call.input as Record<string, unknown>), 'builtin');
+        return done('ok', await builtin.run(call.input as Record<string, unknown>, context), 'builtin');
       } catch (e) {
         return done('error', (e as Error).message, 'builtin');
       }

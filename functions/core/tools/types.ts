@@ -5,6 +5,8 @@ export interface ToolContext {
   readonly runId: string;
   readonly agent: string;
   readonly step: number;
+  /** What started the run. */
+  readonly trigger?: string;
   /** Present for write tools: the same run and step always give the same key. */
   readonly idempotencyKey?: string;
   readonly signal?: AbortSignal;
