@@ -78,7 +78,7 @@ Lambda bundles staged in cdk.out.
 ${rows.join('\n')}
 
 - \`cdk synth\` at 25 agents takes ${ratio.toFixed(2)}x its time at 1 agent (target: within 1.3x); inside the app, ${synthRatio.toFixed(2)}x.
-- An extra agent adds ${msPerAgent(lean).toFixed(0)} ms to the app's synth as shipped, ${msPerAgent(bare).toFixed(0)} ms of it outside the validators (the constructs alone go ${bareRatio.toFixed(2)}x from 1 to 25 agents, from a base of ${(bare[0]!.synthMs / 1000).toFixed(2)} s); the validators' fixed start-up (${((lean[0]!.synthMs - bare[0]!.synthMs) / 1000).toFixed(1)} s at 1 agent) is most of a small app's synth.
+- An extra agent adds ${msPerAgent(lean).toFixed(0)} ms to the app's synth as shipped and ${msPerAgent(bare).toFixed(0)} ms without validation (the constructs alone go ${bareRatio.toFixed(2)}x from 1 to 25 agents, from a base of ${(bare[0]!.synthMs / 1000).toFixed(2)} s). Most of a small app's synth is fixed cost: the validators' start-up (${((lean[0]!.synthMs - bare[0]!.synthMs) / 1000).toFixed(1)} s at 1 agent) and bundling the runtime once. On this shared 2-core machine, differences under about half a second are noise.
 - One runtime bundle at every count; the hand-rolled app stages ${naive[2]!.codeAssets} bundles for 25 agents.
 - ${perAgent(lean).toFixed(1)} resources per extra agent against ${perAgent(naive).toFixed(1)} hand-rolled; at this rate one stack holds about ${fits} agents under CloudFormation's 500.
 `,

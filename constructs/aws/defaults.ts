@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
@@ -23,4 +24,28 @@ export function queueTarget(queue: sqs.IQueue, deadLetterQueue: sqs.IQueue, mess
 /** A log group with a retention, kept when its stack goes so an investigation can still read it. */
 export function retainedLogGroup(scope: Construct, id: string, retention: logs.RetentionDays): logs.LogGroup {
   return new logs.LogGroup(scope, id, { retention, removalPolicy: RemovalPolicy.RETAIN });
+}
+
+export interface PrivateBucketOptions {
+  /** Where server access logs go; a new private bucket when omitted. */
+  readonly accessLogsBucket?: s3.IBucket;
+  readonly accessLogsPrefix: string;
+  readonly removalPolicy: RemovalPolicy;
+  readonly lifecycleRules?: s3.LifecycleRule[];
+}
+
+/**
+ * A private bucket: encrypted, versioned, TLS-only, public access blocked, and access-logged to a
+ * bucket with the same protections (created beside it, as `AccessLogs`, unless one is given).
+ */
+export function privateBucket(scope: Construct, id: string, options: PrivateBucketOptions): s3.Bucket {
+  const protections = { encryption: s3.BucketEncryption.S3_MANAGED, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, enforceSSL: true, removalPolicy: options.removalPolicy };
+  const accessLogs = options.accessLogsBucket ?? new s3.Bucket(scope, 'AccessLogs', protections);
+  return new s3.Bucket(scope, id, {
+    ...protections,
+    versioned: true,
+    serverAccessLogsBucket: accessLogs,
+    serverAccessLogsPrefix: options.accessLogsPrefix,
+    ...(options.lifecycleRules && { lifecycleRules: options.lifecycleRules }),
+  });
 }

@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../skills/catalog';
+import { privateBucket } from './defaults';
 import { acknowledge, acknowledgeWildcards } from './nag';
 import { stageFiles } from './staging';
 
@@ -41,24 +42,7 @@ export class SkillBucket extends Construct {
     this.index = readSkillsFolder(resolve(props.path));
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    const accessLogs =
-      props.accessLogsBucket ??
-      new s3.Bucket(this, 'AccessLogs', {
-        encryption: s3.BucketEncryption.S3_MANAGED,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        enforceSSL: true,
-        removalPolicy,
-      });
-
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
-      serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'skills/',
-      removalPolicy,
-    });
+    this.bucket = privateBucket(this, 'Bucket', { accessLogsBucket: props.accessLogsBucket, accessLogsPrefix: 'skills/', removalPolicy });
 
     this.deployment = new s3deploy.BucketDeployment(this, 'Deploy', {
       destinationBucket: this.bucket,

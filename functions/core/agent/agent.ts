@@ -87,7 +87,7 @@ export class Agent {
         span.recordException(e as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
         this.ports.metrics.add('RunFailures', 'Count', 1);
-        records.push(this.runRecord(request, started, { stopReason: 'end_turn', output: '', steps: records.length, usage: ZERO_USAGE, costUsd: 0 }, (e as Error).message));
+        records.push(this.runRecord(request, started, { stopReason: 'end_turn', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0 }, (e as Error).message));
         throw e;
       } finally {
         this.ports.metrics.add('RunLatency', 'Milliseconds', this.now() - started);
