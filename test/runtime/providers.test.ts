@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import { AnthropicProvider } from '../../functions/core/models/anthropic';
 import { BedrockProvider } from '../../functions/core/models/bedrock';
 import { OpenAiCompatibleProvider } from '../../functions/core/models/openai';
-import { ModelError, type Message, type ModelRequest, type ModelResponse, type ToolSpec } from '../../functions/core/models/types';
+import { ModelError, type Message, type ModelProvider, type ModelRequest, type ModelResponse, type ToolSpec } from '../../functions/core/models/types';
 import { startLoopback } from '../__fixtures__/loopback';
 import { startAnthropicFake, startBedrockFake, startOpenAiFake, type ModelFake } from '../__fixtures__/model-fakes';
 
@@ -70,6 +70,26 @@ async function deadUrl(): Promise<string> {
   return server.url;
 }
 
+
+/**
+ * The neutral half of a tool round trip, the same for every provider: a turn asking for two tools,
+ * then their results sent back and a final answer. Returns the body of the second request as the
+ * fake received it, for each provider's wire-format assertions.
+ */
+async function toolRoundTrip(model: ModelProvider, fake: ModelFake): Promise<Record<string, unknown>> {
+  const first = await model.complete(request([QUESTION]));
+  assert.equal(first.stopReason, 'tool_use');
+  assert.deepEqual(first.content, [
+    { type: 'text', text: 'Let me check.' },
+    { type: 'tool_use', id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
+    { type: 'tool_use', id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
+  ]);
+  const second = await model.complete(request(withToolResults(first)));
+  assert.deepEqual(second.content, [{ type: 'text', text: 'Sunny; the clock is unavailable.' }]);
+  assert.equal(second.stopReason, 'end_turn');
+  return fake.requests[1]!.body as Record<string, unknown>;
+}
+
 describe('AnthropicProvider', () => {
   const fakes: ModelFake[] = [];
   after(async () => {
@@ -109,19 +129,7 @@ describe('AnthropicProvider', () => {
   test('round-trips a tool-use turn and sends tool results, schemas and cache breakpoints', async () => {
     const { fake, model } = await provider([TOOL_TURN, { text: 'Sunny; the clock is unavailable.' }]);
 
-    const first = await model.complete(request([QUESTION]));
-    assert.equal(first.stopReason, 'tool_use');
-    assert.deepEqual(first.content, [
-      { type: 'text', text: 'Let me check.' },
-      { type: 'tool_use', id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
-      { type: 'tool_use', id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
-    ]);
-
-    const second = await model.complete(request(withToolResults(first)));
-    assert.deepEqual(second.content, [{ type: 'text', text: 'Sunny; the clock is unavailable.' }]);
-    assert.equal(second.stopReason, 'end_turn');
-
-    const body = fake.requests[1]!.body as Record<string, unknown>;
+    const body = await toolRoundTrip(model, fake);
     assert.deepEqual(body['system'], [
       { type: 'text', text: 'You are a terse assistant.', cache_control: { type: 'ephemeral' } },
       { type: 'text', text: 'Skills: weather, time.', cache_control: { type: 'ephemeral' } },
@@ -248,18 +256,7 @@ describe('BedrockProvider', () => {
   test('round-trips a tool-use turn and sends tool results, schemas and cache points', async () => {
     const { fake, model } = await provider([TOOL_TURN, { text: 'Sunny; the clock is unavailable.' }]);
 
-    const first = await model.complete(request([QUESTION]));
-    assert.equal(first.stopReason, 'tool_use');
-    assert.deepEqual(first.content, [
-      { type: 'text', text: 'Let me check.' },
-      { type: 'tool_use', id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
-      { type: 'tool_use', id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
-    ]);
-
-    const second = await model.complete(request(withToolResults(first)));
-    assert.deepEqual(second.content, [{ type: 'text', text: 'Sunny; the clock is unavailable.' }]);
-
-    const body = fake.requests[1]!.body as Record<string, unknown>;
+    const body = await toolRoundTrip(model, fake);
     assert.deepEqual(body['system'], [
       { text: 'You are a terse assistant.' },
       { cachePoint: { type: 'default' } },
@@ -385,18 +382,7 @@ describe('OpenAiCompatibleProvider', () => {
   test('round-trips a tool-use turn and sends tool calls, tool messages and schemas', async () => {
     const { fake, model } = await provider([TOOL_TURN, { text: 'Sunny; the clock is unavailable.' }]);
 
-    const first = await model.complete(request([QUESTION]));
-    assert.equal(first.stopReason, 'tool_use');
-    assert.deepEqual(first.content, [
-      { type: 'text', text: 'Let me check.' },
-      { type: 'tool_use', id: 'use_weather', name: 'get_weather', input: { city: 'Oslo' } },
-      { type: 'tool_use', id: 'use_time', name: 'get_time', input: { city: 'Oslo' } },
-    ]);
-
-    const second = await model.complete(request(withToolResults(first)));
-    assert.deepEqual(second.content, [{ type: 'text', text: 'Sunny; the clock is unavailable.' }]);
-
-    const body = fake.requests[1]!.body as Record<string, unknown>;
+    const body = await toolRoundTrip(model, fake);
     assert.deepEqual(body['tools'], [
       { type: 'function', function: { name: 'get_weather', description: 'Current weather for a city.', parameters: WEATHER_SCHEMA } },
       { type: 'function', function: { name: 'get_time', description: 'Current time in a city.', parameters: TOOLS[1]!.inputSchema } },
