@@ -27,12 +27,14 @@ before(async () => {
     req.on('end', () => {
       calls.push({ path: req.url!, headers: req.headers, body: body ? JSON.parse(body) : undefined });
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ orderId: 'ord_12345678', amount: 120, currency: 'EUR', status: 'paid' }));
+      const answer = () => res.end(JSON.stringify({ orderId: 'ord_12345678', amount: 120, currency: 'EUR', status: 'paid' }));
+      if (req.url === '/slow') setTimeout(answer, 3_000).unref();
+      else answer();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   server.unref();
-  backend = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, close: () => server.close() };
+  backend = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, close: () => (server.closeAllConnections(), server.close()) };
 });
 after(() => backend.close());
 beforeEach(() => {
@@ -159,6 +161,16 @@ describe('the agent loop', () => {
     const result = await agent.run({ runId: 'r', input: 'hi', trigger: 'job', deadline: 4_000 });
     assert.equal(result.stopReason, 'deadline');
     assert.equal(result.steps, 1);
+  });
+
+  it('cuts a tool call off at the run deadline, then ends on deadline', async () => {
+    const definition = { tools: [{ ...lookup(), url: `${backend.url}/slow` }] };
+    const { agent, audit } = await setup(definition, [{ toolUses: [{ name: 'lookup_order', input: { orderId: 'ord_12345678' } }] }, { text: 'never' }]);
+    const started = Date.now();
+    const result = await agent.run({ runId: 'slow', input: 'go', trigger: 'api', deadline: started + 400 });
+    assert.equal(result.stopReason, 'deadline');
+    assert.ok(Date.now() - started < 2_000, 'the slow tool did not hold the run past its deadline');
+    assert.equal(steps(audit)[0]!.toolCalls[0]!.status, 'error');
   });
 
   it('ends on a refusal', async () => {

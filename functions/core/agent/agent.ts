@@ -161,7 +161,7 @@ export class Agent {
       }
       const calls = response.content.filter((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use');
       if (response.stopReason === 'tool_use' && calls.length > 0) {
-        const outcomes = await this.runTools(calls, request, steps, span);
+        const outcomes = await this.runTools(calls, request, steps, span, deadline);
         records.push(this.stepRecord(step, outcomes, stepCost));
         messages.push({ role: 'assistant', content: response.content });
         messages.push({ role: 'user', content: outcomes.map((o) => ({ type: 'tool_result', toolUseId: o.id, content: o.content, ...(o.status !== 'ok' && { isError: true }) })) });
@@ -208,12 +208,13 @@ export class Agent {
     });
   }
 
-  private async runTools(calls: Extract<ContentBlock, { type: 'tool_use' }>[], request: RunRequest, step: number, parent: Span): Promise<ToolOutcome[]> {
+  private async runTools(calls: Extract<ContentBlock, { type: 'tool_use' }>[], request: RunRequest, step: number, parent: Span, signal: AbortSignal): Promise<ToolOutcome[]> {
     const { metrics } = this.ports;
     const outcomes = await Promise.all(
       calls.map((call, index) =>
         tracer.startActiveSpan(`execute_tool ${call.name}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': call.id, 'gen_ai.agent.name': this.definition.name } }, async (span) => {
-          const outcome = await this.tools.run(call, index, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger });
+          // Tools are cut off at the run's deadline too, not only by their own timeouts.
+          const outcome = await this.tools.run(call, index, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal });
           span.setAttributes({ 'serverless_agents.tool.status': outcome.status, 'gen_ai.tool.type': outcome.kind });
           if (call.name === LOAD_SKILL && outcome.status === 'ok') {
             const skill = (call.input as { name: string }).name;
