@@ -1,0 +1,14 @@
+/**
+ * Every import of the Terraform CDK engine and of the azurerm provider, in one module. The Azure
+ * constructs import from here only, so moving from CDK for Terraform (`cdktf`,
+ * `@cdktf/provider-azurerm`, deprecated upstream) to its maintained fork, CDK Terrain (`cdktn`,
+ * `@cdktn/provider-azurerm`, same class names and paths), is a change to this file alone.
+ * Provider classes come by deep path: the package's barrel costs seconds and hundreds of MB to load.
+ */
+export { App, Fn, TerraformAsset, TerraformOutput, TerraformStack, Testing, AssetType, type TerraformResource } from 'cdktf';
+export { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+export { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+export { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+export { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
+export { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
+export { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
