@@ -12,3 +12,6 @@ export { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 export { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 export { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 export { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
+export { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
+export { ServicebusNamespace } from '@cdktf/provider-azurerm/lib/servicebus-namespace';
+export { ServicebusQueue } from '@cdktf/provider-azurerm/lib/servicebus-queue';
