@@ -15,3 +15,6 @@ export { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container'
 export { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 export { ServicebusNamespace } from '@cdktf/provider-azurerm/lib/servicebus-namespace';
 export { ServicebusQueue } from '@cdktf/provider-azurerm/lib/servicebus-queue';
+export { ApplicationInsights } from '@cdktf/provider-azurerm/lib/application-insights';
+export { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
+export { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
