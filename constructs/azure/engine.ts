@@ -18,3 +18,5 @@ export { ServicebusQueue } from '@cdktf/provider-azurerm/lib/servicebus-queue';
 export { ApplicationInsights } from '@cdktf/provider-azurerm/lib/application-insights';
 export { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 export { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
+export { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
+export { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
