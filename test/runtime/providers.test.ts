@@ -90,6 +90,17 @@ async function toolRoundTrip(model: ModelProvider, fake: ModelFake): Promise<Rec
   return fake.requests[1]!.body as Record<string, unknown>;
 }
 
+
+/** A truncated answer, then a refusal with no content: each provider's wire names for them differ. */
+const TRUNCATED_THEN_REFUSED = [{ text: 'Truncat', stopReason: 'max_tokens' }, { stopReason: 'refusal' }] as const;
+
+async function truncatedThenRefused(model: ModelProvider): Promise<void> {
+  assert.equal((await model.complete(request([QUESTION]))).stopReason, 'max_tokens');
+  const refused = await model.complete(request([QUESTION]));
+  assert.equal(refused.stopReason, 'refusal');
+  assert.deepEqual(refused.content, []);
+}
+
 describe('AnthropicProvider', () => {
   const fakes: ModelFake[] = [];
   after(async () => {
@@ -165,11 +176,8 @@ describe('AnthropicProvider', () => {
   });
 
   test('maps max_tokens and refusal stop reasons', async () => {
-    const { model } = await provider([{ text: 'Truncat', stopReason: 'max_tokens' }, { stopReason: 'refusal' }]);
-    assert.equal((await model.complete(request([QUESTION]))).stopReason, 'max_tokens');
-    const refused = await model.complete(request([QUESTION]));
-    assert.equal(refused.stopReason, 'refusal');
-    assert.deepEqual(refused.content, []);
+    const { model } = await provider(TRUNCATED_THEN_REFUSED);
+    await truncatedThenRefused(model);
   });
 
   test('classifies HTTP failures and makes exactly one attempt each', async () => {
@@ -403,11 +411,8 @@ describe('OpenAiCompatibleProvider', () => {
   });
 
   test('maps length and content_filter finish reasons', async () => {
-    const { model } = await provider([{ text: 'Truncat', stopReason: 'max_tokens' }, { stopReason: 'refusal' }]);
-    assert.equal((await model.complete(request([QUESTION]))).stopReason, 'max_tokens');
-    const refused = await model.complete(request([QUESTION]));
-    assert.equal(refused.stopReason, 'refusal');
-    assert.deepEqual(refused.content, []);
+    const { model } = await provider(TRUNCATED_THEN_REFUSED);
+    await truncatedThenRefused(model);
   });
 
   test('classifies HTTP failures', async () => {
