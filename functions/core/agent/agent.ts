@@ -62,6 +62,8 @@ export class Agent {
   private readonly tools: ToolExecutor;
   private readonly validator?: OutputValidator;
   private readonly now: () => number;
+  /** Instructions, then the skill catalog: the same cached prefix for every run of this agent. */
+  private readonly system: ModelRequest['system'];
 
   constructor(
     readonly definition: AgentDefinition,
@@ -71,6 +73,8 @@ export class Agent {
     const builtins = [...skillTools(ports.skills), ...(ports.events ? [handoffTool(definition, ports.events)] : [])];
     this.tools = new ToolExecutor(definition.tools, builtins, ports.toolPolicy, ports.transports);
     if (definition.output) this.validator = new OutputValidator(definition.output, this.now);
+    const catalog = ports.skills.catalog();
+    this.system = [{ text: definition.instructions, cache: true }, ...(catalog ? [{ text: catalog, cache: true }] : [])];
   }
 
   async run(request: RunRequest): Promise<RunResult> {
@@ -102,7 +106,6 @@ export class Agent {
     const { definition: agent, ports } = this;
     const { limits } = agent;
     const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: typeof request.input === 'string' ? request.input : JSON.stringify(request.input) }] }];
-    const system = [{ text: agent.instructions, cache: true }, ...(ports.skills.catalog() ? [{ text: ports.skills.catalog(), cache: true }] : [])];
     const tools = this.tools.specs();
     let usage: Usage = ZERO_USAGE;
     let cost = 0;
@@ -132,7 +135,7 @@ export class Agent {
       if (remaining <= 0) return finish('deadline');
 
       const modelRequest: ModelRequest = {
-        system,
+        system: this.system,
         messages: [...messages],
         tools,
         cacheTools: tools.length > 0,
