@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadAgentFile } from '../constructs/definition';
 import { toolPolicySchema } from '../constructs/policy/tool-policy';
-import { parseRouterConfig, resolveModel } from '../constructs/routing/config';
+import { parseRouterConfig, pricesFor, resolveModel } from '../constructs/routing/config';
 import { toRuntimeTarget } from '../constructs/aws/model-router';
 import { Agent } from '../functions/core/agent/agent';
 import type { AuditRecord } from '../functions/core/audit/records';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     transports,
     audit: { write: async (records) => void audit.push(...records) },
     metrics,
-    prices: Object.fromEntries(route.flatMap((t) => (policy.prices[t.model] ? [[t.model, policy.prices[t.model]!]] : []))),
+    prices: pricesFor(policy, route.map((t) => t.model)),
     toolPolicy,
   });
   const runId = `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;

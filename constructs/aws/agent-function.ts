@@ -8,7 +8,7 @@ import { AgentDefinitionError, defineAgent, formatIssues, type AgentDefinition }
 import { AGENT_CONFIG_ENV, encodeAgentConfig, RUNTIME_ENV, type AgentRuntimeConfig } from '../definition/encoding';
 import { toolPolicySchema, type ToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
 import type { AgentDefinitionInput } from '../definition/schema';
-import { resolveModel } from '../routing/config';
+import { pricesFor, resolveModel } from '../routing/config';
 import type { AgentApi } from './agent-api';
 import type { AgentBus } from './agent-bus';
 import type { AgentQueue } from './agent-queue';
@@ -109,7 +109,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     checkWiring(agent, props);
     const route = props.router ? props.router.route(agent) : resolveModel(undefined, agent);
     const runtimeRoute = route.map(toRuntimeTarget);
-    const prices = Object.fromEntries(runtimeRoute.flatMap((t) => (props.router?.policy.prices[t.model] ? [[t.model, props.router.policy.prices[t.model]!]] : [])));
+    const prices = pricesFor(props.router?.policy, runtimeRoute.map((t) => t.model));
     const toolPolicy = parseToolPolicy(agent.name, props.toolPolicy);
     const config: AgentRuntimeConfig = { definition: agent, route: runtimeRoute, prices, ...(toolPolicy && { toolPolicy }) };
 

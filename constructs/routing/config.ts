@@ -116,3 +116,8 @@ export function resolveModel(policy: RouterPolicy | undefined, agent: AgentDefin
     }
   }
 }
+
+/** The prices of the models a route names; a model the table lacks is left out (and costs nothing). */
+export function pricesFor(policy: RouterPolicy | undefined, models: readonly string[]): RouterPolicy['prices'] {
+  return Object.fromEntries(models.flatMap((m) => (policy?.prices[m] ? [[m, policy.prices[m]]] : [])));
+}
