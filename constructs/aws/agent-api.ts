@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { STATE_KEYS } from '../definition/encoding';
 import type { AgentQueue } from './agent-queue';
 import type { AgentStateTable } from './agent-state-table';
 import { retainedLogGroup } from './defaults';
@@ -317,7 +318,7 @@ Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))&MessageAttribut
   private jobStatusIntegration(state: AgentStateTable): apigw.AwsIntegration {
     const request = Lazy.string({
       produce: () =>
-        `{"TableName":"${state.tableName}","ConsistentRead":true,"Key":{"id":{"S":"job#$util.escapeJavaScript($input.params('name'))#$util.escapeJavaScript($input.params('jobId'))"}}}`,
+        `{"TableName":"${state.tableName}","ConsistentRead":true,"Key":{"id":{"S":"${STATE_KEYS.job("$util.escapeJavaScript($input.params('name'))", "$util.escapeJavaScript($input.params('jobId'))")}"}}}`,
     });
     const response = `#set($record = $input.path('$.Item.record.S'))
 #if("$!record" == "")

@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { STATE_KEYS } from '../definition/encoding';
 
 export interface AgentStateTableProps {
   /**
@@ -11,9 +12,6 @@ export interface AgentStateTableProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The key prefixes an agent's records live under; IAM keeps each agent to its own. */
-export const jobKeyPrefix = (agent: string) => `job#${agent}#`;
-export const idempotencyKeyPrefix = (agent: string) => `idem#${agent}`;
 
 /**
  * Where agents keep job status and idempotency records: one table for every agent of a stack,
@@ -44,7 +42,7 @@ export class AgentStateTable extends Construct {
       grantee,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       resourceArns: [this.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${jobKeyPrefix(agent)}*`, `${idempotencyKeyPrefix(agent)}*`] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`] } },
     });
   }
 
@@ -54,7 +52,7 @@ export class AgentStateTable extends Construct {
       grantee,
       actions: ['dynamodb:GetItem'],
       resourceArns: [this.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['job#*'] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobs}*`] } },
     });
   }
 }

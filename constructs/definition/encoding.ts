@@ -43,6 +43,19 @@ export const RUNTIME_ENV = {
 } as const;
 
 /**
+ * The keys of an agent's records in the state table. IAM limits each agent to its own prefixes,
+ * so the constructs that grant and the runtime that writes must agree on them: one definition.
+ */
+export const STATE_KEYS = {
+  /** Every job record starts with this. */
+  jobs: 'job#',
+  jobPrefix: (agent: string) => `job#${agent}#`,
+  job: (agent: string, jobId: string) => `job#${agent}#${jobId}`,
+  /** Powertools idempotency records of the agent start with this. */
+  idempotencyPrefix: (agent: string) => `idem#${agent}`,
+} as const;
+
+/**
  * Compresses the config for an environment variable: prompts compress well, and Lambda allows
  * 4 KB for all variables together.
  */

@@ -1,10 +1,11 @@
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { AuditRecord, AuditSink } from '../core/audit/records';
 import { AGENT_EVENT_SOURCE, type AgentEventDetail, type AgentEventType, type EventPublisher } from '../core/events/events';
-import { jobKey, type JobRecord, type JobStore } from '../core/jobs/jobs';
+import { STATE_KEYS } from '../../constructs/definition/encoding';
+import type { JobRecord, JobStore } from '../core/jobs/jobs';
 import type { SkillStore } from '../core/skills/store';
 import type { FunctionInvoker } from '../core/tools/types';
 
@@ -85,7 +86,7 @@ export class DynamoJobStore implements JobStore {
       new PutItemCommand({
         TableName: this.table,
         Item: {
-          id: { S: jobKey(record.agent, record.jobId) },
+          id: { S: STATE_KEYS.job(record.agent, record.jobId) },
           status: { S: record.status },
           updatedAt: { S: record.updatedAt },
           // The whole record as JSON: the API's status route returns it as it is.
@@ -95,11 +96,6 @@ export class DynamoJobStore implements JobStore {
         },
       }),
     );
-  }
-
-  async get(agent: string, jobId: string): Promise<JobRecord | undefined> {
-    const result = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { id: { S: jobKey(agent, jobId) } }, ConsistentRead: true }));
-    return result.Item?.record?.S ? (JSON.parse(result.Item.record.S) as JobRecord) : undefined;
   }
 }
 

@@ -3,6 +3,7 @@ import type { RunResult } from '../core/agent/agent';
 import type { AgentEventDetail } from '../core/events/events';
 import type { JobRecord } from '../core/jobs/jobs';
 import { AllTargetsFailedError, ModelCallError } from '../core/models/router';
+import { STATE_KEYS } from '../../constructs/definition/encoding';
 import { buildRuntime, loadConfig, type Runtime } from './runtime';
 
 /**
@@ -103,7 +104,7 @@ async function runQueued(run: QueuedRun, context: Context, record?: SQSRecord): 
   const idempotent = makeIdempotent((r: QueuedRun) => execute(rt, r, context, record), {
     persistenceStore,
     config: idempotencyConfig,
-    keyPrefix: `idem#${config.definition.name}`,
+    keyPrefix: STATE_KEYS.idempotencyPrefix(config.definition.name),
   });
   return idempotent(run);
 }

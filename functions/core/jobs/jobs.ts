@@ -16,11 +16,7 @@ export interface JobRecord {
   readonly validation?: ValidationReport;
 }
 
-/** Where job status lives: DynamoDB on AWS. */
+/** Where job status lives: DynamoDB on AWS. The API reads it back without the runtime. */
 export interface JobStore {
   put(record: JobRecord): Promise<void>;
-  get(agent: string, jobId: string): Promise<JobRecord | undefined>;
 }
-
-/** The table key of a job: agents are scoped to their own prefix by IAM. */
-export const jobKey = (agent: string, jobId: string) => `job#${agent}#${jobId}`;
