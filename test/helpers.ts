@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { AgentDefinitionInput } from '../constructs/definition';
 import type { ModelRouterProps } from '../constructs/aws';
@@ -88,4 +89,12 @@ function readReport(outdir: string): ValidationOutcome {
 /** An app that writes the JSON validation report, in a fresh folder. */
 export function reportingApp(): App {
   return new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-test-')), context: { '@aws-cdk/core:validationReportJson': true } });
+}
+
+/** The statements of an agent role's one inline policy, found by the role's description. */
+export function agentRoleStatements(template: Template, agent = 'helper'): Record<string, any>[] {
+  const [role] = Object.values(template.findResources('AWS::IAM::Role', { Properties: { Description: `Runs agent ${agent}` } })) as {
+    Properties: { Policies: { PolicyDocument: { Statement: Record<string, any>[] } }[] };
+  }[];
+  return role!.Properties.Policies[0]!.PolicyDocument.Statement;
 }

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../../constructs/aws';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../constructs/definition';
-import { agentInput, ROUTER, SKILLS, testStack } from '../helpers';
+import { agentInput, agentRoleStatements, ROUTER, SKILLS, testStack } from '../helpers';
 
 function build(overrides: Parameters<typeof agentInput>[0] = {}, props: Partial<ConstructorParameters<typeof AgentFunction>[2]> = {}) {
   const stack = testStack(new App());
@@ -18,12 +18,6 @@ function build(overrides: Parameters<typeof agentInput>[0] = {}, props: Partial<
     ...props,
   });
   return { stack, agent, template: Template.fromStack(stack) };
-}
-
-function rolePolicy(template: Template): { Action: string | string[]; Resource: unknown }[] {
-  const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: 'Runs agent helper' } });
-  const [role] = Object.values(roles) as { Properties: { Policies: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[] } }[];
-  return role!.Properties.Policies[0]!.PolicyDocument.Statement;
 }
 
 describe('AgentFunction', () => {
@@ -56,13 +50,13 @@ describe('AgentFunction', () => {
     const { template } = build();
     const policies = template.findResources('AWS::IAM::Policy');
     assert.ok(!Object.keys(policies).some((id) => id.startsWith('AgentRole')), 'no AWS::IAM::Policy for the agent role');
-    const actions = rolePolicy(template).flatMap((s) => [s.Action].flat());
+    const actions = agentRoleStatements(template).flatMap((s) => [s.Action].flat());
     assert.ok(actions.includes('logs:PutLogEvents') && actions.includes('bedrock:InvokeModel'));
   });
 
   it('writes only to its own log group', () => {
     const { stack, agent, template } = build();
-    const write = rolePolicy(template).find((s) => [s.Action].flat().includes('logs:PutLogEvents'));
+    const write = agentRoleStatements(template).find((s) => [s.Action].flat().includes('logs:PutLogEvents'));
     assert.deepEqual(write?.Resource, { 'Fn::GetAtt': [stack.getLogicalId(agent.logGroup.node.defaultChild as never), 'Arn'] });
   });
 
@@ -71,7 +65,7 @@ describe('AgentFunction', () => {
     const skills = new SkillBucket(stack, 'Skills', { path: SKILLS });
     new AgentFunction(stack, 'Agent', { agent: agentInput({ skills: ['ticket-triage'] }), router: new ModelRouter(stack, 'Models', ROUTER), api: new AgentApi(stack, 'Api'), skills });
     const template = Template.fromStack(stack);
-    const read = rolePolicy(template).find((s) => s.Action === 's3:GetObject');
+    const read = agentRoleStatements(template).find((s) => s.Action === 's3:GetObject');
     const text = JSON.stringify(read?.Resource);
     assert.match(text, /\/index\.json/);
     assert.match(text, /\/ticket-triage\/\*/);
@@ -82,7 +76,7 @@ describe('AgentFunction', () => {
   it('may invoke exactly the functions its function tools name', () => {
     const tool = (name: string, fn: string) => ({ name, description: 'd', kind: 'function' as const, function: fn, input: { type: 'object' } });
     const { template } = build({ tools: [tool('file', 'report-filer'), tool('pay', 'arn:aws:lambda:eu-west-1:999999999999:function:payments'), { name: 'web', description: 'd', kind: 'mcp', url: 'https://mcp.example.com', input: { type: 'object' } }] });
-    const invoke = rolePolicy(template).find((s) => s.Action === 'lambda:InvokeFunction');
+    const invoke = agentRoleStatements(template).find((s) => s.Action === 'lambda:InvokeFunction');
     assert.deepEqual(invoke?.Resource, [
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:eu-west-1:123456789012:function:report-filer']] },
       'arn:aws:lambda:eu-west-1:999999999999:function:payments',
@@ -93,7 +87,7 @@ describe('AgentFunction', () => {
     const stack = testStack(new App());
     const bus = new AgentBus(stack, 'Bus');
     new AgentFunction(stack, 'Agent', { agent: agentInput(), router: new ModelRouter(stack, 'Models', ROUTER), api: new AgentApi(stack, 'Api'), bus });
-    const put = rolePolicy(Template.fromStack(stack)).find((s) => s.Action === 'events:PutEvents');
+    const put = agentRoleStatements(Template.fromStack(stack)).find((s) => s.Action === 'events:PutEvents');
     assert.deepEqual(put?.Resource, { 'Fn::GetAtt': [stack.getLogicalId(bus.eventBus.node.defaultChild as never), 'Arn'] });
   });
 

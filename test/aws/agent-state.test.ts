@@ -4,7 +4,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AgentApi, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, ModelRouter } from '../../constructs/aws';
 import { AGENT_CONFIG_ENV, decodeAgentConfig, RUNTIME_ENV } from '../../constructs/definition';
-import { agentInput, ROUTER, testStack } from '../helpers';
+import { agentInput, agentRoleStatements, ROUTER, testStack } from '../helpers';
 
 function build() {
   const stack = testStack(new App());
@@ -21,7 +21,7 @@ function build() {
     toolPolicy: { allowedScopes: ['orders:read'], allowWrite: false },
   });
   const template = Template.fromStack(stack);
-  const statements = (Object.values(template.findResources('AWS::IAM::Role', { Properties: { Description: 'Runs agent helper' } }))[0] as { Properties: { Policies: { PolicyDocument: { Statement: Record<string, any>[] } }[] } }).Properties.Policies[0]!.PolicyDocument.Statement;
+  const statements = agentRoleStatements(template);
   return { stack, template, statements, agent, state, audit };
 }
 
