@@ -4,8 +4,9 @@ import { join, relative, resolve, sep } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildSync } from 'esbuild';
-import { RUNTIME_BUNDLE_OPTIONS, runtimeBundleDir } from '../../constructs/aws/runtime-code';
-import { stageFiles } from '../../constructs/aws/staging';
+import { runtimeBundleDir } from '../../constructs/aws/runtime-code';
+import { RUNTIME_BUNDLE_OPTIONS } from '../../constructs/bundle/runtime-bundle';
+import { stageFiles } from '../../constructs/bundle/staging';
 import { AGENT_CONFIG_ENV } from '../../constructs/definition';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
 

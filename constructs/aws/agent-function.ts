@@ -4,11 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AgentDefinitionError, defineAgent, formatIssues, type AgentDefinition } from '../definition/define';
+import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../definition/define';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, RUNTIME_ENV, type AgentRuntimeConfig } from '../definition/encoding';
-import { toolPolicySchema, type ToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
+import { parseToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
 import type { AgentDefinitionInput } from '../definition/schema';
-import { pricesFor, resolveModel } from '../routing/config';
+import { pricesFor, resolveModel, toRuntimeTarget } from '../routing/config';
 import type { AgentApi } from './agent-api';
 import type { AgentBus } from './agent-bus';
 import type { AgentQueue } from './agent-queue';
@@ -16,7 +16,7 @@ import type { AgentStateTable } from './agent-state-table';
 import type { AuditBucket } from './audit-bucket';
 import { AgentRole } from './agent-role';
 import { retainedLogGroup } from './defaults';
-import { grantTargets, toRuntimeTarget, type ModelRouter } from './model-router';
+import { grantTargets, type ModelRouter } from './model-router';
 import { acknowledge } from './nag';
 import { RUNTIME_HANDLER, runtimeCode } from './runtime-code';
 import type { SkillBucket } from './skill-bucket';
@@ -251,13 +251,6 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps): void {
     else if (!props.skills.has(s)) problems.push(`skills[${i}]: "${s}" is not in the SkillBucket (it has: ${props.skills.skillNames.join(', ')})`);
   });
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
-}
-
-function parseToolPolicy(agent: string, input: ToolPolicyInput | undefined): ToolPolicy | undefined {
-  if (!input) return undefined;
-  const parsed = toolPolicySchema.safeParse(input);
-  if (!parsed.success) throw new AgentDefinitionError(agent, formatIssues(parsed.error.issues).map((p) => `toolPolicy.${p}`));
-  return parsed.data;
 }
 
 function checkEnvironmentSize(agent: string, environment: Record<string, string>): void {

@@ -3,7 +3,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { AgentDefinition } from '../definition/define';
-import type { ModelTargetConfig } from '../definition/encoding';
 import { aliasesFor, parseRouterConfig, resolveModel, type ModelTargetSpec, type RouterConfig, type RouterPolicy } from '../routing/config';
 
 export type ModelRouterProps = RouterConfig;
@@ -89,18 +88,3 @@ function bedrockArns(stack: Stack, target: ModelTargetSpec): string[] {
       return [];
   }
 }
-
-/** A target as the runtime reads it. */
-export function toRuntimeTarget(target: ModelTargetSpec): ModelTargetConfig {
-  switch (target.provider) {
-    case 'bedrock':
-      return { provider: 'bedrock', model: target.model };
-    case 'bedrock-inference-profile':
-      return { provider: 'bedrock', model: target.profile };
-    case 'anthropic':
-      return { provider: 'anthropic', model: target.model, apiKeySecret: target.apiKeySecret };
-    case 'openai-compatible':
-      return { provider: 'openai-compatible', model: target.model, baseUrl: target.baseUrl, ...(target.apiKeySecret && { apiKeySecret: target.apiKeySecret }) };
-  }
-}
-

@@ -1,8 +1,7 @@
-import { relative, resolve, sep } from 'node:path';
-import { buildSync, type BuildOptions } from 'esbuild';
+import { resolve } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { stageFiles } from './staging';
+import { runtimeBundle } from '../bundle/runtime-bundle';
 
 /**
  * The one runtime bundle that every AgentFunction runs. It is built once per process, whatever the
@@ -15,38 +14,11 @@ export const RUNTIME_ENTRY = resolve(__dirname, '..', '..', 'functions', 'aws', 
 /** The handler name inside the bundle. */
 export const RUNTIME_HANDLER = 'index.handler';
 
-/** How the runtime is bundled; the benchmark builds its floor with the same options. */
-export const RUNTIME_BUNDLE_OPTIONS = {
-  outExtension: { '.js': '.mjs' },
-  // Providers and rarely used clients are imported on demand; as chunks they cost a cold start
-  // only for the agents that use them.
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  platform: 'node',
-  // Prefer packages' ES module builds: dynamic imports of CommonJS builds expose only `default`
-  // once split into chunks, and ES modules tree-shake better.
-  mainFields: ['module', 'main'],
-  target: 'node22',
-  format: 'esm',
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'error',
-  // Bundled CommonJS dependencies call require(); ESM output has none without this shim.
-  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-} satisfies BuildOptions;
-
-let bundleDir: string | undefined;
 const codeByStack = new WeakMap<Stack, lambda.Code>();
 
 /** Builds the runtime bundle on first use and returns its folder. */
 export function runtimeBundleDir(): string {
-  if (!bundleDir) {
-    const outdir = resolve('/runtime');
-    const { outputFiles } = buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: { index: RUNTIME_ENTRY }, outdir, write: false });
-    bundleDir = stageFiles('runtime', outputFiles.map((f) => ({ path: relative(outdir, f.path).split(sep).join('/'), content: Buffer.from(f.contents) })));
-  }
-  return bundleDir;
+  return runtimeBundle('runtime', RUNTIME_ENTRY);
 }
 
 /**

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../skills/catalog';
 import { privateBucket } from './defaults';
 import { acknowledge, acknowledgeWildcards } from './nag';
-import { stageFiles } from './staging';
+import { stageFiles } from '../bundle/staging';
 
 export interface SkillBucketProps {
   /** A local folder of skills in the Agent Skills format: one folder per skill, each with a SKILL.md. */

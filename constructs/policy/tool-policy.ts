@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { AgentDefinitionError, formatIssues } from '../definition/define';
+import type { ToolPolicy } from './tool-denial';
 
 /**
  * What a cohort's agents may do with their tools, enforced by the runtime whatever the model asks:
@@ -17,3 +19,11 @@ export const toolPolicySchema = z.strictObject({
 export type ToolPolicyInput = z.input<typeof toolPolicySchema>;
 
 export { OPEN_TOOL_POLICY, toolDenial, type ToolPolicy } from './tool-denial';
+
+/** A cohort's tool policy as given to an agent's construct; a bad one fails synth naming the agent. */
+export function parseToolPolicy(agent: string, input: ToolPolicyInput | undefined): ToolPolicy | undefined {
+  if (!input) return undefined;
+  const parsed = toolPolicySchema.safeParse(input);
+  if (!parsed.success) throw new AgentDefinitionError(agent, formatIssues(parsed.error.issues).map((p) => `toolPolicy.${p}`));
+  return parsed.data;
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentDefinitionError, formatIssues, type AgentDefinition } from '../definition/define';
+import type { ModelTargetConfig } from '../definition/encoding';
 
 /**
  * Model routing as configuration: aliases map to ordered targets, with a default policy and
@@ -24,6 +25,14 @@ export const modelTargetSchema = z.discriminatedUnion('provider', [
     model: z.string().min(1),
     baseUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
     apiKeySecret: secretName.optional(),
+  }),
+  z.strictObject({
+    provider: z.literal('azure-openai'),
+    /** The Azure OpenAI (or AI Foundry) resource name: the `NAME` of `NAME.openai.azure.com`. */
+    resource: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/, 'must be an Azure OpenAI resource name'),
+    /** The deployment the requests go to; Azure's v1 API takes it where OpenAI takes a model id. */
+    deployment: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'must be a deployment name'),
+    apiKeySecret: secretName,
   }),
 ]);
 
@@ -114,6 +123,26 @@ export function resolveModel(policy: RouterPolicy | undefined, agent: AgentDefin
       if (!creds) throw new AgentDefinitionError(agent.name, ['model: provider "openai-compatible" needs providers["openai-compatible"].baseUrl in the model router']);
       return [{ provider: 'openai-compatible', model: model.model, ...creds }];
     }
+  }
+}
+
+/**
+ * A target as the runtime reads it. An Azure OpenAI deployment is an OpenAI-compatible endpoint:
+ * the v1 API (`/openai/v1`) takes the resource key as a bearer token and the deployment as the
+ * model, so the runtime needs no Azure-specific provider.
+ */
+export function toRuntimeTarget(target: ModelTargetSpec): ModelTargetConfig {
+  switch (target.provider) {
+    case 'bedrock':
+      return { provider: 'bedrock', model: target.model };
+    case 'bedrock-inference-profile':
+      return { provider: 'bedrock', model: target.profile };
+    case 'anthropic':
+      return { provider: 'anthropic', model: target.model, apiKeySecret: target.apiKeySecret };
+    case 'openai-compatible':
+      return { provider: 'openai-compatible', model: target.model, baseUrl: target.baseUrl, ...(target.apiKeySecret && { apiKeySecret: target.apiKeySecret }) };
+    case 'azure-openai':
+      return { provider: 'openai-compatible', model: target.deployment, baseUrl: `https://${target.resource}.openai.azure.com/openai/v1`, apiKeySecret: target.apiKeySecret };
   }
 }
 

@@ -8,6 +8,7 @@ import { STATE_KEYS } from '../../constructs/definition/encoding';
 import type { JobRecord, JobStore } from '../core/jobs/jobs';
 import type { SkillStore } from '../core/skills/store';
 import type { FunctionInvoker } from '../core/tools/types';
+import { auditObject } from '../entry/audit';
 
 /**
  * The AWS side of the runtime's ports: thin translations to the SDK clients, nothing more. Each
@@ -32,10 +33,7 @@ export class S3SkillStore implements SkillStore {
   }
 }
 
-/**
- * Audit records as JSON Lines, one object per run under `agent=NAME/date=YYYY-MM-DD/`, so Athena
- * can read them partitioned and a redelivered run overwrites its own record instead of duplicating.
- */
+/** Audit records in the AuditBucket, laid out for Athena (see auditObject). */
 export class S3AuditSink implements AuditSink {
   constructor(
     private readonly bucket: string,
@@ -43,21 +41,11 @@ export class S3AuditSink implements AuditSink {
   ) {}
 
   async write(records: readonly AuditRecord[]): Promise<void> {
-    const run = records.find((r) => r.type === 'run') ?? records[0];
-    if (!run) return;
-    const date = run.startedAt.slice(0, 10);
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: auditKey(date, run.agent, run.runId),
-        Body: records.map((r) => JSON.stringify(r)).join('\n') + '\n',
-        ContentType: 'application/x-ndjson',
-      }),
-    );
+    const object = auditObject(records);
+    if (!object) return;
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: object.key, Body: object.body, ContentType: 'application/x-ndjson' }));
   }
 }
-
-export const auditKey = (date: string, agent: string, runId: string) => `agent=${agent}/date=${date}/${runId}.jsonl`;
 
 /** Agent events on the AgentBus. */
 export class EventBridgePublisher implements EventPublisher {

@@ -1,10 +1,10 @@
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { RunResult } from '../core/agent/agent';
-import type { AgentEventDetail } from '../core/events/events';
 import type { JobRecord } from '../core/jobs/jobs';
-import { AllTargetsFailedError, ModelCallError } from '../core/models/router';
 import { STATE_KEYS } from '../../constructs/definition/encoding';
-import { buildRuntime, loadConfig, type Runtime } from './runtime';
+import { answerNow, deadlineFrom, OutputValidationError, publishRun, summary } from '../entry/outcome';
+import { loadConfig } from '../entry/config';
+import { buildRuntime, type Runtime } from './runtime';
 
 /**
  * The Lambda entry point of every agent. One function serves the agent's triggers: synchronous
@@ -16,11 +16,7 @@ const config = loadConfig();
 let runtime: Promise<Runtime> | undefined;
 const getRuntime = () => (runtime ??= buildRuntime(config).catch((e) => ((runtime = undefined), Promise.reject(e))));
 
-/** Time kept back from the function's deadline to write the audit, job status and events. */
-export function deadlineFrom(context: Pick<Context, 'getRemainingTimeInMillis'>, now = Date.now()): number {
-  const remaining = context.getRemainingTimeInMillis();
-  return now + remaining - Math.max(2_000, Math.min(10_000, remaining * 0.1));
-}
+const deadline = (context: Pick<Context, 'getRemainingTimeInMillis'>) => deadlineFrom(context.getRemainingTimeInMillis());
 
 /** What the API's request template sends. */
 interface Invocation {
@@ -31,7 +27,7 @@ interface Invocation {
   readonly body: unknown;
 }
 
-const loadRequestParser = () => import('./request.js').then((m) => m.parseRequestBody);
+const loadRequestParser = () => import('../entry/request.js').then((m) => m.parseRequestBody);
 
 /** A queued run, whatever put it on the queue. */
 interface QueuedRun {
@@ -39,14 +35,6 @@ interface QueuedRun {
   readonly jobId?: string;
   readonly trigger: 'job' | 'schedule' | 'event' | 'queue';
   readonly input: string | Record<string, unknown>;
-}
-
-/** An answer that broke the agent's output contract even after repair. Not worth a retry. */
-export class OutputValidationError extends Error {
-  constructor(readonly result: RunResult) {
-    super(`the answer failed validation: ${result.validation?.problems.map((p) => `${p.path || '(answer)'}: ${p.message}`).join('; ')}`);
-    this.name = 'OutputValidationError';
-  }
 }
 
 export async function handler(event: unknown, context: Context) {
@@ -63,22 +51,8 @@ async function invoke(invocation: Invocation, context: Context) {
   const body = (await loadRequestParser())(invocation.body);
   if (!body.ok) return respond(400, { message: 'invalid request body', problems: body.problems, requestId: invocation.requestId });
   const runId = body.body.idempotencyKey ?? invocation.requestId;
-  const rt = await getRuntime();
-  try {
-    const result = await rt.agent.run({ runId, input: body.body.input, trigger: 'api', deadline: deadlineFrom(context) });
-    if (result.validation && !result.validation.ok) {
-      await publish(rt, 'run.failed', result, { error: 'output validation failed' });
-      return respond(422, { message: 'the answer failed validation', runId, validation: result.validation, output: result.output });
-    }
-    await publish(rt, 'run.completed', result);
-    return respond(200, summary(result));
-  } catch (e) {
-    await publishFailure(rt, runId, 'api', e);
-    if (e instanceof AllTargetsFailedError || (e instanceof ModelCallError && e.modelError.retryable)) {
-      return respond(503, { message: 'no model is available right now; retry later', runId });
-    }
-    return respond(502, { message: 'the agent failed; see its logs under this run id', runId });
-  }
+  const answer = await answerNow(await getRuntime(), definition, { runId, input: body.body.input, deadline: deadline(context) });
+  return respond(answer.status, answer.body);
 }
 
 /**
@@ -116,7 +90,7 @@ async function execute(rt: Runtime, run: QueuedRun, context: Context, record?: S
   await job('running');
   let result: RunResult;
   try {
-    result = await rt.agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: deadlineFrom(context) });
+    result = await rt.agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: deadline(context) });
   } catch (e) {
     // Worth a retry: back to queued; after the queue's last attempt it is in the dead-letter queue.
     await job('queued', { error: (e as Error).message });
@@ -125,14 +99,14 @@ async function execute(rt: Runtime, run: QueuedRun, context: Context, record?: S
   if (result.validation && !result.validation.ok) {
     const error = new OutputValidationError(result);
     await job('failed', { stopReason: result.stopReason, output: result.output, error: error.message, validation: result.validation });
-    await publish(rt, 'run.failed', result, { trigger: run.trigger, error: error.message, ...(run.jobId && { jobId: run.jobId }) });
+    await publishRun(rt.events, definition, 'run.failed', result, { trigger: run.trigger, error: error.message, ...(run.jobId && { jobId: run.jobId }) });
     // A broken answer would break again: straight to the dead-letter queue, report attached.
     if (record && rt.deadLetterQueueUrl) await deadLetter(rt.deadLetterQueueUrl, record, error);
     else throw error;
     return { runId: run.runId, status: 'failed' };
   }
   await job('succeeded', { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }) });
-  await publish(rt, 'run.completed', result, { trigger: run.trigger, ...(run.jobId && { jobId: run.jobId }) });
+  await publishRun(rt.events, definition, 'run.completed', result, { trigger: run.trigger, ...(run.jobId && { jobId: run.jobId }) });
   return summary(result);
 }
 
@@ -186,50 +160,6 @@ async function deadLetter(queueUrl: string, record: SQSRecord, error: OutputVali
   attributes.runId = { DataType: 'String', StringValue: error.result.runId };
   attributes.agent ??= { DataType: 'String', StringValue: config.definition.name };
   await new SQSClient({}).send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, MessageAttributes: attributes }));
-}
-
-async function publish(rt: Runtime, type: 'run.completed' | 'run.failed', result: RunResult, extra: Partial<AgentEventDetail> = {}): Promise<void> {
-  const { definition } = config;
-  try {
-    await rt.events.publish(type, {
-      version: 1,
-      runId: result.runId,
-      agent: definition.name,
-      cohort: definition.cohort,
-      trigger: extra.trigger ?? 'api',
-      promptVersion: definition.promptVersion,
-      definitionVersion: definition.version,
-      stopReason: result.stopReason,
-      output: result.output,
-      ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }),
-      ...(result.validation && { validation: result.validation }),
-      usage: result.usage,
-      costUsd: result.costUsd,
-      ...extra,
-    });
-  } catch (e) {
-    // The run's outcome is already recorded; a lost event must not fail it.
-    console.error(JSON.stringify({ message: 'could not publish agent event', type, runId: result.runId, error: (e as Error).message }));
-  }
-}
-
-async function publishFailure(rt: Runtime, runId: string, trigger: string, error: unknown): Promise<void> {
-  const { definition } = config;
-  await rt.events
-    .publish('run.failed', { version: 1, runId, agent: definition.name, cohort: definition.cohort, trigger, promptVersion: definition.promptVersion, definitionVersion: definition.version, error: (error as Error).message })
-    .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', runId, error: (e as Error).message })));
-}
-
-function summary(result: RunResult) {
-  return {
-    runId: result.runId,
-    stopReason: result.stopReason,
-    output: result.output,
-    ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }),
-    usage: result.usage,
-    costUsd: result.costUsd,
-    ...(result.model && { provider: result.provider, model: result.model }),
-  };
 }
 
 function respond(statusCode: number, body: unknown) {

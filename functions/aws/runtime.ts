@@ -1,6 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { AGENT_CONFIG_ENV, decodeAgentConfig, RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
-import { verifyIntegrity } from '../../constructs/definition/integrity';
+import { RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
 import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-denial';
 import { Agent } from '../core/agent/agent';
 import type { AuditSink } from '../core/audit/records';
@@ -26,15 +25,6 @@ export interface Runtime {
   readonly jobs?: JobStore;
   readonly stateTable?: string;
   readonly deadLetterQueueUrl?: string;
-}
-
-/** Reads and verifies the agent's config; a function deployed without one fails at start. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentRuntimeConfig {
-  const encoded = env[AGENT_CONFIG_ENV];
-  if (!encoded) throw new Error(`${AGENT_CONFIG_ENV} is not set: this function must be deployed by AgentFunction`);
-  const decoded = decodeAgentConfig(encoded);
-  // The definition was checked at synth; its versions prove it unchanged since.
-  return { ...decoded, definition: verifyIntegrity(decoded.definition) };
 }
 
 export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {

@@ -5,7 +5,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
 import type { ToolPolicyInput } from '../../constructs/policy/tool-policy';
-import { loadAgentFile, type AgentDefinition } from '../../constructs/definition';
+import type { AgentDefinition } from '../../constructs/definition';
+import { exampleAgent } from './example-agent';
+
+export { exampleAgent };
 
 export interface SingleAgentStackProps extends StackProps {
   /** Model aliases and their targets: the only place a model is named. */
@@ -27,8 +30,6 @@ export interface SingleAgentStackProps extends StackProps {
   readonly skillsPath?: string;
 }
 
-/** The example agent every stage-1 stack carries unless told otherwise. */
-export const exampleAgent = (): AgentDefinition => loadAgentFile(join(__dirname, 'support.agent.yaml'));
 
 /**
  * Roadmap stage 1: serverless agents behind one authenticated API, each with its own queue, on one
