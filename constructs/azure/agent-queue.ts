@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { MonitorMetricAlert, RoleAssignment, ServicebusNamespace, ServicebusQueue } from './engine';
+import { assignRole } from './defaults';
+import { MonitorMetricAlert, type RoleAssignment, ServicebusNamespace, ServicebusQueue } from './engine';
 
 export interface AzureServiceBusProps {
   readonly name: string;
@@ -51,6 +52,7 @@ export interface AzureAgentQueueProps {
  * message. The agent's identity may receive and nothing else.
  */
 export class AzureAgentQueue extends Construct {
+  readonly namespace: ServicebusNamespace;
   readonly queue: ServicebusQueue;
   readonly deadLetterAlert: MonitorMetricAlert;
 
@@ -58,7 +60,7 @@ export class AzureAgentQueue extends Construct {
     super(scope, id);
     const maxDeliveryCount = props.maxDeliveryCount ?? 3;
     if (maxDeliveryCount < 1 || maxDeliveryCount > 2000) throw new Error(`AzureAgentQueue ${this.node.path}: maxDeliveryCount must be 1-2000, got ${maxDeliveryCount}`);
-    const namespace = props.bus.namespace;
+    const namespace = (this.namespace = props.bus.namespace);
     this.queue = new ServicebusQueue(this, 'Queue', {
       name: props.agent,
       namespaceId: namespace.id,
@@ -93,11 +95,11 @@ export class AzureAgentQueue extends Construct {
 
   /** Lets an identity receive (and complete, abandon, dead-letter) from this queue only. */
   grantReceive(principalId: string, id: string): RoleAssignment {
-    return new RoleAssignment(this, `Receiver-${id}`, { scope: this.queue.id, roleDefinitionName: 'Azure Service Bus Data Receiver', principalId, principalType: 'ServicePrincipal' });
+    return assignRole(this, `Receiver-${id}`, this.queue.id, 'Azure Service Bus Data Receiver', principalId);
   }
 
   /** Lets an identity send jobs to this queue only (the HTTP entry point). */
   grantSend(principalId: string, id: string): RoleAssignment {
-    return new RoleAssignment(this, `Sender-${id}`, { scope: this.queue.id, roleDefinitionName: 'Azure Service Bus Data Sender', principalId, principalType: 'ServicePrincipal' });
+    return assignRole(this, `Sender-${id}`, this.queue.id, 'Azure Service Bus Data Sender', principalId);
   }
 }

@@ -20,3 +20,8 @@ export { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics
 export { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 export { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 export { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+export { ServicePlan } from '@cdktf/provider-azurerm/lib/service-plan';
+export { LinuxFunctionApp } from '@cdktf/provider-azurerm/lib/linux-function-app';
+export { EventgridTopic } from '@cdktf/provider-azurerm/lib/eventgrid-topic';
+export { EventgridEventSubscription } from '@cdktf/provider-azurerm/lib/eventgrid-event-subscription';
+export { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';

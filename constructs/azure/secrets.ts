@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { DataAzurermClientConfig, KeyVault, RoleAssignment } from './engine';
+import { assignRole } from './defaults';
+import { DataAzurermClientConfig, KeyVault, type RoleAssignment } from './engine';
 
 export interface AzureSecretsProps {
   /** The vault name: 3-24 letters, digits and hyphens, unique in Azure. */
@@ -42,11 +43,6 @@ export class AzureSecrets extends Construct {
 
   /** Lets an identity read one secret, and no other secret in the vault. */
   grantRead(principalId: string, secretName: string, id: string): RoleAssignment {
-    return new RoleAssignment(this, `Reader-${id}`, {
-      scope: `${this.vault.id}/secrets/${secretName}`,
-      roleDefinitionName: 'Key Vault Secrets User',
-      principalId,
-      principalType: 'ServicePrincipal',
-    });
+    return assignRole(this, `Reader-${id}`, `${this.vault.id}/secrets/${secretName}`, 'Key Vault Secrets User', principalId);
   }
 }

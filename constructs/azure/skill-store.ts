@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../skills/catalog';
-import { RoleAssignment, StorageAccount, StorageBlob, StorageContainer } from './engine';
+import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
+import { type RoleAssignment, type StorageAccount, StorageBlob, StorageContainer } from './engine';
 
 export interface AzureSkillStoreProps {
   /** A local folder of skills in the Agent Skills format, as for the SkillBucket on AWS. */
@@ -36,19 +36,10 @@ export class AzureSkillStore extends Construct {
     super(scope, id);
     const folder = resolve(props.path);
     this.index = readSkillsFolder(folder);
-    this.account = new StorageAccount(this, 'Account', {
+    this.account = privateStorageAccount(this, 'Account', {
       name: props.accountName ?? storageAccountName(this.node.path),
       resourceGroupName: props.resourceGroupName,
       location: props.location,
-      accountTier: 'Standard',
-      accountReplicationType: 'ZRS',
-      minTlsVersion: 'TLS1_2',
-      httpsTrafficOnlyEnabled: true,
-      sharedAccessKeyEnabled: false,
-      defaultToOauthAuthentication: true,
-      allowNestedItemsToBePublic: false,
-      infrastructureEncryptionEnabled: true,
-      blobProperties: { versioningEnabled: true, deleteRetentionPolicy: { days: 14 } },
     });
     this.container = new StorageContainer(this, 'Container', { name: 'skills', storageAccountId: this.account.id, containerAccessType: 'private' });
     // Skills are text; their content goes into the plan, so a changed skill is a changed blob.
@@ -82,13 +73,6 @@ export class AzureSkillStore extends Construct {
    * scope to a container, not to a prefix, so every agent reading skills may read them all.
    */
   grantRead(principalId: string, id: string): RoleAssignment {
-    return new RoleAssignment(this, `Reader-${id}`, { scope: this.container.resourceManagerId, roleDefinitionName: STORAGE_BLOB_DATA_READER, principalId, principalType: 'ServicePrincipal' });
+    return assignRole(this, `Reader-${id}`, this.container.resourceManagerId, STORAGE_BLOB_DATA_READER, principalId);
   }
-}
-
-/** A storage account name from a construct path: lowercase letters and digits, at most 24. */
-export function storageAccountName(path: string): string {
-  const hash = createHash('sha256').update(path).digest('hex').slice(0, 8);
-  const base = path.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16);
-  return `${base}${hash}`.slice(0, 24);
 }

@@ -43,6 +43,37 @@ export const RUNTIME_ENV = {
 } as const;
 
 /**
+ * The app settings AzureAgentFunction sets and the Azure adapter reads. Service Bus settings use the
+ * Functions host's identity-based connection convention (`<connection>__fullyQualifiedNamespace`).
+ */
+export const AZURE_RUNTIME_ENV = {
+  /** The client id of the function's user-assigned identity; `@azure/identity` reads this name. */
+  identityClientId: 'AZURE_CLIENT_ID',
+  skillsAccountUrl: 'SKILLS_ACCOUNT_URL',
+  skillsContainer: 'SKILLS_CONTAINER',
+  topicEndpoint: 'AGENT_TOPIC_ENDPOINT',
+  /** The agent's own storage account: job status and audit, in the containers below. */
+  stateAccountUrl: 'STATE_ACCOUNT_URL',
+  /** The agent's Service Bus queue; triggers bind to it as `%AGENT_QUEUE%`. */
+  queue: 'AGENT_QUEUE',
+  /** The connection name the Service Bus trigger and output use. */
+  serviceBusConnection: 'ServiceBusConnection',
+  /** `function` (keys) or `anonymous` behind Entra ID authentication on the app. */
+  httpAuthLevel: 'HTTP_AUTH_LEVEL',
+  /** The NCRONTAB expression of the agent's i-th schedule trigger, bound as `%SCHEDULE_i%`. */
+  schedule: (index: number) => `SCHEDULE_${index}`,
+} as const;
+
+/** The containers of an Azure agent's state account. */
+export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', audit: 'audit', package: 'package' } as const;
+
+/**
+ * The app setting that carries a model API key on Azure, as a Key Vault reference the platform
+ * resolves with the function's identity: the runtime reads a setting, never the vault.
+ */
+export const secretSetting = (secretName: string) => `SECRET_${secretName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+
+/**
  * The keys of an agent's records in the state table. IAM limits each agent to its own prefixes,
  * so the constructs that grant and the runtime that writes must agree on them: one definition.
  */

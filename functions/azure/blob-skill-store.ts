@@ -1,5 +1,4 @@
-import { ManagedIdentityCredential } from '@azure/identity';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import type { SkillStore } from '../core/skills/store';
 
 /**
@@ -17,13 +16,4 @@ export class BlobSkillStore implements SkillStore {
       throw e;
     }
   }
-}
-
-/**
- * The skills container as the function reaches it in Azure: with its user-assigned managed
- * identity (its client id in `clientId`), never with an account key, which the account refuses.
- */
-export function managedIdentityContainer(accountUrl: string, container: string, clientId?: string): ContainerClient {
-  const credential = clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
-  return new BlobServiceClient(accountUrl, credential).getContainerClient(container);
 }

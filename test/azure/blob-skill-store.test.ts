@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { readSkillsFolder, SKILL_INDEX_KEY } from '../../constructs/skills/catalog';
-import { BlobSkillStore, managedIdentityContainer } from '../../functions/azure/blob-skill-store';
+import { BlobSkillStore } from '../../functions/azure/blob-skill-store';
+import { managedIdentityClients } from '../../functions/azure/runtime';
 import { AgentSkills } from '../../functions/core/skills/skills';
 import { CachedSkillStore } from '../../functions/core/skills/store';
 import { SKILLS } from '../helpers';
@@ -56,7 +57,7 @@ describe('the Blob skill store, against Azurite', () => {
   });
 
   it('builds the production client with the managed identity, never an account key', () => {
-    const client = managedIdentityContainer(azurite.blobUrl, 'skills', '11111111-1111-1111-1111-111111111111');
+    const client = managedIdentityClients({ AZURE_CLIENT_ID: '11111111-1111-1111-1111-111111111111' }).container(azurite.blobUrl, 'skills');
     assert.equal(client.containerName, 'skills');
     assert.equal(client.credential.constructor.name, 'ManagedIdentityCredential');
   });

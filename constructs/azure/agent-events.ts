@@ -1,0 +1,98 @@
+import { Construct } from 'constructs';
+import type { AgentTrigger } from '../definition/schema';
+import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
+import { EventgridEventSubscription, EventgridTopic, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
+
+export interface AzureAgentEventsProps {
+  readonly name: string;
+  readonly resourceGroupName: string;
+  readonly location: string;
+  /**
+   * Deliveries of an event before it is dead-lettered.
+   * @default 10
+   */
+  readonly maxDeliveryAttempts?: number;
+  /**
+   * Minutes an event is retried before it is dead-lettered.
+   * @default 1440 (one day)
+   */
+  readonly eventTimeToLiveMinutes?: number;
+}
+
+type EventPattern = Extract<AgentTrigger, { type: 'event' }>['pattern'];
+
+/**
+ * The Azure counterpart of the AgentBus: an Event Grid topic agents publish run.completed,
+ * run.failed and handoff events to (Entra ID only, no access keys), and subscriptions that deliver
+ * matching events to agents with retries, then to a dead-letter container instead of dropping them.
+ */
+export class AzureAgentEvents extends Construct {
+  readonly topic: EventgridTopic;
+  /** The identity Event Grid writes dead-lettered events with. */
+  readonly deliveryIdentity: UserAssignedIdentity;
+  readonly deadLetters: { readonly account: StorageAccount; readonly container: StorageContainer };
+  private readonly retry: { maxDeliveryAttempts: number; eventTimeToLive: number };
+
+  constructor(scope: Construct, id: string, props: AzureAgentEventsProps) {
+    super(scope, id);
+    const maxDeliveryAttempts = props.maxDeliveryAttempts ?? 10;
+    const eventTimeToLive = props.eventTimeToLiveMinutes ?? 1440;
+    if (maxDeliveryAttempts < 1 || maxDeliveryAttempts > 30) throw new Error(`AzureAgentEvents ${this.node.path}: maxDeliveryAttempts must be 1-30, got ${maxDeliveryAttempts}`);
+    if (eventTimeToLive < 1 || eventTimeToLive > 1440) throw new Error(`AzureAgentEvents ${this.node.path}: eventTimeToLiveMinutes must be 1-1440, got ${eventTimeToLive}`);
+    this.retry = { maxDeliveryAttempts, eventTimeToLive };
+    const location = { resourceGroupName: props.resourceGroupName, location: props.location };
+    this.deliveryIdentity = new UserAssignedIdentity(this, 'DeliveryIdentity', { name: `${props.name}-delivery`, ...location });
+    this.topic = new EventgridTopic(this, 'Topic', {
+      name: props.name,
+      ...location,
+      inputSchema: 'EventGridSchema',
+      localAuthEnabled: false,
+      identity: { type: 'UserAssigned', identityIds: [this.deliveryIdentity.id] },
+    });
+    const account = privateStorageAccount(this, 'DeadLetterAccount', { name: storageAccountName(`${this.node.path}/dead-letters`), ...location });
+    const container = new StorageContainer(this, 'DeadLetterContainer', { name: 'dead-letters', storageAccountId: account.id, containerAccessType: 'private' });
+    this.deadLetters = { account, container };
+    assignRole(this, 'DeadLetterWriter', container.resourceManagerId, 'Storage Blob Data Contributor', this.deliveryIdentity.principalId);
+  }
+
+  /** Lets an identity publish events to this topic only. */
+  grantPublish(principalId: string, id: string): RoleAssignment {
+    return assignRole(this, `Publisher-${id}`, this.topic.id, 'EventGrid Data Sender', principalId);
+  }
+
+  /**
+   * Delivers the events matching an agent's `event` trigger to its Function App's Event Grid
+   * function. Event Grid authenticates to the function with its system key, never anonymously.
+   */
+  subscribe(id: string, functionAppId: string, functionName: string, pattern: EventPattern): EventgridEventSubscription {
+    return new EventgridEventSubscription(this, id, {
+      name: id.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
+      scope: this.topic.id,
+      eventDeliverySchema: 'EventGridSchema',
+      azureFunctionEndpoint: { functionId: `${functionAppId}/functions/${functionName}`, maxEventsPerBatch: 1 },
+      ...eventGridFilter(pattern),
+      retryPolicy: this.retry,
+      deadLetterIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
+      storageBlobDeadLetterDestination: { storageAccountId: this.deadLetters.account.id, storageBlobContainerName: this.deadLetters.container.name },
+    });
+  }
+}
+
+/**
+ * An agent trigger's event pattern as Event Grid filters: `detailType` is the event type, `source`
+ * the start of the subject (agents publish `serverless-agents/agents/NAME/runs/ID`), and each
+ * `detail` field a match on the event's data. Patterns Event Grid cannot express fail synth.
+ */
+export function eventGridFilter(pattern: EventPattern): { includedEventTypes?: string[]; advancedFilter?: { stringBeginsWith?: { key: string; values: string[] }[]; stringIn?: { key: string; values: string[] }[] } } {
+  const stringIn = Object.entries(pattern.detail ?? {}).map(([key, values]) => {
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) {
+      throw new Error(`pattern.detail.${key}: Event Grid matches data fields against lists of strings only`);
+    }
+    return { key: `data.${key}`, values: values as string[] };
+  });
+  const stringBeginsWith = pattern.source ? [{ key: 'subject', values: pattern.source.map((s) => `${s}/`) }] : [];
+  return {
+    ...(pattern.detailType && { includedEventTypes: [...pattern.detailType] }),
+    ...((stringIn.length || stringBeginsWith.length) && { advancedFilter: { ...(stringBeginsWith.length && { stringBeginsWith }), ...(stringIn.length && { stringIn }) } }),
+  };
+}

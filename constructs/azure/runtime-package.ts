@@ -1,0 +1,74 @@
+import { resolve } from 'node:path';
+import { Construct } from 'constructs';
+import { runtimeBundle } from '../bundle/runtime-bundle';
+import { AZURE_STATE_CONTAINERS } from '../definition/encoding';
+import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
+import { AssetType, StorageBlob, StorageContainer, TerraformAsset, type RoleAssignment, type StorageAccount } from './engine';
+
+/** The runtime's Azure Functions entry point. */
+export const AZURE_RUNTIME_ENTRY = resolve(__dirname, '..', '..', 'functions', 'azure', 'app.ts');
+
+/**
+ * The host settings every agent app shares. The extension bundle brings the Service Bus, Event
+ * Grid and timer triggers; per-agent values (the timeout) are app settings that override these.
+ */
+const HOST_JSON = {
+  version: '2.0',
+  extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' },
+  logging: { applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: 'Request' } } },
+  extensions: { serviceBus: { maxConcurrentCalls: 4, autoCompleteMessages: true } },
+};
+
+/** Builds the Azure runtime package folder (index.mjs, chunks, host.json, package.json) once per process. */
+export function azureRuntimeBundleDir(): string {
+  return runtimeBundle('azure-runtime', AZURE_RUNTIME_ENTRY, {
+    // The Functions worker provides this module to the library at run time.
+    external: ['@azure/functions-core'],
+    extraFiles: [
+      { path: 'host.json', content: JSON.stringify(HOST_JSON, null, 2) },
+      { path: 'package.json', content: JSON.stringify({ name: 'serverless-agents-runtime', type: 'module', main: 'index.mjs' }, null, 2) },
+    ],
+  });
+}
+
+export interface AzureRuntimePackageProps {
+  readonly resourceGroupName: string;
+  readonly location: string;
+}
+
+/**
+ * The runtime as a zip in Blob storage, once per stack, which every agent app runs from
+ * (`WEBSITE_RUN_FROM_PACKAGE`), fetched with the app's own identity. This replaces zip deploy,
+ * which the current provider cannot do for Flex Consumption apps, and leaves the apps' storage keyless.
+ */
+export class AzureRuntimePackage extends Construct {
+  readonly account: StorageAccount;
+  readonly container: StorageContainer;
+  readonly blob: StorageBlob;
+
+  constructor(scope: Construct, id: string, props: AzureRuntimePackageProps) {
+    super(scope, id);
+    const asset = new TerraformAsset(this, 'Bundle', { path: azureRuntimeBundleDir(), type: AssetType.ARCHIVE });
+    this.account = privateStorageAccount(this, 'Account', { name: storageAccountName(this.node.path), ...props });
+    this.container = new StorageContainer(this, 'Container', { name: AZURE_STATE_CONTAINERS.package, storageAccountId: this.account.id, containerAccessType: 'private' });
+    // Named by content: a new runtime is a new blob, so apps restart onto it and never half-read one.
+    this.blob = new StorageBlob(this, 'Zip', {
+      name: `runtime-${asset.assetHash.slice(0, 16)}.zip`,
+      storageAccountName: this.account.name,
+      storageContainerName: this.container.name,
+      type: 'Block',
+      contentType: 'application/zip',
+      source: asset.path,
+    });
+  }
+
+  /** The package's URL, for WEBSITE_RUN_FROM_PACKAGE. */
+  get url(): string {
+    return this.blob.url;
+  }
+
+  /** Lets an app's identity read the package container only. */
+  grantRead(principalId: string, id: string): RoleAssignment {
+    return assignRole(this, `Reader-${id}`, this.container.resourceManagerId, 'Storage Blob Data Reader', principalId);
+  }
+}

@@ -1,0 +1,15 @@
+import { app, output } from '@azure/functions';
+import { loadConfig } from '../entry/config';
+import { registerAgent } from './register';
+import { buildAzureRuntime, type AzureRuntime } from './runtime';
+
+/**
+ * The Function App entry point of every agent on Azure: reads the agent's config from its app
+ * settings and registers the functions its triggers need. The agent and its clients are built with
+ * the first invocation and kept for the instance's life.
+ */
+const config = loadConfig();
+let runtime: Promise<AzureRuntime> | undefined;
+const getRuntime = () => (runtime ??= buildAzureRuntime(config).catch((e) => ((runtime = undefined), Promise.reject(e))));
+
+registerAgent(app, output, config, getRuntime);

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { EventGridEvent, FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import type { AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import type { RunResult } from '../core/agent/agent';
+import type { JobRecord } from '../core/jobs/jobs';
+import { answerNow, deadlineFrom, OutputValidationError, publishFailure, publishRun, summary } from '../entry/outcome';
+import { parseRequestBody, type RequestBody } from '../entry/request';
+import type { AzureRuntime } from './runtime';
+
+/**
+ * The Azure Functions entry points of an agent, on the `@azure/functions` v4 programming model.
+ * They do what the Lambda handler does on AWS, around the same core: run now over HTTP, queue a
+ * job through Service Bus, and run queued messages, Event Grid events and schedules. A queued run
+ * that throws is abandoned, so Service Bus (or Event Grid) delivers it again and, when deliveries
+ * run out, dead-letters it: nothing is dropped.
+ */
+
+/** What the job route puts on the agent's Service Bus queue. */
+export interface JobMessage {
+  readonly jobId: string;
+  readonly agent: string;
+  readonly input: RequestBody['input'];
+}
+
+/** A run taken off a queue, an event subscription or a schedule. */
+interface QueuedRun {
+  readonly runId: string;
+  readonly trigger: 'job' | 'queue' | 'event' | 'schedule';
+  readonly input: string | Record<string, unknown>;
+}
+
+export interface AgentHandlers {
+  invoke(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
+  submitJob(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
+  jobStatus(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
+  queueMessage(message: unknown, context: InvocationContext): Promise<unknown>;
+  event(event: EventGridEvent, context: InvocationContext): Promise<unknown>;
+  schedule(index: number): (timer: Timer, context: InvocationContext) => Promise<unknown>;
+}
+
+/**
+ * The handlers of one agent. `jobs` is the Service Bus output binding the job route writes to;
+ * `getRuntime` builds the agent on first use and keeps it for the instance's life.
+ */
+export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Promise<AzureRuntime>, jobs: FunctionOutput): AgentHandlers {
+  const { definition } = config;
+  // Azure gives no remaining time; the host stops a function at its timeout, set from the agent's.
+  const deadline = () => deadlineFrom(definition.limits.timeoutSeconds * 1000);
+
+  /** The request body, or the response that refuses it. */
+  async function readBody(request: HttpRequest, context: InvocationContext): Promise<RequestBody | HttpResponseInit> {
+    if (request.params.name !== definition.name) return json(404, { message: `no agent named "${request.params.name}" here`, requestId: context.invocationId });
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await request.text());
+    } catch {
+      return json(400, { message: 'the request body is not JSON', requestId: context.invocationId });
+    }
+    const body = parseRequestBody(raw);
+    return body.ok ? body.body : json(400, { message: 'invalid request body', problems: body.problems, requestId: context.invocationId });
+  }
+
+  async function invoke(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    const body = await readBody(request, context);
+    if (isResponse(body)) return body;
+    const runId = body.idempotencyKey ?? context.invocationId;
+    const answer = await answerNow(await getRuntime(), definition, { runId, input: body.input, deadline: deadline() });
+    return json(answer.status, answer.body);
+  }
+
+  async function submitJob(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    const body = await readBody(request, context);
+    if (isResponse(body)) return body;
+    const rt = await getRuntime();
+    const jobId = body.idempotencyKey ?? randomUUID();
+    const statusUrl = `/api/agents/${definition.name}/jobs/${jobId}`;
+    // A resubmitted idempotency key answers with the job it already started, and queues nothing.
+    const existing = body.idempotencyKey ? await rt.jobs?.get(jobId) : undefined;
+    if (existing) return json(202, { jobId, status: existing.status, statusUrl });
+    await rt.jobs?.put({ jobId, agent: definition.name, status: 'queued', updatedAt: new Date().toISOString() });
+    context.extraOutputs.set(jobs, { jobId, agent: definition.name, input: body.input } satisfies JobMessage);
+    return json(202, { jobId, status: 'queued', statusUrl });
+  }
+
+  async function jobStatus(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    if (request.params.name !== definition.name) return json(404, { message: `no agent named "${request.params.name}" here`, requestId: context.invocationId });
+    const jobId = request.params.jobId ?? '';
+    if (!/^[A-Za-z0-9._:-]{1,128}$/.test(jobId)) return json(400, { message: 'a job id is 1-128 letters, digits, or . _ : -' });
+    const record = await (await getRuntime()).jobs?.get(jobId);
+    return record ? json(200, record) : json(404, { message: `no job ${jobId} for agent ${definition.name}` });
+  }
+
+  /**
+   * Runs a queued run once. Its status record makes redelivery safe: a run that succeeded is not
+   * run again, and one whose answer failed validation fails again at once, without a model call,
+   * until Service Bus or Event Grid dead-letters it.
+   */
+  async function runQueued(run: QueuedRun, context: InvocationContext): Promise<unknown> {
+    const rt = await getRuntime();
+    const previous = await rt.jobs?.get(run.runId);
+    if (previous?.status === 'succeeded') return previous;
+    if (previous?.status === 'failed') throw new Error(`run ${run.runId} already failed and will not be retried: ${previous.error}`);
+    const status = (value: JobRecord['status'], extra: Partial<JobRecord> = {}) =>
+      rt.jobs?.put({ jobId: run.runId, agent: definition.name, status: value, updatedAt: new Date().toISOString(), ...extra });
+    const jobId = run.trigger === 'job' ? { jobId: run.runId } : {};
+    await status('running');
+    let result: RunResult;
+    try {
+      result = await rt.agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: deadline() });
+    } catch (e) {
+      // Worth another delivery: back to queued, with the reason for whoever looks.
+      context.error(JSON.stringify({ message: 'run failed; the message will be delivered again', runId: run.runId, deliveryCount: context.triggerMetadata?.deliveryCount, error: (e as Error).message }));
+      await status('queued', { error: (e as Error).message });
+      await publishFailure(rt.events, definition, run.runId, run.trigger, e, jobId);
+      throw e;
+    }
+    if (result.validation && !result.validation.ok) {
+      const error = new OutputValidationError(result);
+      await status('failed', { stopReason: result.stopReason, output: result.output, error: error.message, validation: result.validation });
+      await publishRun(rt.events, definition, 'run.failed', result, { trigger: run.trigger, error: error.message, ...jobId });
+      throw error;
+    }
+    await status('succeeded', { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }) });
+    await publishRun(rt.events, definition, 'run.completed', result, { trigger: run.trigger, ...jobId });
+    return summary(result);
+  }
+
+  async function queueMessage(message: unknown, context: InvocationContext): Promise<unknown> {
+    return runQueued(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId)), context);
+  }
+
+  async function event(received: EventGridEvent, context: InvocationContext): Promise<unknown> {
+    return runQueued({ runId: received.id, trigger: 'event', input: received as unknown as Record<string, unknown> }, context);
+  }
+
+  const schedule = (index: number) => async (_timer: Timer, context: InvocationContext) => {
+    const trigger = definition.triggers.filter((t) => t.type === 'schedule')[index];
+    if (!trigger) throw new Error(`agent ${definition.name} has no schedule ${index}`);
+    return runQueued({ runId: `schedule-${index}-${context.invocationId}`, trigger: 'schedule', input: trigger.input }, context);
+  };
+
+  return { invoke, submitJob, jobStatus, queueMessage, event, schedule };
+}
+
+/** What a Service Bus message asks for: a job from the API, an Event Grid event, or a request body. */
+function parseMessage(message: unknown, messageId: string): QueuedRun {
+  let body = message;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return { runId: messageId, trigger: 'queue', input: message as string };
+    }
+  }
+  const job = body as Partial<JobMessage> | undefined;
+  if (typeof job?.jobId === 'string') {
+    const parsed = parseRequestBody({ input: job.input });
+    // The API checked the body already; a message sent straight to the queue may not be.
+    if (!parsed.ok) throw new Error(`job ${job.jobId} has an invalid body: ${parsed.problems.join('; ')}`);
+    return { runId: job.jobId, trigger: 'job', input: parsed.body.input };
+  }
+  const event = body as Partial<EventGridEvent> | undefined;
+  if (typeof event?.id === 'string' && typeof event.eventType === 'string' && typeof event.subject === 'string') return { runId: event.id, trigger: 'event', input: body as Record<string, unknown> };
+  const parsed = parseRequestBody(body);
+  if (parsed.ok) return { runId: parsed.body.idempotencyKey ?? messageId, trigger: 'queue', input: parsed.body.input };
+  return { runId: messageId, trigger: 'queue', input: typeof body === 'string' ? body : (body as Record<string, unknown>) };
+}
+
+function json(status: number, body: unknown): HttpResponseInit {
+  return { status, jsonBody: body, headers: { 'content-type': 'application/json' } };
+}
+
+function isResponse(value: RequestBody | HttpResponseInit): value is HttpResponseInit {
+  return typeof (value as HttpResponseInit).status === 'number';
+}

@@ -1,0 +1,56 @@
+import type { app as functionsApp, output as functionsOutput } from '@azure/functions';
+import { AZURE_RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import { agentHandlers } from './handlers';
+import type { AzureRuntime } from './runtime';
+
+const ENV = AZURE_RUNTIME_ENV;
+const AUTH_LEVELS = ['function', 'anonymous', 'admin'] as const;
+
+/** The functions an agent's Function App serves, by trigger. */
+export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
+
+/**
+ * Registers the agent's functions with the Functions host, only those its triggers need. Queue,
+ * schedule and HTTP settings are app-setting references (`%NAME%`) filled in by AzureAgentFunction,
+ * so one package serves every agent.
+ */
+export function registerAgent(
+  host: Pick<typeof functionsApp, 'http' | 'serviceBusQueue' | 'eventGrid' | 'timer'>,
+  output: Pick<typeof functionsOutput, 'serviceBusQueue'>,
+  config: AgentRuntimeConfig,
+  getRuntime: () => Promise<AzureRuntime>,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const authLevel = (env[ENV.httpAuthLevel] ?? 'function') as (typeof AUTH_LEVELS)[number];
+  if (!AUTH_LEVELS.includes(authLevel)) throw new Error(`${ENV.httpAuthLevel} must be one of ${AUTH_LEVELS.join(', ')}, got "${authLevel}"`);
+  const queue = { queueName: `%${ENV.queue}%`, connection: ENV.serviceBusConnection };
+  const jobs = output.serviceBusQueue(queue);
+  const handlers = agentHandlers(config, getRuntime, jobs);
+  const kinds = new Set(config.definition.triggers.map((t) => t.type));
+  const registered: string[] = [];
+  const route = `agents/{name}`;
+  if (kinds.has('api')) {
+    host.http(AZURE_FUNCTIONS.invoke, { methods: ['POST'], authLevel, route: `${route}/invocations`, handler: handlers.invoke });
+    registered.push(AZURE_FUNCTIONS.invoke);
+  }
+  if (kinds.has('job')) {
+    host.http(AZURE_FUNCTIONS.submitJob, { methods: ['POST'], authLevel, route: `${route}/jobs`, extraOutputs: [jobs], handler: handlers.submitJob });
+    host.http(AZURE_FUNCTIONS.jobStatus, { methods: ['GET'], authLevel, route: `${route}/jobs/{jobId}`, handler: handlers.jobStatus });
+    registered.push(AZURE_FUNCTIONS.submitJob, AZURE_FUNCTIONS.jobStatus);
+  }
+  if (kinds.has('job') || kinds.has('queue')) {
+    host.serviceBusQueue(AZURE_FUNCTIONS.queue, { ...queue, handler: handlers.queueMessage });
+    registered.push(AZURE_FUNCTIONS.queue);
+  }
+  if (kinds.has('event')) {
+    host.eventGrid(AZURE_FUNCTIONS.events, { handler: handlers.event });
+    registered.push(AZURE_FUNCTIONS.events);
+  }
+  config.definition.triggers
+    .filter((t) => t.type === 'schedule')
+    .forEach((_, i) => {
+      host.timer(AZURE_FUNCTIONS.schedule(i), { schedule: `%${ENV.schedule(i)}%`, handler: handlers.schedule(i) });
+      registered.push(AZURE_FUNCTIONS.schedule(i));
+    });
+  return registered;
+}
