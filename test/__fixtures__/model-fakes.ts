@@ -204,7 +204,8 @@ const OPENAI_FINISH: Record<StopReason, string> = {
 
 export async function startOpenAiFake(script: FakeScript): Promise<ModelFake> {
   const server = await startLoopback((request, index): LoopbackReply => {
-    if (request.method !== 'POST' || request.path !== '/v1/chat/completions') {
+    // Any prefix: Azure OpenAI's v1 API serves the same route under /openai/v1.
+    if (request.method !== 'POST' || !request.path.endsWith('/v1/chat/completions')) {
       return openAiError({ status: 404 }, `fake serves POST /v1/chat/completions, not ${request.method} ${request.path}`);
     }
     const reply = pick(script, request, index);

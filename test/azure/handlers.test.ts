@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AzureKeyCredential, EventGridPublisherClient } from '@azure/eventgrid';
+import { HttpRequest, InvocationContext, output, type EventGridEvent, type HttpResponseInit } from '@azure/functions';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { defineAgent } from '../../constructs/definition';
+import { secretSetting, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import { toRuntimeTarget } from '../../constructs/routing/config';
+import { readSkillsFolder, SKILL_INDEX_KEY } from '../../constructs/skills/catalog';
+import { EventGridPublisher } from '../../functions/azure/eventgrid-publisher';
+import { agentHandlers, type AgentHandlers, type JobMessage } from '../../functions/azure/handlers';
+import { appSettingSecrets, buildAzureRuntime, type AzureClients } from '../../functions/azure/runtime';
+import { exampleAgent } from '../../stacks/single-agent/example-agent';
+import { SKILLS } from '../helpers';
+import { startAzurite, type Azurite } from '../__fixtures__/azurite';
+import { startLoopback, type LoopbackServer } from '../__fixtures__/loopback';
+import { startAnthropicFake, startOpenAiFake, type ModelFake } from '../__fixtures__/model-fakes';
+
+/**
+ * The Azure Functions handlers without the Functions host: real `HttpRequest` and
+ * `InvocationContext` objects, the real Blob client against Azurite for skills, job status and
+ * audit, the real Event Grid client against a loopback topic, and the same Anthropic fake as the
+ * AWS side.
+ */
+
+let azurite: Azurite;
+let anthropic: ModelFake;
+let topic: LoopbackServer;
+let handlers: AgentHandlers;
+const jobs = output.serviceBusQueue({ queueName: '%AGENT_QUEUE%', connection: 'ServiceBusConnection' });
+const STATE = 'http://state.invalid';
+
+const future = () => new Date(Date.now() + 3 * 86_400_000).toISOString();
+/** The model answers with a triage echoing the prompt; a prompt saying BROKEN gets a past due date, which the rules refuse. */
+function triage(body: unknown) {
+  const prompt = JSON.stringify((body as { messages: unknown[] }).messages[0]);
+  const due = prompt.includes('BROKEN') ? '2020-01-01T00:00:00Z' : future();
+  return { text: JSON.stringify({ category: 'billing', severity: 'sev3', summary: `seen: ${prompt.slice(0, 200)}`, nextAction: 'answer', dueBy: due, confidence: 0.9 }) };
+}
+
+before(async () => {
+  azurite = await startAzurite();
+  anthropic = await startAnthropicFake(triage);
+  topic = await startLoopback(() => ({ status: 200, body: '' }));
+  const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  for (const name of ['skills', 'jobs', 'audit']) await service.getContainerClient(name).create();
+  const skills = service.getContainerClient('skills');
+  const index = readSkillsFolder(SKILLS);
+  for (const skill of index.skills) {
+    for (const file of ['SKILL.md', ...skill.files]) {
+      const body = readFileSync(join(SKILLS, skill.name, file));
+      await skills.getBlockBlobClient(`${skill.name}/${file}`).upload(body, body.length);
+    }
+  }
+  await skills.getBlockBlobClient(SKILL_INDEX_KEY).upload(JSON.stringify(index), Buffer.byteLength(JSON.stringify(index)));
+
+  // The example agent, routed to the Anthropic API with its key as the platform hands it over.
+  const config: AgentRuntimeConfig = { definition: exampleAgent(), route: [{ provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'anthropic-api-key' }] };
+  process.env.ANTHROPIC_BASE_URL = anthropic.url;
+  const env = { [secretSetting('anthropic-api-key')]: 'test-anthropic-key', SKILLS_ACCOUNT_URL: 'http://skills.invalid', STATE_ACCOUNT_URL: STATE, AGENT_TOPIC_ENDPOINT: `${topic.url}/api/events` };
+  // In Azure these clients use the managed identity; here Azurite's account and the loopback topic.
+  const clients: AzureClients = {
+    container: (_url, name) => service.getContainerClient(name),
+    topic: (endpoint) => new EventGridPublisher(new EventGridPublisherClient(endpoint, 'EventGrid', new AzureKeyCredential('k'), { allowInsecureConnection: true })),
+  };
+  const runtime = buildAzureRuntime(config, env, clients);
+  handlers = agentHandlers(config, () => runtime, jobs);
+});
+
+after(async () => {
+  delete process.env.ANTHROPIC_BASE_URL;
+  await Promise.all([azurite?.stop(), anthropic?.close(), topic?.close()]);
+});
+
+let invocations = 0;
+const context = (functionName: string, triggerMetadata?: Record<string, unknown>) =>
+  new InvocationContext({ invocationId: `inv-${++invocations}`, functionName, ...(triggerMetadata && { triggerMetadata }) });
+const post = (route: string, body: string | object, params: Record<string, string> = { name: 'support' }) =>
+  new HttpRequest({ method: 'POST', url: `https://support.azurewebsites.net/api/agents/${params.name}/${route}`, body: { string: typeof body === 'string' ? body : JSON.stringify(body) }, params });
+const get = (jobId: string) => new HttpRequest({ method: 'GET', url: `https://support.azurewebsites.net/api/agents/support/jobs/${jobId}`, params: { name: 'support', jobId } });
+const bodyOf = (response: HttpResponseInit) => response.jsonBody as Record<string, any>;
+const published = () => topic.requests.flatMap((r) => r.body as { eventType: string; data: Record<string, any> }[]);
+const auditBlob = async (runId: string) => {
+  const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('audit');
+  for await (const blob of container.listBlobsFlat({ prefix: 'agent=support/' })) if (blob.name.endsWith(`/${runId}.jsonl`)) return blob.name;
+  return undefined;
+};
+
+describe('the Azure HTTP trigger', () => {
+  it('answers a synchronous invocation with the validated answer, audited and announced', async () => {
+    const response = await handlers.invoke(post('invocations', { input: 'I was charged twice for order ord_12345678.', idempotencyKey: 'sync-1' }), context('invoke'));
+    assert.equal(response.status, 200, JSON.stringify(response.jsonBody));
+    assert.equal(bodyOf(response).structuredOutput.category, 'billing');
+    assert.match(bodyOf(response).structuredOutput.summary, /charged twice/);
+    const sent = anthropic.requests.at(-1)!;
+    assert.equal(sent.headers.authorization, 'Bearer test-anthropic-key', 'the key from its app setting');
+    assert.match(JSON.stringify((sent.body as { system: unknown }).system), /ticket-triage:/, 'the skill catalog came from Blob storage');
+    assert.match((await auditBlob('sync-1'))!, /^agent=support\/date=\d{4}-\d{2}-\d{2}\/sync-1\.jsonl$/);
+    const event = published().find((e) => e.eventType === 'run.completed' && e.data.runId === 'sync-1');
+    assert.equal(event?.data.agent, 'support');
+  });
+
+  it('refuses what it cannot run with a 4xx and the reason', async () => {
+    const notJson = await handlers.invoke(post('invocations', '{"input":'), context('invoke'));
+    assert.equal(notJson.status, 400);
+    assert.equal(bodyOf(notJson).message, 'the request body is not JSON');
+    const invalid = await handlers.invoke(post('invocations', { prompt: 'hi' }), context('invoke'));
+    assert.equal(invalid.status, 400);
+    assert.deepEqual(bodyOf(invalid).problems, ['input: Invalid input', '(body): Unrecognized key: "prompt"']);
+    const elsewhere = await handlers.invoke(post('invocations', { input: 'hi' }, { name: 'billing' }), context('invoke'));
+    assert.equal(elsewhere.status, 404);
+  });
+
+  it('answers 422 with the validation report when the answer breaks its rules', async () => {
+    const response = await handlers.invoke(post('invocations', { input: 'BROKEN ticket' }), context('invoke'));
+    assert.equal(response.status, 422);
+    assert.match(JSON.stringify(bodyOf(response).validation.problems), /dueBy/);
+  });
+});
+
+describe('jobs through Service Bus', () => {
+  it('queues a job with its id, runs it from the queue, and reports its status', async () => {
+    const ctx = context('submit-job');
+    const submitted = await handlers.submitJob(post('jobs', { input: 'Please refund order ord_87654321.' }), ctx);
+    assert.equal(submitted.status, 202);
+    const { jobId, statusUrl } = bodyOf(submitted);
+    assert.match(jobId, /^[0-9a-f-]{36}$/);
+    assert.equal(statusUrl, `/api/agents/support/jobs/${jobId}`);
+    const message = ctx.extraOutputs.get(jobs) as JobMessage;
+    assert.deepEqual(message, { jobId, agent: 'support', input: 'Please refund order ord_87654321.' });
+    assert.equal(bodyOf(await handlers.jobStatus(get(jobId), context('job-status'))).status, 'queued');
+
+    await handlers.queueMessage(message, context('queue', { messageId: 'm-1', deliveryCount: 1 }));
+    const status = bodyOf(await handlers.jobStatus(get(jobId), context('job-status')));
+    assert.equal(status.status, 'succeeded');
+    assert.match(status.structuredOutput.summary, /refund order/);
+    assert.ok(published().some((e) => e.eventType === 'run.completed' && e.data.jobId === jobId && e.data.trigger === 'job'));
+
+    // Service Bus delivers at least once: a redelivered job that succeeded does not run again.
+    const calls = anthropic.requests.length;
+    await handlers.queueMessage(JSON.stringify(message), context('queue', { messageId: 'm-1', deliveryCount: 2 }));
+    assert.equal(anthropic.requests.length, calls);
+  });
+
+  it('answers a resubmitted idempotency key with the job it started, queueing nothing', async () => {
+    const first = await handlers.submitJob(post('jobs', { input: 'Order ord_11112222 arrived broken.', idempotencyKey: 'ticket-77' }), context('submit-job'));
+    const ctx = context('submit-job');
+    const again = await handlers.submitJob(post('jobs', { input: 'Order ord_11112222 arrived broken.', idempotencyKey: 'ticket-77' }), ctx);
+    assert.equal(bodyOf(first).jobId, 'ticket-77');
+    assert.equal(again.status, 202);
+    assert.equal(bodyOf(again).jobId, 'ticket-77');
+    assert.equal(ctx.extraOutputs.get(jobs), undefined);
+  });
+
+  it('throws on a failing message so Service Bus redelivers it, and it is dead-lettered, never dropped', async () => {
+    // The answer breaks its rules: the first delivery records the failure; later deliveries fail
+    // at once without calling the model, until the queue's max delivery count dead-letters it.
+    const message: JobMessage = { jobId: 'job-broken', agent: 'support', input: 'BROKEN order' };
+    await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-2', deliveryCount: 1 })), /the answer failed validation: dueBy/);
+    const failed = bodyOf(await handlers.jobStatus(get('job-broken'), context('job-status')));
+    assert.equal(failed.status, 'failed');
+    assert.ok(failed.validation);
+    const calls = anthropic.requests.length;
+    for (const deliveryCount of [2, 3]) {
+      await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-2', deliveryCount })), /run job-broken already failed and will not be retried/);
+    }
+    assert.equal(anthropic.requests.length, calls);
+    assert.ok(published().some((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-broken'));
+  });
+
+  it('rejects a job message with an invalid body, for the dead-letter queue', async () => {
+    await assert.rejects(handlers.queueMessage({ jobId: 'job-empty', agent: 'support', input: '' }, context('queue', { messageId: 'm-3' })), /job job-empty has an invalid body: input/);
+  });
+
+  it('runs a plain request body sent straight to the queue, keyed by its message id', async () => {
+    const result = (await handlers.queueMessage({ input: 'Is order ord_33334444 shipped?' }, context('queue', { messageId: 'm-4', deliveryCount: 1 }))) as { runId: string };
+    assert.equal(result.runId, 'm-4');
+    assert.ok(await auditBlob('m-4'));
+  });
+});
+
+describe('the Event Grid and timer triggers', () => {
+  it('runs an Event Grid event once, keyed by the event id', async () => {
+    const event: EventGridEvent = {
+      id: 'evt-1',
+      topic: '/subscriptions/s/resourceGroups/agents/providers/Microsoft.EventGrid/topics/agents',
+      subject: 'serverless-agents/agents/intake/runs/r-9',
+      eventType: 'handoff',
+      eventTime: new Date().toISOString(),
+      dataVersion: '1',
+      metadataVersion: '1',
+      data: { handoff: { to: 'support', input: 'Customer disputes order ord_55556666.' } },
+    };
+    const result = (await handlers.event(event, context('events'))) as { runId: string; structuredOutput: { summary: string } };
+    assert.equal(result.runId, 'evt-1');
+    assert.match(JSON.stringify(anthropic.requests.at(-1)!.body), /ord_55556666/);
+    const calls = anthropic.requests.length;
+    await handlers.event(event, context('events'));
+    assert.equal(anthropic.requests.length, calls);
+  });
+
+  it('runs a schedule with the prompt its trigger names', async () => {
+    const result = (await handlers.schedule(0)({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context('schedule-0'))) as { runId: string };
+    assert.match(result.runId, /^schedule-0-inv-\d+$/);
+    assert.match(JSON.stringify(anthropic.requests.at(-1)!.body), /Summarise yesterday's escalated tickets/);
+  });
+});
+
+describe('an Azure OpenAI route', () => {
+  let openai: ModelFake;
+  after(async () => openai?.close());
+
+  it('calls the deployment through the v1 API with the key as a bearer token', async () => {
+    openai = await startOpenAiFake(triage);
+    const target = toRuntimeTarget({ provider: 'azure-openai', resource: 'agents-openai', deployment: 'gpt-4-1', apiKeySecret: 'azure-openai-api-key' });
+    assert.equal(target.provider, 'openai-compatible');
+    // The resource's URL with its host swapped for the loopback fake.
+    const route = [{ ...target, baseUrl: (target as { baseUrl: string }).baseUrl.replace('https://agents-openai.openai.azure.com', openai.url.replace(/\/v1$/, '')) }];
+    const config: AgentRuntimeConfig = { definition: defineAgent({ ...exampleAgent(), skills: [] }), route };
+    const runtime = await buildAzureRuntime(config, { [secretSetting('azure-openai-api-key')]: 'aoai-key' });
+    const result = await runtime.agent.run({ runId: 'aoai-1', input: 'Ticket about order ord_99990000', trigger: 'api', deadline: Date.now() + 30_000 });
+    assert.equal(result.stopReason, 'end_turn');
+    const [request] = openai.requests;
+    assert.equal(request!.path, '/openai/v1/chat/completions');
+    assert.equal(request!.headers.authorization, 'Bearer aoai-key');
+    assert.equal((request!.body as { model: string }).model, 'gpt-4-1');
+  });
+
+  it('fails clearly when a Key Vault reference was not resolved', async () => {
+    const secrets = appSettingSecrets({ [secretSetting('anthropic-api-key')]: '@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/anthropic-api-key/)' });
+    await assert.rejects(secrets('anthropic-api-key'), /app setting SECRET_ANTHROPIC_API_KEY is an unresolved Key Vault reference/);
+    await assert.rejects(appSettingSecrets({})('anthropic-api-key'), /secret anthropic-api-key is not in app setting SECRET_ANTHROPIC_API_KEY/);
+  });
+});
