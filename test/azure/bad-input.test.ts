@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildAzureApp, cdktfContext } from '../../bin/azure';
+import { App, Testing } from '../../constructs/azure/engine';
+import { defineAgent, type AgentDefinitionInput } from '../../constructs/definition';
+import { AzureSingleAgentStack } from '../../stacks/single-agent/azure-single-agent-stack';
+import { exampleAgent } from '../../stacks/single-agent/example-agent';
+import { agentInput, skillFile, skillsFolder } from '../helpers';
+import { AZURE_ROUTER } from '../__fixtures__/azure-synth';
+
+/** The Azure stage-1 stack as a user builds it, with one thing wrong. */
+function synthStack(options: { agent?: Partial<AgentDefinitionInput>; skillsPath?: string; models?: unknown } = {}): void {
+  const agents = options.agent ? [defineAgent(agentInput(options.agent))] : [exampleAgent()];
+  const stack = new AzureSingleAgentStack(Testing.app(), 'bad', { location: 'westeurope', models: (options.models ?? AZURE_ROUTER) as never, agents, ...(options.skillsPath && { skillsPath: options.skillsPath }) });
+  Testing.synth(stack);
+}
+
+const azureApp = (context: Record<string, unknown>) => () => buildAzureApp(new App({ outdir: '/tmp/unused-cdktf-out', context: { ...cdktfContext(), ...context } }));
+
+const cases: { input: string; run: () => void; culprit: RegExp }[] = [
+  { input: 'an agent definition with a bad field', run: () => synthStack({ agent: { limits: { maxSteps: 0 } } }), culprit: /^agent "helper": limits\.maxSteps: / },
+  { input: 'a broken skill in the skills folder', run: () => synthStack({ skillsPath: skillsFolder({ 'ticket-triage/SKILL.md': skillFile('triage') }) }), culprit: /skill \S+\/ticket-triage\/SKILL\.md: name: "triage" must match its folder name "ticket-triage"/ },
+  { input: 'a skill the folder lacks', run: () => synthStack({ agent: { skills: ['billing'] } }), culprit: /agent "helper": skills\[0\]: "billing" is not in the AzureSkillStore/ },
+  { input: 'model routing Azure cannot reach', run: () => synthStack({ models: { aliases: { smart: [{ provider: 'bedrock', model: 'm' }] } } }), culprit: /agent "support": model: "smart" target 1 is bedrock, which Azure cannot call/ },
+  { input: 'an Azure location that is not a region name in cdktf.json', run: azureApp({ environments: { dev: { location: 'West Europe' } } }), culprit: /cdktf\.json context: environments\.dev\.location: must be an Azure region name/ },
+  { input: 'a subscription that is not a GUID in cdktf.json', run: azureApp({ environments: { dev: { location: 'westeurope', subscriptionId: 'prod' } } }), culprit: /cdktf\.json context: environments\.dev\.subscriptionId: must be a subscription id/ },
+  { input: 'a stage cdktf.json does not name', run: azureApp({ stage: 'qa' }), culprit: /stage "qa" is not an environment in cdktf\.json \(known: dev, prod\)/ },
+  { input: 'model config with an unknown provider in cdktf.json', run: azureApp({ models: { aliases: { smart: [{ provider: 'vertex', model: 'gemini' }] } } }), culprit: /cdktf\.json context: models\.aliases\.smart\[0\]\.provider: / },
+];
+
+describe('bad input on the Azure side fails synth and names the culprit', () => {
+  for (const c of cases) it(c.input, () => assert.throws(c.run, (e: Error) => (assert.match(e.message, c.culprit), true)));
+});
