@@ -17,7 +17,10 @@ export function cdktfContext(): Record<string, unknown> {
   return (JSON.parse(readFileSync(join(root, 'cdktf.json'), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
 }
 
-export function buildAzureApp(app = new App({ outdir: join(root, 'cdktf.out'), context: cdktfContext() })): App {
+/** The CLI names the output folder in CDKTF_OUTDIR; a direct run writes to cdktf.out. */
+const outdir = () => process.env.CDKTF_OUTDIR ?? join(root, 'cdktf.out');
+
+export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfContext() })): App {
   const { config, stages } = readAzureAppConfig(app);
   for (const stage of stages) {
     const env = config.environments[stage]!;

@@ -85,3 +85,67 @@ export function formatSummary(s: AssemblySummary, elapsedMs: number): string {
   ];
   return lines.join('\n');
 }
+
+/** What a synthesized CDK for Terraform output holds, and what breaks the Azure secure defaults. */
+export interface TerraformSummary {
+  readonly stacks: { name: string; resources: number; agents: { name: string; cohort: string; model: string }[] }[];
+  /** Runtime packages the stacks upload: one per stack, all the same content. */
+  readonly runtimePackages: { hash: string; bytes: number }[];
+  /** Each resource that breaks a secure default, as `stack: resource: what`. */
+  readonly findings: string[];
+  /** Anonymous entry points, each with its stated reason. */
+  readonly acknowledged: string[];
+}
+
+type TfResources = Record<string, Record<string, Record<string, any>>>;
+
+export function summarizeTerraform(outdir: string): TerraformSummary {
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string; workingDirectory: string }> };
+  const findings: string[] = [];
+  const acknowledged: string[] = [];
+  const packages = new Map<string, number>();
+  const stacks = Object.entries(manifest.stacks).map(([name, entry]) => {
+    const resources = (JSON.parse(readFileSync(join(outdir, entry.synthesizedStackPath), 'utf8')) as { resource: TfResources }).resource;
+    const all = (type: string) => Object.entries(resources[type] ?? {});
+    const flag = (id: string, what: string) => findings.push(`${name}: ${id}: ${what}`);
+    const agents = all('azurerm_linux_function_app').map(([id, app]) => {
+      const settings = app.app_settings as Record<string, string>;
+      if (app.https_only !== true) flag(id, 'accepts plain HTTP');
+      if (app.ftp_publish_basic_authentication_enabled !== false || app.webdeploy_publish_basic_authentication_enabled !== false) flag(id, 'allows basic publishing credentials');
+      if (app.site_config?.minimum_tls_version !== '1.2' || app.site_config?.ftps_state !== 'Disabled') flag(id, 'allows TLS below 1.2 or FTP');
+      if (settings.HTTP_AUTH_LEVEL === 'anonymous' && !app.auth_settings_v2?.require_authentication) {
+        const reason = app.tags?.['serverless-agents-anonymous-reason'];
+        if (reason) acknowledged.push(`${name}: ${id}: anonymous HTTP: ${reason}`);
+        else flag(id, 'serves HTTP anonymously without a stated reason');
+      }
+      const { definition, route } = decodeAgentConfig(settings[AGENT_CONFIG_ENV]!);
+      const model = typeof definition.model === 'string' ? definition.model : `${definition.model.provider}:${definition.model.model}`;
+      return { name: definition.name, cohort: definition.cohort, model: `${model} → ${route.map((t) => t.model).join(', ')}` };
+    });
+    for (const [id, account] of all('azurerm_storage_account')) {
+      if (account.shared_access_key_enabled !== false) flag(id, 'storage account accepts shared keys');
+      if (account.allow_nested_items_to_be_public !== false) flag(id, 'storage account allows public blobs');
+    }
+    for (const [id, r] of [...all('azurerm_servicebus_namespace'), ...all('azurerm_eventgrid_topic')]) if (r.local_auth_enabled !== false) flag(id, 'accepts access keys');
+    for (const [id, vault] of all('azurerm_key_vault')) if (vault.rbac_authorization_enabled !== true || vault.purge_protection_enabled !== true) flag(id, 'key vault without RBAC or purge protection');
+    for (const [id, assignment] of all('azurerm_role_assignment')) if (/azurerm_resource_group|^\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?$/.test(assignment.scope)) flag(id, `${assignment.role_definition_name} granted on a whole resource group or subscription`);
+    for (const [, blob] of all('azurerm_storage_blob')) {
+      if (blob.content_type === 'application/zip') packages.set(blob.name, statSync(join(outdir, entry.workingDirectory, blob.source)).size);
+    }
+    return { name, resources: Object.values(resources).reduce((n, byId) => n + Object.keys(byId).length, 0), agents };
+  });
+  return { stacks, runtimePackages: [...packages].map(([hash, bytes]) => ({ hash, bytes })), findings, acknowledged };
+}
+
+export function formatTerraformSummary(s: TerraformSummary, elapsedMs: number): string {
+  const width = Math.max(...s.stacks.map((st) => st.name.length), 5);
+  return [
+    '',
+    `serverless-agents: ${s.stacks.length} Azure stack(s) synthesized in ${(elapsedMs / 1000).toFixed(1)} s`,
+    `  ${'stack'.padEnd(width)}  resources  agents`,
+    ...s.stacks.map((st) => `  ${st.name.padEnd(width)}  ${String(st.resources).padStart(9)}  ${st.agents.map((a) => `${a.name} [${a.cohort}] ${a.model}`).join('; ') || '-'}`),
+    `  runtime packages in cdktf.out: ${s.runtimePackages.length} (${s.runtimePackages.map((p) => `${(p.bytes / 1024).toFixed(0)} KiB zip`).join(', ')})`,
+    `  secure-default findings: ${s.findings.length} open, ${s.acknowledged.length} acknowledged with a reason`,
+    ...s.findings.map((f) => `    OPEN ${f}`),
+  ].join('\n');
+}

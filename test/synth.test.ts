@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { devNull, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../bin/app';
-import { summarizeAssembly } from '../bin/summary';
+import { summarizeAssembly, summarizeTerraform } from '../bin/summary';
 import { AGENT_CONFIG_ENV } from '../constructs/definition';
 import { REPO } from './helpers';
 
@@ -56,5 +56,36 @@ describe('the example app config', () => {
     const stacks = app.node.children.filter((c) => c.node.id.startsWith('SupportAgent-'));
     assert.deepEqual(stacks.map((s) => s.node.id), ['SupportAgent-prod']);
     assert.equal((stacks[0] as import('aws-cdk-lib').Stack).region, 'eu-central-1');
+  });
+});
+
+describe('the Azure example app, synthesized by the pinned CDK for Terraform CLI', () => {
+  let outdir: string;
+  before(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
+    execFileSync(join(REPO, 'node_modules/.bin/cdktf'), ['synth', '--output', outdir], { cwd: REPO, stdio: 'pipe', env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1', TF_CLI_CONFIG_FILE: devNull } });
+  });
+
+  it('holds one stack per environment in cdktf.json, one runtime package, and no secure-default finding', () => {
+    const summary = summarizeTerraform(outdir);
+    assert.deepEqual(summary.stacks.map((s) => s.name), ['support-agent-dev', 'support-agent-prod']);
+    assert.deepEqual(summary.stacks.map((s) => s.agents.map((a) => a.name)), [['support'], ['support']]);
+    assert.equal(summary.runtimePackages.length, 1);
+    assert.ok(summary.runtimePackages[0]!.bytes > 100_000);
+    assert.deepEqual(summary.findings, []);
+  });
+
+  it('reports a resource that breaks a secure default', () => {
+    const stackPath = join(outdir, 'stacks', 'support-agent-dev', 'cdk.tf.json');
+    const stack = JSON.parse(readFileSync(stackPath, 'utf8'));
+    const [id, account] = Object.entries(stack.resource.azurerm_storage_account)[0] as [string, Record<string, unknown>];
+    account.shared_access_key_enabled = true;
+    const [appId, app] = Object.entries(stack.resource.azurerm_linux_function_app)[0] as [string, { app_settings: Record<string, string> }];
+    app.app_settings.HTTP_AUTH_LEVEL = 'anonymous';
+    writeFileSync(stackPath, JSON.stringify(stack));
+    assert.deepEqual(summarizeTerraform(outdir).findings.sort(), [
+      `support-agent-dev: ${appId}: serves HTTP anonymously without a stated reason`,
+      `support-agent-dev: ${id}: storage account accepts shared keys`,
+    ].sort());
   });
 });

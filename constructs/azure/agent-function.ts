@@ -140,6 +140,8 @@ export class AzureAgentFunction extends Construct {
       clientCertificateMode: 'Optional',
       functionsExtensionVersion: '~4',
       appSettings: settings,
+      // The reason travels with the app, where a reviewer of the plan sees it.
+      ...(auth.type === 'anonymous' && { tags: { 'serverless-agents-anonymous-reason': auth.reason } }),
       siteConfig: {
         applicationStack: { nodeVersion: '22' },
         minimumTlsVersion: '1.2',

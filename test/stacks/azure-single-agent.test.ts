@@ -58,8 +58,8 @@ describe('AzureSingleAgentStack', () => {
     buildAzureApp(new App({ outdir, context: { ...cdktfContext(), stage: 'dev' } })).synth();
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
     assert.deepEqual(Object.keys(manifest.stacks), ['support-agent-dev']);
-    const stack = JSON.parse(readFileSync(join(outdir, manifest.stacks['support-agent-dev']!.synthesizedStackPath), 'utf8'));
-    assert.equal(Object.values(stack.resource.azurerm_resource_group)[0]!.location, 'westeurope');
-    assert.equal(Object.values(stack.resource.azurerm_linux_function_app).length, 1);
+    const stack = JSON.parse(readFileSync(join(outdir, manifest.stacks['support-agent-dev']!.synthesizedStackPath), 'utf8')) as { resource: Resources };
+    assert.equal(Object.values(stack.resource.azurerm_resource_group!)[0]!.location, 'westeurope');
+    assert.equal(Object.values(stack.resource.azurerm_linux_function_app!).length, 1);
   });
 });
