@@ -5,6 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ModelRouter } from '../../constructs/aws';
 import { defineAgent } from '../../constructs/definition';
+import { toRuntimeTarget } from '../../constructs/routing/config';
 import { agentInput, ROUTER, testStack } from '../helpers';
 
 function granted(cohort: string, model = 'smart') {
@@ -54,6 +55,16 @@ describe('ModelRouter', () => {
     assert.deepEqual(router.route(agent), [{ provider: 'openai-compatible', model: 'llama-3.3-70b', baseUrl: 'https://llm.internal.example.com/v1', apiKeySecret: 'team/vllm' }]);
     assert.ok(!JSON.stringify(statements).includes('bedrock'));
     assert.match(JSON.stringify(statements), /secret:team\/vllm-/);
+  });
+
+  it('reaches an Azure OpenAI deployment from AWS as an OpenAI-compatible target, its key in Secrets Manager', () => {
+    const stack = testStack(new App());
+    const router = new ModelRouter(stack, 'Models', { aliases: { smart: [{ provider: 'azure-openai', resource: 'agents-openai', deployment: 'gpt-4-1', apiKeySecret: 'team/azure-openai' }] } });
+    const agent = defineAgent(agentInput());
+    router.grantInvoke(new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }), agent);
+    assert.deepEqual(router.route(agent).map(toRuntimeTarget), [{ provider: 'openai-compatible', model: 'gpt-4-1', baseUrl: 'https://agents-openai.openai.azure.com/openai/v1', apiKeySecret: 'team/azure-openai' }]);
+    const [policy] = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }[];
+    assert.deepEqual(policy!.Properties.PolicyDocument.Statement.map((s) => s.Action), [['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']]);
   });
 
   it('creates no resources of its own', () => {

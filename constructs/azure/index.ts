@@ -1,0 +1,13 @@
+/**
+ * The Azure constructs, an entry point of their own so an AWS app never loads CDK for Terraform.
+ * The agent definition and routing helpers come from the package root.
+ */
+export * from './agent-events';
+export * from './agent-function';
+export * from './agent-queue';
+export * from './model-router';
+export * from './observability';
+export * from './runtime-package';
+export * from './secrets';
+export * from './skill-store';
+export { toNcrontab } from './schedule';
