@@ -1,7 +1,7 @@
 import { app, output } from '@azure/functions';
 import { loadConfig } from '../entry/config';
 import { registerAgent } from './register';
-import { buildAzureRuntime, type AzureRuntime } from './runtime';
+import type { AzureRuntime } from './runtime';
 
 /**
  * The Function App entry point of every agent on Azure: reads the agent's config from its app
@@ -10,6 +10,10 @@ import { buildAzureRuntime, type AzureRuntime } from './runtime';
  */
 const config = loadConfig();
 let runtime: Promise<AzureRuntime> | undefined;
-const getRuntime = () => (runtime ??= buildAzureRuntime(config).catch((e) => ((runtime = undefined), Promise.reject(e))));
+// The Azure SDKs load with the first invocation, not at start: registration needs none of them.
+const getRuntime = () =>
+  (runtime ??= import('./runtime.js')
+    .then(({ buildAzureRuntime }) => buildAzureRuntime(config))
+    .catch((e) => ((runtime = undefined), Promise.reject(e))));
 
 registerAgent(app, output, config, getRuntime);

@@ -4,7 +4,7 @@ import type { AgentRuntimeConfig } from '../../constructs/definition/encoding';
 import type { RunResult } from '../core/agent/agent';
 import type { JobRecord } from '../core/jobs/jobs';
 import { answerNow, deadlineFrom, OutputValidationError, publishFailure, publishRun, summary } from '../entry/outcome';
-import { parseRequestBody, type RequestBody } from '../entry/request';
+import type { RequestBody } from '../entry/request';
 import type { AzureRuntime } from './runtime';
 
 /**
@@ -42,6 +42,10 @@ export interface AgentHandlers {
  * The handlers of one agent. `jobs` is the Service Bus output binding the job route writes to;
  * `getRuntime` builds the agent on first use and keeps it for the instance's life.
  */
+/** The request schema loads with the first request that needs checking, so zod is not parsed at start. */
+const requestParser = () => import('../entry/request.js').then((m) => m.parseRequestBody);
+type Parser = Awaited<ReturnType<typeof requestParser>>;
+
 export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Promise<AzureRuntime>, jobs: FunctionOutput): AgentHandlers {
   const { definition } = config;
   // Azure gives no remaining time; the host stops a function at its timeout, set from the agent's.
@@ -56,7 +60,7 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     } catch {
       return json(400, { message: 'the request body is not JSON', requestId: context.invocationId });
     }
-    const body = parseRequestBody(raw);
+    const body = (await requestParser())(raw);
     return body.ok ? body.body : json(400, { message: 'invalid request body', problems: body.problems, requestId: context.invocationId });
   }
 
@@ -126,7 +130,7 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   }
 
   async function queueMessage(message: unknown, context: InvocationContext): Promise<unknown> {
-    return runQueued(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId)), context);
+    return runQueued(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context);
   }
 
   async function event(received: EventGridEvent, context: InvocationContext): Promise<unknown> {
@@ -143,7 +147,7 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
 }
 
 /** What a Service Bus message asks for: a job from the API, an Event Grid event, or a request body. */
-function parseMessage(message: unknown, messageId: string): QueuedRun {
+function parseMessage(message: unknown, messageId: string, parseRequestBody: Parser): QueuedRun {
   let body = message;
   if (typeof body === 'string') {
     try {
