@@ -1,5 +1,5 @@
-import { cpus, totalmem } from 'node:os';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 /** Where every benchmark writes its results: one section each, replaced on each run. */
@@ -13,6 +13,34 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The repository root, where the pinned CLIs live. */
+export const ROOT = join(__dirname, '..');
+
+/** One synth measurement: the CLI's wall time, the app's own synth time and peak memory, its resources. */
+export interface SynthSample {
+  cliMs: number;
+  synthMs: number;
+  peakRssMb: number;
+  resources: number;
+}
+
+/** Runs of each synth measurement (`BENCH_RUNS`), and the fleet sizes both synth benchmarks use. */
+export const SYNTH_RUNS = Number(process.env.BENCH_RUNS ?? 3);
+export const AGENT_COUNTS = [1, 10, 25] as const;
+
+/** Measures SYNTH_RUNS times, each in a fresh output folder it then removes, and keeps each field's median. */
+export function medianSample<T extends Record<string, number>>(prefix: string, once: (outdir: string) => T): T {
+  const samples = Array.from({ length: SYNTH_RUNS }, () => {
+    const outdir = mkdtempSync(join(tmpdir(), prefix));
+    try {
+      return once(outdir);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+  return Object.fromEntries(Object.keys(samples[0]!).map((k) => [k, median(samples.map((s) => s[k]!))])) as T;
 }
 
 /** Replaces the section between `<!-- bench:NAME -->` markers, or appends it. */

@@ -137,14 +137,14 @@ export function summarizeTerraform(outdir: string): TerraformSummary {
   return { stacks, runtimePackages: [...packages].map(([hash, bytes]) => ({ hash, bytes })), findings, acknowledged };
 }
 
-export function formatTerraformSummary(s: TerraformSummary, elapsedMs: number): string {
+export function formatTerraformSummary(s: TerraformSummary, elapsedMs: number, outdir = 'cdktf.out'): string {
   const width = Math.max(...s.stacks.map((st) => st.name.length), 5);
   return [
     '',
     `serverless-agents: ${s.stacks.length} Azure stack(s) synthesized in ${(elapsedMs / 1000).toFixed(1)} s`,
     `  ${'stack'.padEnd(width)}  resources  agents`,
     ...s.stacks.map((st) => `  ${st.name.padEnd(width)}  ${String(st.resources).padStart(9)}  ${st.agents.map((a) => `${a.name} [${a.cohort}] ${a.model}`).join('; ') || '-'}`),
-    `  runtime packages in cdktf.out: ${s.runtimePackages.length} (${s.runtimePackages.map((p) => `${(p.bytes / 1024).toFixed(0)} KiB zip`).join(', ')})`,
+    `  runtime packages in ${outdir}: ${s.runtimePackages.length} (${s.runtimePackages.map((p) => `${(p.bytes / 1024).toFixed(0)} KiB zip`).join(', ')})`,
     `  secure-default findings: ${s.findings.length} open, ${s.acknowledged.length} acknowledged with a reason`,
     ...s.findings.map((f) => `    OPEN ${f}`),
   ].join('\n');

@@ -1,23 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { machine, median, writeSection } from '../report';
+import { AGENT_COUNTS, machine, medianSample, ROOT, SYNTH_RUNS, writeSection, type SynthSample } from '../report';
 
 /**
  * Synth cost of an agent fleet: serverless-agents' stage-1 stack (with both rule packs, as shipped)
  * beside a hand-rolled app, at 1, 10 and 25 agents. Each measurement is a fresh process, as
- * `cdk synth` is; the median of RUNS is reported.
+ * `cdk synth` is; the median of SYNTH_RUNS is reported.
  */
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const COUNTS = [1, 10, 25];
-const root = join(__dirname, '..', '..');
-
-interface Sample {
-  cliMs: number;
-  synthMs: number;
-  peakRssMb: number;
-  resources: number;
+interface Sample extends SynthSample {
   codeAssets: number;
 }
 
@@ -25,26 +16,16 @@ type Variant = 'lean' | 'bare' | 'naive';
 const LABELS: Record<Variant, string> = { lean: 'serverless-agents', bare: 'serverless-agents, no validation', naive: 'hand-rolled' };
 
 function measure(variant: Variant, agents: number): Sample {
-  const samples: Sample[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const outdir = mkdtempSync(join(tmpdir(), `bench-${variant}-`));
-    const app = `${join(root, 'node_modules/.bin/tsx')} ${join(__dirname, 'measure.ts')} ${variant} ${agents}`;
+  return medianSample(`bench-${variant}-`, (outdir) => {
+    const app = `${join(ROOT, 'node_modules/.bin/tsx')} ${join(__dirname, 'measure.ts')} ${variant} ${agents}`;
     const started = performance.now();
-    execFileSync(join(root, 'node_modules/.bin/cdk'), ['synth', '--quiet', '--app', app, '--output', outdir], { cwd: root, stdio: 'ignore' });
+    execFileSync(join(ROOT, 'node_modules/.bin/cdk'), ['synth', '--quiet', '--app', app, '--output', outdir], { cwd: ROOT, stdio: 'ignore' });
     const cliMs = performance.now() - started;
-    samples.push({ cliMs, ...JSON.parse(readFileSync(join(outdir, 'bench.json'), 'utf8')) });
-    rmSync(outdir, { recursive: true, force: true });
-  }
-  return {
-    cliMs: median(samples.map((s) => s.cliMs)),
-    synthMs: median(samples.map((s) => s.synthMs)),
-    peakRssMb: median(samples.map((s) => s.peakRssMb)),
-    resources: samples[0]!.resources,
-    codeAssets: samples[0]!.codeAssets,
-  };
+    return { cliMs, ...(JSON.parse(readFileSync(join(outdir, 'bench.json'), 'utf8')) as Omit<Sample, 'cliMs'>) };
+  });
 }
 
-const results = (['lean', 'bare', 'naive'] as const).map((variant) => ({ variant, byCount: COUNTS.map((n) => ({ n, ...measure(variant, n) })) }));
+const results = (['lean', 'bare', 'naive'] as const).map((variant) => ({ variant, byCount: AGENT_COUNTS.map((n) => ({ n, ...measure(variant, n) })) }));
 const rows = results.flatMap(({ variant, byCount }) =>
   byCount.map(
     (r) =>
@@ -65,7 +46,7 @@ writeSection(
   'synth',
   `## Synth: cost of an extra agent (\`npm run bench:synth\`)
 
-Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}; median of ${RUNS} runs per cell.
+Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}; median of ${SYNTH_RUNS} runs per cell.
 *cdk synth* is the wall time of \`cdk synth --quiet\` with the project's pinned CLI, as a user runs
 it. *App synth* is the part inside the app: building the construct tree and \`app.synth()\`,
 including aws-cdk-lib's built-in CloudFormation validation and, for serverless-agents, the cdk-nag
