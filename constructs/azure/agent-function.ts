@@ -85,8 +85,8 @@ export class AzureAgentFunction extends Construct {
     for (const container of [AZURE_STATE_CONTAINERS.jobs, AZURE_STATE_CONTAINERS.audit]) {
       new StorageContainer(this, `State-${container}`, { name: container, storageAccountId: this.state.id, containerAccessType: 'private' });
     }
-    assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId);
-    props.runtime.grantRead(principalId, agent.name);
+    // The app needs these two before it starts: it fetches its code and takes its host leases with them.
+    const startRoles = [assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId), props.runtime.grantRead(principalId, agent.name)];
     assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principalId);
     props.router.grantRead(route, principalId, agent.name);
 
@@ -100,6 +100,8 @@ export class AzureAgentFunction extends Construct {
       AzureWebJobsStorage__clientId: clientId,
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${clientId};Authorization=AAD`,
       AzureFunctionsJobHost__functionTimeout: duration(agent.limits.timeoutSeconds + AFTER_RUN_SECONDS),
+      // Service Bus locks a message for 5 minutes at most; the host renews it for as long as a run may take.
+      AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration: duration(agent.limits.timeoutSeconds + AFTER_RUN_SECONDS),
       ...props.router.settings(route),
     };
     if (props.skills && agent.skills.length) {
@@ -133,11 +135,11 @@ export class AzureAgentFunction extends Construct {
       // Consumption apps running from a package URL need no Azure Files content share (which would need a key).
       contentShareForceDisabled: true,
       identity: { type: 'UserAssigned', identityIds: [this.identity.id] },
+      dependsOn: startRoles,
       keyVaultReferenceIdentityId: this.identity.id,
       httpsOnly: true,
       ftpPublishBasicAuthenticationEnabled: false,
       webdeployPublishBasicAuthenticationEnabled: false,
-      clientCertificateMode: 'Optional',
       functionsExtensionVersion: '~4',
       appSettings: settings,
       // The reason travels with the app, where a reviewer of the plan sees it.

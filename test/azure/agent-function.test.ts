@@ -42,6 +42,8 @@ describe('AzureAgentFunction', () => {
     assert.match(app.app_settings.WEBSITE_RUN_FROM_PACKAGE, /^\$\{azurerm_storage_blob\.Runtime_Zip_\w+\.url\}$/);
     assert.equal(app.app_settings.WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID, app.identity.identity_ids[0]);
     assert.equal(app.content_share_force_disabled, true);
+    // Created after the roles it starts with, so its first start can fetch the package.
+    assert.deepEqual(app.depends_on.map((d: string) => d.replace(/_[0-9A-F]{8}$/, '')), ['azurerm_role_assignment.Agent_StateOwner', 'azurerm_role_assignment.Runtime_Reader-helper']);
     assert.equal(app.zip_deploy_file, undefined);
     const zip = Object.values(resources.azurerm_storage_blob!).find((b) => b.content_type === 'application/zip')!;
     assert.match(zip.source, /^assets\/.+\/archive\.zip$/);
@@ -93,6 +95,7 @@ describe('AzureAgentFunction', () => {
     assert.equal(app.auth_settings_v2, undefined);
     assert.equal(app.app_settings.SCHEDULE_0, '0 0 7 * * 1-5');
     assert.equal(app.app_settings.AzureFunctionsJobHost__functionTimeout, '00:02:30');
+    assert.equal(app.app_settings.AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration, '00:02:30');
   });
 
   it('requires an Entra ID token when told to, and lets the platform reject anonymous callers', () => {
