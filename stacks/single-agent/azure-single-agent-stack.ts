@@ -34,7 +34,8 @@ export interface AzureSingleAgentStackProps {
 
 /**
  * Roadmap stage 1 on Azure: the same agents as the AWS SingleAgentStack, each in its own Function
- * App behind authenticated HTTP routes with its own Service Bus queue, on one skill store, model
+ * App on its own Consumption plan behind authenticated HTTP routes, with its own Service Bus
+ * queue, on one skill store, model
  * router, event topic and Key Vault. Built only from the public Azure constructs.
  */
 export class AzureSingleAgentStack extends TerraformStack {
@@ -58,7 +59,6 @@ export class AzureSingleAgentStack extends TerraformStack {
     const bus = new AzureServiceBus(this, 'Bus', { name: name(50), ...location });
     this.events = new AzureAgentEvents(this, 'Events', { name: name(50), ...location });
     const alerts = new MonitorActionGroup(this, 'Alerts', { name: `${id}-agent-alerts`, shortName: 'agents', resourceGroupName: this.resourceGroup.name });
-    const plan = new ServicePlan(this, 'Plan', { name: `${id}-plan`, ...location, osType: 'Linux', skuName: 'Y1' });
     const runtime = new AzureRuntimePackage(this, 'Runtime', location);
 
     this.agents = (props.agents ?? [exampleAgent()]).map((agent) => {
@@ -66,7 +66,9 @@ export class AzureSingleAgentStack extends TerraformStack {
       const fn = new AzureAgentFunction(this, `Agent-${agent.name}`, {
         agent,
         ...location,
-        plan,
+        // A Consumption plan per app, as Microsoft recommends: it costs nothing idle, and agents
+        // never compete for one plan's instance limit.
+        plan: new ServicePlan(this, `Plan-${agent.name}`, { name: `${id}-${agent.name}-plan`, ...location, osType: 'Linux', skuName: 'Y1' }),
         runtime,
         observability,
         router: this.router,

@@ -20,9 +20,10 @@ describe('AzureSingleAgentStack', () => {
   const resources = synthStack([exampleAgent(), second]);
   const apps = Object.values(resources.azurerm_linux_function_app!);
 
-  it('deploys one Function App per agent on one Consumption plan, from one runtime package', () => {
+  it('deploys one Function App per agent, each on its own Consumption plan, from one runtime package', () => {
     assert.equal(apps.length, 2);
-    assert.deepEqual(Object.values(resources.azurerm_service_plan!).map((p) => [p.os_type, p.sku_name]), [['Linux', 'Y1']]);
+    assert.deepEqual(Object.values(resources.azurerm_service_plan!).map((p) => [p.os_type, p.sku_name]), [['Linux', 'Y1'], ['Linux', 'Y1']]);
+    assert.equal(new Set(apps.map((a) => a.service_plan_id)).size, 2);
     assert.equal(Object.values(resources.azurerm_storage_blob!).filter((b) => b.content_type === 'application/zip').length, 1);
     assert.equal(new Set(apps.map((a) => a.app_settings.WEBSITE_RUN_FROM_PACKAGE)).size, 1);
   });
