@@ -3,7 +3,7 @@ import type { EventGridEvent, FunctionOutput, HttpRequest, HttpResponseInit, Inv
 import type { AgentRuntimeConfig } from '../../constructs/definition/encoding';
 import type { RunResult } from '../core/agent/agent';
 import type { JobRecord } from '../core/jobs/jobs';
-import { answerNow, deadlineFrom, OutputValidationError, publishFailure, publishRun, summary } from '../entry/outcome';
+import { answerNow, deadlineFrom, OutputValidationError, publishRun, summary } from '../entry/outcome';
 import type { RequestBody } from '../entry/request';
 import type { AzureRuntime } from './runtime';
 
@@ -114,8 +114,9 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     } catch (e) {
       // Worth another delivery: back to queued, with the reason for whoever looks.
       context.error(JSON.stringify({ message: 'run failed; the message will be delivered again', runId: run.runId, deliveryCount: context.triggerMetadata?.deliveryCount, error: (e as Error).message }));
+      // No run.failed event: the message comes again, and an event per delivery would read as final.
+      // As on AWS, a run out of deliveries shows in the dead-letter queue and its job record.
       await status('queued', { error: (e as Error).message });
-      await publishFailure(rt.events, definition, run.runId, run.trigger, e, jobId);
       throw e;
     }
     if (result.validation && !result.validation.ok) {
