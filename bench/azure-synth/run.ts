@@ -44,7 +44,7 @@ triggers, two skills, an HTTP tool, the \`smart\` alias).
 ${byCount.map((r) => `| ${r.n} | ${(r.cliMs / 1000).toFixed(2)} | ${(r.synthMs / 1000).toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${r.resources} | ${((r.resources - one.resources) / Math.max(r.n - 1, 1)).toFixed(1)} |`).join('\n')}
 
 - \`cdktf synth\` at 25 agents takes ${(many.cliMs / one.cliMs).toFixed(2)}x its time at 1 agent; inside the app, ${(many.synthMs / one.synthMs).toFixed(2)}x. An extra agent adds ${msPerAgent.toFixed(0)} ms to the app's synth.
-- ${perAgent.toFixed(1)} Terraform resources per extra agent: a Function App on its own plan, its identity, its keyless state account with two containers, a Service Bus queue with its dead-letter alert, and one role assignment per resource it reaches (${Math.round(perAgent) - 8} of them). Terraform has no per-stack resource limit; plan and apply time grow with the count.
+- ${perAgent.toFixed(1)} Terraform resources per extra agent: a Function App on its own plan, its identity, its keyless state account with two containers and a retention policy, a Service Bus queue with its dead-letter alert, and one role assignment per resource it reaches (${Math.round(perAgent) - 9} of them). Terraform has no per-stack resource limit; plan and apply time grow with the count.
 - Peak memory grows by ${((many.peakRssMb - one.peakRssMb) / (many.n - one.n)).toFixed(1)} MiB per agent: provider classes load by deep path, so an app loads only the dozen resource types it uses.
 `,
 );

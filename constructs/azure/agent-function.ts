@@ -6,7 +6,7 @@ import { parseToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
 import { eventGridFilter, type AzureAgentEvents } from './agent-events';
 import type { AzureAgentQueue } from './agent-queue';
 import { assignRole, globalName, privateStorageAccount, storageAccountName } from './defaults';
-import { LinuxFunctionApp, StorageContainer, UserAssignedIdentity, type ServicePlan, type StorageAccount } from './engine';
+import { LinuxFunctionApp, StorageContainer, StorageManagementPolicy, UserAssignedIdentity, type ServicePlan, type StorageAccount } from './engine';
 import type { AzureModelRouter } from './model-router';
 import type { AzureObservability } from './observability';
 import type { AzureRuntimePackage } from './runtime-package';
@@ -47,7 +47,12 @@ export interface AzureAgentFunctionProps {
   readonly auth?: AzureHttpAuth;
   /** The Function App name, unique in Azure. @default derived from the construct path */
   readonly name?: string;
+  /** Days a run's audit record is kept. @default 400, a year and a quarter for year-over-year reviews */
+  readonly auditRetentionDays?: number;
 }
+
+/** Days a job's status stays readable, as on AWS. */
+const JOB_RETENTION_DAYS = 30;
 
 /** Consumption instances stop a function after 10 minutes; the run needs 30 s after its own limit. */
 const CONSUMPTION_TIMEOUT_SECONDS = 600;
@@ -81,10 +86,21 @@ export class AzureAgentFunction extends Construct {
     const clientId = this.identity.clientId;
 
     // The host's storage (leases, keys) plus the agent's job status and audit, reachable by this identity only.
-    this.state = privateStorageAccount(this, 'State', { name: storageAccountName(this.node.path), ...location });
+    // Not versioned: the host and job status rewrite their blobs, and every write would leave a version.
+    this.state = privateStorageAccount(this, 'State', { name: storageAccountName(this.node.path), ...location, versioned: false });
     for (const container of [AZURE_STATE_CONTAINERS.jobs, AZURE_STATE_CONTAINERS.audit]) {
       new StorageContainer(this, `State-${container}`, { name: container, storageAccountId: this.state.id, containerAccessType: 'private' });
     }
+    const expire = (container: string, days: number) => ({
+      name: `expire-${container}`,
+      enabled: true,
+      filters: { blobTypes: ['blockBlob'], prefixMatch: [`${container}/`] },
+      actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: days } },
+    });
+    new StorageManagementPolicy(this, 'StateRetention', {
+      storageAccountId: this.state.id,
+      rule: [expire(AZURE_STATE_CONTAINERS.jobs, JOB_RETENTION_DAYS), expire(AZURE_STATE_CONTAINERS.audit, props.auditRetentionDays ?? 400)],
+    });
     // The app needs these two before it starts: it fetches its code and takes its host leases with them.
     const startRoles = [assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId), props.runtime.grantRead(principalId, agent.name)];
     assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principalId);

@@ -11,11 +11,17 @@ export interface PrivateStorageAccountProps {
   readonly name: string;
   readonly resourceGroupName: string;
   readonly location: string;
+  /**
+   * Keep every blob's earlier versions: right for content (skills, packages), wrong for state
+   * rewritten in place, where each write would leave a version behind.
+   * @default true
+   */
+  readonly versioned?: boolean;
 }
 
 /**
  * A storage account reached by Entra ID identities only: no shared keys (so no SAS either), no
- * public blob, HTTPS with TLS 1.2, double encryption, and versioned blobs kept 14 days after delete.
+ * public blob, HTTPS with TLS 1.2, double encryption, versioned blobs, and deleted blobs kept 14 days.
  */
 export function privateStorageAccount(scope: Construct, id: string, props: PrivateStorageAccountProps): StorageAccount {
   if (!/^[a-z0-9]{3,24}$/.test(props.name)) throw new Error(`${scope.node.path}: storage account name "${props.name}" must be 3-24 lowercase letters and digits`);
@@ -31,7 +37,7 @@ export function privateStorageAccount(scope: Construct, id: string, props: Priva
     defaultToOauthAuthentication: true,
     allowNestedItemsToBePublic: false,
     infrastructureEncryptionEnabled: true,
-    blobProperties: { versioningEnabled: true, deleteRetentionPolicy: { days: 14 } },
+    blobProperties: { versioningEnabled: props.versioned ?? true, deleteRetentionPolicy: { days: 14 } },
   });
 }
 

@@ -25,3 +25,4 @@ export { LinuxFunctionApp } from '@cdktf/provider-azurerm/lib/linux-function-app
 export { EventgridTopic } from '@cdktf/provider-azurerm/lib/eventgrid-topic';
 export { EventgridEventSubscription } from '@cdktf/provider-azurerm/lib/eventgrid-event-subscription';
 export { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
+export { StorageManagementPolicy } from '@cdktf/provider-azurerm/lib/storage-management-policy';

@@ -88,6 +88,12 @@ describe('AzureAgentFunction', () => {
     assert.match(app.app_settings.STATE_ACCOUNT_URL, /Agent_State_\w+\.primary_blob_endpoint\}$/);
     const containers = Object.entries(resources.azurerm_storage_container!).filter(([id]) => id.startsWith('Agent_'));
     assert.deepEqual(containers.map(([, c]) => c.name).sort(), ['audit', 'jobs']);
+    assert.equal(state.blob_properties.versioning_enabled, false, 'state is rewritten in place');
+    const retention = single(resources, 'azurerm_storage_management_policy');
+    assert.deepEqual(
+      retention.rule.map((r: any) => [r.filters.prefix_match[0], r.actions.base_blob.delete_after_days_since_modification_greater_than]),
+      [['jobs/', 30], ['audit/', 400]],
+    );
   });
 
   it('serves HTTP with function keys by default, schedules as NCRONTAB, and the timeout with room for the audit', () => {
