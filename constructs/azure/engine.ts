@@ -20,6 +20,7 @@ export { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics
 export { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 export { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 export { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+export { KeyVaultSecret } from '@cdktf/provider-azurerm/lib/key-vault-secret';
 export { ServicePlan } from '@cdktf/provider-azurerm/lib/service-plan';
 export { LinuxFunctionApp } from '@cdktf/provider-azurerm/lib/linux-function-app';
 export { EventgridTopic } from '@cdktf/provider-azurerm/lib/eventgrid-topic';

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
+import { UNSET_SECRET_VALUE } from '../definition/encoding';
 import { assignRole } from './defaults';
-import { DataAzurermClientConfig, KeyVault, type RoleAssignment } from './engine';
+import { DataAzurermClientConfig, KeyVault, KeyVaultSecret, RoleAssignment } from './engine';
 
 export interface AzureSecretsProps {
   /** The vault name: 3-24 letters, digits and hyphens, unique in Azure. */
@@ -11,12 +12,15 @@ export interface AzureSecretsProps {
 
 /**
  * Where model API keys live on Azure: a Key Vault with RBAC authorization (no access policies),
- * purge protection and 90 days of soft delete. Secret values are set outside the deployment, so
- * they never enter Terraform state; agents read them as Key Vault references, each only the secrets
- * its route names.
+ * purge protection and 90 days of soft delete. Each secret a route names is created holding a
+ * placeholder, so read can be granted on it at deploy; its value is then set outside the deployment
+ * (`az keyvault secret set`) and never enters Terraform state, which ignores later changes to it.
+ * Agents read secrets as Key Vault references, each only the secrets its route names.
  */
 export class AzureSecrets extends Construct {
   readonly vault: KeyVault;
+  private readonly secrets = new Map<string, KeyVaultSecret>();
+  private readonly deployerWrites: RoleAssignment;
 
   constructor(scope: Construct, id: string, props: AzureSecretsProps) {
     super(scope, id);
@@ -34,15 +38,34 @@ export class AzureSecrets extends Construct {
       purgeProtectionEnabled: true,
       softDeleteRetentionDays: 90,
     });
+    // Whoever deploys creates the placeholders; with RBAC, owning the vault does not let it write secrets.
+    this.deployerWrites = new RoleAssignment(this, 'DeployerWrites', { scope: this.vault.id, roleDefinitionName: 'Key Vault Secrets Officer', principalId: client.objectId });
   }
 
-  /** The Key Vault reference an app setting uses to read a secret at run time. */
+  /** The secret `name`, created on first use holding a placeholder until its value is set. */
+  secret(name: string): KeyVaultSecret {
+    let secret = this.secrets.get(name);
+    if (!secret) {
+      secret = new KeyVaultSecret(this, `Secret-${name}`, {
+        name,
+        keyVaultId: this.vault.id,
+        value: UNSET_SECRET_VALUE,
+        contentType: 'API key, set outside the deployment',
+        lifecycle: { ignoreChanges: ['value', 'content_type', 'tags', 'expiration_date', 'not_before_date'] },
+        dependsOn: [this.deployerWrites],
+      });
+      this.secrets.set(name, secret);
+    }
+    return secret;
+  }
+
+  /** The Key Vault reference an app setting uses to read a secret's current version at run time. */
   reference(secretName: string): string {
-    return `@Microsoft.KeyVault(SecretUri=${this.vault.vaultUri}secrets/${secretName}/)`;
+    return `@Microsoft.KeyVault(SecretUri=${this.secret(secretName).versionlessId}/)`;
   }
 
   /** Lets an identity read one secret, and no other secret in the vault. */
   grantRead(principalId: string, secretName: string, id: string): RoleAssignment {
-    return assignRole(this, `Reader-${id}`, `${this.vault.id}/secrets/${secretName}`, 'Key Vault Secrets User', principalId);
+    return assignRole(this, `Reader-${id}`, this.secret(secretName).resourceVersionlessId, 'Key Vault Secrets User', principalId);
   }
 }

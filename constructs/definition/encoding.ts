@@ -67,6 +67,9 @@ export const AZURE_RUNTIME_ENV = {
 /** The containers of an Azure agent's state account. */
 export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', audit: 'audit', package: 'package' } as const;
 
+/** What an Azure secret holds until someone sets it: the deployment creates it, never its value. */
+export const UNSET_SECRET_VALUE = 'serverless-agents: not set yet';
+
 /**
  * The app setting that carries a model API key on Azure, as a Key Vault reference the platform
  * resolves with the function's identity: the runtime reads a setting, never the vault.

@@ -1,7 +1,7 @@
 import { EventGridPublisherClient } from '@azure/eventgrid';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, secretSetting, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import { AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, secretSetting, UNSET_SECRET_VALUE, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
 import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-denial';
 import { Agent } from '../core/agent/agent';
 import type { AuditSink } from '../core/audit/records';
@@ -55,6 +55,7 @@ export function appSettingSecrets(env: NodeJS.ProcessEnv): (name: string) => Pro
     const value = env[secretSetting(name)];
     if (!value) throw new Error(`secret ${name} is not in app setting ${secretSetting(name)}: grant it through the AzureModelRouter`);
     if (value.startsWith('@Microsoft.KeyVault(')) throw new Error(`app setting ${secretSetting(name)} is an unresolved Key Vault reference: check the identity's read on the secret`);
+    if (value === UNSET_SECRET_VALUE) throw new Error(`secret ${name} still holds the deployment's placeholder: set it with az keyvault secret set --name ${name}`);
     return value;
   };
 }

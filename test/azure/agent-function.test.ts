@@ -56,8 +56,8 @@ describe('AzureAgentFunction', () => {
   });
 
   it('reads model keys as Key Vault references, each granted on its own secret', () => {
-    assert.match(app.app_settings.SECRET_AZURE_OPENAI_API_KEY, /^@Microsoft\.KeyVault\(SecretUri=\$\{azurerm_key_vault\.\w+\.vault_uri\}secrets\/azure-openai-api-key\/\)$/);
-    assert.match(app.app_settings.SECRET_ANTHROPIC_API_KEY, /secrets\/anthropic-api-key\/\)$/);
+    assert.match(app.app_settings.SECRET_AZURE_OPENAI_API_KEY, /^@Microsoft\.KeyVault\(SecretUri=\$\{azurerm_key_vault_secret\.Secrets_Secret-azure-openai-api-key_\w+\.versionless_id\}\/\)$/);
+    assert.match(app.app_settings.SECRET_ANTHROPIC_API_KEY, /Secrets_Secret-anthropic-api-key_\w+\.versionless_id\}\/\)$/);
     const config = decodeAgentConfig(app.app_settings[AGENT_CONFIG_ENV]);
     assert.deepEqual(config.route[0], { provider: 'openai-compatible', model: 'gpt-4-1', baseUrl: 'https://agents-openai.openai.azure.com/openai/v1', apiKeySecret: 'azure-openai-api-key' });
     assert.deepEqual(config.prices, { 'gpt-4-1': { inputPerMTok: 2, outputPerMTok: 8 } });
@@ -71,8 +71,8 @@ describe('AzureAgentFunction', () => {
       'Azure Service Bus Data Receiver @ ${azurerm_servicebus_queue.Queue.id}',
       'Azure Service Bus Data Sender @ ${azurerm_servicebus_queue.Queue.id}',
       'EventGrid Data Sender @ ${azurerm_eventgrid_topic.Events_Topic.id}',
-      'Key Vault Secrets User @ ${azurerm_key_vault.Secrets_Vault.id}/secrets/anthropic-api-key',
-      'Key Vault Secrets User @ ${azurerm_key_vault.Secrets_Vault.id}/secrets/azure-openai-api-key',
+      'Key Vault Secrets User @ ${azurerm_key_vault_secret.Secrets_Secret-anthropic-api-key.resource_versionless_id}',
+      'Key Vault Secrets User @ ${azurerm_key_vault_secret.Secrets_Secret-azure-openai-api-key.resource_versionless_id}',
       'Monitoring Metrics Publisher @ ${azurerm_application_insights.Observability_Insights.id}',
       'Storage Blob Data Owner @ ${azurerm_storage_account.Agent_State.id}',
       'Storage Blob Data Reader @ ${azurerm_storage_container.Runtime_Container.resource_manager_id}',

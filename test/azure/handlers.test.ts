@@ -6,7 +6,7 @@ import { AzureKeyCredential, EventGridPublisherClient } from '@azure/eventgrid';
 import { HttpRequest, InvocationContext, output, type EventGridEvent, type HttpResponseInit } from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { defineAgent } from '../../constructs/definition';
-import { secretSetting, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import { secretSetting, UNSET_SECRET_VALUE, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
 import { toRuntimeTarget } from '../../constructs/routing/config';
 import { readSkillsFolder, SKILL_INDEX_KEY } from '../../constructs/skills/catalog';
 import { EventGridPublisher } from '../../functions/azure/eventgrid-publisher';
@@ -232,5 +232,6 @@ describe('an Azure OpenAI route', () => {
     const secrets = appSettingSecrets({ [secretSetting('anthropic-api-key')]: '@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/anthropic-api-key/)' });
     await assert.rejects(secrets('anthropic-api-key'), /app setting SECRET_ANTHROPIC_API_KEY is an unresolved Key Vault reference/);
     await assert.rejects(appSettingSecrets({})('anthropic-api-key'), /secret anthropic-api-key is not in app setting SECRET_ANTHROPIC_API_KEY/);
+    await assert.rejects(appSettingSecrets({ SECRET_ANTHROPIC_API_KEY: UNSET_SECRET_VALUE })('anthropic-api-key'), /secret anthropic-api-key still holds the deployment's placeholder: set it with az keyvault secret set/);
   });
 });
