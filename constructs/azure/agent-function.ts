@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../definition/define';
-import { AGENT_CONFIG_ENV, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, encodeAgentConfig, type AgentRuntimeConfig } from '../definition/encoding';
+import { AGENT_CONFIG_ENV, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, encodeAgentConfig, type AgentRuntimeConfig } from '../definition/encoding';
 import type { AgentDefinitionInput } from '../definition/schema';
 import { parseToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
 import { eventGridFilter, type AzureAgentEvents } from './agent-events';
@@ -187,7 +187,7 @@ export class AzureAgentFunction extends Construct {
     });
 
     agent.triggers.forEach((t, i) => {
-      if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, 'events', t.pattern);
+      if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, AZURE_FUNCTIONS.events, t.pattern);
     });
   }
 

@@ -64,6 +64,9 @@ export const AZURE_RUNTIME_ENV = {
   schedule: (index: number) => `SCHEDULE_${index}`,
 } as const;
 
+/** The functions an agent's Function App serves; Event Grid subscriptions name the `events` one. */
+export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
+
 /** The containers of an Azure agent's state account. */
 export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', audit: 'audit', package: 'package' } as const;
 

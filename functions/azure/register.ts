@@ -1,13 +1,11 @@
 import type { app as functionsApp, output as functionsOutput } from '@azure/functions';
-import { AZURE_RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import { AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
 import { agentHandlers } from './handlers';
 import type { AzureRuntime } from './runtime';
 
 const ENV = AZURE_RUNTIME_ENV;
 const AUTH_LEVELS = ['function', 'anonymous', 'admin'] as const;
 
-/** The functions an agent's Function App serves, by trigger. */
-export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
 
 /**
  * Registers the agent's functions with the Functions host, only those its triggers need. Queue,
