@@ -105,7 +105,8 @@ export function summarizeTerraform(outdir: string): TerraformSummary {
   const acknowledged: string[] = [];
   const packages = new Map<string, number>();
   const stacks = Object.entries(manifest.stacks).map(([name, entry]) => {
-    const resources = (JSON.parse(readFileSync(join(outdir, entry.synthesizedStackPath), 'utf8')) as { resource: TfResources }).resource;
+    const synthesized = JSON.parse(readFileSync(join(outdir, entry.synthesizedStackPath), 'utf8')) as { resource: TfResources; provider?: { azurerm?: { storage_use_azuread?: boolean }[] } };
+    const resources = synthesized.resource;
     const all = (type: string) => Object.entries(resources[type] ?? {});
     const flag = (id: string, what: string) => findings.push(`${name}: ${id}: ${what}`);
     const agents = all('azurerm_linux_function_app').map(([id, app]) => {
@@ -122,6 +123,9 @@ export function summarizeTerraform(outdir: string): TerraformSummary {
       const model = typeof definition.model === 'string' ? definition.model : `${definition.model.provider}:${definition.model.model}`;
       return { name: definition.name, cohort: definition.cohort, model: `${model} → ${route.map((t) => t.model).join(', ')}` };
     });
+    if (all('azurerm_storage_blob').length && synthesized.provider?.azurerm?.[0]?.storage_use_azuread !== true) {
+      flag('provider.azurerm', 'uploads blobs with account keys (storage_use_azuread is off), which keyless accounts refuse');
+    }
     for (const [id, account] of all('azurerm_storage_account')) {
       if (account.shared_access_key_enabled !== false) flag(id, 'storage account accepts shared keys');
       if (account.allow_nested_items_to_be_public !== false) flag(id, 'storage account allows public blobs');

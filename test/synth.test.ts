@@ -82,10 +82,12 @@ describe('the Azure example app, synthesized by the pinned CDK for Terraform CLI
     account.shared_access_key_enabled = true;
     const [appId, app] = Object.entries(stack.resource.azurerm_linux_function_app)[0] as [string, { app_settings: Record<string, string> }];
     app.app_settings.HTTP_AUTH_LEVEL = 'anonymous';
+    stack.provider.azurerm[0].storage_use_azuread = false;
     writeFileSync(stackPath, JSON.stringify(stack));
     assert.deepEqual(summarizeTerraform(outdir).findings.sort(), [
       `support-agent-dev: ${appId}: serves HTTP anonymously without a stated reason`,
       `support-agent-dev: ${id}: storage account accepts shared keys`,
+      'support-agent-dev: provider.azurerm: uploads blobs with account keys (storage_use_azuread is off), which keyless accounts refuse',
     ].sort());
   });
 });

@@ -49,7 +49,7 @@ export class AzureAgentEvents extends Construct {
       localAuthEnabled: false,
       identity: { type: 'UserAssigned', identityIds: [this.deliveryIdentity.id] },
     });
-    const account = privateStorageAccount(this, 'DeadLetterAccount', { name: storageAccountName(`${this.node.path}/dead-letters`), ...location });
+    const account = privateStorageAccount(this, 'DeadLetterAccount', { name: storageAccountName(this, 'deadletters'), ...location });
     const container = new StorageContainer(this, 'DeadLetterContainer', { name: 'dead-letters', storageAccountId: account.id, containerAccessType: 'private' });
     this.deadLetters = { account, container };
     assignRole(this, 'DeadLetterWriter', container.resourceManagerId, 'Storage Blob Data Contributor', this.deliveryIdentity.principalId);

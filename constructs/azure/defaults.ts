@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Construct } from 'constructs';
-import { RoleAssignment, StorageAccount } from './engine';
+import { DataAzurermClientConfig, RoleAssignment, StorageAccount } from './engine';
 
 /**
  * The secure defaults every Azure construct shares, in one place so they cannot drift apart: the
@@ -41,21 +41,41 @@ export function privateStorageAccount(scope: Construct, id: string, props: Priva
   });
 }
 
-/** A storage account name from a construct path: lowercase letters and digits, at most 24. */
-export function storageAccountName(path: string): string {
-  const hash = createHash('sha256').update(path).digest('hex').slice(0, 8);
-  const base = path.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16);
-  return `${base}${hash}`.slice(0, 24);
+/**
+ * The context key whose value goes into every derived global name. Azure names storage accounts,
+ * vaults, namespaces, topics and apps globally, so two deployments of the same stack path would
+ * collide; a stack sets this (the example stack uses the subscription id) to keep its names its own.
+ */
+export const NAME_SEED_CONTEXT = 'serverless-agents:nameSeed';
+
+function nameHash(scope: Construct, part: string): string {
+  const seed = String(scope.node.tryGetContext(NAME_SEED_CONTEXT) ?? '');
+  return createHash('sha256').update(`${seed}/${scope.node.path}/${part}`).digest('hex').slice(0, 8);
 }
 
-/** A globally unique resource name from a construct path: letters, digits and hyphens. */
-export function globalName(path: string, maxLength: number): string {
-  const hash = createHash('sha256').update(path).digest('hex').slice(0, 8);
-  const base = path.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, maxLength - 9).replace(/-+$/, '');
-  return `${base}-${hash}`;
+/** A storage account name for a construct: lowercase letters and digits, at most 24. */
+export function storageAccountName(scope: Construct, part = ''): string {
+  const base = `${scope.node.path}${part}`.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16);
+  return `${base}${nameHash(scope, part)}`.slice(0, 24);
+}
+
+/** A globally unique resource name for a construct: letters, digits and hyphens, at most `maxLength`. */
+export function globalName(scope: Construct, maxLength: number, part = ''): string {
+  const base = `${scope.node.path}${part}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, maxLength - 9).replace(/-+$/, '');
+  return `${base}-${nameHash(scope, part)}`;
 }
 
 /** One built-in role for one identity on one resource; Azure assignments are always this shape. */
 export function assignRole(scope: Construct, id: string, resourceId: string, role: string, principalId: string): RoleAssignment {
   return new RoleAssignment(scope, id, { scope: resourceId, roleDefinitionName: role, principalId, principalType: 'ServicePrincipal' });
+}
+
+/**
+ * A data-plane role for whoever runs the deployment, which resources it writes through (blobs,
+ * Key Vault secrets) depend on: owning a subscription does not let an identity write data where
+ * keys are off and RBAC decides. The provider must use Entra ID for storage (`storageUseAzuread`).
+ */
+export function assignDeployer(scope: Construct, id: string, resourceId: string, role: string): RoleAssignment {
+  const client = new DataAzurermClientConfig(scope, `${id}-Client`, {});
+  return new RoleAssignment(scope, id, { scope: resourceId, roleDefinitionName: role, principalId: client.objectId });
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { runtimeBundle } from '../bundle/runtime-bundle';
 import { AZURE_STATE_CONTAINERS } from '../definition/encoding';
-import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
+import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { AssetType, StorageBlob, StorageContainer, TerraformAsset, type RoleAssignment, type StorageAccount } from './engine';
 
 /** The runtime's Azure Functions entry point. */
@@ -49,9 +49,11 @@ export class AzureRuntimePackage extends Construct {
   constructor(scope: Construct, id: string, props: AzureRuntimePackageProps) {
     super(scope, id);
     const asset = new TerraformAsset(this, 'Bundle', { path: azureRuntimeBundleDir(), type: AssetType.ARCHIVE });
-    this.account = privateStorageAccount(this, 'Account', { name: storageAccountName(this.node.path), ...props });
+    this.account = privateStorageAccount(this, 'Account', { name: storageAccountName(this), ...props });
     this.container = new StorageContainer(this, 'Container', { name: AZURE_STATE_CONTAINERS.package, storageAccountId: this.account.id, containerAccessType: 'private' });
-    // Named by content: a new runtime is a new blob, so apps restart onto it and never half-read one.
+    const uploads = assignDeployer(this, 'DeployerUploads', this.container.resourceManagerId, 'Storage Blob Data Contributor');
+    // Named by content: a new runtime is a new blob, so apps restart onto it and never half-read
+    // one; the old blob goes only after the apps point at the new one.
     this.blob = new StorageBlob(this, 'Zip', {
       name: `runtime-${asset.assetHash.slice(0, 16)}.zip`,
       storageAccountName: this.account.name,
@@ -59,6 +61,8 @@ export class AzureRuntimePackage extends Construct {
       type: 'Block',
       contentType: 'application/zip',
       source: asset.path,
+      dependsOn: [uploads],
+      lifecycle: { createBeforeDestroy: true },
     });
   }
 

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { UNSET_SECRET_VALUE } from '../definition/encoding';
-import { assignRole } from './defaults';
-import { DataAzurermClientConfig, KeyVault, KeyVaultSecret, RoleAssignment } from './engine';
+import { assignDeployer, assignRole } from './defaults';
+import { DataAzurermClientConfig, KeyVault, KeyVaultSecret, type RoleAssignment } from './engine';
 
 export interface AzureSecretsProps {
   /** The vault name: 3-24 letters, digits and hyphens, unique in Azure. */
@@ -39,7 +39,7 @@ export class AzureSecrets extends Construct {
       softDeleteRetentionDays: 90,
     });
     // Whoever deploys creates the placeholders; with RBAC, owning the vault does not let it write secrets.
-    this.deployerWrites = new RoleAssignment(this, 'DeployerWrites', { scope: this.vault.id, roleDefinitionName: 'Key Vault Secrets Officer', principalId: client.objectId });
+    this.deployerWrites = assignDeployer(this, 'DeployerWrites', this.vault.id, 'Key Vault Secrets Officer');
   }
 
   /** The secret `name`, created on first use holding a placeholder until its value is set. */

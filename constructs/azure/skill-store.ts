@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../skills/catalog';
-import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
+import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { type RoleAssignment, type StorageAccount, StorageBlob, StorageContainer } from './engine';
 
 export interface AzureSkillStoreProps {
@@ -37,11 +37,12 @@ export class AzureSkillStore extends Construct {
     const folder = resolve(props.path);
     this.index = readSkillsFolder(folder);
     this.account = privateStorageAccount(this, 'Account', {
-      name: props.accountName ?? storageAccountName(this.node.path),
+      name: props.accountName ?? storageAccountName(this),
       resourceGroupName: props.resourceGroupName,
       location: props.location,
     });
     this.container = new StorageContainer(this, 'Container', { name: 'skills', storageAccountId: this.account.id, containerAccessType: 'private' });
+    const uploads = assignDeployer(this, 'DeployerUploads', this.container.resourceManagerId, 'Storage Blob Data Contributor');
     // Skills are text; their content goes into the plan, so a changed skill is a changed blob.
     const files = this.index.skills.flatMap((s) => [SKILL_FILE, ...s.files].map((f) => `${s.name}/${f}`));
     files.forEach((name, i) => {
@@ -52,6 +53,7 @@ export class AzureSkillStore extends Construct {
         type: 'Block',
         contentType: name.endsWith('.md') ? 'text/markdown; charset=utf-8' : 'text/plain; charset=utf-8',
         sourceContent: readFileSync(join(folder, name), 'utf8'),
+        dependsOn: [uploads],
       });
     });
     new StorageBlob(this, 'Index', {
@@ -61,6 +63,7 @@ export class AzureSkillStore extends Construct {
       type: 'Block',
       contentType: 'application/json',
       sourceContent: JSON.stringify(this.index),
+      dependsOn: [uploads],
     });
   }
 

@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { AzureAgentEvents } from '../../constructs/azure/agent-events';
 import { AzureAgentFunction, type AzureHttpAuth } from '../../constructs/azure/agent-function';
 import { AzureAgentQueue, AzureServiceBus } from '../../constructs/azure/agent-queue';
-import { globalName } from '../../constructs/azure/defaults';
+import { globalName, NAME_SEED_CONTEXT } from '../../constructs/azure/defaults';
 import { AzurermProvider, MonitorActionGroup, ResourceGroup, ServicePlan, TerraformOutput, TerraformStack } from '../../constructs/azure/engine';
 import { AzureModelRouter } from '../../constructs/azure/model-router';
 import { AzureObservability } from '../../constructs/azure/observability';
@@ -47,8 +47,12 @@ export class AzureSingleAgentStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: AzureSingleAgentStackProps) {
     super(scope, id);
-    new AzurermProvider(this, 'Azure', { features: [{}], ...(props.subscriptionId && { subscriptionId: props.subscriptionId }) });
-    const name = (max: number) => globalName(id, max);
+    // Globally named resources take the subscription into their names, so the same stack deployed
+    // to two subscriptions does not collide.
+    if (props.subscriptionId) this.node.setContext(NAME_SEED_CONTEXT, props.subscriptionId);
+    // Storage accounts here take no shared keys, so the provider must reach blobs with Entra ID.
+    new AzurermProvider(this, 'Azure', { features: [{}], storageUseAzuread: true, ...(props.subscriptionId && { subscriptionId: props.subscriptionId }) });
+    const name = (max: number) => globalName(this, max);
     this.resourceGroup = new ResourceGroup(this, 'Group', { name: `${id}-rg`, location: props.location, ...(props.tags && { tags: { ...props.tags } }) });
     const location = { resourceGroupName: this.resourceGroup.name, location: props.location };
 

@@ -39,6 +39,11 @@ describe('the Azure runtime package', () => {
     assert.equal(blob.content_type, 'application/zip');
     assert.equal(single(resources, 'azurerm_storage_account').shared_access_key_enabled, false);
     assert.equal(single(resources, 'azurerm_storage_container').container_access_type, 'private');
-    assert.deepEqual(roleAssignments(resources).map((r) => r.replace(/_[0-9A-F]{8}\b/g, '')), ['Storage Blob Data Reader @ ${azurerm_storage_container.Runtime_Container.resource_manager_id}']);
+    assert.deepEqual(roleAssignments(resources).map((r) => r.replace(/_[0-9A-F]{8}\b/g, '')), [
+      // The deployer uploads the zip; the apps only read it.
+      'Storage Blob Data Contributor @ ${azurerm_storage_container.Runtime_Container.resource_manager_id}',
+      'Storage Blob Data Reader @ ${azurerm_storage_container.Runtime_Container.resource_manager_id}',
+    ]);
+    assert.equal(blob.lifecycle.create_before_destroy, true, 'apps move to a new zip before the old one goes');
   });
 });

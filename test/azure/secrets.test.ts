@@ -43,7 +43,7 @@ describe('AzureSecrets', () => {
     // The deploying identity writes the placeholders: with RBAC, owning the vault is not enough.
     const officer = Object.values(synthesized.resource.azurerm_role_assignment!).find((a) => a.role_definition_name === 'Key Vault Secrets Officer')!;
     assert.match(officer.scope, /^\$\{azurerm_key_vault\.\w+\.id\}$/);
-    assert.match(officer.principal_id, /data\.azurerm_client_config\.\w+\.object_id/);
+    assert.match(officer.principal_id, /data\.azurerm_client_config\.[\w-]+\.object_id/);
     assert.match(secrets[0]!.depends_on[0], /^azurerm_role_assignment\.Secrets_DeployerWrites_\w+$/);
   });
 

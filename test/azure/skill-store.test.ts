@@ -38,7 +38,7 @@ describe('AzureSkillStore', () => {
   });
 
   it('grants an identity Storage Blob Data Reader on the skills container only', () => {
-    const [assignment] = Object.values(synth().azurerm_role_assignment!);
+    const assignment = Object.values(synth().azurerm_role_assignment!).find((a) => a.role_definition_name === 'Storage Blob Data Reader');
     assert.equal(assignment!.role_definition_name, 'Storage Blob Data Reader');
     assert.equal(assignment!.principal_id, '00000000-0000-0000-0000-000000000001');
     assert.match(assignment!.scope, /^\$\{azurerm_storage_container\.[A-Za-z0-9_]+\.resource_manager_id\}$/);

@@ -35,6 +35,19 @@ describe('AzureSingleAgentStack', () => {
     assert.equal(apps.find((a) => a.app_settings.AGENT_QUEUE === undefined)!.app_settings.HTTP_AUTH_LEVEL, 'function');
   });
 
+  it('reaches keyless storage with Entra ID, the deployer granted only the data roles it writes through', () => {
+    const stack = new AzureSingleAgentStack(Testing.app(), 'support-agent-test', { location: 'westeurope', models: AZURE_ROUTER });
+    const synthesized = JSON.parse(Testing.synth(stack)) as { provider: { azurerm: { storage_use_azuread: boolean }[] }; resource: Resources };
+    assert.equal(synthesized.provider.azurerm[0]!.storage_use_azuread, true);
+    const deployer = Object.values(synthesized.resource.azurerm_role_assignment!).filter((a) => /azurerm_client_config/.test(a.principal_id));
+    assert.deepEqual(deployer.map((a) => `${a.role_definition_name} @ ${String(a.scope).replace(/_[0-9A-F]{8}\b/g, '')}`).sort(), [
+      'Key Vault Secrets Officer @ ${azurerm_key_vault.Secrets_Vault.id}',
+      'Storage Blob Data Contributor @ ${azurerm_storage_container.Runtime_Container.resource_manager_id}',
+      'Storage Blob Data Contributor @ ${azurerm_storage_container.Skills_Container.resource_manager_id}',
+    ]);
+    for (const blob of Object.values(synthesized.resource.azurerm_storage_blob!)) assert.match(blob.depends_on[0], /DeployerUploads/);
+  });
+
   it('has no anonymous entry point, no storage key, and no role wider than one resource', () => {
     for (const app of apps) assert.equal(app.app_settings.HTTP_AUTH_LEVEL, 'function');
     for (const account of Object.values(resources.azurerm_storage_account!)) {
@@ -46,6 +59,23 @@ describe('AzureSingleAgentStack', () => {
     for (const assignment of Object.values(resources.azurerm_role_assignment!)) {
       assert.doesNotMatch(assignment.scope, /resource_group|subscriptions\//, `${assignment.role_definition_name} is scoped to one resource`);
     }
+    // Agents read secrets one by one, never the whole vault.
+    for (const reader of Object.values(resources.azurerm_role_assignment!).filter((a) => a.role_definition_name === 'Key Vault Secrets User')) {
+      assert.match(reader.scope, /^\$\{azurerm_key_vault_secret\.[\w-]+\.resource_versionless_id\}$/);
+    }
+  });
+
+  it('derives global names from the subscription, so one stack deploys to two subscriptions without collisions', () => {
+    const names = (subscriptionId?: string) => {
+      const stack = new AzureSingleAgentStack(Testing.app(), 'support-agent-test', { location: 'westeurope', models: AZURE_ROUTER, ...(subscriptionId && { subscriptionId }) });
+      const r = (JSON.parse(Testing.synth(stack)) as { resource: Resources }).resource;
+      return ['azurerm_storage_account', 'azurerm_key_vault', 'azurerm_servicebus_namespace', 'azurerm_eventgrid_topic', 'azurerm_linux_function_app'].flatMap((t) => Object.values(r[t]!).map((x) => x.name as string));
+    };
+    const a = names('11111111-1111-1111-1111-111111111111');
+    const b = names('22222222-2222-2222-2222-222222222222');
+    assert.deepEqual(a, names('11111111-1111-1111-1111-111111111111'), 'the same subscription gets the same names');
+    assert.equal(a.filter((n, i) => n === b[i]).length, 0);
+    for (const n of a.slice(0, 4)) assert.match(n, /^[a-z0-9]{3,24}$/, 'storage account names');
   });
 
   it('prints each agent URL as an output', () => {
