@@ -79,7 +79,7 @@ export class AzureAgentFunction extends Construct {
     const toolPolicy = parseToolPolicy(agent.name, props.toolPolicy);
     const config: AgentRuntimeConfig = { definition: agent, route, prices: props.router.prices(route), ...(toolPolicy && { toolPolicy }) };
     const location = { resourceGroupName: props.resourceGroupName, location: props.location };
-    const name = props.name ?? globalName(this.node.path, 60);
+    const name = props.name ?? globalName(this, 60);
 
     this.identity = new UserAssignedIdentity(this, 'Identity', { name: `${name}-identity`, ...location });
     const principalId = this.identity.principalId;
@@ -87,7 +87,7 @@ export class AzureAgentFunction extends Construct {
 
     // The host's storage (leases, keys) plus the agent's job status and audit, reachable by this identity only.
     // Not versioned: the host and job status rewrite their blobs, and every write would leave a version.
-    this.state = privateStorageAccount(this, 'State', { name: storageAccountName(this.node.path), ...location, versioned: false });
+    this.state = privateStorageAccount(this, 'State', { name: storageAccountName(this), ...location, versioned: false });
     for (const container of [AZURE_STATE_CONTAINERS.jobs, AZURE_STATE_CONTAINERS.audit]) {
       new StorageContainer(this, `State-${container}`, { name: container, storageAccountId: this.state.id, containerAccessType: 'private' });
     }
@@ -133,6 +133,7 @@ export class AzureAgentFunction extends Construct {
       props.queue.grantReceive(principalId, agent.name);
       if (agent.triggers.some((t) => t.type === 'job')) props.queue.grantSend(principalId, agent.name);
       settings[ENV.queue] = props.queue.queue.name;
+      settings[ENV.queueMaxDeliveries] = String(props.queue.maxDeliveryCount);
       settings[`${ENV.serviceBusConnection}__fullyQualifiedNamespace`] = `${props.queue.namespace.name}.servicebus.windows.net`;
       settings[`${ENV.serviceBusConnection}__credential`] = 'managedidentity';
       settings[`${ENV.serviceBusConnection}__clientId`] = clientId;
@@ -176,6 +177,8 @@ export class AzureAgentFunction extends Construct {
           unauthenticatedAction: 'Return401',
           requireHttps: true,
           defaultProvider: 'azureactivedirectory',
+          // Event Grid delivers with the function's system key and no Entra ID token.
+          excludedPaths: ['/runtime/webhooks/eventgrid'],
           activeDirectoryV2: {
             clientId: auth.clientId,
             tenantAuthEndpoint: `https://login.microsoftonline.com/${auth.tenantId}/v2.0`,

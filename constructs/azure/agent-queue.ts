@@ -54,11 +54,13 @@ export interface AzureAgentQueueProps {
 export class AzureAgentQueue extends Construct {
   readonly namespace: ServicebusNamespace;
   readonly queue: ServicebusQueue;
+  /** Deliveries of a message before Service Bus dead-letters it. */
+  readonly maxDeliveryCount: number;
   readonly deadLetterAlert: MonitorMetricAlert;
 
   constructor(scope: Construct, id: string, props: AzureAgentQueueProps) {
     super(scope, id);
-    const maxDeliveryCount = props.maxDeliveryCount ?? 3;
+    const maxDeliveryCount = (this.maxDeliveryCount = props.maxDeliveryCount ?? 3);
     if (maxDeliveryCount < 1 || maxDeliveryCount > 2000) throw new Error(`AzureAgentQueue ${this.node.path}: maxDeliveryCount must be 1-2000, got ${maxDeliveryCount}`);
     const namespace = (this.namespace = props.bus.namespace);
     this.queue = new ServicebusQueue(this, 'Queue', {

@@ -56,6 +56,8 @@ export const AZURE_RUNTIME_ENV = {
   stateAccountUrl: 'STATE_ACCOUNT_URL',
   /** The agent's Service Bus queue; triggers bind to it as `%AGENT_QUEUE%`. */
   queue: 'AGENT_QUEUE',
+  /** The queue's max delivery count, so the runtime knows a message's last delivery. */
+  queueMaxDeliveries: 'AGENT_QUEUE_MAX_DELIVERIES',
   /** The connection name the Service Bus trigger and output use. */
   serviceBusConnection: 'ServiceBusConnection',
   /** `function` (keys) or `anonymous` behind Entra ID authentication on the app. */

@@ -3,7 +3,7 @@ import type { EventGridEvent, FunctionOutput, HttpRequest, HttpResponseInit, Inv
 import type { AgentRuntimeConfig } from '../../constructs/definition/encoding';
 import type { RunResult } from '../core/agent/agent';
 import type { JobRecord } from '../core/jobs/jobs';
-import { answerNow, deadlineFrom, OutputValidationError, publishRun, summary } from '../entry/outcome';
+import { answerNow, deadlineFrom, OutputValidationError, publishFailure, publishRun, summary } from '../entry/outcome';
 import type { RequestBody } from '../entry/request';
 import type { AzureRuntime } from './runtime';
 
@@ -12,7 +12,8 @@ import type { AzureRuntime } from './runtime';
  * They do what the Lambda handler does on AWS, around the same core: run now over HTTP, queue a
  * job through Service Bus, and run queued messages, Event Grid events and schedules. A queued run
  * that throws is abandoned, so Service Bus (or Event Grid) delivers it again and, when deliveries
- * run out, dead-letters it: nothing is dropped.
+ * run out, dead-letters it: nothing is dropped. A run nothing will deliver again (a timer's, or a
+ * message on its last delivery) is marked failed and announced with run.failed.
  */
 
 /** What the job route puts on the agent's Service Bus queue. */
@@ -46,7 +47,12 @@ export interface AgentHandlers {
 const requestParser = () => import('../entry/request.js').then((m) => m.parseRequestBody);
 type Parser = Awaited<ReturnType<typeof requestParser>>;
 
-export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Promise<AzureRuntime>, jobs: FunctionOutput): AgentHandlers {
+export interface AgentHandlerOptions {
+  /** The queue's max delivery count: the delivery after which Service Bus dead-letters a message. */
+  readonly maxDeliveries?: number;
+}
+
+export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Promise<AzureRuntime>, jobs: FunctionOutput, options: AgentHandlerOptions = {}): AgentHandlers {
   const { definition } = config;
   // Azure gives no remaining time; the host stops a function at its timeout, set from the agent's.
   const deadline = () => deadlineFrom(definition.limits.timeoutSeconds * 1000);
@@ -78,10 +84,11 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     const rt = await getRuntime();
     const jobId = body.idempotencyKey ?? randomUUID();
     const statusUrl = `/api/agents/${definition.name}/jobs/${jobId}`;
-    // A resubmitted idempotency key answers with the job it already started, and queues nothing.
+    // A resubmitted idempotency key answers with the job it already started. It queues the message
+    // again only if no delivery has touched the job yet: the first send may be what failed.
     const existing = body.idempotencyKey ? await rt.jobs?.get(jobId) : undefined;
-    if (existing) return json(202, { jobId, status: existing.status, statusUrl });
-    await rt.jobs?.put({ jobId, agent: definition.name, status: 'queued', updatedAt: new Date().toISOString() });
+    if (existing && !(existing.status === 'queued' && existing.error === undefined)) return json(202, { jobId, status: existing.status, statusUrl });
+    if (!existing) await rt.jobs?.put({ jobId, agent: definition.name, status: 'queued', updatedAt: new Date().toISOString() });
     context.extraOutputs.set(jobs, { jobId, agent: definition.name, input: body.input } satisfies JobMessage);
     return json(202, { jobId, status: 'queued', statusUrl });
   }
@@ -97,9 +104,10 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   /**
    * Runs a queued run once. Its status record makes redelivery safe: a run that succeeded is not
    * run again, and one whose answer failed validation fails again at once, without a model call,
-   * until Service Bus or Event Grid dead-letters it.
+   * until Service Bus or Event Grid dead-letters it. `final` says nothing will deliver it again:
+   * a timer, or a message on its last delivery.
    */
-  async function runQueued(run: QueuedRun, context: InvocationContext): Promise<unknown> {
+  async function runQueued(run: QueuedRun, context: InvocationContext, final = false): Promise<unknown> {
     const rt = await getRuntime();
     const previous = await rt.jobs?.get(run.runId);
     if (previous?.status === 'succeeded') return previous;
@@ -112,11 +120,18 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     try {
       result = await rt.agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: deadline() });
     } catch (e) {
-      // Worth another delivery: back to queued, with the reason for whoever looks.
-      context.error(JSON.stringify({ message: 'run failed; the message will be delivered again', runId: run.runId, deliveryCount: context.triggerMetadata?.deliveryCount, error: (e as Error).message }));
-      // No run.failed event: the message comes again, and an event per delivery would read as final.
-      // As on AWS, a run out of deliveries shows in the dead-letter queue and its job record.
-      await status('queued', { error: (e as Error).message });
+      const error = (e as Error).message;
+      if (final) {
+        // Nothing will run it again: failed, announced once, and (for a message) dead-lettered next.
+        context.error(JSON.stringify({ message: 'run failed for the last time', runId: run.runId, trigger: run.trigger, error }));
+        await status('failed', { error });
+        await publishFailure(rt.events, definition, run.runId, run.trigger, e, jobId);
+      } else {
+        // Worth another delivery: back to queued, with the reason for whoever looks. No event: one
+        // per delivery would read as final.
+        context.error(JSON.stringify({ message: 'run failed; it will be delivered again', runId: run.runId, deliveryCount: context.triggerMetadata?.deliveryCount, error }));
+        await status('queued', { error });
+      }
       throw e;
     }
     if (result.validation && !result.validation.ok) {
@@ -131,7 +146,9 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   }
 
   async function queueMessage(message: unknown, context: InvocationContext): Promise<unknown> {
-    return runQueued(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context);
+    const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
+    const last = options.maxDeliveries !== undefined && deliveryCount >= options.maxDeliveries;
+    return runQueued(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context, last);
   }
 
   async function event(received: EventGridEvent, context: InvocationContext): Promise<unknown> {
@@ -141,7 +158,8 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   const schedule = (index: number) => async (_timer: Timer, context: InvocationContext) => {
     const trigger = definition.triggers.filter((t) => t.type === 'schedule')[index];
     if (!trigger) throw new Error(`agent ${definition.name} has no schedule ${index}`);
-    return runQueued({ runId: `schedule-${index}-${context.invocationId}`, trigger: 'schedule', input: trigger.input }, context);
+    // A timer never fires the same run twice, so a failure is final.
+    return runQueued({ runId: `schedule-${index}-${context.invocationId}`, trigger: 'schedule', input: trigger.input }, context, true);
   };
 
   return { invoke, submitJob, jobStatus, queueMessage, event, schedule };

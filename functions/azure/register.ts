@@ -23,7 +23,8 @@ export function registerAgent(
   if (!AUTH_LEVELS.includes(authLevel)) throw new Error(`${ENV.httpAuthLevel} must be one of ${AUTH_LEVELS.join(', ')}, got "${authLevel}"`);
   const queue = { queueName: `%${ENV.queue}%`, connection: ENV.serviceBusConnection };
   const jobs = output.serviceBusQueue(queue);
-  const handlers = agentHandlers(config, getRuntime, jobs);
+  const maxDeliveries = env[ENV.queueMaxDeliveries] ? Number(env[ENV.queueMaxDeliveries]) : undefined;
+  const handlers = agentHandlers(config, getRuntime, jobs, { ...(maxDeliveries && { maxDeliveries }) });
   const kinds = new Set(config.definition.triggers.map((t) => t.type));
   const registered: string[] = [];
   const route = `agents/{name}`;

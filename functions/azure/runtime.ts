@@ -55,7 +55,9 @@ export function appSettingSecrets(env: NodeJS.ProcessEnv): (name: string) => Pro
     const value = env[secretSetting(name)];
     if (!value) throw new Error(`secret ${name} is not in app setting ${secretSetting(name)}: grant it through the AzureModelRouter`);
     if (value.startsWith('@Microsoft.KeyVault(')) throw new Error(`app setting ${secretSetting(name)} is an unresolved Key Vault reference: check the identity's read on the secret`);
-    if (value === UNSET_SECRET_VALUE) throw new Error(`secret ${name} still holds the deployment's placeholder: set it with az keyvault secret set --name ${name}`);
+    if (value === UNSET_SECRET_VALUE) {
+      throw new Error(`secret ${name} still holds the deployment's placeholder: set it with az keyvault secret set --name ${name}, then restart the app (it caches Key Vault references)`);
+    }
     return value;
   };
 }

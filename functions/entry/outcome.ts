@@ -87,10 +87,10 @@ export async function publishRun(
   }
 }
 
-/** Announces a run that threw before it had a result (a synchronous call; queued runs are redelivered instead). */
-async function publishFailure(events: EventPublisher, definition: AgentDefinition, runId: string, trigger: string, error: unknown): Promise<void> {
+/** Announces a run that threw before it had a result and will not be run again. */
+export async function publishFailure(events: EventPublisher, definition: AgentDefinition, runId: string, trigger: string, error: unknown, extra: Partial<AgentEventDetail> = {}): Promise<void> {
   await events
-    .publish('run.failed', { ...identity(definition, runId, trigger), error: (error as Error).message })
+    .publish('run.failed', { ...identity(definition, runId, trigger), error: (error as Error).message, ...extra })
     .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', runId, error: (e as Error).message })));
 }
 

@@ -32,6 +32,7 @@ describe('AzureAgentFunction', () => {
     assert.equal(s.AzureWebJobsStorage__credential, 'managedidentity');
     assert.equal(s.AzureWebJobsStorage__clientId, s.AZURE_CLIENT_ID);
     assert.equal(s.ServiceBusConnection__credential, 'managedidentity');
+    assert.equal(s.AGENT_QUEUE_MAX_DELIVERIES, '3');
     assert.equal(s.ServiceBusConnection__clientId, s.AZURE_CLIENT_ID);
     assert.match(s.ServiceBusConnection__fullyQualifiedNamespace, /\.name\}\.servicebus\.windows\.net$/);
     assert.equal(app.storage_uses_managed_identity, true);
@@ -112,6 +113,8 @@ describe('AzureAgentFunction', () => {
     assert.equal(entra.auth_settings_v2.active_directory_v2.tenant_auth_endpoint, 'https://login.microsoftonline.com/99999999-8888-7777-6666-555555555555/v2.0');
     assert.deepEqual(entra.auth_settings_v2.active_directory_v2.allowed_audiences, ['api://11111111-2222-3333-4444-555555555555']);
     assert.equal(entra.app_settings.HTTP_AUTH_LEVEL, 'anonymous');
+    // Event Grid calls with the function's system key, never an Entra ID token.
+    assert.deepEqual(entra.auth_settings_v2.excluded_paths, ['/runtime/webhooks/eventgrid']);
   });
 
   it('is anonymous only with a reason', () => {

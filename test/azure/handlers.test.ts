@@ -29,13 +29,16 @@ let azurite: Azurite;
 let anthropic: ModelFake;
 let topic: LoopbackServer;
 let handlers: AgentHandlers;
+let clients: AzureClients;
+const env = { [secretSetting('anthropic-api-key')]: 'test-anthropic-key', SKILLS_ACCOUNT_URL: 'http://skills.invalid', STATE_ACCOUNT_URL: 'http://state.invalid' };
 const jobs = output.serviceBusQueue({ queueName: '%AGENT_QUEUE%', connection: 'ServiceBusConnection' });
-const STATE = 'http://state.invalid';
 
 const future = () => new Date(Date.now() + 3 * 86_400_000).toISOString();
 /** The model answers with a triage echoing the prompt; a prompt saying BROKEN gets a past due date, which the rules refuse. */
 function triage(body: unknown) {
   const prompt = JSON.stringify((body as { messages: unknown[] }).messages[0]);
+  // A prompt saying CRASH gets a request the API refuses: the run throws, no retry helps.
+  if (prompt.includes('CRASH')) return { status: 400 };
   const due = prompt.includes('BROKEN') ? '2020-01-01T00:00:00Z' : future();
   return { text: JSON.stringify({ category: 'billing', severity: 'sev3', summary: `seen: ${prompt.slice(0, 200)}`, nextAction: 'answer', dueBy: due, confidence: 0.9 }) };
 }
@@ -59,14 +62,14 @@ before(async () => {
   // The example agent, routed to the Anthropic API with its key as the platform hands it over.
   const config: AgentRuntimeConfig = { definition: exampleAgent(), route: [{ provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'anthropic-api-key' }] };
   process.env.ANTHROPIC_BASE_URL = anthropic.url;
-  const env = { [secretSetting('anthropic-api-key')]: 'test-anthropic-key', SKILLS_ACCOUNT_URL: 'http://skills.invalid', STATE_ACCOUNT_URL: STATE, AGENT_TOPIC_ENDPOINT: `${topic.url}/api/events` };
+  Object.assign(env, { AGENT_TOPIC_ENDPOINT: `${topic.url}/api/events` });
   // In Azure these clients use the managed identity; here Azurite's account and the loopback topic.
-  const clients: AzureClients = {
+  clients = {
     container: (_url, name) => service.getContainerClient(name),
     topic: (endpoint) => new EventGridPublisher(new EventGridPublisherClient(endpoint, 'EventGrid', new AzureKeyCredential('k'), { allowInsecureConnection: true })),
   };
   const runtime = buildAzureRuntime(config, env, clients);
-  handlers = agentHandlers(config, () => runtime, jobs);
+  handlers = agentHandlers(config, () => runtime, jobs, { maxDeliveries: 3 });
 });
 
 after(async () => {
@@ -144,17 +147,19 @@ describe('jobs through Service Bus', () => {
     assert.equal(anthropic.requests.length, calls);
   });
 
-  it('answers a resubmitted idempotency key with the job it started, queueing nothing', async () => {
-    const first = await handlers.submitJob(post('jobs', { input: 'Order ord_11112222 arrived broken.', idempotencyKey: 'ticket-77' }), context('submit-job'));
-    const ctx = context('submit-job');
-    const again = await handlers.submitJob(post('jobs', { input: 'Order ord_11112222 arrived broken.', idempotencyKey: 'ticket-77' }), ctx);
-    assert.equal(bodyOf(first).jobId, 'ticket-77');
-    assert.equal(again.status, 202);
-    assert.equal(bodyOf(again).jobId, 'ticket-77');
-    assert.equal(ctx.extraOutputs.get(jobs), undefined);
+  it('answers a resubmitted idempotency key with the job it started, queueing nothing once it ran', async () => {
+    const submit = () => post('jobs', { input: 'Order ord_11112222 arrived broken.', idempotencyKey: 'ticket-77' });
+    const first = context('submit-job');
+    assert.equal(bodyOf(await handlers.submitJob(submit(), first)).jobId, 'ticket-77');
+    await handlers.queueMessage(first.extraOutputs.get(jobs), context('queue', { messageId: 'm-77', deliveryCount: 1 }));
+    const again = context('submit-job');
+    const response = await handlers.submitJob(submit(), again);
+    assert.equal(response.status, 202);
+    assert.deepEqual([bodyOf(response).jobId, bodyOf(response).status], ['ticket-77', 'succeeded']);
+    assert.equal(again.extraOutputs.get(jobs), undefined);
   });
 
-  it('throws on a failing message so Service Bus redelivers it, and it is dead-lettered, never dropped', async () => {
+  it('throws on every delivery of a message whose answer broke its rules, later ones without a model call, so Service Bus dead-letters it', async () => {
     // The answer breaks its rules: the first delivery records the failure; later deliveries fail
     // at once without calling the model, until the queue's max delivery count dead-letters it.
     const message: JobMessage = { jobId: 'job-broken', agent: 'support', input: 'BROKEN order' };
@@ -168,6 +173,25 @@ describe('jobs through Service Bus', () => {
     }
     assert.equal(anthropic.requests.length, calls);
     assert.ok(published().some((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-broken'));
+  });
+
+  it('marks a job failed and announces it on its last delivery, before Service Bus dead-letters it', async () => {
+    const message: JobMessage = { jobId: 'job-crash', agent: 'support', input: 'CRASH please' };
+    await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-5', deliveryCount: 1 })));
+    const retrying = bodyOf(await handlers.jobStatus(get('job-crash'), context('job-status')));
+    assert.deepEqual([retrying.status, typeof retrying.error], ['queued', 'string']);
+    assert.ok(!published().some((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-crash'), 'no event while deliveries remain');
+    await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-5', deliveryCount: 3 })));
+    assert.equal(bodyOf(await handlers.jobStatus(get('job-crash'), context('job-status'))).status, 'failed');
+    assert.equal(published().filter((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-crash').length, 1);
+  });
+
+  it('queues a resubmitted job again when no delivery has touched it, since the first send may have failed', async () => {
+    const submit = () => post('jobs', { input: 'Order ord_12121212 is late.', idempotencyKey: 'ticket-88' });
+    await handlers.submitJob(submit(), context('submit-job'));
+    const again = context('submit-job');
+    assert.equal((await handlers.submitJob(submit(), again)).status, 202);
+    assert.deepEqual(again.extraOutputs.get(jobs), { jobId: 'ticket-88', agent: 'support', input: 'Order ord_12121212 is late.' });
   });
 
   it('rejects a job message with an invalid body, for the dead-letter queue', async () => {
@@ -199,6 +223,19 @@ describe('the Event Grid and timer triggers', () => {
     const calls = anthropic.requests.length;
     await handlers.event(event, context('events'));
     assert.equal(anthropic.requests.length, calls);
+  });
+
+  it('marks a failed schedule run failed and announces it: a timer never fires the same run again', async () => {
+    const config: AgentRuntimeConfig = {
+      definition: defineAgent({ ...exampleAgent(), triggers: [{ type: 'schedule', expression: 'rate(1 hour)', input: 'CRASH the nightly digest' }] }),
+      route: [{ provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'anthropic-api-key' }],
+    };
+    const nightly = agentHandlers(config, () => buildAzureRuntime(config, env, clients), jobs);
+    const ctx = context('schedule-0');
+    await assert.rejects(nightly.schedule(0)({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, ctx));
+    const runId = `schedule-0-${ctx.invocationId}`;
+    assert.equal(bodyOf(await handlers.jobStatus(get(runId), context('job-status'))).status, 'failed');
+    assert.ok(published().some((e) => e.eventType === 'run.failed' && e.data.runId === runId && e.data.trigger === 'schedule'));
   });
 
   it('runs a schedule with the prompt its trigger names', async () => {
