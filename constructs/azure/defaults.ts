@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Construct } from 'constructs';
-import { DataAzurermClientConfig, RoleAssignment, StorageAccount } from './engine';
+import { DataAzurermClientConfig, RoleAssignment, StorageAccount, TerraformStack } from './engine';
 
 /**
  * The secure defaults every Azure construct shares, in one place so they cannot drift apart: the
@@ -76,6 +76,18 @@ export function assignRole(scope: Construct, id: string, resourceId: string, rol
  * keys are off and RBAC decides. The provider must use Entra ID for storage (`storageUseAzuread`).
  */
 export function assignDeployer(scope: Construct, id: string, resourceId: string, role: string): RoleAssignment {
-  const client = new DataAzurermClientConfig(scope, `${id}-Client`, {});
-  return new RoleAssignment(scope, id, { scope: resourceId, roleDefinitionName: role, principalId: client.objectId });
+  return new RoleAssignment(scope, id, { scope: resourceId, roleDefinitionName: role, principalId: deployer(scope).objectId });
+}
+
+const deployers = new WeakMap<TerraformStack, DataAzurermClientConfig>();
+
+/** The identity running the deployment (its tenant, object id, subscription): one lookup per stack. */
+export function deployer(scope: Construct): DataAzurermClientConfig {
+  const stack = TerraformStack.of(scope);
+  let client = deployers.get(stack);
+  if (!client) {
+    client = new DataAzurermClientConfig(stack, 'Deployer', {});
+    deployers.set(stack, client);
+  }
+  return client;
 }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { UNSET_SECRET_VALUE } from '../definition/encoding';
-import { assignDeployer, assignRole } from './defaults';
-import { DataAzurermClientConfig, KeyVault, KeyVaultSecret, type RoleAssignment } from './engine';
+import { assignDeployer, assignRole, deployer } from './defaults';
+import { KeyVault, KeyVaultSecret, type RoleAssignment } from './engine';
 
 export interface AzureSecretsProps {
   /** The vault name: 3-24 letters, digits and hyphens, unique in Azure. */
@@ -27,12 +27,11 @@ export class AzureSecrets extends Construct {
     if (!/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(props.name) || props.name.includes('--')) {
       throw new Error(`AzureSecrets ${this.node.path}: "${props.name}" is not a Key Vault name (3-24 letters, digits and single hyphens, starting with a letter)`);
     }
-    const client = new DataAzurermClientConfig(this, 'Client', {});
     this.vault = new KeyVault(this, 'Vault', {
       name: props.name,
       resourceGroupName: props.resourceGroupName,
       location: props.location,
-      tenantId: client.tenantId,
+      tenantId: deployer(this).tenantId,
       skuName: 'standard',
       rbacAuthorizationEnabled: true,
       purgeProtectionEnabled: true,
