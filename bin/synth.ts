@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-import { devNull } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CDKTF_CLI_ENV } from './cdktf-cli';
 import { formatSummary, formatTerraformSummary, summarizeAssembly, summarizeTerraform } from './summary';
 
 /**
@@ -26,9 +26,7 @@ const aws = summarizeAssembly(awsOut);
 console.log(formatSummary(aws, awsMs));
 
 const azureOut = join(root, 'cdktf.out');
-// CHECKPOINT_DISABLE keeps the CLI from calling HashiCorp's version and telemetry service. The
-// CLI asks a terraform binary, if any, for its version: an empty CLI config keeps it quiet.
-const azureMs = run(bin('cdktf'), ['synth', '--output', azureOut], { CHECKPOINT_DISABLE: '1', CI: '1', TF_CLI_CONFIG_FILE: devNull });
+const azureMs = run(bin('cdktf'), ['synth', '--output', azureOut], CDKTF_CLI_ENV);
 const azure = summarizeTerraform(azureOut);
 console.log(formatTerraformSummary(azure, azureMs));
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { devNull, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../bin/app';
+import { CDKTF_CLI_ENV } from '../bin/cdktf-cli';
 import { summarizeAssembly, summarizeTerraform } from '../bin/summary';
 import { AGENT_CONFIG_ENV } from '../constructs/definition';
 import { REPO } from './helpers';
@@ -63,7 +64,7 @@ describe('the Azure example app, synthesized by the pinned CDK for Terraform CLI
   let outdir: string;
   before(() => {
     outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
-    execFileSync(join(REPO, 'node_modules/.bin/cdktf'), ['synth', '--output', outdir], { cwd: REPO, stdio: 'pipe', env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1', TF_CLI_CONFIG_FILE: devNull } });
+    execFileSync(join(REPO, 'node_modules/.bin/cdktf'), ['synth', '--output', outdir], { cwd: REPO, stdio: 'pipe', env: { ...process.env, ...CDKTF_CLI_ENV } });
   });
 
   it('holds one stack per environment in cdktf.json, one runtime package, and no secure-default finding', () => {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { devNull } from 'node:os';
 import { join } from 'node:path';
+import { CDKTF_CLI_ENV } from '../../bin/cdktf-cli';
 import { AGENT_COUNTS, machine, medianSample, ROOT, SYNTH_RUNS, writeSection, type SynthSample } from '../report';
 
 /**
@@ -17,7 +17,7 @@ function measure(agents: number): Sample {
     execFileSync(join(ROOT, 'node_modules/.bin/cdktf'), ['synth', '--app', app, '--output', outdir], {
       cwd: ROOT,
       stdio: 'ignore',
-      env: { ...process.env, CHECKPOINT_DISABLE: '1', CI: '1', TF_CLI_CONFIG_FILE: devNull },
+      env: { ...process.env, ...CDKTF_CLI_ENV },
     });
     const cliMs = performance.now() - started;
     return { cliMs, ...(JSON.parse(readFileSync(join(outdir, 'bench.json'), 'utf8')) as Omit<Sample, 'cliMs'>) };
