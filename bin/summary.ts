@@ -2,9 +2,34 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../constructs/definition/encoding';
 
+/** One synthesized stack, for either cloud: its resources and the agents it deploys. */
+export interface StackSummary {
+  readonly name: string;
+  readonly resources: number;
+  readonly agents: { name: string; cohort: string; model: string }[];
+}
+
+/** An agent as its function's encoded config describes it: the model alias and what it routes to. */
+function agentOf(encoded: string): StackSummary['agents'][number] {
+  const { definition, route } = decodeAgentConfig(encoded);
+  const model = typeof definition.model === 'string' ? definition.model : `${definition.model.provider}:${definition.model.model}`;
+  return { name: definition.name, cohort: definition.cohort, model: `${model} → ${route.map((t) => t.model).join(', ')}` };
+}
+
+/** The heading and one line per stack, the same for both clouds. */
+function stackLines(cloud: string, stacks: readonly StackSummary[], elapsedMs: number): string[] {
+  const width = Math.max(...stacks.map((st) => st.name.length), 5);
+  return [
+    '',
+    `serverless-agents: ${stacks.length} ${cloud} stack(s) synthesized in ${(elapsedMs / 1000).toFixed(1)} s`,
+    `  ${'stack'.padEnd(width)}  resources  agents`,
+    ...stacks.map((st) => `  ${st.name.padEnd(width)}  ${String(st.resources).padStart(9)}  ${st.agents.map((a) => `${a.name} [${a.cohort}] ${a.model}`).join('; ') || '-'}`),
+  ];
+}
+
 /** What a synthesized cloud assembly holds, in the terms a reviewer asks about. */
 export interface AssemblySummary {
-  readonly stacks: { name: string; resources: number; agents: { name: string; cohort: string; model: string }[] }[];
+  readonly stacks: StackSummary[];
   /** Runtime bundles the stacks reference (folders holding index.mjs): one, whatever the number of agents. */
   readonly runtimeAssets: { path: string; bytes: number }[];
   readonly openFindings: number;
@@ -28,11 +53,7 @@ export function summarizeAssembly(outdir: string): AssemblySummary {
       const agents = Object.values(template.Resources)
         .map((r) => r.Properties?.Environment?.Variables?.[AGENT_CONFIG_ENV])
         .filter((v): v is string => typeof v === 'string')
-        .map((encoded) => {
-          const { definition, route } = decodeAgentConfig(encoded);
-          const model = typeof definition.model === 'string' ? definition.model : `${definition.model.provider}:${definition.model.model}`;
-          return { name: definition.name, cohort: definition.cohort, model: `${model} → ${route.map((t) => t.model).join(', ')}` };
-        });
+        .map(agentOf);
       return { name, resources: Object.keys(template.Resources).length, agents };
     });
 
@@ -74,12 +95,8 @@ function directoryBytes(dir: string): number {
 }
 
 export function formatSummary(s: AssemblySummary, elapsedMs: number): string {
-  const width = Math.max(...s.stacks.map((st) => st.name.length), 5);
   const lines = [
-    '',
-    `serverless-agents: ${s.stacks.length} AWS stack(s) synthesized in ${(elapsedMs / 1000).toFixed(1)} s`,
-    `  ${'stack'.padEnd(width)}  resources  agents`,
-    ...s.stacks.map((st) => `  ${st.name.padEnd(width)}  ${String(st.resources).padStart(9)}  ${st.agents.map((a) => `${a.name} [${a.cohort}] ${a.model}`).join('; ') || '-'}`),
+    ...stackLines('AWS', s.stacks, elapsedMs),
     `  runtime bundles in cdk.out: ${s.runtimeAssets.length} (${s.runtimeAssets.map((a) => `${(a.bytes / 1024).toFixed(0)} KiB`).join(', ')})`,
     `  security findings: ${s.openFindings} open, ${s.acknowledgedFindings} acknowledged with a reason${s.unexplained ? `, ${s.unexplained} WITHOUT a reason` : ''}`,
   ];
@@ -88,7 +105,7 @@ export function formatSummary(s: AssemblySummary, elapsedMs: number): string {
 
 /** What a synthesized CDK for Terraform output holds, and what breaks the Azure secure defaults. */
 export interface TerraformSummary {
-  readonly stacks: { name: string; resources: number; agents: { name: string; cohort: string; model: string }[] }[];
+  readonly stacks: StackSummary[];
   /** Runtime packages the stacks upload: one per stack, all the same content. */
   readonly runtimePackages: { hash: string; bytes: number }[];
   /** Each resource that breaks a secure default, as `stack: resource: what`. */
@@ -119,9 +136,7 @@ export function summarizeTerraform(outdir: string): TerraformSummary {
         if (reason) acknowledged.push(`${name}: ${id}: anonymous HTTP: ${reason}`);
         else flag(id, 'serves HTTP anonymously without a stated reason');
       }
-      const { definition, route } = decodeAgentConfig(settings[AGENT_CONFIG_ENV]!);
-      const model = typeof definition.model === 'string' ? definition.model : `${definition.model.provider}:${definition.model.model}`;
-      return { name: definition.name, cohort: definition.cohort, model: `${model} → ${route.map((t) => t.model).join(', ')}` };
+      return agentOf(settings[AGENT_CONFIG_ENV]!);
     });
     if (all('azurerm_storage_blob').length && synthesized.provider?.azurerm?.[0]?.storage_use_azuread !== true) {
       flag('provider.azurerm', 'uploads blobs with account keys (storage_use_azuread is off), which keyless accounts refuse');
@@ -142,12 +157,8 @@ export function summarizeTerraform(outdir: string): TerraformSummary {
 }
 
 export function formatTerraformSummary(s: TerraformSummary, elapsedMs: number, outdir = 'cdktf.out'): string {
-  const width = Math.max(...s.stacks.map((st) => st.name.length), 5);
   return [
-    '',
-    `serverless-agents: ${s.stacks.length} Azure stack(s) synthesized in ${(elapsedMs / 1000).toFixed(1)} s`,
-    `  ${'stack'.padEnd(width)}  resources  agents`,
-    ...s.stacks.map((st) => `  ${st.name.padEnd(width)}  ${String(st.resources).padStart(9)}  ${st.agents.map((a) => `${a.name} [${a.cohort}] ${a.model}`).join('; ') || '-'}`),
+    ...stackLines('Azure', s.stacks, elapsedMs),
     `  runtime packages in ${outdir}: ${s.runtimePackages.length} (${s.runtimePackages.map((p) => `${(p.bytes / 1024).toFixed(0)} KiB zip`).join(', ')})`,
     `  secure-default findings: ${s.findings.length} open, ${s.acknowledged.length} acknowledged with a reason`,
     ...s.findings.map((f) => `    OPEN ${f}`),
