@@ -4,6 +4,7 @@ import type { JobRecord } from '../core/jobs/jobs';
 import { STATE_KEYS } from '../../constructs/definition/encoding';
 import { answerNow, deadlineFrom, OutputValidationError, publishRun, summary } from '../entry/outcome';
 import { loadConfig } from '../entry/config';
+import { jobRun, messageBody, plainRun, type QueuedRun } from '../entry/queued';
 import { buildRuntime, type Runtime } from './runtime';
 
 /**
@@ -28,14 +29,6 @@ interface Invocation {
 }
 
 const loadRequestParser = () => import('../entry/request.js').then((m) => m.parseRequestBody);
-
-/** A queued run, whatever put it on the queue. */
-interface QueuedRun {
-  readonly runId: string;
-  readonly jobId?: string;
-  readonly trigger: 'job' | 'schedule' | 'event' | 'queue';
-  readonly input: string | Record<string, unknown>;
-}
 
 export async function handler(event: unknown, context: Context) {
   if (isSqsEvent(event)) return processBatch(event, context);
@@ -111,26 +104,13 @@ async function execute(rt: Runtime, run: QueuedRun, context: Context, record?: S
 }
 
 function parseRecord(record: SQSRecord, parseBody: Awaited<ReturnType<typeof loadRequestParser>>): QueuedRun {
-  const attributes = record.messageAttributes ?? {};
-  const jobId = attributes.jobId?.stringValue;
-  let body: unknown;
-  try {
-    body = JSON.parse(record.body);
-  } catch {
-    body = record.body;
-  }
-  if (jobId) {
-    const parsed = parseBody(body);
-    // The API validated the body already; a message sent straight to the queue may not be.
-    if (!parsed.ok) throw new Error(`job ${jobId} has an invalid body: ${parsed.problems.join('; ')}`);
-    return { runId: jobId, jobId, trigger: 'job', input: parsed.body.input };
-  }
+  const jobId = record.messageAttributes?.jobId?.stringValue;
+  const body = messageBody(record.body);
+  if (jobId) return jobRun(jobId, body, parseBody);
   if (isEventBridgeEvent(body)) return { runId: body.id, trigger: 'event', input: body as unknown as Record<string, unknown> };
   const scheduled = body as { source?: string; input?: string };
   if (scheduled?.source === 'schedule' && typeof scheduled.input === 'string') return { runId: record.messageId, trigger: 'schedule', input: scheduled.input };
-  const parsed = parseBody(body);
-  if (parsed.ok) return { runId: parsed.body.idempotencyKey ?? record.messageId, trigger: 'queue', input: parsed.body.input };
-  return { runId: record.messageId, trigger: 'queue', input: typeof body === 'string' ? body : (body as Record<string, unknown>) };
+  return plainRun(body, record.messageId, parseBody);
 }
 
 let idempotencyModules: ReturnType<typeof loadIdempotency> | undefined;

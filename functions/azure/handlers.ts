@@ -4,6 +4,7 @@ import type { AgentRuntimeConfig } from '../../constructs/definition/encoding';
 import type { RunResult } from '../core/agent/agent';
 import type { JobRecord } from '../core/jobs/jobs';
 import { answerNow, deadlineFrom, OutputValidationError, publishFailure, publishRun, summary } from '../entry/outcome';
+import { jobRun, messageBody, plainRun, type QueuedRun } from '../entry/queued';
 import type { RequestBody } from '../entry/request';
 import type { AzureRuntime } from './runtime';
 
@@ -21,13 +22,6 @@ export interface JobMessage {
   readonly jobId: string;
   readonly agent: string;
   readonly input: RequestBody['input'];
-}
-
-/** A run taken off a queue, an event subscription or a schedule. */
-interface QueuedRun {
-  readonly runId: string;
-  readonly trigger: 'job' | 'queue' | 'event' | 'schedule';
-  readonly input: string | Record<string, unknown>;
 }
 
 export interface AgentHandlers {
@@ -57,9 +51,16 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   // Azure gives no remaining time; the host stops a function at its timeout, set from the agent's.
   const deadline = () => deadlineFrom(definition.limits.timeoutSeconds * 1000);
 
+  /** The 404 for a route naming another agent: each app serves one. */
+  function notThisAgent(request: HttpRequest, context: InvocationContext): HttpResponseInit | undefined {
+    if (request.params.name === definition.name) return undefined;
+    return json(404, { message: `no agent named "${request.params.name}" here`, requestId: context.invocationId });
+  }
+
   /** The request body, or the response that refuses it. */
   async function readBody(request: HttpRequest, context: InvocationContext): Promise<RequestBody | HttpResponseInit> {
-    if (request.params.name !== definition.name) return json(404, { message: `no agent named "${request.params.name}" here`, requestId: context.invocationId });
+    const elsewhere = notThisAgent(request, context);
+    if (elsewhere) return elsewhere;
     let raw: unknown;
     try {
       raw = JSON.parse(await request.text());
@@ -94,7 +95,8 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   }
 
   async function jobStatus(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-    if (request.params.name !== definition.name) return json(404, { message: `no agent named "${request.params.name}" here`, requestId: context.invocationId });
+    const elsewhere = notThisAgent(request, context);
+    if (elsewhere) return elsewhere;
     const jobId = request.params.jobId ?? '';
     if (!/^[A-Za-z0-9._:-]{1,128}$/.test(jobId)) return json(400, { message: 'a job id is 1-128 letters, digits, or . _ : -' });
     const record = await (await getRuntime()).jobs?.get(jobId);
@@ -114,7 +116,7 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     if (previous?.status === 'failed') throw new Error(`run ${run.runId} already failed and will not be retried: ${previous.error}`);
     const status = (value: JobRecord['status'], extra: Partial<JobRecord> = {}) =>
       rt.jobs?.put({ jobId: run.runId, agent: definition.name, status: value, updatedAt: new Date().toISOString(), ...extra });
-    const jobId = run.trigger === 'job' ? { jobId: run.runId } : {};
+    const jobId = run.jobId ? { jobId: run.jobId } : {};
     await status('running');
     let result: RunResult;
     try {
@@ -167,26 +169,12 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
 
 /** What a Service Bus message asks for: a job from the API, an Event Grid event, or a request body. */
 function parseMessage(message: unknown, messageId: string, parseRequestBody: Parser): QueuedRun {
-  let body = message;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      return { runId: messageId, trigger: 'queue', input: message as string };
-    }
-  }
+  const body = typeof message === 'string' ? messageBody(message) : message;
   const job = body as Partial<JobMessage> | undefined;
-  if (typeof job?.jobId === 'string') {
-    const parsed = parseRequestBody({ input: job.input });
-    // The API checked the body already; a message sent straight to the queue may not be.
-    if (!parsed.ok) throw new Error(`job ${job.jobId} has an invalid body: ${parsed.problems.join('; ')}`);
-    return { runId: job.jobId, trigger: 'job', input: parsed.body.input };
-  }
+  if (typeof job?.jobId === 'string') return jobRun(job.jobId, { input: job.input }, parseRequestBody);
   const event = body as Partial<EventGridEvent> | undefined;
   if (typeof event?.id === 'string' && typeof event.eventType === 'string' && typeof event.subject === 'string') return { runId: event.id, trigger: 'event', input: body as Record<string, unknown> };
-  const parsed = parseRequestBody(body);
-  if (parsed.ok) return { runId: parsed.body.idempotencyKey ?? messageId, trigger: 'queue', input: parsed.body.input };
-  return { runId: messageId, trigger: 'queue', input: typeof body === 'string' ? body : (body as Record<string, unknown>) };
+  return plainRun(body, messageId, parseRequestBody);
 }
 
 function json(status: number, body: unknown): HttpResponseInit {
