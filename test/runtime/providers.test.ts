@@ -70,6 +70,34 @@ async function deadUrl(): Promise<string> {
   return server.url;
 }
 
+/** A provider against a fresh fake per call; the suite closes every fake it started. */
+function fakedProvider<S>(start: (script: S) => Promise<ModelFake>, make: (fake: ModelFake) => ModelProvider) {
+  const fakes: ModelFake[] = [];
+  after(async () => {
+    await Promise.all(fakes.map((fake) => fake.close()));
+  });
+  return async (script: S) => {
+    const fake = await start(script);
+    fakes.push(fake);
+    return { fake, model: make(fake) };
+  };
+}
+
+/** One scripted answer without tools, and what every provider must make of it. */
+const SUNNY = 'Sunny, 21 °C.';
+async function plainAnswer(model: ModelProvider): Promise<ModelResponse> {
+  const response = await model.complete(request([QUESTION], { tools: [], cacheTools: false, temperature: 0.2 }));
+  assert.deepEqual(response.content, [{ type: 'text', text: SUNNY }]);
+  assert.equal(response.stopReason, 'end_turn');
+  return response;
+}
+
+/** The next call's error, with each given field as expected. */
+async function nextError(model: ModelProvider, expected: Partial<Pick<ModelError, 'kind' | 'status' | 'retryAfterMs' | 'retryable'>>): Promise<ModelError> {
+  const error = await modelError(model.complete(request([QUESTION])));
+  for (const [field, value] of Object.entries(expected)) assert.equal(error[field as keyof typeof expected], value, field);
+  return error;
+}
 
 /**
  * The neutral half of a tool round trip, the same for every provider: a turn asking for two tools,
@@ -90,7 +118,6 @@ async function toolRoundTrip(model: ModelProvider, fake: ModelFake): Promise<Rec
   return fake.requests[1]!.body as Record<string, unknown>;
 }
 
-
 /** A truncated answer, then a refusal with no content: each provider's wire names for them differ. */
 const TRUNCATED_THEN_REFUSED = [{ text: 'Truncat', stopReason: 'max_tokens' }, { stopReason: 'refusal' }] as const;
 
@@ -102,24 +129,11 @@ async function truncatedThenRefused(model: ModelProvider): Promise<void> {
 }
 
 describe('AnthropicProvider', () => {
-  const fakes: ModelFake[] = [];
-  after(async () => {
-    await Promise.all(fakes.map((fake) => fake.close()));
-  });
-  async function provider(script: Parameters<typeof startAnthropicFake>[0]) {
-    const fake = await startAnthropicFake(script);
-    fakes.push(fake);
-    return { fake, model: new AnthropicProvider({ model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test', baseURL: fake.url }) };
-  }
+  const provider = fakedProvider(startAnthropicFake, (fake) => new AnthropicProvider({ model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test', baseURL: fake.url }));
 
   test('maps a text answer, its stop reason and its usage with cache tokens', async () => {
-    const { fake, model } = await provider([
-      { text: 'Sunny, 21 °C.', usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 } },
-    ]);
-    const response = await model.complete(request([QUESTION], { tools: [], cacheTools: false, temperature: 0.2 }));
-
-    assert.deepEqual(response.content, [{ type: 'text', text: 'Sunny, 21 °C.' }]);
-    assert.equal(response.stopReason, 'end_turn');
+    const { fake, model } = await provider([{ text: SUNNY, usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 } }]);
+    const response = await plainAnswer(model);
     assert.deepEqual(response.usage, { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 });
     assert.equal((response.raw as { id: string }).id, 'msg_fake_0');
 
@@ -189,63 +203,29 @@ describe('AnthropicProvider', () => {
       { status: 400 },
     ]);
 
-    const throttled = await modelError(model.complete(request([QUESTION])));
-    assert.equal(throttled.kind, 'throttled');
-    assert.equal(throttled.status, 429);
-    assert.equal(throttled.retryAfterMs, 7000);
-    assert.equal(throttled.retryable, true);
-
-    const throttledMs = await modelError(model.complete(request([QUESTION])));
-    assert.equal(throttledMs.kind, 'throttled');
-    assert.equal(throttledMs.retryAfterMs, 1500);
-
-    const overloaded = await modelError(model.complete(request([QUESTION])));
-    assert.equal(overloaded.kind, 'overloaded');
-    assert.equal(overloaded.status, 529);
-    assert.match(overloaded.message, /scripted 529/);
-
-    const server = await modelError(model.complete(request([QUESTION])));
-    assert.equal(server.kind, 'server');
-    assert.equal(server.status, 500);
-
-    const client = await modelError(model.complete(request([QUESTION])));
-    assert.equal(client.kind, 'client');
-    assert.equal(client.status, 400);
-    assert.equal(client.retryable, false);
+    await nextError(model, { kind: 'throttled', status: 429, retryAfterMs: 7000, retryable: true });
+    await nextError(model, { kind: 'throttled', retryAfterMs: 1500 });
+    assert.match((await nextError(model, { kind: 'overloaded', status: 529 })).message, /scripted 529/);
+    await nextError(model, { kind: 'server', status: 500 });
+    await nextError(model, { kind: 'client', status: 400, retryable: false });
 
     // maxRetries: 0 — the router, not the SDK, decides about another attempt.
     assert.equal(fake.requests.length, 5);
   });
 
   test('classifies a refused connection as network', async () => {
-    const model = new AnthropicProvider({ model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test', baseURL: await deadUrl() });
-    const error = await modelError(model.complete(request([QUESTION])));
-    assert.equal(error.kind, 'network');
-    assert.equal(error.status, undefined);
+    await nextError(new AnthropicProvider({ model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test', baseURL: await deadUrl() }), { kind: 'network', status: undefined });
   });
 });
 
 describe('BedrockProvider', () => {
   const MODEL_ID = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
   const CREDENTIALS = { accessKeyId: 'AKIDTESTTEST', secretAccessKey: 'test-secret' };
-  const fakes: ModelFake[] = [];
-  after(async () => {
-    await Promise.all(fakes.map((fake) => fake.close()));
-  });
-  async function provider(script: Parameters<typeof startBedrockFake>[0]) {
-    const fake = await startBedrockFake(script);
-    fakes.push(fake);
-    return { fake, model: new BedrockProvider({ model: MODEL_ID, region: 'us-east-1', endpoint: fake.url, credentials: CREDENTIALS }) };
-  }
+  const provider = fakedProvider(startBedrockFake, (fake) => new BedrockProvider({ model: MODEL_ID, region: 'us-east-1', endpoint: fake.url, credentials: CREDENTIALS }));
 
   test('maps a text answer, its stop reason and its usage with cache tokens, over h2c', async () => {
-    const { fake, model } = await provider([
-      { text: 'Sunny, 21 °C.', usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 } },
-    ]);
-    const response = await model.complete(request([QUESTION], { tools: [], cacheTools: false, temperature: 0.2 }));
-
-    assert.deepEqual(response.content, [{ type: 'text', text: 'Sunny, 21 °C.' }]);
-    assert.equal(response.stopReason, 'end_turn');
+    const { fake, model } = await provider([{ text: SUNNY, usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 } }]);
+    const response = await plainAnswer(model);
     assert.deepEqual(response.usage, { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 40 });
     assert.equal((response.raw as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode, 200);
 
@@ -314,61 +294,28 @@ describe('BedrockProvider', () => {
       { status: 400 },
     ]);
 
-    const throttled = await modelError(model.complete(request([QUESTION])));
-    assert.equal(throttled.kind, 'throttled');
-    assert.equal(throttled.status, 429);
-    assert.match(throttled.message, /^ThrottlingException: scripted 429/);
-    assert.equal(throttled.retryAfterMs, 3000);
-
-    const unavailable = await modelError(model.complete(request([QUESTION])));
-    assert.equal(unavailable.kind, 'overloaded');
-    assert.equal(unavailable.status, 503);
-    assert.match(unavailable.message, /^ServiceUnavailableException/);
-
-    const notReady = await modelError(model.complete(request([QUESTION])));
-    assert.equal(notReady.kind, 'overloaded', 'a model still loading is overloaded, whatever its 429');
-
-    const server = await modelError(model.complete(request([QUESTION])));
-    assert.equal(server.kind, 'server');
-    assert.equal(server.status, 500);
-
-    const client = await modelError(model.complete(request([QUESTION])));
-    assert.equal(client.kind, 'client');
-    assert.equal(client.status, 400);
-    assert.match(client.message, /^ValidationException/);
-    assert.equal(client.retryable, false);
+    assert.match((await nextError(model, { kind: 'throttled', status: 429, retryAfterMs: 3000 })).message, /^ThrottlingException: scripted 429/);
+    assert.match((await nextError(model, { kind: 'overloaded', status: 503 })).message, /^ServiceUnavailableException/);
+    // A model still loading is overloaded, whatever its 429.
+    await nextError(model, { kind: 'overloaded' });
+    await nextError(model, { kind: 'server', status: 500 });
+    assert.match((await nextError(model, { kind: 'client', status: 400, retryable: false })).message, /^ValidationException/);
 
     // maxAttempts: 1 — the router, not the SDK, decides about another attempt.
     assert.equal(fake.requests.length, 5);
   });
 
   test('classifies a refused connection as network', async () => {
-    const model = new BedrockProvider({ model: MODEL_ID, region: 'us-east-1', endpoint: await deadUrl(), credentials: CREDENTIALS });
-    const error = await modelError(model.complete(request([QUESTION])));
-    assert.equal(error.kind, 'network');
-    assert.equal(error.status, undefined);
+    await nextError(new BedrockProvider({ model: MODEL_ID, region: 'us-east-1', endpoint: await deadUrl(), credentials: CREDENTIALS }), { kind: 'network', status: undefined });
   });
 });
 
 describe('OpenAiCompatibleProvider', () => {
-  const fakes: ModelFake[] = [];
-  after(async () => {
-    await Promise.all(fakes.map((fake) => fake.close()));
-  });
-  async function provider(script: Parameters<typeof startOpenAiFake>[0]) {
-    const fake = await startOpenAiFake(script);
-    fakes.push(fake);
-    return { fake, model: new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: fake.url, apiKey: 'sk-test' }) };
-  }
+  const provider = fakedProvider(startOpenAiFake, (fake) => new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: fake.url, apiKey: 'sk-test' }));
 
   test('maps a text answer, its stop reason and its usage with cached tokens', async () => {
-    const { fake, model } = await provider([
-      { text: 'Sunny, 21 °C.', usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900 } },
-    ]);
-    const response = await model.complete(request([QUESTION], { tools: [], cacheTools: false, temperature: 0.2 }));
-
-    assert.deepEqual(response.content, [{ type: 'text', text: 'Sunny, 21 °C.' }]);
-    assert.equal(response.stopReason, 'end_turn');
+    const { fake, model } = await provider([{ text: SUNNY, usage: { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900 } }]);
+    const response = await plainAnswer(model);
     // The fake reports prompt_tokens = 912 with 900 cached; the runtime counts them apart.
     assert.deepEqual(response.usage, { inputTokens: 12, outputTokens: 7, cacheReadTokens: 900, cacheWriteTokens: 0 });
     assert.equal((response.raw as { usage: { prompt_tokens: number } }).usage.prompt_tokens, 912);
@@ -423,30 +370,16 @@ describe('OpenAiCompatibleProvider', () => {
       { status: 400, body: { error: { message: 'messages: must not be empty', type: 'invalid_request_error' } } },
     ]);
 
-    const throttled = await modelError(model.complete(request([QUESTION])));
-    assert.equal(throttled.kind, 'throttled');
-    assert.equal(throttled.retryAfterMs, 2000);
-
-    const overloaded = await modelError(model.complete(request([QUESTION])));
-    assert.equal(overloaded.kind, 'overloaded');
-    assert.equal(overloaded.status, 503);
-
-    const server = await modelError(model.complete(request([QUESTION])));
-    assert.equal(server.kind, 'server');
-    assert.equal(server.status, 500);
-
-    const client = await modelError(model.complete(request([QUESTION])));
-    assert.equal(client.kind, 'client');
-    assert.equal(client.status, 400);
-    assert.match(client.message, /messages: must not be empty/);
-    assert.equal(client.retryable, false);
+    await nextError(model, { kind: 'throttled', retryAfterMs: 2000 });
+    await nextError(model, { kind: 'overloaded', status: 503 });
+    await nextError(model, { kind: 'server', status: 500 });
+    assert.match((await nextError(model, { kind: 'client', status: 400, retryable: false })).message, /messages: must not be empty/);
 
     assert.equal(fake.requests.length, 4);
   });
 
   test('classifies a refused connection and a timeout as network', async () => {
-    const refused = await modelError(new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: await deadUrl() }).complete(request([QUESTION])));
-    assert.equal(refused.kind, 'network');
+    await nextError(new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: await deadUrl() }), { kind: 'network' });
 
     // A server that answers only after the test is over.
     let release = (): void => {};
@@ -457,9 +390,7 @@ describe('OpenAiCompatibleProvider', () => {
     });
     try {
       const model = new OpenAiCompatibleProvider({ model: 'gpt-test', baseUrl: slow.url, timeoutMs: 100 });
-      const timedOut = await modelError(model.complete(request([QUESTION])));
-      assert.equal(timedOut.kind, 'network');
-      assert.match(timedOut.message, /timed out after 100 ms/);
+      assert.match((await nextError(model, { kind: 'network' })).message, /timed out after 100 ms/);
     } finally {
       release();
       await slow.close();
