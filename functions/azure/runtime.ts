@@ -40,8 +40,11 @@ export function managedIdentityClients(env: NodeJS.ProcessEnv = process.env): Az
   const clientId = env[ENV.identityClientId];
   let credential: TokenCredential | undefined;
   const identity = () => (credential ??= clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential());
+  // One client per account: the state account's job and audit containers share its connections.
+  const accounts = new Map<string, BlobServiceClient>();
+  const account = (url: string) => accounts.get(url) ?? accounts.set(url, new BlobServiceClient(url, identity())).get(url)!;
   return {
-    container: (accountUrl, name) => new BlobServiceClient(accountUrl, identity()).getContainerClient(name),
+    container: (accountUrl, name) => account(accountUrl).getContainerClient(name),
     topic: (endpoint) => new EventGridPublisher(new EventGridPublisherClient(endpoint, 'EventGrid', identity())),
   };
 }
