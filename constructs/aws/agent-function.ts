@@ -9,6 +9,7 @@ import { AGENT_CONFIG_ENV, encodeAgentConfig, RUNTIME_ENV, type AgentRuntimeConf
 import { parseToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
 import type { AgentDefinitionInput } from '../definition/schema';
 import { pricesFor, resolveModel, toRuntimeTarget } from '../routing/config';
+import { skillProblems } from '../skills/catalog';
 import type { AgentApi } from './agent-api';
 import type { AgentBus } from './agent-bus';
 import type { AgentQueue } from './agent-queue';
@@ -246,10 +247,7 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps): void {
     if (t.type !== 'api' && !props.queue) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentQueue (pass queue)`);
     if (t.type !== 'api' && !props.state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state) so a redelivered run never runs twice`);
   });
-  agent.skills.forEach((s, i) => {
-    if (!props.skills) problems.push(`skills[${i}]: "${s}" needs a SkillBucket (pass skills)`);
-    else if (!props.skills.has(s)) problems.push(`skills[${i}]: "${s}" is not in the SkillBucket (it has: ${props.skills.skillNames.join(', ')})`);
-  });
+  problems.push(...skillProblems(agent.skills, props.skills?.index, 'SkillBucket'));
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
 }
 

@@ -3,6 +3,7 @@ import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../defi
 import { AGENT_CONFIG_ENV, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, encodeAgentConfig, type AgentRuntimeConfig } from '../definition/encoding';
 import type { AgentDefinitionInput } from '../definition/schema';
 import { parseToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
+import { skillProblems } from '../skills/catalog';
 import { eventGridFilter, type AzureAgentEvents } from './agent-events';
 import type { AzureAgentQueue } from './agent-queue';
 import { assignRole, globalName, privateStorageAccount, storageAccountName } from './defaults';
@@ -228,10 +229,7 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): st
   agent.tools.forEach((t, i) => {
     if (t.kind === 'function') problems.push(`tools[${i}]: "${t.name}" is a function tool, which invokes AWS Lambda; on Azure make it an http or mcp tool`);
   });
-  agent.skills.forEach((s, i) => {
-    if (!props.skills) problems.push(`skills[${i}]: "${s}" needs an AzureSkillStore (pass skills)`);
-    else if (!props.skills.has(s)) problems.push(`skills[${i}]: "${s}" is not in the AzureSkillStore (it has: ${props.skills.index.skills.map((k) => k.name).join(', ')})`);
-  });
+  problems.push(...skillProblems(agent.skills, props.skills?.index, 'AzureSkillStore'));
   const consumption = props.plan.skuNameInput === 'Y1';
   if (consumption && agent.limits.timeoutSeconds + AFTER_RUN_SECONDS > CONSUMPTION_TIMEOUT_SECONDS) {
     problems.push(`limits.timeoutSeconds: ${agent.limits.timeoutSeconds} s is more than a Consumption plan allows (at most ${CONSUMPTION_TIMEOUT_SECONDS - AFTER_RUN_SECONDS} s); use a Dedicated plan or a shorter limit`);

@@ -86,3 +86,16 @@ function listFiles(dir: string): string[] {
     .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
     .sort();
 }
+
+/**
+ * What keeps an agent from the skills it lists, as `skills[i]: …` problems: no store given, or a
+ * skill the store lacks. `store` names the construct the user passes (`SkillBucket`, …).
+ */
+export function skillProblems(skills: readonly string[], index: SkillIndex | undefined, store: string): string[] {
+  const article = /^[AEIOU]/.test(store) ? 'an' : 'a';
+  const names = index?.skills.map((s) => s.name) ?? [];
+  return skills.flatMap((s, i) => {
+    if (!index) return [`skills[${i}]: "${s}" needs ${article} ${store} (pass skills)`];
+    return names.includes(s) ? [] : [`skills[${i}]: "${s}" is not in the ${store} (it has: ${names.join(', ')})`];
+  });
+}
