@@ -2,9 +2,9 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadAgentFile } from '../constructs/definition';
-import { toolPolicySchema } from '../constructs/policy/tool-policy';
-import { parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget } from '../constructs/routing/config';
+import { loadAgentFile } from '../contract/definition';
+import { toolPolicySchema } from '../contract/policy/tool-policy';
+import { parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget } from '../contract/routing/config';
 import { Agent } from '../functions/core/agent/agent';
 import type { AuditRecord } from '../functions/core/audit/records';
 import { providerFactory } from '../functions/core/models/providers';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { formatIssues } from '../constructs/definition';
-import { toolPolicySchema } from '../constructs/policy/tool-policy';
-import { routerConfigSchema } from '../constructs/routing/config';
+import { formatIssues } from '../contract/definition';
+import { toolPolicySchema } from '../contract/policy/tool-policy';
+import { routerConfigSchema } from '../contract/routing/config';
 
 /**
  * The apps' configuration, read from context: cdk.json for AWS, cdktf.json for Azure (or `-c` on

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../constructs/definition/encoding';
+import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../contract/config/runtime-config';
 
 /** One synthesized stack, for either cloud: its resources and the agents it deploys. */
 export interface StackSummary {

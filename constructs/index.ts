@@ -1,4 +1,4 @@
-export * from './definition';
-export * from './routing/config';
-export * from './skills/catalog';
+export * from '../contract/definition';
+export * from '../contract/routing/config';
+export * from '../contract/skills/catalog';
 export * from './aws';

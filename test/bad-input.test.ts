@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { App, Duration } from 'aws-cdk-lib';
 import { readAppConfig } from '../bin/config';
 import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../constructs/aws';
-import type { AgentDefinitionInput } from '../constructs/definition';
+import type { AgentDefinitionInput } from '../contract/definition';
 import { agentInput, ROUTER, SKILLS, skillFile, skillsFolder, testStack } from './helpers';
 
 /** Builds an agent the way a user would and synthesizes it. */
@@ -66,14 +66,18 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     culprit: /agent "helper": model: provider "anthropic" needs providers\.anthropic\.apiKeySecret/,
   },
   { input: 'skill missing from the bucket', run: () => synthAgent({ skills: ['nope'] }, { skills: SKILLS }), culprit: /agent "helper": skills\[0\]: "nope" is not in the SkillBucket \(it has: refund-requests, ticket-triage\)/ },
-  { input: 'job trigger with no queue', run: () => synthAgent({ triggers: [{ type: 'api' }, { type: 'job' }] }), culprit: /agent "helper": \n  - triggers\[1\]: a "job" trigger needs an AgentQueue/ },
+  {
+    input: 'job trigger on an API without a state table',
+    run: () => synthAgent({ triggers: [{ type: 'api' }, { type: 'job' }] }),
+    culprit: /agent "helper": triggers\[1\]: a "job" trigger needs an AgentStateTable \(pass state, or give the AgentApi one\)/,
+  },
   {
     input: 'queued trigger with no state table',
     run: () => {
       const stack = testStack();
       new AgentFunction(stack, 'A', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue') });
     },
-    culprit: /agent "helper": triggers\[0\]: a "queue" trigger needs an AgentStateTable \(pass state\) so a redelivered run never runs twice/,
+    culprit: /agent "helper": triggers\[0\]: a "queue" trigger needs an AgentStateTable \(pass state, or give the AgentApi one\) so a redelivered run never runs twice/,
   },
   {
     input: 'tool policy with an unknown field',

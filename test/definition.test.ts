@@ -3,7 +3,8 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AgentDefinitionError, contentHash, decodeAgentConfig, defineAgent, encodeAgentConfig, loadAgentFile, verifyAgentDefinition } from '../constructs/definition';
+import { AgentDefinitionError, contentHash, defineAgent, loadAgentFile, verifyAgentDefinition } from '../contract/definition';
+import { decodeAgentConfig, encodeAgentConfig } from '../contract/config/runtime-config';
 import { agentInput, REPO } from './helpers';
 
 describe('agent definition', () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import type { AgentDefinitionInput } from '../constructs/definition';
+import type { AgentDefinitionInput } from '../contract/definition';
 import type { ModelRouterProps } from '../constructs/aws';
 
 export const REPO = resolve(__dirname, '..');

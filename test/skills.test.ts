@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSkillFile, readSkillsFolder } from '../constructs/skills/catalog';
+import { parseSkillFile, readSkillsFolder } from '../contract/skills/catalog';
 import { SKILLS, skillFile, skillsFolder } from './helpers';
 
 describe('skills folder', () => {

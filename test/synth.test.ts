@@ -8,7 +8,7 @@ import { App } from 'aws-cdk-lib';
 import { buildApp } from '../bin/app';
 import { CDKTF_CLI_ENV } from '../bin/cdktf-cli';
 import { summarizeAssembly, summarizeTerraform } from '../bin/summary';
-import { AGENT_CONFIG_ENV } from '../constructs/definition';
+import { AGENT_CONFIG_ENV } from '../contract/config/runtime-config';
 import { REPO } from './helpers';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;

@@ -7,7 +7,7 @@ import { buildSync } from 'esbuild';
 import { runtimeBundleDir } from '../../constructs/aws/runtime-code';
 import { RUNTIME_BUNDLE_OPTIONS } from '../../constructs/bundle/runtime-bundle';
 import { stageFiles } from '../../constructs/bundle/staging';
-import { AGENT_CONFIG_ENV } from '../../constructs/definition';
+import { AGENT_CONFIG_ENV } from '../../contract/config/runtime-config';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
 
 /**

@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { defineAgent } from '../../constructs/definition';
-import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-policy';
+import { defineAgent } from '../../contract/definition';
+import { OPEN_TOOL_POLICY } from '../../contract/policy/tool-policy';
 import { Agent } from '../../functions/core/agent/agent';
 import { AnthropicProvider } from '../../functions/core/models/anthropic';
 import { ModelRouter } from '../../functions/core/models/router';

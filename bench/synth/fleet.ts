@@ -1,4 +1,4 @@
-import { defineAgent, type AgentDefinition } from '../../constructs/definition';
+import { defineAgent, type AgentDefinition } from '../../contract/definition';
 
 /** N distinct agents shaped like the example: API and job triggers, two skills, a tool, a model alias. */
 export function fleet(count: number): AgentDefinition[] {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { App, Validations, type Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import type { AgentDefinition } from '../../constructs/definition';
+import type { AgentDefinition } from '../../contract/definition';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
 
 const models = JSON.parse(require('node:fs').readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context.models;

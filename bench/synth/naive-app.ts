@@ -6,7 +6,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RUNTIME_ENTRY } from '../../constructs/aws/runtime-code';
-import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentDefinition } from '../../constructs/definition';
+import { AGENT_CONFIG_ENV, encodeAgentConfig } from '../../contract/config/runtime-config';
+import { type AgentDefinition } from '../../contract/definition';
 
 /**
  * The hand-rolled way, for comparison: each agent bundles the same runtime entry on its own (its

@@ -1,14 +1,19 @@
-import { Aws, Lazy } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { ArnFormat, Aws, Lazy, Resource, Stack, type IResource } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
-import { STATE_KEYS } from '../definition/encoding';
-import type { AgentQueue } from './agent-queue';
-import type { AgentStateTable } from './agent-state-table';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { INVOCATION_KIND, type InvocationTemplate } from '../../contract/api/invocation';
+import type { JobAccepted, JobMessageAttributes } from '../../contract/api/messages';
+import { requestBodyJsonSchema } from '../../contract/api/request';
+import { AGENT_NAME_MAX } from '../../contract/definition/schema';
+import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
+import type { IAgentStateTable } from './agent-state-table';
 import { retainedLogGroup } from './defaults';
 import { acknowledge } from './nag';
 
@@ -46,12 +51,58 @@ export class AgentApiAuthorization {
   ) {}
 }
 
+/**
+ * The agents' API as the agents see it, whether it is defined in the same stack, in another stack
+ * of the app, or imported from another app with `AgentApi.fromAgentApiAttributes`.
+ */
+export interface IAgentApi extends IResource {
+  readonly restApiId: string;
+  /** The base URL of the deployed stage. */
+  readonly url: string;
+  /**
+   * What the functions and queues of agents in other stacks are named after: `<prefix><agent>`.
+   * Such agents are reached by name, so no stack references another's resources.
+   */
+  readonly agentNamePrefix: string;
+  /** The table job status is read from, when the API takes jobs. */
+  readonly state?: IAgentStateTable;
+  /** Serves `POST /agents/{agent}/invocations` with `fn`. */
+  addInvocations(agent: string, fn: lambda.IFunction): void;
+  /** Takes `POST /agents/{agent}/jobs` onto `queue`, with their status from `state`. */
+  addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void;
+  /** Lets `grantee` call every agent route: run, submit jobs, read their status (for IAM authorization). */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant;
+  /** The physical name an agent's function takes when it lives in another stack than the API. */
+  agentFunctionName(agent: string): string;
+  /** The physical name an agent's queue takes when it lives in another stack than the API. */
+  agentQueueName(agent: string): string;
+}
+
 export interface AgentApiProps {
   /**
    * Who may call the API.
    * @default AgentApiAuthorization.iam()
    */
   readonly authorization?: AgentApiAuthorization;
+  /**
+   * Where job status is kept. With it the API takes jobs and serves their status; agents with a
+   * `job` trigger use it unless given their own.
+   * @default the table of the first agent that registers jobs
+   */
+  readonly state?: IAgentStateTable;
+  /**
+   * Agents deployed from other apps that this API serves, by name. Their functions and queues
+   * must be named `<agentNamePrefix><name>`, which an `AgentFunction` given the imported API does.
+   * Agents in this app register themselves.
+   * @default none
+   */
+  readonly agents?: readonly RemoteAgent[];
+  /**
+   * The start of the physical name of every function and queue this API reaches in another stack
+   * or app: at most 23 letters, digits, hyphens or underscores, unique in the account and region.
+   * @default derived from the stack name and construct path
+   */
+  readonly agentNamePrefix?: string;
   /**
    * Steady-state requests per second across the stage.
    * @default 50
@@ -79,31 +130,113 @@ export interface AgentApiProps {
   readonly cloudWatchRole?: boolean;
 }
 
-/** The request body both routes accept; the runtime validates the agent-specific parts. */
-const REQUEST_SCHEMA: apigw.JsonSchema = {
-  schema: apigw.JsonSchemaVersion.DRAFT4,
-  title: 'AgentRequest',
-  type: apigw.JsonSchemaType.OBJECT,
-  required: ['input'],
-  additionalProperties: false,
-  properties: {
-    input: { type: [apigw.JsonSchemaType.STRING, apigw.JsonSchemaType.OBJECT], minLength: 1, maxLength: 100_000 },
-    sessionId: { type: apigw.JsonSchemaType.STRING, pattern: '^[A-Za-z0-9._:-]{1,128}$' },
-    idempotencyKey: { type: apigw.JsonSchemaType.STRING, pattern: '^[A-Za-z0-9._:-]{1,128}$' },
-  },
-};
+/** An agent another app deploys behind this API. */
+export interface RemoteAgent {
+  readonly name: string;
+  /**
+   * Whether it takes synchronous invocations.
+   * @default true
+   */
+  readonly invocations?: boolean;
+  /**
+   * Whether it takes jobs; the API then needs a `state` table.
+   * @default false
+   */
+  readonly jobs?: boolean;
+}
+
+export interface AgentApiAttributes {
+  readonly restApiId: string;
+  /** @default 'v1' */
+  readonly stageName?: string;
+  /** The `agentNamePrefix` of the API as its owning app defined it. */
+  readonly agentNamePrefix: string;
+  /**
+   * The table the API reads job status from, when it takes jobs.
+   * @default the API takes no jobs
+   */
+  readonly state?: IAgentStateTable;
+}
+
+const DEFAULT_STAGE = 'v1';
+const MAX_PREFIX = 64 - AGENT_NAME_MAX - 1;
+
+/** What imported and owned APIs share: naming, grants and metrics. */
+abstract class AgentApiBase extends Resource implements IAgentApi {
+  abstract readonly restApiId: string;
+  abstract readonly url: string;
+  abstract readonly agentNamePrefix: string;
+  abstract readonly state?: IAgentStateTable;
+  protected abstract readonly stageName: string;
+
+  abstract addInvocations(agent: string, fn: lambda.IFunction): void;
+  abstract addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void;
+
+  agentFunctionName(agent: string): string {
+    return `${this.agentNamePrefix}${agent}`;
+  }
+
+  agentQueueName(agent: string): string {
+    return `${this.agentNamePrefix}${agent}`;
+  }
+
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    const route = (method: string, path: string) =>
+      this.stack.formatArn({ service: 'execute-api', resource: this.restApiId, resourceName: `${this.stageName}/${method}${path}`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [route('POST', '/agents/*'), route('GET', '/agents/*/jobs/*')] });
+  }
+
+  metricClientErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('4XXError', { statistic: 'Sum', ...props });
+  }
+
+  metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('5XXError', { statistic: 'Sum', ...props });
+  }
+
+  metricLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Latency', props);
+  }
+
+  protected abstract metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
 
 /**
  * One API for all agents: `POST /agents/{name}/invocations` runs an agent and answers with its
  * result; `POST /agents/{name}/jobs` queues a run on the agent's queue and answers 202 with a job
- * id. Both routes are shared by every agent (an agent adds no API resources), authenticated,
- * validated, throttled and access-logged as JSON.
+ * id; `GET /agents/{name}/jobs/{jobId}` reads its status. The routes are shared by every agent (an
+ * agent adds no API resources), authenticated, validated, throttled and access-logged as JSON.
+ * Agents in this stack are reached by their functions' and queues' own names; agents in other
+ * stacks or apps by names made from `agentNamePrefix`, so the API never depends on their stacks.
  */
-export class AgentApi extends Construct {
+export class AgentApi extends AgentApiBase {
+  /** An API another app owns, for agents that register with it there and run here. */
+  static fromAgentApiAttributes(scope: Construct, id: string, attrs: AgentApiAttributes): IAgentApi {
+    checkPrefix(attrs.agentNamePrefix, `AgentApi.fromAgentApiAttributes ${id}`);
+    class Imported extends AgentApiBase {
+      readonly restApiId = attrs.restApiId;
+      readonly agentNamePrefix = attrs.agentNamePrefix;
+      readonly state = attrs.state;
+      protected readonly stageName = attrs.stageName ?? DEFAULT_STAGE;
+      readonly url = `https://${attrs.restApiId}.execute-api.${Stack.of(scope).region}.${Stack.of(scope).urlSuffix}/${attrs.stageName ?? DEFAULT_STAGE}/`;
+      // The owning app routes to these agents by name (its `agents` prop); nothing to add here.
+      addInvocations(): void {}
+      addJobs(): void {}
+      protected metric(name: string, props?: cloudwatch.MetricOptions) {
+        return new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName: name, dimensionsMap: { ApiId: this.restApiId, Stage: this.stageName }, ...props });
+      }
+    }
+    return new Imported(scope, id);
+  }
+
   readonly restApi: apigw.RestApi;
-  /** The role API Gateway uses to invoke agent functions and send to agent queues. */
+  readonly restApiId: string;
+  readonly agentNamePrefix: string;
+  /** The role API Gateway uses to invoke agent functions, send to agent queues and read job status. */
   readonly integrationRole: iam.Role;
   readonly accessLogs: logs.LogGroup;
+  private jobTable?: IAgentStateTable;
+  protected readonly stageName: string;
   private readonly agentResource: apigw.Resource;
   private readonly authorization: AgentApiAuthorization;
   private readonly model: apigw.Model;
@@ -111,12 +244,13 @@ export class AgentApi extends Construct {
   private readonly functions = new Map<string, string>();
   private readonly queues = new Map<string, string>();
   private invocationsMethod?: apigw.Method;
-  private jobsMethod?: apigw.Method;
-  private jobTable?: AgentStateTable;
 
   constructor(scope: Construct, id: string, props: AgentApiProps = {}) {
     super(scope, id);
     this.authorization = props.authorization ?? AgentApiAuthorization.iam();
+    this.stageName = props.stageName ?? DEFAULT_STAGE;
+    this.agentNamePrefix = props.agentNamePrefix ?? defaultPrefix(this);
+    checkPrefix(this.agentNamePrefix, `AgentApi ${this.node.path}`);
     this.accessLogs = retainedLogGroup(this, 'AccessLogs', props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR);
     const cloudWatchRole = props.cloudWatchRole ?? true;
 
@@ -125,7 +259,7 @@ export class AgentApi extends Construct {
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole,
       deployOptions: {
-        stageName: props.stageName ?? 'v1',
+        stageName: this.stageName,
         accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
@@ -137,6 +271,7 @@ export class AgentApi extends Construct {
         throttlingBurstLimit: props.burstLimit ?? 100,
       },
     });
+    this.restApiId = this.restApi.restApiId;
     this.restApi.addGatewayResponse('BadBody', {
       type: apigw.ResponseType.BAD_REQUEST_BODY,
       templates: { 'application/json': '{"message":"invalid request body: $context.error.validationErrorString","requestId":"$context.requestId"}' },
@@ -153,13 +288,15 @@ export class AgentApi extends Construct {
         ArnLike: { 'aws:SourceArn': this.restApi.arnForExecuteApi() },
       }),
     });
-    this.model = this.restApi.addModel('AgentRequest', { contentType: 'application/json', schema: REQUEST_SCHEMA });
+    this.model = this.restApi.addModel('AgentRequest', { contentType: 'application/json', schema: { ...apiGatewaySchema(requestBodyJsonSchema()), title: 'AgentRequest' } });
     this.validator = this.restApi.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     this.agentResource = this.restApi.root.addResource('agents').addResource('{name}');
+    if (props.state) this.serveJobs(props.state);
+    for (const agent of props.agents ?? []) this.addRemoteAgent(agent);
 
     this.acknowledgeFindings(cloudWatchRole);
     this.node.addValidation({
-      validate: () => (this.functions.size + this.queues.size === 0 ? [`AgentApi ${this.node.path} serves no agent: give an AgentFunction with an "api" or "job" trigger this API`] : []),
+      validate: () => (this.functions.size + this.queues.size === 0 ? [`AgentApi ${this.node.path} serves no agent: give an AgentFunction with an "api" or "job" trigger this API, or list agents from other apps in agents`] : []),
     });
   }
 
@@ -168,47 +305,65 @@ export class AgentApi extends Construct {
     return this.restApi.url;
   }
 
-  /** Serves `agent` for synchronous invocations through `fn`. */
-  addInvocations(agent: string, fn: lambda.IFunction): void {
-    this.register(this.functions, agent, fn.functionName);
-    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [fn.functionArn] });
-    this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(fn.functionName), this.methodOptions(['200', '400', '404', '422', '500', '502']));
+  get state(): IAgentStateTable | undefined {
+    return this.jobTable;
   }
 
-  /** Accepts jobs for `agent`, queues them on `queue`, and serves their status from `state`. */
-  addJobs(agent: string, queue: AgentQueue, state: AgentStateTable): void {
-    this.register(this.queues, agent, queue.queue.queueName);
-    queue.grantSendJobs(this.integrationRole);
-    if (!this.jobsMethod) {
-      const jobs = this.agentResource.addResource('jobs');
-      this.jobsMethod = jobs.addMethod('POST', this.jobIntegration(), this.methodOptions(['202', '400', '404', '502']));
-      state.grantReadJobs(this.integrationRole);
-      const { requestModels: _, ...options } = this.methodOptions(['200', '404', '502']);
-      jobs.addResource('{jobId}').addMethod('GET', this.jobStatusIntegration(state), {
-        ...options,
-        requestParameters: { 'method.request.path.name': true, 'method.request.path.jobId': true },
-      });
-      this.jobTable = state;
-    } else if (this.jobTable !== state) {
-      throw new Error(`AgentApi ${this.node.path} serves job status from one AgentStateTable; agent "${agent}" uses another`);
+  addInvocations(agent: string, fn: lambda.IFunction): void {
+    const remote = Stack.of(fn) !== this.stack;
+    const name = remote ? this.agentFunctionName(agent) : fn.functionName;
+    if (remote) checkPhysicalName(fn, 'functionName', name, `agent "${agent}"`);
+    this.register(this.functions, agent, name);
+    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [remote ? this.arnOf('lambda', 'function', name) : fn.functionArn] });
+    this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(name), this.methodOptions(['200', '400', '404', '422', '500', '502', '503']));
+  }
+
+  addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void {
+    const remote = Stack.of(queue) !== this.stack;
+    const name = remote ? this.agentQueueName(agent) : queue.queueName;
+    if (remote) checkPhysicalName(queue, 'queueName', name, `agent "${agent}"`);
+    this.register(this.queues, agent, name);
+    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['sqs:SendMessage'], resourceArns: [remote ? this.arnOf('sqs', undefined, name) : queue.queueArn] });
+    if (!this.jobTable) this.serveJobs(state);
+    else if (this.jobTable !== state) throw new Error(`AgentApi ${this.node.path} serves job status from one AgentStateTable; agent "${agent}" uses another`);
+  }
+
+  protected metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.restApi.deploymentStage.metric(name, props);
+  }
+
+  private addRemoteAgent(agent: RemoteAgent): void {
+    if (agent.invocations ?? true) {
+      const name = this.agentFunctionName(agent.name);
+      this.register(this.functions, agent.name, name);
+      iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [this.arnOf('lambda', 'function', name)] });
+      this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(name), this.methodOptions(['200', '400', '404', '422', '500', '502', '503']));
+    }
+    if (agent.jobs) {
+      if (!this.jobTable) throw new Error(`AgentApi ${this.node.path}: agent "${agent.name}" takes jobs, which needs the API's state table (pass state)`);
+      const name = this.agentQueueName(agent.name);
+      this.register(this.queues, agent.name, name);
+      iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['sqs:SendMessage'], resourceArns: [this.arnOf('sqs', undefined, name)] });
     }
   }
 
-  /** Lets `grantee` call every route (for IAM authorization). */
-  grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.restApi.arnForExecuteApi('POST', '/agents/*')] });
+  /** Creates the job routes, once: submitting to agents' queues, and reading status from `state`. */
+  private serveJobs(state: IAgentStateTable): void {
+    this.jobTable = state;
+    const jobs = this.agentResource.addResource('jobs');
+    jobs.addMethod('POST', this.jobIntegration(), this.methodOptions(['202', '400', '404', '502']));
+    state.grantReadJobs(this.integrationRole);
+    const { requestModels: _, ...options } = this.methodOptions(['200', '404', '502']);
+    jobs.addResource('{jobId}').addMethod('GET', this.jobStatusIntegration(state), {
+      ...options,
+      requestParameters: { 'method.request.path.name': true, 'method.request.path.jobId': true },
+    });
   }
 
-  metricClientErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.restApi.metricClientError(props);
-  }
-
-  metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.restApi.metricServerError(props);
-  }
-
-  metricLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.restApi.metricLatency(props);
+  private arnOf(service: 'lambda' | 'sqs', resource: string | undefined, name: string): string {
+    return service === 'lambda'
+      ? this.stack.formatArn({ service, resource: resource!, resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })
+      : this.stack.formatArn({ service, resource: name });
   }
 
   private register(map: Map<string, string>, agent: string, target: string): void {
@@ -232,6 +387,15 @@ export class AgentApi extends Construct {
    * The function answers `{ statusCode, body }`, and the response template passes both through.
    */
   private invocationIntegration(anyFunction: string): apigw.AwsIntegration {
+    const caller = '$util.escapeJavaScript("$!context.identity.userArn$!context.authorizer.principalId$!context.authorizer.claims.sub")';
+    const envelope: InvocationTemplate = {
+      kind: `"${INVOCATION_KIND}"`,
+      agent: '"$name"',
+      requestId: '"$context.requestId"',
+      requestTimeEpoch: '$context.requestTimeEpoch',
+      caller: `"${caller}"`,
+      body: "$input.json('$')",
+    };
     const request = Lazy.string({
       produce: () => `#set($agents = ${vtlMap(this.functions)})
 #set($name = $input.params('name'))
@@ -242,7 +406,7 @@ export class AgentApi extends Construct {
 {}
 #else
 #set($context.requestOverride.path.function = $fn)
-{"kind":"invocation","agent":"$name","requestId":"$context.requestId","requestTimeEpoch":$context.requestTimeEpoch,"caller":"$util.escapeJavaScript("$!context.identity.userArn$!context.authorizer.principalId$!context.authorizer.claims.sub")","body":$input.json('$')}
+${jsonTemplate(envelope)}
 #end`,
     });
     const response = `#set($r = $input.path('$'))
@@ -273,11 +437,20 @@ $r.body
 
   /**
    * Sends the job to the named agent's queue with the SQS API. The body is the request; the job id
-   * (the API request id), agent and caller travel as message attributes, so they stay with the
-   * message into the dead-letter queue. An unknown name targets no queue the role may use: SQS
-   * refuses with 403, answered 404.
+   * (the API request id), agent, caller and submission time travel as message attributes, so they
+   * stay with the message into the dead-letter queue. An unknown name targets no queue the role may
+   * use: SQS refuses with 403, answered 404.
    */
   private jobIntegration(): apigw.AwsIntegration {
+    const attributes: { readonly [K in keyof JobMessageAttributes]-?: [type: 'String' | 'Number', value: string] } = {
+      jobId: ['String', '$util.urlEncode($context.requestId)'],
+      agent: ['String', '$util.urlEncode($name)'],
+      caller: ['String', '$util.urlEncode($caller)'],
+      submittedAt: ['Number', '$context.requestTimeEpoch'],
+    };
+    const encoded = Object.entries(attributes)
+      .map(([name, [type, value]], i) => `&MessageAttribute.${i + 1}.Name=${name}&MessageAttribute.${i + 1}.Value.DataType=${type}&MessageAttribute.${i + 1}.Value.StringValue=${value}`)
+      .join('');
     const request = Lazy.string({
       produce: () => `#set($queues = ${vtlMap(this.queues)})
 #set($name = $input.params('name'))
@@ -286,8 +459,13 @@ $r.body
 #set($context.requestOverride.path.queue = $queue)
 #set($caller = "$!context.identity.userArn$!context.authorizer.principalId$!context.authorizer.claims.sub")
 #if("$caller" == "")#set($caller = "anonymous")#end
-Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))&MessageAttribute.1.Name=jobId&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=$util.urlEncode($context.requestId)&MessageAttribute.2.Name=agent&MessageAttribute.2.Value.DataType=String&MessageAttribute.2.Value.StringValue=$util.urlEncode($name)&MessageAttribute.3.Name=caller&MessageAttribute.3.Value.DataType=String&MessageAttribute.3.Value.StringValue=$util.urlEncode($caller)&MessageAttribute.4.Name=submittedAt&MessageAttribute.4.Value.DataType=Number&MessageAttribute.4.Value.StringValue=$context.requestTimeEpoch`,
+Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))${encoded}`,
     });
+    const accepted: { readonly [K in keyof JobAccepted]-?: string } = {
+      jobId: '"$context.requestId"',
+      status: '"queued"',
+      statusUrl: '"$context.path/$context.requestId"',
+    };
     const message = (text: string) => ({ 'application/json': `{"message":"${text}","requestId":"$context.requestId"}` });
     return new apigw.AwsIntegration({
       service: 'sqs',
@@ -302,7 +480,7 @@ Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))&MessageAttribut
         },
         requestTemplates: { 'application/json': request },
         integrationResponses: [
-          { statusCode: '202', responseTemplates: { 'application/json': '{"jobId":"$context.requestId","status":"queued"}' } },
+          { statusCode: '202', responseTemplates: { 'application/json': jsonTemplate(accepted) } },
           { statusCode: '404', selectionPattern: '403', responseTemplates: message('no agent by that name takes jobs') },
           { statusCode: '400', selectionPattern: '4\\d{2}', responseTemplates: message('the queue refused the job') },
           { statusCode: '502', selectionPattern: '5\\d{2}', responseTemplates: message('the queue is unavailable; retry later') },
@@ -315,12 +493,12 @@ Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))&MessageAttribut
    * Reads a job's record straight from the state table with the DynamoDB API: no function runs to
    * answer a status poll. A job that does not exist (or belongs to no agent of this API) is 404.
    */
-  private jobStatusIntegration(state: AgentStateTable): apigw.AwsIntegration {
+  private jobStatusIntegration(state: IAgentStateTable): apigw.AwsIntegration {
+    const key = STATE_KEYS.job("$util.escapeJavaScript($input.params('name'))", "$util.escapeJavaScript($input.params('jobId'))");
     const request = Lazy.string({
-      produce: () =>
-        `{"TableName":"${state.tableName}","ConsistentRead":true,"Key":{"id":{"S":"${STATE_KEYS.job("$util.escapeJavaScript($input.params('name'))", "$util.escapeJavaScript($input.params('jobId'))")}"}}}`,
+      produce: () => `{"TableName":"${state.tableName}","ConsistentRead":true,"Key":{"${STATE_TABLE.partitionKey}":{"S":"${key}"}}}`,
     });
-    const response = `#set($record = $input.path('$.Item.record.S'))
+    const response = `#set($record = $input.path('$.Item.${STATE_TABLE.record}.S'))
 #if("$!record" == "")
 #set($context.responseOverride.status = 404)
 {"message":"no such job","requestId":"$context.requestId"}
@@ -364,3 +542,44 @@ function vtlMap(map: Map<string, string>): string {
   return `{${[...map].map(([k, v]) => `"${k}":"${v}"`).join(',')}}`;
 }
 
+/** A JSON object template whose fields are the given template expressions. */
+function jsonTemplate(fields: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(fields)
+    .map(([k, v]) => `"${k}":${v}`)
+    .join(',')}}`;
+}
+
+/** A JSON Schema document as aws-cdk-lib types it: `$schema` and `$ref` lose their `$`. */
+function apiGatewaySchema(schema: Record<string, unknown>): apigw.JsonSchema {
+  const convert = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(convert);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k === '$schema' ? 'schema' : k === '$ref' ? 'ref' : k, k === 'properties' || k === 'definitions' ? mapValues(v, convert) : convert(v)]));
+  };
+  const mapValues = (o: unknown, f: (v: unknown) => unknown) => Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, v]) => [k, f(v)]));
+  return convert(schema) as apigw.JsonSchema;
+}
+
+function defaultPrefix(api: AgentApi): string {
+  const stack = Stack.of(api);
+  const base = stack.stackName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, 14).replace(/-+$/, '');
+  const hash = createHash('sha256').update(`${stack.stackName}/${api.node.path}`).digest('hex').slice(0, 6);
+  return `${base || 'agents'}-${hash}-`;
+}
+
+function checkPrefix(prefix: string, where: string): void {
+  if (!new RegExp(`^[A-Za-z0-9_-]{1,${MAX_PREFIX}}$`).test(prefix)) {
+    throw new Error(`${where}: agentNamePrefix "${prefix}" must be 1-${MAX_PREFIX} letters, digits, hyphens or underscores, so that it and an agent name fit a Lambda function name`);
+  }
+}
+
+/**
+ * A resource from another stack must carry the name the API reaches it by. Imported resources have
+ * no definition here to check; their owner names them.
+ */
+function checkPhysicalName(resource: Construct, property: 'functionName' | 'queueName', expected: string, what: string): void {
+  const definition = resource.node.defaultChild as Record<string, unknown> | undefined;
+  if (definition && definition[property] !== expected) {
+    throw new Error(`${resource.node.path}: ${what} lives in another stack than its AgentApi, so its ${property} must be "${expected}" (the API's agentNamePrefix and the agent name), not ${definition[property] === undefined ? 'a generated one' : `"${String(definition[property])}"`}`);
+  }
+}

@@ -1,9 +1,9 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Resource, Stack, type IResource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { queueTarget } from './defaults';
 
@@ -25,12 +25,50 @@ export interface AgentBusProps {
   readonly alarmAction?: cloudwatch.IAlarmAction;
 }
 
+/** The agents' event bus, defined here or in another stack or app. */
+export interface IAgentBus extends IResource {
+  readonly eventBus: events.IEventBus;
+  readonly eventBusName: string;
+  readonly eventBusArn: string;
+  /** Lets `grantee` publish events to this bus only. */
+  grantPutEvents(grantee: iam.IGrantable): iam.Grant;
+}
+
+export interface AgentBusAttributes {
+  readonly eventBusArn: string;
+}
+
+/** What imported and owned buses share. */
+abstract class AgentBusBase extends Resource implements IAgentBus {
+  abstract readonly eventBus: events.IEventBus;
+
+  get eventBusName(): string {
+    return this.eventBus.eventBusName;
+  }
+
+  get eventBusArn(): string {
+    return this.eventBus.eventBusArn;
+  }
+
+  grantPutEvents(grantee: iam.IGrantable): iam.Grant {
+    return this.eventBus.grantPutEventsTo(grantee);
+  }
+}
+
 /**
  * The event bus agents publish to (`run.completed`, `run.failed`, `handoff`) and other agents and
  * systems subscribe on. Every event is archived for replay, and both the bus and every target added
  * through `addQueueTarget` have a dead-letter queue, so an event that can't be delivered is kept.
  */
-export class AgentBus extends Construct {
+export class AgentBus extends AgentBusBase {
+  /** A bus another stack or app owns, for agents here to publish to and listen on. */
+  static fromAgentBusAttributes(scope: Construct, id: string, attrs: AgentBusAttributes): IAgentBus {
+    class Imported extends AgentBusBase {
+      readonly eventBus = events.EventBus.fromEventBusArn(this, 'Bus', attrs.eventBusArn);
+    }
+    return new Imported(scope, id);
+  }
+
   readonly eventBus: events.EventBus;
   readonly deadLetterQueue: sqs.Queue;
   readonly deadLetterAlarm: cloudwatch.Alarm;
@@ -53,19 +91,6 @@ export class AgentBus extends Construct {
       eventPattern: { account: [Stack.of(this).account] },
       retention: props.archiveRetention ?? Duration.days(30),
     });
-  }
-
-  get eventBusName(): string {
-    return this.eventBus.eventBusName;
-  }
-
-  get eventBusArn(): string {
-    return this.eventBus.eventBusArn;
-  }
-
-  /** Lets `grantee` publish events to this bus only. */
-  grantPutEvents(grantee: iam.IGrantable): iam.Grant {
-    return this.eventBus.grantPutEventsTo(grantee);
   }
 
   /** Delivers matching events to `queue`, retrying, with the bus's dead-letter queue behind it. */

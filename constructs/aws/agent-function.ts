@@ -1,26 +1,55 @@
 import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../definition/define';
-import { AGENT_CONFIG_ENV, encodeAgentConfig, RUNTIME_ENV, type AgentRuntimeConfig } from '../definition/encoding';
-import { parseToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
-import type { AgentDefinitionInput } from '../definition/schema';
-import { pricesFor, resolveModel, toRuntimeTarget } from '../routing/config';
-import { skillProblems } from '../skills/catalog';
-import type { AgentApi } from './agent-api';
-import type { AgentBus } from './agent-bus';
-import type { AgentQueue } from './agent-queue';
-import type { AgentStateTable } from './agent-state-table';
-import type { AuditBucket } from './audit-bucket';
+import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { RUNTIME_ENV } from '../../contract/config/settings';
+import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
+import type { AgentDefinitionInput } from '../../contract/definition/schema';
+import { metricDimensions, METRICS_NAMESPACE, type RunMetric } from '../../contract/metrics/run-metrics';
+import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
+import { pricesFor, resolveModel, toRuntimeTarget } from '../../contract/routing/config';
+import { skillProblems } from '../../contract/skills/catalog';
+import type { IAgentApi } from './agent-api';
+import type { IAgentBus } from './agent-bus';
+import { AgentQueue } from './agent-queue';
 import { AgentRole } from './agent-role';
+import type { IAgentStateTable } from './agent-state-table';
+import type { IAuditBucket } from './audit-bucket';
+import type { IDeadLetterQueue } from './dead-letter-queue';
 import { retainedLogGroup } from './defaults';
-import { grantTargets, type ModelRouter } from './model-router';
+import { grantTargets, type IModelRouter } from './model-router';
 import { acknowledge } from './nag';
 import { RUNTIME_HANDLER, runtimeCode } from './runtime-code';
-import type { SkillBucket } from './skill-bucket';
+import type { ISkillBucket } from './skill-bucket';
+
+/** Function properties AgentFunction sets itself, from the definition or from its own props. */
+type OwnedFunctionProps =
+  | 'role'
+  | 'environment'
+  | 'environmentEncryption'
+  | 'timeout'
+  | 'logGroup'
+  | 'logRetention'
+  | 'logRetentionRole'
+  | 'logRetentionRetryOptions'
+  | 'loggingFormat'
+  | 'tracing'
+  | 'architecture'
+  | 'memorySize'
+  | 'reservedConcurrentExecutions'
+  | 'vpc'
+  | 'vpcSubnets'
+  | 'securityGroups'
+  | 'layers'
+  | 'functionName';
+
+/** Any other Lambda function property, for what these props don't cover. */
+export type AgentFunctionOverrides = Omit<lambda.FunctionOptions, OwnedFunctionProps>;
 
 export interface AgentFunctionProps {
   /** The agent: a definition from `defineAgent`/`loadAgentFile`, or the plain object to parse. */
@@ -29,38 +58,44 @@ export interface AgentFunctionProps {
    * Resolves the agent's model alias to targets and grants invoke on them.
    * @default none: the agent must name a Bedrock model directly
    */
-  readonly router?: ModelRouter;
+  readonly router?: IModelRouter;
   /**
    * Where the agent's skills live; read is granted on those skills only.
    * @default none: the agent must list no skills
    */
-  readonly skills?: SkillBucket;
+  readonly skills?: ISkillBucket;
   /**
    * The agent's queue, for `job`, `queue`, `schedule` and `event` triggers.
-   * @default none: the agent must have only the `api` trigger
+   * @default a new AgentQueue when the definition has one of those triggers
    */
   readonly queue?: AgentQueue;
   /**
-   * The API that serves `api` and `job` triggers.
+   * Where the queue this construct creates sends messages that failed every delivery; share one
+   * among many agents to keep a large stack small.
+   * @default a new DeadLetterQueue for the agent's queue alone
+   */
+  readonly deadLetterQueue?: IDeadLetterQueue;
+  /**
+   * The API that serves `api` and `job` triggers, in this stack, another stack or another app.
    * @default none: the agent must have no `api` or `job` trigger
    */
-  readonly api?: AgentApi;
+  readonly api?: IAgentApi;
   /**
    * The bus the agent publishes its events to and that `event` triggers listen on.
    * @default none: events publish nowhere and `event` triggers listen on the default bus
    */
-  readonly bus?: AgentBus;
+  readonly bus?: IAgentBus;
   /**
    * Where job status and idempotency records live; needed by agents with queued triggers, so a
    * redelivered job never runs twice.
-   * @default none: the agent must have only the `api` trigger
+   * @default the API's state table, if it has one; otherwise the agent must have only the `api` trigger
    */
-  readonly state?: AgentStateTable;
+  readonly state?: IAgentStateTable;
   /**
    * Where the agent writes an audit record of every run.
    * @default none: audit records go to the function's logs only
    */
-  readonly audit?: AuditBucket;
+  readonly audit?: IAuditBucket;
   /**
    * What the agent's cohort may do with its tools, enforced at run time.
    * @default every tool the definition lists may run
@@ -81,10 +116,53 @@ export interface AgentFunctionProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * The customer managed key the function's log group is encrypted with. The key's policy must let
+   * CloudWatch Logs use it; a key defined in the app gets that statement here.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
+   * The customer managed key the function's environment (the agent's configuration) is encrypted
+   * with; the agent's role may decrypt with it.
+   * @default Lambda's AWS managed key
+   */
+  readonly environmentEncryption?: kms.IKey;
+  /**
    * Concurrent runs reserved for (and capped at) this agent.
    * @default no reservation
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * The VPC the function runs in, to reach tools on private networks.
+   * @default not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * The subnets the function uses in `vpc`.
+   * @default the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * The security groups of the function's network interfaces in `vpc`.
+   * @default a new security group that allows all outbound traffic
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Layers the function loads, such as an OpenTelemetry exporter.
+   * @default none
+   */
+  readonly layers?: lambda.ILayerVersion[];
+  /**
+   * More environment variables for the function, counted in Lambda's 4 KB with the agent's configuration.
+   * @default none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Any other Lambda function property (ephemeral storage, a code signing config, ...). Properties
+   * this construct sets from the definition or from its own props cannot be overridden here.
+   * @default none
+   */
+  readonly functionOverrides?: AgentFunctionOverrides;
 }
 
 /** Lambda allows 4 KB for all environment variables of a function together. */
@@ -95,7 +173,7 @@ const TOKEN_ESTIMATE = 128;
 /**
  * An agent on AWS Lambda running the shared runtime, configured only by its agent definition.
  * It gets its own role holding exactly what its definition needs, its own log group, active
- * tracing, and whatever triggers the definition lists.
+ * tracing, its own queue when a trigger needs one, and whatever triggers the definition lists.
  */
 export class AgentFunction extends Construct implements iam.IGrantable {
   readonly definition: AgentDefinition;
@@ -103,31 +181,46 @@ export class AgentFunction extends Construct implements iam.IGrantable {
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly grantPrincipal: iam.IPrincipal;
+  /** The agent's queue, when a trigger needs one. */
+  readonly queue?: AgentQueue;
 
   constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
     const agent = (this.definition = defineAgent(props.agent));
-    checkWiring(agent, props);
+    const state = props.state ?? props.api?.state;
+    checkWiring(agent, props, state);
     const route = props.router ? props.router.route(agent) : resolveModel(undefined, agent);
     const runtimeRoute = route.map(toRuntimeTarget);
     const prices = pricesFor(props.router?.policy, runtimeRoute.map((t) => t.model));
     const toolPolicy = parseToolPolicy(agent.name, props.toolPolicy);
     const config: AgentRuntimeConfig = { definition: agent, route: runtimeRoute, prices, ...(toolPolicy && { toolPolicy }) };
+    // An API in another stack or app reaches this agent by name, so the agent's stack never
+    // references the API's resources the other way.
+    const remoteApi = props.api && Stack.of(props.api) !== Stack.of(this) ? props.api : undefined;
 
     this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name}`);
     this.grantPrincipal = this.role;
-    this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS);
+    this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
+    if (agent.triggers.some((t) => t.type !== 'api')) {
+      this.queue =
+        props.queue ??
+        new AgentQueue(this, 'Queue', {
+          ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }),
+          ...(remoteApi && { queueName: remoteApi.agentQueueName(agent.name) }),
+        });
+    }
 
-    const environment: Record<string, string> = { [AGENT_CONFIG_ENV]: encodeAgentConfig(config) };
-    if (props.skills && agent.skills.length) environment[RUNTIME_ENV.skillsBucket] = props.skills.bucket.bucketName;
+    const environment: Record<string, string> = { ...checkExtraEnvironment(agent.name, props.environment), [AGENT_CONFIG_ENV]: encodeAgentConfig(config) };
+    if (props.skills && agent.skills.length) environment[RUNTIME_ENV.skillsBucket] = props.skills.bucketName;
     if (props.bus) environment[RUNTIME_ENV.bus] = props.bus.eventBusName;
-    if (props.state) environment[RUNTIME_ENV.stateTable] = props.state.tableName;
+    if (state) environment[RUNTIME_ENV.stateTable] = state.tableName;
     if (props.audit) environment[RUNTIME_ENV.auditBucket] = props.audit.bucketName;
-    if (props.queue) environment[RUNTIME_ENV.deadLetterQueue] = props.queue.deadLetterQueue.queueUrl;
+    if (this.queue) environment[RUNTIME_ENV.deadLetterQueue] = this.queue.deadLetterQueue.queueUrl;
     checkEnvironmentSize(agent.name, environment);
 
     this.function = new lambda.Function(this, 'Function', {
       description: `Agent ${agent.name}: ${agent.description}`.slice(0, 256),
+      ...props.functionOverrides,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
       code: runtimeCode(Stack.of(this)),
@@ -139,21 +232,27 @@ export class AgentFunction extends Construct implements iam.IGrantable {
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
       environment,
+      ...(remoteApi && { functionName: remoteApi.agentFunctionName(agent.name) }),
+      ...(props.environmentEncryption && { environmentEncryption: props.environmentEncryption }),
       ...(props.reservedConcurrentExecutions !== undefined && { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.vpc && { vpc: props.vpc, ...(props.vpcSubnets && { vpcSubnets: props.vpcSubnets }), ...(props.securityGroups && { securityGroups: props.securityGroups }) }),
+      ...(props.layers && { layers: props.layers }),
     });
     this.logGroup.grantWrite(this.role);
+    props.environmentEncryption?.grantDecrypt(this.role);
+    if (props.vpc) this.allowNetworkInterfaces();
 
     if (props.router) props.router.grantInvoke(this.role, agent);
     else grantTargets(this, this.role, route);
     if (props.skills && agent.skills.length) props.skills.grantRead(this.role, agent.skills);
     this.grantFunctionTools(agent);
     if (props.bus) props.bus.grantPutEvents(this.role);
-    props.state?.grantAgent(this.role, agent.name);
+    if (state) state.grantAgent(this.role, agent.name);
     props.audit?.grantWrite(this.role, agent.name);
     // A job whose answer can't pass validation goes straight to the dead-letter queue, report attached.
-    props.queue?.deadLetterQueue.grantSendMessages(this.role);
-    this.wireTriggers(agent, props);
-    this.acknowledgeFindings(agent, props);
+    this.queue?.deadLetterQueue.grantSendMessages(this.role);
+    this.wireTriggers(agent, props, state);
+    this.acknowledgeFindings();
   }
 
   /** The agent's name, unique in the app. */
@@ -165,9 +264,63 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     return this.function.functionArn;
   }
 
+  get functionName(): string {
+    return this.function.functionName;
+  }
+
   /** Lets `grantee` run the agent by invoking its function directly. */
   grantInvoke(grantee: iam.IGrantable): iam.Grant {
     return this.function.grantInvoke(grantee);
+  }
+
+  /** Any of the runtime's own metrics for this agent (see contract/metrics). */
+  metric(name: RunMetric, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: metricDimensions(this.definition.name, this.definition.cohort), statistic: 'Sum', ...props });
+  }
+
+  /** Runs that ended, whatever their stop reason. */
+  metricRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Runs', props);
+  }
+
+  /** Runs that failed with an error: every model target down, or the runtime itself failing. */
+  metricRunFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RunFailures', props);
+  }
+
+  /** Final answers that failed the output contract after every repair. */
+  metricValidationFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ValidationFailures', props);
+  }
+
+  /** Tool calls the cohort's policy refused. */
+  metricToolDenials(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ToolDenials', props);
+  }
+
+  /** Model calls that failed over to a retry or another target. */
+  metricModelFallbacks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ModelFallbacks', props);
+  }
+
+  /** Cost in USD, from the router's prices. */
+  metricCost(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('CostUsd', props);
+  }
+
+  /** Input tokens sent to models, cached reads excluded. */
+  metricInputTokens(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('InputTokens', props);
+  }
+
+  /** Output tokens models produced. */
+  metricOutputTokens(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutputTokens', props);
+  }
+
+  /** Wall time of a run, in milliseconds. */
+  metricRunLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RunLatency', { statistic: 'p90', ...props });
   }
 
   metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -195,8 +348,19 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (arns.length) iam.Grant.addToPrincipal({ grantee: this.role, actions: ['lambda:InvokeFunction'], resourceArns: [...new Set(arns)] });
   }
 
-  private wireTriggers(agent: AgentDefinition, props: AgentFunctionProps): void {
-    const { api, queue, bus } = props;
+  /** A function in a VPC reaches it through network interfaces Lambda creates with the function's role. */
+  private allowNetworkInterfaces(): void {
+    this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      'Lambda attaches the function to its VPC through network interfaces it manages with this role; the AWS managed policy holds only those EC2 actions, which take no narrower resource.',
+    );
+  }
+
+  private wireTriggers(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined): void {
+    const { api, bus } = props;
+    const queue = this.queue;
     if (queue) queue.attachAgent(this.function, Duration.seconds(agent.limits.timeoutSeconds));
     agent.triggers.forEach((trigger, i) => {
       switch (trigger.type) {
@@ -204,7 +368,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
           api!.addInvocations(agent.name, this.function);
           break;
         case 'job':
-          api!.addJobs(agent.name, queue!, props.state!);
+          api!.addJobs(agent.name, queue!.queue, state!);
           break;
         case 'schedule':
           queue!.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });
@@ -218,21 +382,14 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     });
   }
 
-  private acknowledgeFindings(agent: AgentDefinition, props: AgentFunctionProps): void {
+  private acknowledgeFindings(): void {
     const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.';
     acknowledge(this.role, 'AwsSolutions-IAM5[Resource::*]', xray);
     acknowledge(this.role, 'Serverless-LambdaStarPermissions', xray);
-    for (const skill of agent.skills) {
-      acknowledge(
-        this.role,
-        `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.skills!.bucket.node.defaultChild as any)}.Arn>/${skill}/*]`,
-        `Read is limited to the folder of skill "${skill}", whose files are listed only at deploy.`,
-      );
-    }
     acknowledge(
       this.function,
       'Serverless-LambdaDLQ',
-      props.queue
+      this.queue
         ? 'The function is invoked synchronously or by an SQS event source mapping, whose queue has a redrive policy to a dead-letter queue; it is never invoked asynchronously.'
         : 'The function is only invoked synchronously, so failures return to the caller; it is never invoked asynchronously.',
     );
@@ -240,15 +397,23 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 }
 
 /** Every trigger, skill and model the definition names must have the construct that serves it. */
-function checkWiring(agent: AgentDefinition, props: AgentFunctionProps): void {
+function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined): void {
   const problems: string[] = [];
   agent.triggers.forEach((t, i) => {
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
-    if (t.type !== 'api' && !props.queue) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentQueue (pass queue)`);
-    if (t.type !== 'api' && !props.state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state) so a redelivered run never runs twice`);
+    if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
   });
+  if (props.queue && props.deadLetterQueue) problems.push('(props): deadLetterQueue is for the queue this construct creates; the queue given already has its own');
   problems.push(...skillProblems(agent.skills, props.skills?.index, 'SkillBucket'));
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
+}
+
+/** Variables the team adds must not take the names the runtime reads. */
+function checkExtraEnvironment(agent: string, environment: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const reserved = new Set<string>([AGENT_CONFIG_ENV, ...Object.values(RUNTIME_ENV)]);
+  const taken = Object.keys(environment).filter((k) => reserved.has(k));
+  if (taken.length) throw new AgentDefinitionError(agent, [`environment: ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} set by AgentFunction for the runtime`]);
+  return { ...environment };
 }
 
 function checkEnvironmentSize(agent: string, environment: Record<string, string>): void {

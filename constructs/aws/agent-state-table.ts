@@ -1,8 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Resource, Stack, type IResource } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Construct } from 'constructs';
-import { STATE_KEYS } from '../definition/encoding';
+import type { Construct } from 'constructs';
+import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 
 export interface AgentStateTableProps {
   /**
@@ -12,47 +12,74 @@ export interface AgentStateTableProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-
-/**
- * Where agents keep job status and idempotency records: one table for every agent of a stack,
- * keyed by `id`, each agent allowed only its own key prefixes. Encrypted, point-in-time
- * recoverable, and expiring records by their `expiration` attribute.
- */
-export class AgentStateTable extends Construct {
-  readonly table: dynamodb.TableV2;
-
-  constructor(scope: Construct, id: string, props: AgentStateTableProps = {}) {
-    super(scope, id);
-    this.table = new dynamodb.TableV2(this, 'Table', {
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      billing: dynamodb.Billing.onDemand(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expiration',
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
-  }
-
-  get tableName(): string {
-    return this.table.tableName;
-  }
-
+/** Where agents keep job status and idempotency records, defined here or in another stack or app. */
+export interface IAgentStateTable extends IResource {
+  readonly tableName: string;
+  readonly tableArn: string;
   /** Lets an agent read and write its own job and idempotency records, and no one else's. */
+  grantAgent(grantee: iam.IGrantable, agent: string): iam.Grant;
+  /** Lets `grantee` read job records (the API's job status route). */
+  grantReadJobs(grantee: iam.IGrantable): iam.Grant;
+}
+
+export interface AgentStateTableAttributes {
+  /** The table's name; its ARN is formed in the importing stack's account and region. */
+  readonly tableName: string;
+}
+
+/** What imported and owned tables share: the grants, scoped by key prefix. */
+abstract class AgentStateTableBase extends Resource implements IAgentStateTable {
+  abstract readonly tableName: string;
+  abstract readonly tableArn: string;
+
   grantAgent(grantee: iam.IGrantable, agent: string): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      resourceArns: [this.table.tableArn],
+      resourceArns: [this.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`] } },
     });
   }
 
-  /** Lets `grantee` read job records (the API's job status route). */
   grantReadJobs(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem'],
-      resourceArns: [this.table.tableArn],
+      resourceArns: [this.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobs}*`] } },
     });
+  }
+}
+
+/**
+ * Where agents keep job status and idempotency records: one table for every agent of a platform,
+ * keyed by `id`, each agent allowed only its own key prefixes. Encrypted, point-in-time
+ * recoverable, and expiring records by their `expiration` attribute.
+ */
+export class AgentStateTable extends AgentStateTableBase {
+  /** A table defined in another app (or by hand), for agents that keep their state in it. */
+  static fromAgentStateTableAttributes(scope: Construct, id: string, attrs: AgentStateTableAttributes): IAgentStateTable {
+    class Imported extends AgentStateTableBase {
+      readonly tableName = attrs.tableName;
+      readonly tableArn = Stack.of(scope).formatArn({ service: 'dynamodb', resource: 'table', resourceName: attrs.tableName });
+    }
+    return new Imported(scope, id);
+  }
+
+  readonly table: dynamodb.TableV2;
+  readonly tableName: string;
+  readonly tableArn: string;
+
+  constructor(scope: Construct, id: string, props: AgentStateTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey: { name: STATE_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: STATE_TABLE.expiration,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.tableName = this.table.tableName;
+    this.tableArn = this.table.tableArn;
   }
 }

@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Resource, Stack, type IResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { auditPrefix } from '../../contract/audit/layout';
 import { privateBucket } from './defaults';
-import { acknowledge } from './nag';
+import { acknowledgeGrantedWildcards } from './nag';
 
 export interface AuditBucketProps {
   /**
@@ -23,16 +24,48 @@ export interface AuditBucketProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The key prefix of an agent's audit records: `agent=NAME/date=YYYY-MM-DD/RUN.jsonl`. */
-export const auditPrefix = (agent: string) => `agent=${agent}/`;
+/** Where runs' audit records land, defined here or in another stack or app. */
+export interface IAuditBucket extends IResource {
+  readonly bucketName: string;
+  readonly bucketArn: string;
+  /** Lets an agent write records under its own partition and nothing else. */
+  grantWrite(grantee: iam.IGrantable, agent: string): iam.Grant;
+}
+
+export interface AuditBucketAttributes {
+  readonly bucketName: string;
+}
+
+/** What imported and owned audit buckets share: the per-agent write grant. */
+abstract class AuditBucketBase extends Resource implements IAuditBucket {
+  abstract readonly bucketName: string;
+  abstract readonly bucketArn: string;
+
+  grantWrite(grantee: iam.IGrantable, agent: string): iam.Grant {
+    const partition = `${this.bucketArn}/${auditPrefix(agent)}*`;
+    acknowledgeGrantedWildcards(grantee.grantPrincipal, [partition], `Writes are limited to agent "${agent}"'s own audit partition; run ids and dates are only known at run time.`);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [partition] });
+  }
+}
 
 /**
  * Where every run's audit record lands: JSON Lines partitioned by agent and date, in a private,
  * versioned, encrypted, TLS-only bucket. Each agent may write under its own partition only and
  * can read nothing back.
  */
-export class AuditBucket extends Construct {
+export class AuditBucket extends AuditBucketBase {
+  /** An audit bucket another app owns, for agents here that write to it. */
+  static fromAuditBucketAttributes(scope: Construct, id: string, attrs: AuditBucketAttributes): IAuditBucket {
+    class Imported extends AuditBucketBase {
+      readonly bucketName = attrs.bucketName;
+      readonly bucketArn = Stack.of(scope).formatArn({ service: 's3', region: '', account: '', resource: attrs.bucketName });
+    }
+    return new Imported(scope, id);
+  }
+
   readonly bucket: s3.Bucket;
+  readonly bucketName: string;
+  readonly bucketArn: string;
 
   constructor(scope: Construct, id: string, props: AuditBucketProps = {}) {
     super(scope, id);
@@ -43,23 +76,7 @@ export class AuditBucket extends Construct {
       removalPolicy,
       lifecycleRules: [{ expiration: props.retention ?? Duration.days(400), noncurrentVersionExpiration: Duration.days(30) }],
     });
-  }
-
-  get bucketName(): string {
-    return this.bucket.bucketName;
-  }
-
-  /** Lets an agent write records under its own partition and nothing else. */
-  grantWrite(grantee: iam.IGrantable, agent: string): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.bucket.arnForObjects(`${auditPrefix(agent)}*`)] });
-    const policyScope = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal : undefined;
-    if (policyScope) {
-      acknowledge(
-        policyScope,
-        `AwsSolutions-IAM5[Resource::<${policyScope.stack.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${auditPrefix(agent)}*]`,
-        `Writes are limited to agent "${agent}"'s own audit partition; run ids and dates are only known at run time.`,
-      );
-    }
-    return grant;
+    this.bucketName = this.bucket.bucketName;
+    this.bucketArn = this.bucket.bucketArn;
   }
 }

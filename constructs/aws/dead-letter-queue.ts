@@ -1,7 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Resource, type IResource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
 import { secureQueue } from './defaults';
 import { acknowledge } from './nag';
 
@@ -18,13 +19,57 @@ export interface DeadLetterQueueProps {
   readonly description?: string;
 }
 
+/** A dead-letter queue defined here or in another stack or app, as the queues that use it see it. */
+export interface IDeadLetterQueue extends IResource {
+  readonly queue: sqs.IQueue;
+  readonly queueArn: string;
+  readonly queueUrl: string;
+  /** Lets `grantee` put a failed message here itself, with a report attached. */
+  grantSendMessages(grantee: iam.IGrantable): iam.Grant;
+  /** Messages waiting in the queue. */
+  metricDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+export interface DeadLetterQueueAttributes {
+  readonly queueArn: string;
+}
+
+/** What imported and owned dead-letter queues share. */
+abstract class DeadLetterQueueBase extends Resource implements IDeadLetterQueue {
+  abstract readonly queue: sqs.IQueue;
+
+  get queueArn(): string {
+    return this.queue.queueArn;
+  }
+
+  get queueUrl(): string {
+    return this.queue.queueUrl;
+  }
+
+  grantSendMessages(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grantSendMessages(grantee);
+  }
+
+  metricDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible(props);
+  }
+}
+
 /**
  * Where failed work waits for a person: an encrypted, TLS-only queue kept for the longest time SQS
  * allows, with an alarm on its first message. One can serve many AgentQueues (messages keep their
  * attributes, and SQS redrives each back to its own source queue), which keeps a large fleet within
  * a stack's resource limit.
  */
-export class DeadLetterQueue extends Construct {
+export class DeadLetterQueue extends DeadLetterQueueBase {
+  /** A dead-letter queue another stack or app owns (and alarms on), for queues here to use. */
+  static fromDeadLetterQueueAttributes(scope: Construct, id: string, attrs: DeadLetterQueueAttributes): IDeadLetterQueue {
+    class Imported extends DeadLetterQueueBase {
+      readonly queue = sqs.Queue.fromQueueArn(this, 'Queue', attrs.queueArn);
+    }
+    return new Imported(scope, id);
+  }
+
   readonly queue: sqs.Queue;
   readonly alarm: cloudwatch.Alarm;
 
@@ -43,10 +88,5 @@ export class DeadLetterQueue extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     if (props.alarmAction) this.alarm.addAlarmAction(props.alarmAction);
-  }
-
-  /** Messages waiting in the queue. */
-  metricDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesVisible(props);
   }
 }

@@ -1,6 +1,8 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -21,9 +23,24 @@ export function queueTarget(queue: sqs.IQueue, deadLetterQueue: sqs.IQueue, mess
   return new targets.SqsQueue(queue, { deadLetterQueue, retryAttempts: RULE_RETRY_ATTEMPTS, maxEventAge: Duration.hours(24), ...(message && { message }) });
 }
 
-/** A log group with a retention, kept when its stack goes so an investigation can still read it. */
-export function retainedLogGroup(scope: Construct, id: string, retention: logs.RetentionDays): logs.LogGroup {
-  return new logs.LogGroup(scope, id, { retention, removalPolicy: RemovalPolicy.RETAIN });
+/**
+ * A log group with a retention, kept when its stack goes so an investigation can still read it;
+ * encrypted with `key` when one is given, whose policy then lets CloudWatch Logs use it for this
+ * account's log groups (a key imported from elsewhere must allow that already).
+ */
+export function retainedLogGroup(scope: Construct, id: string, retention: logs.RetentionDays, key?: kms.IKey): logs.LogGroup {
+  if (key) {
+    const stack = Stack.of(scope);
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+      }),
+    );
+  }
+  return new logs.LogGroup(scope, id, { retention, removalPolicy: RemovalPolicy.RETAIN, ...(key && { encryptionKey: key }) });
 }
 
 export interface PrivateBucketOptions {

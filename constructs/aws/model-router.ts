@@ -2,10 +2,19 @@ import { Arn, ArnFormat, Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { AgentDefinition } from '../definition/define';
-import { aliasesFor, parseRouterConfig, resolveModel, type ModelTargetSpec, type RouterConfig, type RouterPolicy } from '../routing/config';
+import type { AgentDefinition } from '../../contract/definition/define';
+import { aliasesFor, parseRouterConfig, resolveModel, type ModelTargetSpec, type RouterConfig, type RouterPolicy } from '../../contract/routing/config';
 
 export type ModelRouterProps = RouterConfig;
+
+/** What an agent needs of a router: its route, and the grants to call it. */
+export interface IModelRouter {
+  /** The parsed policy: aliases, cohorts, providers and prices. */
+  readonly policy: RouterPolicy;
+  route(agent: AgentDefinition): readonly ModelTargetSpec[];
+  /** Grants `grantee` invoke on the agent's Bedrock targets and read on their secrets only. */
+  grantInvoke(grantee: iam.IGrantable, agent: AgentDefinition): iam.Grant;
+}
 
 const BEDROCK_INVOKE = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
 
@@ -14,7 +23,7 @@ const BEDROCK_INVOKE = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseS
  * exactly what its targets need: invoke on those Bedrock models, read on those secrets.
  * It creates no resources: routing is configuration the runtime receives at deploy time.
  */
-export class ModelRouter extends Construct {
+export class ModelRouter extends Construct implements IModelRouter {
   readonly policy: RouterPolicy;
   private readonly secrets = new Map<string, secretsmanager.ISecret>();
 
@@ -28,12 +37,10 @@ export class ModelRouter extends Construct {
     return aliasesFor(this.policy, cohort);
   }
 
-  /** The ordered targets `agent` runs on; fails naming the agent for an unknown alias. */
   route(agent: AgentDefinition): readonly ModelTargetSpec[] {
     return resolveModel(this.policy, agent);
   }
 
-  /** Grants `grantee` invoke on the agent's Bedrock targets and read on their secrets only. */
   grantInvoke(grantee: iam.IGrantable, agent: AgentDefinition): iam.Grant {
     return grantTargets(this, grantee, this.route(agent), (name) => this.secret(name));
   }

@@ -1,5 +1,5 @@
 import { Stack, Validations } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -31,6 +31,23 @@ export function acknowledgeWildcards(scope: IConstruct, document: iam.PolicyDocu
   }
 }
 
+/**
+ * Acknowledges the wildcard resources a grant gave `principal`'s policy, by the ids the IAM rules
+ * will give them. The ids are taken when the app is validated, after references between stacks
+ * are resolved, so a grant on a resource in another stack or app is named as the rule sees it.
+ */
+export function acknowledgeGrantedWildcards(principal: iam.IPrincipal, resources: readonly string[], reason: string): void {
+  if (!(principal instanceof iam.Role)) return;
+  principal.node.addValidation({
+    validate: () => {
+      for (const resource of resources.map((r) => flatten(principal.stack.resolve(r))).filter((r) => r.includes('*'))) {
+        acknowledge(principal, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
+      }
+      return [];
+    },
+  });
+}
+
 const list = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** Renders a CloudFormation value the way the rule ids show it: `<Logical.Attr>`, `<AWS::Region>`. */
@@ -40,6 +57,7 @@ function flatten(value: unknown): string {
   if (typeof v.Ref === 'string') return `<${v.Ref}>`;
   if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
   if (typeof v['Fn::Sub'] === 'string') return (v['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, '<$1>');
+  if (v['Fn::ImportValue'] !== undefined) return flatten(v['Fn::ImportValue']);
   if (Array.isArray(v['Fn::Join'])) {
     const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
     return parts.map(flatten).join(separator);

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import type { AgentTrigger } from '../definition/schema';
+import type { AgentTrigger } from '../../contract/definition/schema';
+import { subjectPrefix } from '../../contract/events/agent-events';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { EventgridEventSubscription, EventgridTopic, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
 
@@ -90,7 +91,7 @@ export function eventGridFilter(pattern: EventPattern): { includedEventTypes?: s
     }
     return { key: `data.${key}`, values: values as string[] };
   });
-  const stringBeginsWith = pattern.source ? [{ key: 'subject', values: pattern.source.map((s) => `${s}/`) }] : [];
+  const stringBeginsWith = pattern.source ? [{ key: 'subject', values: pattern.source.map(subjectPrefix) }] : [];
   return {
     ...(pattern.detailType && { includedEventTypes: [...pattern.detailType] }),
     ...((stringIn.length || stringBeginsWith.length) && { advancedFilter: { ...(stringBeginsWith.length && { stringBeginsWith }), ...(stringIn.length && { stringIn }) } }),

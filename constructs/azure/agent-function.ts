@@ -1,9 +1,10 @@
 import { Construct } from 'constructs';
-import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../definition/define';
-import { AGENT_CONFIG_ENV, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, encodeAgentConfig, type AgentRuntimeConfig } from '../definition/encoding';
-import type { AgentDefinitionInput } from '../definition/schema';
-import { parseToolPolicy, type ToolPolicyInput } from '../policy/tool-policy';
-import { skillProblems } from '../skills/catalog';
+import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
+import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
+import type { AgentDefinitionInput } from '../../contract/definition/schema';
+import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
+import { skillProblems } from '../../contract/skills/catalog';
 import { eventGridFilter, type AzureAgentEvents } from './agent-events';
 import type { AzureAgentQueue } from './agent-queue';
 import { assignRole, globalName, privateStorageAccount, storageAccountName } from './defaults';

@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
-import { AgentDefinitionError, type AgentDefinition } from '../definition/define';
-import { secretSetting, type ModelPrice, type ModelTargetConfig } from '../definition/encoding';
-import { aliasesFor, parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget, type RouterConfig, type RouterPolicy } from '../routing/config';
+import { AgentDefinitionError, type AgentDefinition } from '../../contract/definition/define';
+import { secretSetting } from '../../contract/config/settings';
+import { type ModelPrice, type ModelTargetConfig } from '../../contract/config/runtime-config';
+import { aliasesFor, parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget, type RouterConfig, type RouterPolicy } from '../../contract/routing/config';
 import type { RoleAssignment } from './engine';
 import type { AzureSecrets } from './secrets';
 

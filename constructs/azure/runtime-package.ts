@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { runtimeBundle } from '../bundle/runtime-bundle';
-import { AZURE_STATE_CONTAINERS } from '../definition/encoding';
+import { AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { AssetType, StorageBlob, StorageContainer, TerraformAsset, type RoleAssignment, type StorageAccount } from './engine';
 

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { UNSET_SECRET_VALUE } from '../definition/encoding';
+import { UNSET_SECRET_VALUE } from '../../contract/config/settings';
 import { assignDeployer, assignRole, deployer } from './defaults';
 import { KeyVault, KeyVaultSecret, type RoleAssignment } from './engine';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Construct } from 'constructs';
-import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../skills/catalog';
+import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../../contract/skills/catalog';
 import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { type RoleAssignment, type StorageAccount, StorageBlob, StorageContainer } from './engine';
 

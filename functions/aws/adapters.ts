@@ -1,10 +1,12 @@
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { AuditRecord, AuditSink } from '../core/audit/records';
-import { AGENT_EVENT_SOURCE, type AgentEventDetail, type AgentEventType, type EventPublisher } from '../core/events/events';
-import { STATE_KEYS } from '../../constructs/definition/encoding';
+import { AGENT_EVENT_SOURCE, type AgentEventDetail, type AgentEventType } from '../../contract/events/agent-events';
+import type { EventPublisher } from '../core/events/events';
+import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
+import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import type { JobRecord, JobStore } from '../core/jobs/jobs';
 import type { SkillStore } from '../core/skills/store';
 import type { FunctionInvoker } from '../core/tools/types';
@@ -66,6 +68,7 @@ export class EventBridgePublisher implements EventPublisher {
 export class DynamoJobStore implements JobStore {
   constructor(
     private readonly table: string,
+    private readonly agent: string,
     private readonly client: DynamoDBClient = new DynamoDBClient({}),
   ) {}
 
@@ -74,16 +77,22 @@ export class DynamoJobStore implements JobStore {
       new PutItemCommand({
         TableName: this.table,
         Item: {
-          id: { S: STATE_KEYS.job(record.agent, record.jobId) },
+          [STATE_TABLE.partitionKey]: { S: STATE_KEYS.job(record.agent, record.jobId) },
           status: { S: record.status },
           updatedAt: { S: record.updatedAt },
-          // The whole record as JSON: the API's status route returns it as it is.
-          record: { S: JSON.stringify(record) },
-          // Job records expire after 30 days; the audit bucket keeps the history.
-          expiration: { N: String(Math.floor(Date.now() / 1000) + 30 * 86_400) },
+          [STATE_TABLE.record]: { S: JSON.stringify(record) },
+          [STATE_TABLE.expiration]: { N: String(Math.floor(Date.now() / 1000) + JOB_RETENTION_DAYS * 86_400) },
         },
       }),
     );
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: { [STATE_TABLE.partitionKey]: { S: STATE_KEYS.job(this.agent, jobId) } }, ConsistentRead: true }),
+    );
+    const text = Item?.[STATE_TABLE.record]?.S;
+    return text === undefined ? undefined : (JSON.parse(text) as JobRecord);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { RunResult } from '../core/agent/agent';
 import type { JobRecord } from '../core/jobs/jobs';
-import { STATE_KEYS } from '../../constructs/definition/encoding';
+import { STATE_KEYS } from '../../contract/state/table';
 import { answerNow, deadlineFrom, OutputValidationError, publishRun, summary } from '../entry/outcome';
 import { loadConfig } from '../entry/config';
 import { jobRun, messageBody, plainRun, type QueuedRun } from '../entry/queued';
@@ -28,7 +28,7 @@ interface Invocation {
   readonly body: unknown;
 }
 
-const loadRequestParser = () => import('../entry/request.js').then((m) => m.parseRequestBody);
+const loadRequestParser = () => import('../../contract/api/request.js').then((m) => m.parseRequestBody);
 
 export async function handler(event: unknown, context: Context) {
   if (isSqsEvent(event)) return processBatch(event, context);

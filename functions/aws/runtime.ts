@@ -1,6 +1,8 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
-import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-denial';
+import { metricDimensions, METRICS_NAMESPACE } from '../../contract/metrics/run-metrics';
+import { RUNTIME_ENV } from '../../contract/config/settings';
+import { type AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { OPEN_TOOL_POLICY } from '../../contract/policy/tool-denial';
 import { Agent } from '../core/agent/agent';
 import type { AuditSink } from '../core/audit/records';
 import { NO_EVENTS, type EventPublisher } from '../core/events/events';
@@ -55,7 +57,7 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     config,
     agent,
     events,
-    ...(stateTable && { jobs: new DynamoJobStore(stateTable), stateTable }),
+    ...(stateTable && { jobs: new DynamoJobStore(stateTable, definition.name), stateTable }),
     ...(deadLetterQueueUrl && { deadLetterQueueUrl }),
   };
 }
@@ -67,7 +69,8 @@ export class PowertoolsMetrics implements MetricsSink {
   private readonly metrics: Metrics;
 
   constructor(agent: string, cohort: string) {
-    this.metrics = new Metrics({ namespace: 'ServerlessAgents', serviceName: 'serverless-agents', defaultDimensions: { agent, cohort } });
+    const { service, ...dimensions } = metricDimensions(agent, cohort);
+    this.metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, defaultDimensions: dimensions });
   }
 
   add(name: RunMetric, unit: CoreUnit, value: number): void {

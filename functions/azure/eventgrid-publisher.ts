@@ -1,6 +1,6 @@
 import { EventGridPublisherClient, type SendEventGridEventInput } from '@azure/eventgrid';
-import type { AgentEventDetail, AgentEventType, EventPublisher } from '../core/events/events';
-import { AGENT_EVENT_SOURCE } from '../core/events/events';
+import { eventSubject, type AgentEventDetail, type AgentEventType } from '../../contract/events/agent-events';
+import type { EventPublisher } from '../core/events/events';
 
 /**
  * Agent events on an Event Grid topic, in the Event Grid schema: the event type is the agent event
@@ -12,7 +12,7 @@ export class EventGridPublisher implements EventPublisher {
   async publish(type: AgentEventType, detail: AgentEventDetail): Promise<void> {
     const event: SendEventGridEventInput<AgentEventDetail> = {
       eventType: type,
-      subject: `${AGENT_EVENT_SOURCE}/agents/${detail.agent}/runs/${detail.runId}`,
+      subject: eventSubject(detail.agent, detail.runId),
       dataVersion: String(detail.version),
       data: detail,
     };

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EventGridEvent, FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
-import type { AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import type { RunResult } from '../core/agent/agent';
 import type { JobRecord } from '../core/jobs/jobs';
 import { answerNow, deadlineFrom, OutputValidationError, publishFailure, publishRun, summary } from '../entry/outcome';
 import { jobRun, messageBody, plainRun, type QueuedRun } from '../entry/queued';
-import type { RequestBody } from '../entry/request';
+import type { RequestBody } from '../../contract/api/request';
 import type { AzureRuntime } from './runtime';
 
 /**
@@ -38,7 +38,7 @@ export interface AgentHandlers {
  * `getRuntime` builds the agent on first use and keeps it for the instance's life.
  */
 /** The request schema loads with the first request that needs checking, so zod is not parsed at start. */
-const requestParser = () => import('../entry/request.js').then((m) => m.parseRequestBody);
+const requestParser = () => import('../../contract/api/request.js').then((m) => m.parseRequestBody);
 type Parser = Awaited<ReturnType<typeof requestParser>>;
 
 export interface AgentHandlerOptions {

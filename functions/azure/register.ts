@@ -1,5 +1,6 @@
 import type { app as functionsApp, output as functionsOutput } from '@azure/functions';
-import { AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import { AZURE_FUNCTIONS, AZURE_RUNTIME_ENV } from '../../contract/config/settings';
+import { type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { agentHandlers } from './handlers';
 import type { AzureRuntime } from './runtime';
 

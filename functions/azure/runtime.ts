@@ -1,8 +1,9 @@
 import { EventGridPublisherClient } from '@azure/eventgrid';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, secretSetting, UNSET_SECRET_VALUE, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
-import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-denial';
+import { AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, secretSetting, UNSET_SECRET_VALUE } from '../../contract/config/settings';
+import { type AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { OPEN_TOOL_POLICY } from '../../contract/policy/tool-denial';
 import { Agent } from '../core/agent/agent';
 import type { AuditSink } from '../core/audit/records';
 import { NO_EVENTS, type EventPublisher } from '../core/events/events';

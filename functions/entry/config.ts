@@ -1,5 +1,5 @@
-import { AGENT_CONFIG_ENV, decodeAgentConfig, type AgentRuntimeConfig } from '../../constructs/definition/encoding';
-import { verifyIntegrity } from '../../constructs/definition/integrity';
+import { AGENT_CONFIG_ENV, decodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { verifyIntegrity } from '../../contract/definition/integrity';
 
 /**
  * Reads and verifies the agent's config on either cloud; a function deployed without one fails at

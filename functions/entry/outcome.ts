@@ -1,4 +1,4 @@
-import type { AgentDefinition } from '../../constructs/definition/define';
+import type { AgentDefinition } from '../../contract/definition/define';
 import type { Agent, RunResult } from '../core/agent/agent';
 import type { AgentEventDetail, EventPublisher } from '../core/events/events';
 import { AllTargetsFailedError, ModelCallError } from '../core/models/router';

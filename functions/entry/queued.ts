@@ -1,4 +1,4 @@
-import type { parseRequestBody } from './request';
+import type { parseRequestBody } from '../../contract/api/request';
 
 /** The request-body check, passed in because it loads with the first message, not at start. */
 type RequestParser = typeof parseRequestBody;

@@ -1,6 +1,6 @@
 import type { ModelProvider, ModelRequest, ModelResponse } from '../core/models/types';
 import type { ToolContext, ToolTransport } from '../core/tools/types';
-import type { AgentTool } from '../../constructs/definition/schema';
+import type { AgentTool } from '../../contract/definition/schema';
 
 /**
  * A run's model answers and tool results, in order: recorded from a live run, replayed offline.

@@ -10,9 +10,9 @@ import { AzureObservability } from '../../constructs/azure/observability';
 import { AzureRuntimePackage } from '../../constructs/azure/runtime-package';
 import { AzureSecrets } from '../../constructs/azure/secrets';
 import { AzureSkillStore } from '../../constructs/azure/skill-store';
-import type { AgentDefinition } from '../../constructs/definition';
-import type { ToolPolicyInput } from '../../constructs/policy/tool-policy';
-import type { RouterConfig } from '../../constructs/routing/config';
+import type { AgentDefinition } from '../../contract/definition';
+import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
+import type { RouterConfig } from '../../contract/routing/config';
 import { exampleAgent } from './example-agent';
 
 export interface AzureSingleAgentStackProps {

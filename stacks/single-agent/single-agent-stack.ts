@@ -3,9 +3,9 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
-import type { ToolPolicyInput } from '../../constructs/policy/tool-policy';
-import type { AgentDefinition } from '../../constructs/definition';
+import { AgentApi, AgentBus, AgentFunction, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
+import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
+import type { AgentDefinition } from '../../contract/definition';
 import { exampleAgent } from './example-agent';
 
 export { exampleAgent };
@@ -52,26 +52,25 @@ export class SingleAgentStack extends Stack {
     const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Agent dead-letter alarms', enforceSSL: true });
     const alarmAction = new cloudwatchActions.SnsAction(alarms);
     this.bus = new AgentBus(this, 'Bus', { alarmAction });
-    this.api = new AgentApi(this, 'Api');
+    this.state = new AgentStateTable(this, 'State');
+    this.api = new AgentApi(this, 'Api', { state: this.state });
     // One dead-letter queue for every agent's queue: messages keep their agent and job id, redrive
     // returns each to its own queue, and each agent costs three resources fewer.
     this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', { description: 'Agent jobs that failed every delivery', alarmAction });
-    this.state = new AgentStateTable(this, 'State');
     this.audit = new AuditBucket(this, 'Audit');
 
-    this.agents = (props.agents ?? [exampleAgent()]).map((agent) => {
-      const needsQueue = agent.triggers.some((t) => t.type !== 'api');
-      return new AgentFunction(this, `Agent-${agent.name}`, {
-        agent,
-        router: this.router,
-        skills: this.skills,
-        api: this.api,
-        bus: this.bus,
-        state: this.state,
-        audit: this.audit,
-        ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
-        ...(needsQueue && { queue: new AgentQueue(this, `Queue-${agent.name}`, { deadLetterQueue: this.deadLetters.queue }) }),
-      });
-    });
+    this.agents = (props.agents ?? [exampleAgent()]).map(
+      (agent) =>
+        new AgentFunction(this, `Agent-${agent.name}`, {
+          agent,
+          router: this.router,
+          skills: this.skills,
+          api: this.api,
+          bus: this.bus,
+          audit: this.audit,
+          deadLetterQueue: this.deadLetters,
+          ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
+        }),
+    );
   }
 }

@@ -8,7 +8,7 @@ import { AzureObservability } from '../../constructs/azure/observability';
 import { AzureRuntimePackage } from '../../constructs/azure/runtime-package';
 import { AzureSecrets } from '../../constructs/azure/secrets';
 import { AzureSkillStore } from '../../constructs/azure/skill-store';
-import type { RouterConfig } from '../../constructs/routing/config';
+import type { RouterConfig } from '../../contract/routing/config';
 import { SKILLS } from '../helpers';
 
 /** Synthesized Terraform resources by type, then by logical id. */

@@ -1,4 +1,4 @@
-import type { ModelTargetConfig } from '../../constructs/definition/encoding';
+import type { ModelTargetConfig } from '../../contract/config/runtime-config';
 import { ModelError, ZERO_USAGE, type ContentBlock, type ModelProvider, type ModelRequest, type ModelResponse, type StopReason, type Usage } from '../../functions/core/models/types';
 
 /** A neutral model turn: what a scripted model answers. */

@@ -102,11 +102,13 @@ describe('AgentApi', () => {
     const request = requestTemplate(m);
     assert.match(request, /Action=SendMessage&MessageBody=\$util.urlEncode\(\$input.json\('\$'\)\)/);
     assert.match(request, /MessageAttribute.1.Name=jobId&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=\$util.urlEncode\(\$context.requestId\)/);
+    assert.match(request, /MessageAttribute.4.Name=submittedAt&MessageAttribute.4.Value.DataType=Number&MessageAttribute.4.Value.StringValue=\$context.requestTimeEpoch/);
+    assert.equal(m.Integration.IntegrationResponses[0].ResponseTemplates['application/json'], '{"jobId":"$context.requestId","status":"queued","statusUrl":"$context.path/$context.requestId"}');
     const responses = m.Integration.IntegrationResponses.map((r: { StatusCode: string; SelectionPattern?: string }) => [r.StatusCode, r.SelectionPattern]);
     assert.deepEqual(responses, [['202', undefined], ['404', '403'], ['400', '4\\d{2}'], ['502', '5\\d{2}']]);
     const q = stack.getLogicalId(queue.queue.node.defaultChild as sqs.CfnQueue);
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: Match.arrayWith(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [q, 'Arn'] } }]) },
+      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [q, 'Arn'] } }]) },
     });
   });
 
@@ -150,13 +152,14 @@ describe('AgentApi', () => {
     assert.ok(outcome.acknowledged.some((a) => a.rule === 'AwsSolutions-APIG4' && /CloudFront function/.test(a.reason)));
   });
 
-  it('grants callers execute-api:Invoke on the agent routes', () => {
+  it('grants callers execute-api:Invoke on the agent routes of its stage: run, submit, read status', () => {
     const stack = testStack(new App());
     const { api } = build({}, stack);
     api.grantInvoke(new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }));
+    const route = (path: string) => ({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`/v1/${path.replace(/\*/g, '\\*')}$`)])] });
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('Caller') }],
-      PolicyDocument: { Statement: [Match.objectLike({ Action: 'execute-api:Invoke', Resource: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/POST/agents/\\*$')])] } })] },
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'execute-api:Invoke', Resource: [route('POST/agents/*'), route('GET/agents/*/jobs/*')] })] },
     });
   });
 

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../../constructs/aws';
-import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../constructs/definition';
+import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
 import { agentInput, agentRoleStatements, ROUTER, SKILLS, testStack } from '../helpers';
 
 function build(overrides: Parameters<typeof agentInput>[0] = {}, props: Partial<ConstructorParameters<typeof AgentFunction>[2]> = {}) {

@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AgentBus, AgentFunction, AgentQueue, AgentStateTable, type AgentQueueProps } from '../../constructs/aws';
+import { AgentBus, AgentFunction, AgentQueue, AgentStateTable, DeadLetterQueue, type AgentQueueProps } from '../../constructs/aws';
 import { agentInput, testStack } from '../helpers';
 
 function build(props: AgentQueueProps = {}, timeoutSeconds = 120) {
@@ -18,7 +18,7 @@ function build(props: AgentQueueProps = {}, timeoutSeconds = 120) {
 describe('AgentQueue', () => {
   it('has an encrypted, TLS-only queue whose redrive policy ends in a dead-letter queue', () => {
     const { template, stack, queue } = build();
-    const dlq = stack.getLogicalId(queue.deadLetterQueue.node.defaultChild as sqs.CfnQueue);
+    const dlq = stack.getLogicalId(queue.deadLetterQueue.queue.node.defaultChild as sqs.CfnQueue);
     template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 345600,
@@ -73,7 +73,7 @@ describe('AgentQueue', () => {
   it('can share one dead-letter queue between agents, whose owner keeps the alarm', () => {
     const stack = testStack(new App());
     const shared = new sqs.Queue(stack, 'Shared');
-    const a = new AgentQueue(stack, 'A', { deadLetterQueue: shared });
+    const a = new AgentQueue(stack, 'A', { deadLetterQueue: DeadLetterQueue.fromDeadLetterQueueAttributes(stack, 'SharedDlq', { queueArn: shared.queueArn }) });
     assert.equal(a.deadLetterAlarm, undefined);
     new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: a, state: new AgentStateTable(stack, 'State') });
     const template = Template.fromStack(stack);
@@ -95,7 +95,7 @@ describe('AgentQueue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
       EventPattern: { source: ['agents'], 'detail-type': ['handoff'] },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(queue.queue.node.defaultChild as sqs.CfnQueue), 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [stack.getLogicalId(queue.deadLetterQueue.node.defaultChild as sqs.CfnQueue), 'Arn'] } } })],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(queue.queue.node.defaultChild as sqs.CfnQueue), 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [stack.getLogicalId(queue.deadLetterQueue.queue.node.defaultChild as sqs.CfnQueue), 'Arn'] } } })],
     });
   });
 

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AgentApi, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, ModelRouter } from '../../constructs/aws';
-import { AGENT_CONFIG_ENV, decodeAgentConfig, RUNTIME_ENV } from '../../constructs/definition';
+import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
+import { RUNTIME_ENV } from '../../contract/config/settings';
 import { agentInput, agentRoleStatements, ROUTER, testStack } from '../helpers';
 
 function build() {

@@ -4,8 +4,8 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ModelRouter } from '../../constructs/aws';
-import { defineAgent } from '../../constructs/definition';
-import { toRuntimeTarget } from '../../constructs/routing/config';
+import { defineAgent } from '../../contract/definition';
+import { toRuntimeTarget } from '../../contract/routing/config';
 import { agentInput, ROUTER, testStack } from '../helpers';
 
 function granted(cohort: string, model = 'smart') {

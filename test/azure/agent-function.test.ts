@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../constructs/definition/encoding';
+import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
 import { agentInput } from '../helpers';
 import { azureAgent, single, synthAzure, type Resources } from '../__fixtures__/azure-synth';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildAzureApp, cdktfContext } from '../../bin/azure';
 import { App, Testing } from '../../constructs/azure/engine';
-import { defineAgent, type AgentDefinitionInput } from '../../constructs/definition';
+import { defineAgent, type AgentDefinitionInput } from '../../contract/definition';
 import { AzureSingleAgentStack } from '../../stacks/single-agent/azure-single-agent-stack';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
 import { agentInput, skillFile, skillsFolder } from '../helpers';

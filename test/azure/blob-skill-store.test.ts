@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { readSkillsFolder, SKILL_INDEX_KEY } from '../../constructs/skills/catalog';
+import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
 import { BlobSkillStore } from '../../functions/azure/blob-skill-store';
 import { managedIdentityClients } from '../../functions/azure/runtime';
 import { AgentSkills } from '../../functions/core/skills/skills';

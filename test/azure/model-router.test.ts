@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AzureModelRouter } from '../../constructs/azure/model-router';
 import { AzureSecrets } from '../../constructs/azure/secrets';
-import { defineAgent } from '../../constructs/definition';
+import { defineAgent } from '../../contract/definition';
 import { agentInput } from '../helpers';
 import { AZURE_ROUTER, roleAssignments, synthAzure } from '../__fixtures__/azure-synth';
-import type { RouterConfig } from '../../constructs/routing/config';
+import type { RouterConfig } from '../../contract/routing/config';
 
 function routeOf(models: RouterConfig, agent = agentInput()) {
   let route: unknown;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { output } from '@azure/functions';
-import { defineAgent } from '../../constructs/definition';
-import type { AgentRuntimeConfig } from '../../constructs/definition/encoding';
+import { defineAgent } from '../../contract/definition';
+import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { registerAgent } from '../../functions/azure/register';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
 import { agentInput } from '../helpers';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { AzureRuntimePackage, azureRuntimeBundleDir } from '../../constructs/azure/runtime-package';
-import { AGENT_CONFIG_ENV, encodeAgentConfig } from '../../constructs/definition/encoding';
-import { defineAgent } from '../../constructs/definition';
+import { AGENT_CONFIG_ENV, encodeAgentConfig } from '../../contract/config/runtime-config';
+import { defineAgent } from '../../contract/definition';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
 import { roleAssignments, single, synthAzure } from '../__fixtures__/azure-synth';
 

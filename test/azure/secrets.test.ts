@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Testing } from '../../constructs/azure/engine';
 import { AzureSecrets } from '../../constructs/azure/secrets';
-import { UNSET_SECRET_VALUE } from '../../constructs/definition/encoding';
+import { UNSET_SECRET_VALUE } from '../../contract/config/settings';
 
 type Synthesized = { resource: Record<string, Record<string, Record<string, any>>>; data: Record<string, unknown> };
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AzureSkillStore } from '../../constructs/azure/skill-store';
 import { Testing } from '../../constructs/azure/engine';
-import { readSkillsFolder } from '../../constructs/skills/catalog';
+import { readSkillsFolder } from '../../contract/skills/catalog';
 import { SKILLS, skillFile, skillsFolder } from '../helpers';
 
 type Resources = Record<string, Record<string, Record<string, any>>>;

@@ -8,9 +8,9 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { z } from 'zod';
-import { defineAgent } from '../../constructs/definition';
-import { OPEN_TOOL_POLICY } from '../../constructs/policy/tool-policy';
-import { readSkillsFolder } from '../../constructs/skills/catalog';
+import { defineAgent } from '../../contract/definition';
+import { OPEN_TOOL_POLICY } from '../../contract/policy/tool-policy';
+import { readSkillsFolder } from '../../contract/skills/catalog';
 import { LambdaInvoker, S3SkillStore } from '../../functions/aws/adapters';
 import { PowertoolsMetrics } from '../../functions/aws/runtime';
 import { Agent } from '../../functions/core/agent/agent';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
-import type { ModelTargetConfig } from '../../constructs/definition/encoding';
+import type { ModelTargetConfig } from '../../contract/config/runtime-config';
 import { AnthropicProvider } from '../../functions/core/models/anthropic';
 import { BedrockProvider } from '../../functions/core/models/bedrock';
 import { breakerFor, CircuitBreaker, resetBreakers } from '../../functions/core/models/circuit-breaker';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildAzureApp, cdktfContext } from '../../bin/azure';
 import { App, Testing } from '../../constructs/azure/engine';
-import { defineAgent } from '../../constructs/definition';
+import { defineAgent } from '../../contract/definition';
 import { AzureSingleAgentStack } from '../../stacks/single-agent/azure-single-agent-stack';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
 import { AZURE_ROUTER, type Resources } from '../__fixtures__/azure-synth';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Testing } from '../../constructs/azure/engine';
-import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../constructs/definition/encoding';
+import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
 import { AzureSingleAgentStack } from '../../stacks/single-agent/azure-single-agent-stack';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { defineAgent } from '../../constructs/definition';
+import { defineAgent } from '../../contract/definition';
 import { exampleAgent, SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
 import { agentInput, ROUTER } from '../helpers';
 

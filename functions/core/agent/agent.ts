@@ -1,6 +1,6 @@
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import type { AgentDefinition } from '../../../constructs/definition/define';
-import type { ToolPolicy } from '../../../constructs/policy/tool-policy';
+import type { AgentDefinition } from '../../../contract/definition/define';
+import type { ToolPolicy } from '../../../contract/policy/tool-policy';
 import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } from '../audit/records';
 import type { ModelRouter, RoutedResponse } from '../models/router';
 import type { EventPublisher } from '../events/events';
@@ -178,7 +178,11 @@ export class Agent {
       }
       const validation = await this.validator.validate(answer);
       records.push(this.stepRecord(step, [], stepCost, validation));
-      if (validation.ok || repairs >= (agent.output?.maxRepairs ?? 0)) return finish('end_turn', answer, validation);
+      if (validation.ok) return finish('end_turn', answer, validation);
+      if (repairs >= (agent.output?.maxRepairs ?? 0)) {
+        ports.metrics.add('ValidationFailures', 'Count', 1);
+        return finish('end_turn', answer, validation);
+      }
       repairs += 1;
       messages.push({ role: 'assistant', content: response.content });
       messages.push({ role: 'user', content: [{ type: 'text', text: repairPrompt(validation) }] });

@@ -1,10 +1,9 @@
 import type { Attempt } from '../models/router';
 import type { ModelRequest, StopReason as ModelStopReason, Usage } from '../models/types';
-import type { ValidationReport } from '../output/validate';
+import type { RunStopReason, ValidationReport } from '../../../contract/runs/results';
 import type { ToolOutcome } from '../tools/executor';
 
-/** Why a run ended. Limits end a run with a reason, never an exception. */
-export type RunStopReason = 'end_turn' | 'max_steps' | 'token_budget' | 'cost_budget' | 'deadline' | 'refusal';
+export type { RunStopReason };
 
 /** One model turn and what followed from it. */
 export interface StepRecord {

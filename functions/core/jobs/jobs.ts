@@ -1,22 +1,10 @@
-import type { RunStopReason } from '../audit/records';
-import type { ValidationReport } from '../output/validate';
+import type { JobRecord } from '../../../contract/jobs/job-record';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type { JobRecord, JobStatus } from '../../../contract/jobs/job-record';
 
-/** A job as its submitter reads it back by id. */
-export interface JobRecord {
-  readonly jobId: string;
-  readonly agent: string;
-  readonly status: JobStatus;
-  readonly updatedAt: string;
-  readonly stopReason?: RunStopReason;
-  readonly output?: string;
-  readonly structuredOutput?: unknown;
-  readonly error?: string;
-  readonly validation?: ValidationReport;
-}
-
-/** Where job status lives: DynamoDB on AWS. The API reads it back without the runtime. */
+/** Where job status lives: DynamoDB on AWS, Blob storage on Azure. The AWS API reads it back without the runtime. */
 export interface JobStore {
   put(record: JobRecord): Promise<void>;
+  /** A job's record, or undefined for an id never recorded. */
+  get(jobId: string): Promise<JobRecord | undefined>;
 }

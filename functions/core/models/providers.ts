@@ -1,4 +1,4 @@
-import type { ModelTargetConfig } from '../../../constructs/definition/encoding';
+import type { ModelTargetConfig } from '../../../contract/config/runtime-config';
 import type { ProviderFactory } from './router';
 import type { ModelProvider } from './types';
 

@@ -1,4 +1,4 @@
-import type { ModelTargetConfig } from '../../../constructs/definition/encoding';
+import type { ModelTargetConfig } from '../../../contract/config/runtime-config';
 import { breakerFor, type BreakerOptions, DEFAULT_BREAKER } from './circuit-breaker';
 import { asModelError, backoffMs, DEFAULT_RETRY, type RetryPolicy } from './retry';
 import type { ModelProvider, ModelRequest, ModelResponse } from './types';

@@ -1,3 +1,5 @@
+import type { Usage } from '../../../contract/runs/results';
+
 /**
  * The runtime's one message format. Every provider translates to and from it, so the loop, the
  * audit record and the tests never see a provider's wire format.
@@ -36,12 +38,7 @@ export interface ModelRequest {
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'refusal';
 
-export interface Usage {
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
-}
+export type { Usage };
 
 export interface ModelResponse {
   readonly content: readonly ContentBlock[];

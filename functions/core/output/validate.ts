@@ -1,19 +1,8 @@
-import type { AgentOutput, OutputRule } from '../../../constructs/definition/schema';
+import type { AgentOutput, OutputRule } from '../../../contract/definition/schema';
+import type { ValidationProblem, ValidationReport } from '../../../contract/runs/results';
 import { compileJsonSchema, type Validate } from '../validation/json-schema';
 
-export interface ValidationProblem {
-  readonly kind: 'parse' | 'schema' | 'rule' | 'confidence';
-  readonly path: string;
-  readonly message: string;
-}
-
-export interface ValidationReport {
-  readonly ok: boolean;
-  readonly problems: readonly ValidationProblem[];
-  /** The parsed answer, when it parsed. */
-  readonly value?: unknown;
-  readonly confidence?: number;
-}
+export type { ValidationProblem, ValidationReport };
 
 /**
  * Checks a final answer against the agent's output contract, in order: it must parse as JSON, match

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { readSkillsFolder, SKILL_INDEX_KEY } from '../../../constructs/skills/catalog';
+import { readSkillsFolder, SKILL_INDEX_KEY } from '../../../contract/skills/catalog';
 import type { SkillStore } from './store';
 
 /**

@@ -1,4 +1,4 @@
-import { SKILL_FILE, SKILL_INDEX_KEY, splitSkillFile, type SkillIndex, type SkillSummary } from '../../../constructs/skills/format';
+import { SKILL_FILE, SKILL_INDEX_KEY, splitSkillFile, type SkillIndex, type SkillSummary } from '../../../contract/skills/format';
 import type { ToolSpec } from '../models/types';
 import type { SkillStore } from './store';
 

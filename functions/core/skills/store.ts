@@ -1,4 +1,4 @@
-import type { SkillIndex } from '../../../constructs/skills/format';
+import type { SkillIndex } from '../../../contract/skills/format';
 
 /**
  * Where an agent's skills come from: S3 on AWS, Blob storage on Azure, a local folder when

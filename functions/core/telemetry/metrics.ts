@@ -1,6 +1,8 @@
+import type { RunMetric } from '../../../contract/metrics/run-metrics';
+
 /**
- * Where run metrics go: CloudWatch embedded metric format on AWS (through Powertools). Every
- * metric carries the agent and cohort as dimensions.
+ * Where run metrics go: CloudWatch embedded metric format on AWS (through Powertools), a log line
+ * on Azure. Every metric carries the agent and cohort as dimensions (contract/metrics).
  */
 export type MetricUnit = 'Count' | 'Milliseconds' | 'None';
 
@@ -10,21 +12,7 @@ export interface MetricsSink {
   flush(): void;
 }
 
-export type RunMetric =
-  | 'Runs'
-  | 'RunFailures'
-  | 'RunLatency'
-  | 'InputTokens'
-  | 'OutputTokens'
-  | 'CacheReadTokens'
-  | 'CacheWriteTokens'
-  | 'CostUsd'
-  | 'ToolCalls'
-  | 'ToolFailures'
-  | 'ToolDenials'
-  | 'SkillActivations'
-  | 'Refusals'
-  | 'ModelFallbacks';
+export type { RunMetric };
 
 /** Keeps metrics in memory: for tests and local runs. */
 export class MemoryMetrics implements MetricsSink {

@@ -1,6 +1,6 @@
 import type { Usage } from '../models/types';
 
-import type { ModelPrice } from '../../../constructs/definition/encoding';
+import type { ModelPrice } from '../../../contract/config/runtime-config';
 
 export type { ModelPrice };
 

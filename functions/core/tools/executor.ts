@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AgentTool } from '../../../constructs/definition/schema';
-import { toolDenial, type ToolPolicy } from '../../../constructs/policy/tool-denial';
+import type { AgentTool } from '../../../contract/definition/schema';
+import { toolDenial, type ToolPolicy } from '../../../contract/policy/tool-denial';
 import type { ToolSpec } from '../models/types';
 import { compileJsonSchema, type Validate } from '../validation/json-schema';
 import { ToolError, type ToolContext, type ToolTransport } from './types';

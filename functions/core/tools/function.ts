@@ -1,4 +1,4 @@
-import type { AgentTool } from '../../../constructs/definition/schema';
+import type { AgentTool } from '../../../contract/definition/schema';
 import { ToolError, type FunctionInvoker, type ToolContext, type ToolTransport } from './types';
 
 type FunctionTool = Extract<AgentTool, { kind: 'function' }>;

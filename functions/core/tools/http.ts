@@ -1,4 +1,4 @@
-import type { AgentTool } from '../../../constructs/definition/schema';
+import type { AgentTool } from '../../../contract/definition/schema';
 import { ToolError, type ToolContext, type ToolTransport } from './types';
 
 type HttpTool = Extract<AgentTool, { kind: 'http' }>;

@@ -1,4 +1,4 @@
-import type { AgentTool } from '../../../constructs/definition/schema';
+import type { AgentTool } from '../../../contract/definition/schema';
 
 /** What a tool transport gets besides the input. */
 export interface ToolContext {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentDefinitionError, formatIssues, type AgentDefinition } from '../definition/define';
-import type { ModelTargetConfig } from '../definition/encoding';
+import type { ModelTargetConfig } from '../config/runtime-config';
 
 /**
  * Model routing as configuration: aliases map to ordered targets, with a default policy and

@@ -2,4 +2,3 @@ export * from './schema';
 export * from './define';
 export { definitionVersion, verifyIntegrity } from './integrity';
 export * from './load';
-export * from './encoding';

@@ -1,0 +1,49 @@
+import type { JobStatus } from '../jobs/job-record';
+
+/**
+ * What arrives on an agent's queue, besides bodies other systems send straight to it: jobs the
+ * API submitted and runs a schedule started. The API and the schedule rules write these; the
+ * queued-run handlers of both clouds read them.
+ */
+
+/**
+ * The message attributes of a job the AWS API puts on an agent's SQS queue. They travel with the
+ * message into the dead-letter queue, so a job that ends there still says what it was.
+ */
+export interface JobMessageAttributes {
+  readonly jobId: string;
+  readonly agent: string;
+  readonly caller: string;
+  /** Epoch milliseconds. */
+  readonly submittedAt: number;
+}
+
+/** The Service Bus message body of a job the Azure job route submitted (the Node binding sets no attributes). */
+export interface JobMessage {
+  readonly jobId: string;
+  readonly agent: string;
+  readonly input: string | Record<string, unknown>;
+}
+
+/** What the job routes answer with 202, on both clouds: a resubmitted idempotency key gets its job's status. */
+export interface JobAccepted {
+  readonly jobId: string;
+  readonly status: JobStatus;
+  /** The path that reads the job's status back. */
+  readonly statusUrl: string;
+}
+
+/** The message a schedule puts on the agent's queue: the prompt the definition's trigger gives. */
+export interface ScheduleMessage {
+  readonly source: typeof SCHEDULE_SOURCE;
+  readonly input: string;
+}
+
+export const SCHEDULE_SOURCE = 'schedule';
+
+export const scheduleMessage = (input: string): ScheduleMessage => ({ source: SCHEDULE_SOURCE, input });
+
+export function isScheduleMessage(body: unknown): body is ScheduleMessage {
+  const b = body as Partial<ScheduleMessage> | undefined;
+  return b?.source === SCHEDULE_SOURCE && typeof b.input === 'string';
+}

@@ -1,0 +1,52 @@
+/**
+ * The names each cloud's constructs set and the runtime reads: environment variables on Lambda,
+ * app settings and function names on Azure. One definition, so the two sides cannot drift.
+ */
+
+/** The other environment variables AgentFunction sets: names of resources known only at deploy. */
+export const RUNTIME_ENV = {
+  skillsBucket: 'SKILLS_BUCKET',
+  bus: 'AGENT_BUS',
+  stateTable: 'STATE_TABLE',
+  auditBucket: 'AUDIT_BUCKET',
+  deadLetterQueue: 'DEAD_LETTER_QUEUE_URL',
+} as const;
+
+/**
+ * The app settings AzureAgentFunction sets and the Azure adapter reads. Service Bus settings use the
+ * Functions host's identity-based connection convention (`<connection>__fullyQualifiedNamespace`).
+ */
+export const AZURE_RUNTIME_ENV = {
+  /** The client id of the function's user-assigned identity; `@azure/identity` reads this name. */
+  identityClientId: 'AZURE_CLIENT_ID',
+  skillsAccountUrl: 'SKILLS_ACCOUNT_URL',
+  skillsContainer: 'SKILLS_CONTAINER',
+  topicEndpoint: 'AGENT_TOPIC_ENDPOINT',
+  /** The agent's own storage account: job status and audit, in the containers below. */
+  stateAccountUrl: 'STATE_ACCOUNT_URL',
+  /** The agent's Service Bus queue; triggers bind to it as `%AGENT_QUEUE%`. */
+  queue: 'AGENT_QUEUE',
+  /** The queue's max delivery count, so the runtime knows a message's last delivery. */
+  queueMaxDeliveries: 'AGENT_QUEUE_MAX_DELIVERIES',
+  /** The connection name the Service Bus trigger and output use. */
+  serviceBusConnection: 'ServiceBusConnection',
+  /** `function` (keys) or `anonymous` behind Entra ID authentication on the app. */
+  httpAuthLevel: 'HTTP_AUTH_LEVEL',
+  /** The NCRONTAB expression of the agent's i-th schedule trigger, bound as `%SCHEDULE_i%`. */
+  schedule: (index: number) => `SCHEDULE_${index}`,
+} as const;
+
+/** The functions an agent's Function App serves; Event Grid subscriptions name the `events` one. */
+export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
+
+/** The containers of an Azure agent's state account. */
+export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', audit: 'audit', package: 'package' } as const;
+
+/** What an Azure secret holds until someone sets it: the deployment creates it, never its value. */
+export const UNSET_SECRET_VALUE = 'serverless-agents: not set yet';
+
+/**
+ * The app setting that carries a model API key on Azure, as a Key Vault reference the platform
+ * resolves with the function's identity: the runtime reads a setting, never the vault.
+ */
+export const secretSetting = (secretName: string) => `SECRET_${secretName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;

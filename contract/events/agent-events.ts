@@ -1,0 +1,43 @@
+import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
+
+/**
+ * Agent events as they travel on the bus (EventBridge on AWS, Event Grid on Azure) and as `event`
+ * triggers match them: the source, the types, the one detail schema (documented in
+ * docs/runtime.md), and the Event Grid subject that stands in for EventBridge's source.
+ */
+
+/** The source of every agent event on the bus. */
+export const AGENT_EVENT_SOURCE = 'serverless-agents';
+
+export const AGENT_EVENT_TYPES = ['run.completed', 'run.failed', 'handoff'] as const;
+export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
+
+/** The detail of every agent event (EventBridge `detail`, Event Grid `data`); fields that don't apply are left out. */
+export interface AgentEventDetail {
+  readonly version: 1;
+  readonly runId: string;
+  readonly jobId?: string;
+  readonly agent: string;
+  readonly cohort: string;
+  readonly trigger: string;
+  readonly promptVersion: string;
+  readonly definitionVersion: string;
+  readonly stopReason?: RunStopReason;
+  readonly output?: string;
+  readonly structuredOutput?: unknown;
+  readonly error?: string;
+  readonly validation?: ValidationReport;
+  readonly usage?: Usage;
+  readonly costUsd?: number;
+  /** For `handoff`: the agent asked to continue, and what it is asked. */
+  readonly handoff?: { readonly to: string; readonly input: string };
+}
+
+/**
+ * An event's Event Grid subject: `<source>/agents/<agent>/runs/<run>`. Event Grid has no source
+ * field to filter on, so a pattern's `source` becomes a filter on the start of the subject.
+ */
+export const eventSubject = (agent: string, runId: string) => `${subjectPrefix(AGENT_EVENT_SOURCE)}agents/${agent}/runs/${runId}`;
+
+/** The start of the subject of every event from `source`. */
+export const subjectPrefix = (source: string) => `${source}/`;

@@ -1,0 +1,26 @@
+/**
+ * The layout of the AgentStateTable on AWS. IAM limits each agent to its own key prefixes and the
+ * API reads job records straight from the table, so the constructs that grant and template and the
+ * runtime that writes must agree on every name here: one definition.
+ */
+export const STATE_TABLE = {
+  /** The partition key of every record. */
+  partitionKey: 'id',
+  /** Epoch seconds after which DynamoDB deletes the record. */
+  expiration: 'expiration',
+  /** A job record's whole JSON, which the API's status route returns as it is. */
+  record: 'record',
+} as const;
+
+/** The keys of an agent's records in the state table. */
+export const STATE_KEYS = {
+  /** Every job record starts with this. */
+  jobs: 'job#',
+  jobPrefix: (agent: string) => `job#${agent}#`,
+  job: (agent: string, jobId: string) => `job#${agent}#${jobId}`,
+  /** Powertools idempotency records of the agent start with this. */
+  idempotencyPrefix: (agent: string) => `idem#${agent}`,
+} as const;
+
+/** A job's record as a blob in an Azure agent's `jobs` container. */
+export const jobBlobName = (jobId: string) => `${jobId}.json`;
