@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App, Duration } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -92,4 +96,26 @@ describe('security rule packs (cdk-nag AwsSolutions and Serverless)', () => {
     });
     assertClean(synthWithRulePacks(app));
   });
+
+  for (const [flags, context] of [
+    ['no feature flags', {}],
+    ['every flag cdk init recommends', cxapi.CURRENTLY_RECOMMENDED_FLAGS],
+  ] as const) {
+    it(`hold with ${flags}: no open finding, and access logs delivered under a bucket policy, never an ACL`, () => {
+      const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-flags-')), context: { ...context, '@aws-cdk/core:validationReportJson': true } });
+      const stack = new SingleAgentStack(app, 'Stage1', { env: { account: '123456789012', region: 'eu-west-1' }, models: ROUTER });
+      assertClean(synthWithRulePacks(app));
+      const template = Template.fromStack(stack);
+      const buckets = Object.values(template.findResources('AWS::S3::Bucket')) as { Properties: Record<string, unknown> }[];
+      assert.ok(buckets.length >= 4);
+      for (const bucket of buckets) assert.equal(bucket.Properties.AccessControl, undefined, 'no bucket ACL');
+      const logged = buckets.filter((b) => b.Properties.LoggingConfiguration);
+      assert.equal(logged.length, 2, 'the skill and audit buckets are access-logged');
+      for (const policy of Object.values(template.findResources('AWS::S3::BucketPolicy')) as { Properties: { PolicyDocument: { Statement: Record<string, any>[] } } }[]) {
+        const delivery = policy.Properties.PolicyDocument.Statement.filter((st) => st.Principal?.Service === 'logging.s3.amazonaws.com');
+        for (const st of delivery) assert.deepEqual(Object.keys(st.Condition).sort(), ['ArnLike', 'StringEquals']);
+      }
+      template.resourcePropertiesCountIs('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' } })]) } }, 2);
+    });
+  }
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ArnFormat, Aws, Lazy, Resource, Stack, type IResource } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Lazy, Resource, Stack, Token, type IResource } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { INVOCATION_KIND, type InvocationTemplate } from '../../contract/api/invocation';
 import type { JobAccepted, JobMessageAttributes } from '../../contract/api/messages';
 import { requestBodyJsonSchema } from '../../contract/api/request';
@@ -72,6 +72,11 @@ export interface IAgentApi extends IResource {
   addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void;
   /** Lets `grantee` call every agent route: run, submit jobs, read their status (for IAM authorization). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
+  /**
+   * Whether agents defined in `scope` are reached by names made from `agentNamePrefix`: true
+   * outside the API's own stack, and always for an API imported from another app.
+   */
+  reachesByName(scope: IConstruct): boolean;
   /** The physical name an agent's function takes when it lives in another stack than the API. */
   agentFunctionName(agent: string): string;
   /** The physical name an agent's queue takes when it lives in another stack than the API. */
@@ -172,6 +177,10 @@ abstract class AgentApiBase extends Resource implements IAgentApi {
   abstract addInvocations(agent: string, fn: lambda.IFunction): void;
   abstract addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void;
 
+  reachesByName(scope: IConstruct): boolean {
+    return Stack.of(scope) !== this.stack;
+  }
+
   agentFunctionName(agent: string): string {
     return `${this.agentNamePrefix}${agent}`;
   }
@@ -220,6 +229,9 @@ export class AgentApi extends AgentApiBase {
       protected readonly stageName = attrs.stageName ?? DEFAULT_STAGE;
       readonly url = `https://${attrs.restApiId}.execute-api.${Stack.of(scope).region}.${Stack.of(scope).urlSuffix}/${attrs.stageName ?? DEFAULT_STAGE}/`;
       // The owning app routes to these agents by name (its `agents` prop); nothing to add here.
+      override reachesByName(): boolean {
+        return true;
+      }
       addInvocations(): void {}
       addJobs(): void {}
       protected metric(name: string, props?: cloudwatch.MetricOptions) {
@@ -310,7 +322,7 @@ export class AgentApi extends AgentApiBase {
   }
 
   addInvocations(agent: string, fn: lambda.IFunction): void {
-    const remote = Stack.of(fn) !== this.stack;
+    const remote = this.reachesByName(fn);
     const name = remote ? this.agentFunctionName(agent) : fn.functionName;
     if (remote) checkPhysicalName(fn, 'functionName', name, `agent "${agent}"`);
     this.register(this.functions, agent, name);
@@ -319,7 +331,7 @@ export class AgentApi extends AgentApiBase {
   }
 
   addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void {
-    const remote = Stack.of(queue) !== this.stack;
+    const remote = this.reachesByName(queue);
     const name = remote ? this.agentQueueName(agent) : queue.queueName;
     if (remote) checkPhysicalName(queue, 'queueName', name, `agent "${agent}"`);
     this.register(this.queues, agent, name);
@@ -580,6 +592,6 @@ function checkPrefix(prefix: string, where: string): void {
 function checkPhysicalName(resource: Construct, property: 'functionName' | 'queueName', expected: string, what: string): void {
   const definition = resource.node.defaultChild as Record<string, unknown> | undefined;
   if (definition && definition[property] !== expected) {
-    throw new Error(`${resource.node.path}: ${what} lives in another stack than its AgentApi, so its ${property} must be "${expected}" (the API's agentNamePrefix and the agent name), not ${definition[property] === undefined ? 'a generated one' : `"${String(definition[property])}"`}`);
+    throw new Error(`${resource.node.path}: ${what} lives in another stack than its AgentApi, so its ${property} must be "${expected}" (the API's agentNamePrefix and the agent name), not ${typeof definition[property] !== 'string' || Token.isUnresolved(definition[property]) ? 'a generated one' : `"${definition[property]}"`}`);
   }
 }

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DeadLetterQueue } from './dead-letter-queue';
-import { queueTarget } from './defaults';
+import { addQueueTarget } from './defaults';
 
 export interface AgentBusProps {
   /**
@@ -96,7 +96,7 @@ export class AgentBus extends AgentBusBase {
   /** Delivers matching events to `queue`, retrying, with the bus's dead-letter queue behind it. */
   addQueueTarget(id: string, pattern: events.EventPattern, queue: sqs.IQueue): events.Rule {
     const rule = new events.Rule(this, id, { eventBus: this.eventBus, eventPattern: pattern });
-    rule.addTarget(queueTarget(queue, this.deadLetterQueue));
+    addQueueTarget(rule, queue, this.deadLetterQueue);
     return rule;
   }
 

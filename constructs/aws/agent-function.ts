@@ -196,7 +196,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     const config: AgentRuntimeConfig = { definition: agent, route: runtimeRoute, prices, ...(toolPolicy && { toolPolicy }) };
     // An API in another stack or app reaches this agent by name, so the agent's stack never
     // references the API's resources the other way.
-    const remoteApi = props.api && Stack.of(props.api) !== Stack.of(this) ? props.api : undefined;
+    const remoteApi = props.api?.reachesByName(this) ? props.api : undefined;
 
     this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name}`);
     this.grantPrincipal = this.role;

@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { scheduleMessage } from '../../contract/api/messages';
 import { DeadLetterQueue, type IDeadLetterQueue } from './dead-letter-queue';
-import { queueTarget, secureQueue } from './defaults';
+import { addQueueTarget, secureQueue } from './defaults';
 import { acknowledge } from './nag';
 
 export interface AgentQueueProps {
@@ -180,7 +180,7 @@ export class AgentQueue extends Construct {
 
   private addRule(id: string, ruleProps: events.RuleProps, message?: events.RuleTargetInput): events.Rule {
     const rule = new events.Rule(this, id, ruleProps);
-    rule.addTarget(queueTarget(this.queue, this.deadLetterQueue.queue, message));
+    addQueueTarget(rule, this.queue, this.deadLetterQueue.queue, message);
     return rule;
   }
 }

@@ -1,6 +1,6 @@
-import { Duration, Resource, type IResource } from 'aws-cdk-lib';
+import { Duration, Resource, Stack, type IResource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { secureQueue } from './defaults';
@@ -76,6 +76,18 @@ export class DeadLetterQueue extends DeadLetterQueueBase {
   constructor(scope: Construct, id: string, props: DeadLetterQueueProps = {}) {
     super(scope, id);
     this.queue = secureQueue(this, 'Queue', { retentionPeriod: Duration.days(14) });
+    // Rules in other stacks dead-letter here too, and can't add their own statement to this
+    // policy without making this stack depend on theirs: any rule of this account and region may.
+    const stack = Stack.of(this);
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AgentRulesDeadLetter',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) } },
+      }),
+    );
     const reason = 'This is a dead-letter queue: the end of the line for failed messages, kept 14 days and alarmed on.';
     acknowledge(this.queue, 'AwsSolutions-SQS3', reason);
     acknowledge(this.queue, 'Serverless-SQSRedrivePolicy', reason);

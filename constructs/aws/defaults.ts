@@ -18,9 +18,15 @@ export function secureQueue(scope: Construct, id: string, props: sqs.QueueProps 
 /** How many times EventBridge retries delivery before the event goes to the dead-letter queue. */
 export const RULE_RETRY_ATTEMPTS = 8;
 
-/** An EventBridge target that delivers to `queue`, retrying, then keeping the event in `deadLetterQueue`. */
-export function queueTarget(queue: sqs.IQueue, deadLetterQueue: sqs.IQueue, message?: events.RuleTargetInput): targets.SqsQueue {
-  return new targets.SqsQueue(queue, { deadLetterQueue, retryAttempts: RULE_RETRY_ATTEMPTS, maxEventAge: Duration.hours(24), ...(message && { message }) });
+/**
+ * Delivers `rule`'s events to `queue`, retrying, then keeping an undeliverable event in
+ * `deadLetterQueue`. A dead-letter queue in another stack is referenced by ARN only: it must
+ * already let the account's rules send to it (a DeadLetterQueue does), since changing its policy
+ * from here would make its stack depend on this one.
+ */
+export function addQueueTarget(rule: events.Rule, queue: sqs.IQueue, deadLetterQueue: sqs.IQueue, message?: events.RuleTargetInput): void {
+  const local = Stack.of(deadLetterQueue) === Stack.of(rule) ? deadLetterQueue : sqs.Queue.fromQueueArn(rule, 'DeadLetterQueue', deadLetterQueue.queueArn);
+  rule.addTarget(new targets.SqsQueue(queue, { deadLetterQueue: local, retryAttempts: RULE_RETRY_ATTEMPTS, maxEventAge: Duration.hours(24), ...(message && { message }) }));
 }
 
 /**
@@ -54,15 +60,26 @@ export interface PrivateBucketOptions {
 /**
  * A private bucket: encrypted, versioned, TLS-only, public access blocked, and access-logged to a
  * bucket with the same protections (created beside it, as `AccessLogs`, unless one is given).
+ * S3 delivers the logs under a bucket policy written here, never a bucket ACL, whatever the app's
+ * feature flags say (aws-cdk-lib picks an ACL unless `serverAccessLogsUseBucketPolicy` is on).
  */
 export function privateBucket(scope: Construct, id: string, options: PrivateBucketOptions): s3.Bucket {
   const protections = { encryption: s3.BucketEncryption.S3_MANAGED, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, enforceSSL: true, removalPolicy: options.removalPolicy };
-  const accessLogs = options.accessLogsBucket ?? new s3.Bucket(scope, 'AccessLogs', protections);
-  return new s3.Bucket(scope, id, {
+  const accessLogs = options.accessLogsBucket ?? new s3.Bucket(scope, 'AccessLogs', { ...protections, objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED });
+  const bucket = new s3.Bucket(scope, id, {
     ...protections,
     versioned: true,
-    serverAccessLogsBucket: accessLogs,
-    serverAccessLogsPrefix: options.accessLogsPrefix,
     ...(options.lifecycleRules && { lifecycleRules: options.lifecycleRules }),
   });
+  (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = { destinationBucketName: accessLogs.bucketName, logFilePrefix: options.accessLogsPrefix };
+  // A log bucket given from elsewhere keeps its own policy, which must let S3 log delivery write.
+  accessLogs.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+      actions: ['s3:PutObject'],
+      resources: [accessLogs.arnForObjects(`${options.accessLogsPrefix}*`)],
+      conditions: { ArnLike: { 'aws:SourceArn': bucket.bucketArn }, StringEquals: { 'aws:SourceAccount': Stack.of(bucket).account } },
+    }),
+  );
+  return bucket;
 }

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as cdk from 'aws-cdk-lib';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../../constructs/aws';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
-import { agentInput, agentRoleStatements, ROUTER, SKILLS, testStack } from '../helpers';
+import { agentInput, agentRoleStatements, reportingApp, ROUTER, SKILLS, synthWithRulePacks, testStack } from '../helpers';
 
 function build(overrides: Parameters<typeof agentInput>[0] = {}, props: Partial<ConstructorParameters<typeof AgentFunction>[2]> = {}) {
   const stack = testStack(new App());
@@ -121,4 +124,97 @@ describe('AgentFunction', () => {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'lambda:InvokeFunction', Resource: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('AgentFunction'), 'Arn'] }]) })]) },
     });
   });
+
+  it('takes a VPC, keys for its logs and environment, layers, more variables and other function properties', () => {
+    const app = reportingApp();
+    const stack = testStack(app);
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const flowLogs = vpc.addFlowLog('FlowLogs');
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const layer = lambda.LayerVersion.fromLayerVersionArn(stack, 'Otel', 'arn:aws:lambda:eu-west-1:123456789012:layer:otel-exporter:3');
+    const securityGroup = new ec2.SecurityGroup(stack, 'AgentSg', { vpc, allowAllOutbound: true });
+    const agent = new AgentFunction(stack, 'Agent', {
+      agent: agentInput(),
+      router: new ModelRouter(stack, 'Models', ROUTER),
+      api: new AgentApi(stack, 'Api'),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [securityGroup],
+      logEncryptionKey: key,
+      environmentEncryption: key,
+      layers: [layer],
+      environment: { OTEL_SERVICE_NAME: 'support' },
+      functionOverrides: { ephemeralStorageSize: cdk.Size.gibibytes(1), description: 'Support agent, overridden' },
+    });
+    void flowLogs;
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('AgentSg'), 'GroupId'] }], SubnetIds: Match.anyValue() },
+      KmsKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+      Layers: ['arn:aws:lambda:eu-west-1:123456789012:layer:otel-exporter:3'],
+      EphemeralStorage: { Size: 1024 },
+      Description: 'Support agent, overridden',
+      Environment: { Variables: Match.objectLike({ OTEL_SERVICE_NAME: 'support', [AGENT_CONFIG_ENV]: Match.anyValue() }) },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } });
+    // CloudWatch Logs may use the key for this account's log groups; the agent may decrypt its environment.
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logs.eu-west-1.amazonaws.com' }, Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Match.anyValue() } } })]) },
+    });
+    assert.ok(agentRoleStatements(template).some((st) => [st.Action].flat().includes('kms:Decrypt')));
+    template.hasResourceProperties('AWS::IAM::Role', {
+      Description: 'Runs agent helper',
+      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']] }],
+    });
+    assert.equal(agent.function.isBoundToVpc, true);
+    const outcome = synthWithRulePacks(app);
+    assert.deepEqual(outcome.open, [], outcome.open.map((f) => `${f.rule} at ${f.paths.join(', ')}`).join('\n'));
+  });
+
+  it('refuses more variables under the names the runtime reads', () => {
+    assert.throws(() => build({}, { environment: { AGENT_CONFIG: 'x', STATE_TABLE: 'y' } }), /agent "helper": environment: AGENT_CONFIG, STATE_TABLE are set by AgentFunction for the runtime/);
+  });
+
+  it('reads back the metrics the runtime emits, under the same namespace, names and dimensions', async () => {
+    const { agent } = build({ cohort: 'research' });
+    const emitted = await emittedMetrics('helper', 'research');
+    for (const [metric, name] of [
+      [agent.metricRuns(), 'Runs'],
+      [agent.metricRunFailures(), 'RunFailures'],
+      [agent.metricValidationFailures(), 'ValidationFailures'],
+      [agent.metricToolDenials(), 'ToolDenials'],
+      [agent.metricModelFallbacks(), 'ModelFallbacks'],
+      [agent.metricCost(), 'CostUsd'],
+      [agent.metricInputTokens(), 'InputTokens'],
+      [agent.metricOutputTokens(), 'OutputTokens'],
+      [agent.metricRunLatency(), 'RunLatency'],
+    ] as const) {
+      assert.equal(metric.metricName, name);
+      assert.equal(metric.namespace, emitted.namespace);
+      assert.deepEqual(Object.keys(metric.dimensions ?? {}).sort(), [...emitted.dimensions].sort(), `${name} has the dimensions the runtime writes`);
+      for (const key of emitted.dimensions) assert.equal(metric.dimensions![key], emitted.values[key]);
+    }
+  });
 });
+
+/** What the runtime's CloudWatch metrics sink writes for an agent: an EMF document, captured from stdout. */
+async function emittedMetrics(agent: string, cohort: string) {
+  const { PowertoolsMetrics } = await import('../../functions/aws/runtime.js');
+  const lines: string[] = [];
+  const write = process.stdout.write;
+  const log = console.log;
+  console.log = (line: string) => void lines.push(line);
+  process.stdout.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
+  try {
+    const sink = new PowertoolsMetrics(agent, cohort);
+    sink.add('Runs', 'Count', 1);
+    sink.flush();
+  } finally {
+    process.stdout.write = write;
+    console.log = log;
+  }
+  const emf = lines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l._aws);
+  assert.ok(emf, 'the sink wrote an embedded metric format document');
+  const directive = emf._aws.CloudWatchMetrics[0];
+  return { namespace: directive.Namespace as string, dimensions: directive.Dimensions[0] as string[], values: emf as Record<string, string> };
+}
