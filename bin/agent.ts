@@ -5,18 +5,11 @@ import { parseArgs } from 'node:util';
 import { loadAgentFile } from '../contract/definition';
 import { toolPolicySchema } from '../contract/policy/tool-policy';
 import { parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget } from '../contract/routing/config';
-import { Agent } from '../functions/core/agent/agent';
+import { awsProviders, LambdaInvoker, secretsManager } from '../functions/aws/adapters';
 import type { AuditRecord } from '../functions/core/audit/records';
-import { providerFactory } from '../functions/core/models/providers';
-import { ModelRouter } from '../functions/core/models/router';
-import { LocalSkillStore } from '../functions/core/skills/local-store';
-import { AgentSkills } from '../functions/core/skills/skills';
 import { MemoryMetrics } from '../functions/core/telemetry/metrics';
-import { FunctionToolTransport } from '../functions/core/tools/function';
-import { HttpToolTransport } from '../functions/core/tools/http';
-import { McpToolTransport } from '../functions/core/tools/mcp';
-import type { Transports } from '../functions/core/tools/executor';
-import { LambdaInvoker, secretsManager } from '../functions/aws/adapters';
+import { assembleRuntime } from '../functions/entry/assemble';
+import { LocalSkillStore } from '../functions/local/skill-store';
 import { RecordingProvider, RecordingTools, ReplayProvider, ReplayTools, type Transcript } from '../functions/local/transcript';
 
 /**
@@ -54,45 +47,48 @@ async function main(): Promise<void> {
   const transcriptPath = values.transcript ?? join(dirname(resolve(values.agent!)), `${basename(values.agent!).replace(/\.agent\.ya?ml$/, '')}.transcript.json`);
   const live = !values.transcript && hasCredentials(route.map((t) => t.provider));
 
-  const http = new HttpToolTransport(definition.tools.flatMap((t) => (t.kind === 'http' ? [new URL(t.url).host] : [])));
-  let transports: Transports = { http, function: new FunctionToolTransport(new LambdaInvoker()), mcp: new McpToolTransport() };
-  let factory = providerFactory({ region: process.env.AWS_REGION ?? 'us-east-1', secret: (name) => secretFromEnv(name) });
-  const recorders: { providers: RecordingProvider[]; tools?: RecordingTools } = { providers: [] };
-
+  let transcript: Transcript | undefined;
   if (!live) {
     if (!existsSync(transcriptPath)) throw new Error(`no credentials for ${route.map((t) => t.provider).join(', ')} and no transcript at ${transcriptPath}`);
-    const transcript = JSON.parse(readFileSync(transcriptPath, 'utf8')) as Transcript;
-    const replay = new ReplayTools(transcript);
-    transports = { http: replay, function: replay, mcp: replay };
-    factory = async (target) => new ReplayProvider(target.model, transcript);
+    transcript = JSON.parse(readFileSync(transcriptPath, 'utf8')) as Transcript;
     console.error(`offline: replaying ${transcriptPath}${transcript.note ? ` (${transcript.note})` : ''}`);
-  } else if (values.record) {
-    const live = factory;
-    factory = async (target) => {
-      const provider = new RecordingProvider(await live(target));
-      recorders.providers.push(provider);
-      return provider;
-    };
-    const tools = (recorders.tools = new RecordingTools(http));
-    transports = { ...transports, http: tools };
   }
+  const recorders: { providers: RecordingProvider[]; tools?: RecordingTools } = { providers: [] };
+  const replay = transcript && new ReplayTools(transcript);
 
   const audit: AuditRecord[] = [];
   const metrics = new MemoryMetrics();
-  const agent = new Agent(definition, {
-    router: new ModelRouter(route, factory),
-    skills: await AgentSkills.open(new LocalSkillStore(join(root, 'skills')), definition.skills),
-    transports,
-    audit: { write: async (records) => void audit.push(...records) },
-    metrics,
-    prices: pricesFor(policy, route.map((t) => t.model)),
-    toolPolicy,
-  });
+  const runtime = await assembleRuntime(
+    { definition, route, prices: pricesFor(policy, route.map((t) => t.model)), toolPolicy },
+    {
+      skills: new LocalSkillStore(join(root, 'skills')),
+      audit: { write: async (records) => void audit.push(...records) },
+      metrics,
+      secret: secretFromEnv,
+      providers: awsProviders(process.env.AWS_REGION ?? 'us-east-1'),
+      functions: new LambdaInvoker(),
+      replace: {
+        providers: (liveProviders) =>
+          transcript
+            ? async (target) => new ReplayProvider(target.model, transcript!)
+            : values.record
+              ? async (target) => {
+                  const provider = new RecordingProvider(await liveProviders(target));
+                  recorders.providers.push(provider);
+                  return provider;
+                }
+              : liveProviders,
+        transports: (liveTools) =>
+          replay ? { http: replay, function: replay, mcp: replay } : values.record ? { ...liveTools, http: (recorders.tools = new RecordingTools(liveTools.http!)) } : liveTools,
+      },
+    },
+  );
+  const { agent } = runtime;
   const runId = `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const originalLog = console.log;
   console.log = () => {}; // the runtime's structured audit lines; they go to .agent-runs/ instead
   const result = await agent.run({ runId, input: prompt, trigger: 'local', deadline: Date.now() + definition.limits.timeoutSeconds * 1000 }).finally(() => (console.log = originalLog));
-  await (transports.mcp as McpToolTransport | undefined)?.close?.();
+  await runtime.close();
 
   mkdirSync(join(root, '.agent-runs'), { recursive: true });
   writeFileSync(join(root, '.agent-runs', `${runId}.jsonl`), audit.map((r) => JSON.stringify(r)).join('\n') + '\n');

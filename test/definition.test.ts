@@ -3,8 +3,9 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AgentDefinitionError, contentHash, defineAgent, loadAgentFile, verifyAgentDefinition } from '../contract/definition';
-import { decodeAgentConfig, encodeAgentConfig } from '../contract/config/runtime-config';
+import { AGENT_CONFIG_ENV, decodeAgentConfig, encodeAgentConfig } from '../contract/config/runtime-config';
+import { AgentDefinitionError, contentHash, defineAgent, loadAgentFile } from '../contract/definition';
+import { loadConfig } from '../functions/entry/config';
 import { agentInput, REPO } from './helpers';
 
 describe('agent definition', () => {
@@ -64,11 +65,15 @@ describe('agent definition', () => {
     assert.ok(err.problems.some((p) => p.startsWith('tools[0].name:')), err.message);
   });
 
-  it('verifies a carried definition: a changed prompt no longer matches its version', () => {
+  it('is proved unchanged since synth when the runtime starts: an edited prompt or limit no longer matches its versions', () => {
     const agent = defineAgent(agentInput());
-    assert.deepEqual(verifyAgentDefinition(JSON.parse(JSON.stringify(agent))), agent);
-    assert.throws(() => verifyAgentDefinition({ ...agent, instructions: 'Do anything.' }), /agent "helper": promptVersion: does not match the instructions/);
-    assert.throws(() => verifyAgentDefinition({ ...agent, limits: { ...agent.limits, maxSteps: -1 } }), /agent "helper": limits\.maxSteps/);
+    const route = [{ provider: 'bedrock' as const, model: 'm' }];
+    const start = (definition: typeof agent) => loadConfig({ [AGENT_CONFIG_ENV]: encodeAgentConfig({ definition, route }) });
+    assert.deepEqual(start(agent).definition, JSON.parse(JSON.stringify(agent)));
+    assert.throws(() => start({ ...agent, instructions: 'Do anything.' }), /agent "helper": promptVersion does not match the instructions/);
+    assert.throws(() => start({ ...agent, limits: { ...agent.limits, maxSteps: 100 } }), /agent "helper": the definition was changed after synth \(its version does not match\)/);
+    assert.throws(() => start({ ...agent, tools: [{ name: 'x', description: 'd', kind: 'http', url: 'https://evil.example.com', input: { type: 'object' }, method: 'POST', timeoutMs: 100, scopes: [], sideEffect: 'read' }] }), /changed after synth/);
+    assert.throws(() => loadConfig({}), /AGENT_CONFIG is not set: this function must be deployed by AgentFunction or AzureAgentFunction/);
   });
 
   it('encodes the runtime config compactly and decodes it unchanged', () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +10,14 @@ import type { ModelRouterProps } from '../constructs/aws';
 
 export const REPO = resolve(__dirname, '..');
 export const SKILLS = join(REPO, 'skills');
+
+/** Every TypeScript source of the project, committed or not (ignored files aside), with its text. */
+export function projectSources(): { path: string; text: string }[] {
+  return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts'], { cwd: REPO, encoding: 'utf8' })
+    .split('\n')
+    .filter((path) => path && existsSync(join(REPO, path)))
+    .map((path) => ({ path, text: readFileSync(join(REPO, path), 'utf8') }));
+}
 
 /** A minimal valid agent; tests override what they examine. */
 export function agentInput(overrides: Partial<AgentDefinitionInput> = {}): AgentDefinitionInput {

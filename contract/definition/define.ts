@@ -60,18 +60,6 @@ export function defineAgent(input: AgentDefinitionInput | AgentDefinition, optio
   return { ...resolvedSpec, promptVersion: contentHash(text), version: definitionVersion(resolvedSpec) };
 }
 
-/**
- * Checks a definition that was resolved at synth and carried to the runtime: its fields against
- * the schema, and its prompt version against its instructions.
- */
-export function verifyAgentDefinition(definition: AgentDefinition): AgentDefinition {
-  const { promptVersion, version, ...spec } = definition;
-  const parsed = agentDefinitionSchema.safeParse(spec);
-  if (!parsed.success) throw new AgentDefinitionError(agentLabel(definition), formatIssues(parsed.error.issues));
-  if (promptVersion !== contentHash(definition.instructions)) throw new AgentDefinitionError(definition.name, ['promptVersion: does not match the instructions']);
-  return { ...parsed.data, instructions: definition.instructions, promptVersion, version };
-}
-
 /** Renders zod issues as `field.path: message`, the way the user wrote the field. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], whole = '(definition)'): string[] {
   return issues.map((issue) => {

@@ -8,6 +8,7 @@ import type { EventPublisher } from '../core/events/events';
 import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import type { JobRecord, JobStore } from '../core/jobs/jobs';
+import type { ProviderLoaders } from '../core/models/providers';
 import type { SkillStore } from '../core/skills/store';
 import type { FunctionInvoker } from '../core/tools/types';
 import { auditObject } from '../entry/audit';
@@ -108,6 +109,16 @@ export class LambdaInvoker implements FunctionInvoker {
     if (result.FunctionError) throw new Error(`${functionName} failed: ${text}`);
     return text ? JSON.parse(text) : null;
   }
+}
+
+/** Bedrock, which only AWS offers: the SDK loads with the first Bedrock call. */
+export function awsProviders(region: string): ProviderLoaders {
+  return {
+    bedrock: async (target) => {
+      const { BedrockProvider } = await import('./bedrock.js');
+      return new BedrockProvider({ model: target.model, region });
+    },
+  };
 }
 
 /** Secrets Manager values by name, fetched once per execution environment. */

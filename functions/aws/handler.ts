@@ -1,11 +1,11 @@
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { RunResult } from '../core/agent/agent';
-import type { JobRecord } from '../core/jobs/jobs';
-import { STATE_KEYS } from '../../contract/state/table';
-import { answerNow, deadlineFrom, OutputValidationError, publishRun, summary } from '../entry/outcome';
+import { isInvocation, type Invocation } from '../../contract/api/invocation';
+import { isScheduleMessage, type JobMessageAttributes } from '../../contract/api/messages';
+import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import { loadConfig } from '../entry/config';
-import { jobRun, messageBody, plainRun, type QueuedRun } from '../entry/queued';
-import { buildRuntime, type Runtime } from './runtime';
+import { answerNow, deadlineFrom, OutputValidationError } from '../entry/outcome';
+import { jobRun, messageBody, plainRun, runQueued, type QueuedRun } from '../entry/queued';
+import { buildRuntime, type AwsRuntime } from './runtime';
 
 /**
  * The Lambda entry point of every agent. One function serves the agent's triggers: synchronous
@@ -14,26 +14,17 @@ import { buildRuntime, type Runtime } from './runtime';
  */
 
 const config = loadConfig();
-let runtime: Promise<Runtime> | undefined;
+let runtime: Promise<AwsRuntime> | undefined;
 const getRuntime = () => (runtime ??= buildRuntime(config).catch((e) => ((runtime = undefined), Promise.reject(e))));
 
 const deadline = (context: Pick<Context, 'getRemainingTimeInMillis'>) => deadlineFrom(context.getRemainingTimeInMillis());
-
-/** What the API's request template sends. */
-interface Invocation {
-  readonly kind: 'invocation';
-  readonly agent: string;
-  readonly requestId: string;
-  readonly caller?: string;
-  readonly body: unknown;
-}
 
 const loadRequestParser = () => import('../../contract/api/request.js').then((m) => m.parseRequestBody);
 
 export async function handler(event: unknown, context: Context) {
   if (isSqsEvent(event)) return processBatch(event, context);
   if (isInvocation(event)) return invoke(event, context);
-  if (isEventBridgeEvent(event)) return runQueued({ runId: event.id, trigger: 'event', input: event as unknown as Record<string, unknown> }, context);
+  if (isEventBridgeEvent(event)) return runOnce({ runId: event.id, trigger: 'event', input: event as unknown as Record<string, unknown> }, context);
   return respond(400, { message: 'unrecognized event: expected an API invocation, an SQS batch or an EventBridge event' });
 }
 
@@ -58,13 +49,16 @@ const batch = lazy(() => import('@aws-lambda-powertools/batch').then(({ BatchPro
 async function processBatch(event: SQSEvent, context: Context) {
   const { processor, processPartialResponse } = await batch();
   const parseBody = await loadRequestParser();
-  return processPartialResponse(event, (record: SQSRecord) => runQueued(parseRecord(record, parseBody), context, record), processor, { context });
+  return processPartialResponse(event, (record: SQSRecord) => runOnce(parseRecord(record, parseBody), context, record), processor, { context });
 }
 
-async function runQueued(run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
+/**
+ * A queued run through Powertools idempotency, so a redelivered run that already finished returns
+ * its stored result even while the first delivery is still writing its job record.
+ */
+async function runOnce(run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
   const rt = await getRuntime();
   if (!rt.stateTable) return execute(rt, run, context, record);
-  // A redelivered run that already finished returns its stored result instead of running again.
   const { IdempotencyConfig, makeIdempotent, persistenceStore } = await idempotency(rt.stateTable);
   const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: 'runId', expiresAfterSeconds: 7 * 86_400 });
   idempotencyConfig.registerLambdaContext(context);
@@ -76,42 +70,30 @@ async function runQueued(run: QueuedRun, context: Context, record?: SQSRecord): 
   return idempotent(run);
 }
 
-async function execute(rt: Runtime, run: QueuedRun, context: Context, record?: SQSRecord) {
-  const { definition } = config;
-  const job = (status: JobRecord['status'], extra: Partial<JobRecord> = {}) =>
-    run.jobId ? rt.jobs?.put({ jobId: run.jobId, agent: definition.name, status, updatedAt: new Date().toISOString(), ...extra }) : undefined;
-  await job('running');
-  let result: RunResult;
+/** The shared life cycle; an answer that broke its contract goes straight to the dead-letter queue, report attached. */
+async function execute(rt: AwsRuntime, run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
   try {
-    result = await rt.agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: deadline(context) });
+    return await runQueued(rt, run, { deadline: deadline(context) });
   } catch (e) {
-    // Worth a retry: back to queued; after the queue's last attempt it is in the dead-letter queue.
-    await job('queued', { error: (e as Error).message });
-    throw e;
-  }
-  if (result.validation && !result.validation.ok) {
-    const error = new OutputValidationError(result);
-    await job('failed', { stopReason: result.stopReason, output: result.output, error: error.message, validation: result.validation });
-    await publishRun(rt.events, definition, 'run.failed', result, { trigger: run.trigger, error: error.message, ...(run.jobId && { jobId: run.jobId }) });
-    // A broken answer would break again: straight to the dead-letter queue, report attached.
-    if (record && rt.deadLetterQueueUrl) await deadLetter(rt.deadLetterQueueUrl, record, error);
-    else throw error;
+    // A broken answer would break again: dead-lettered now instead of after every retry.
+    if (!(e instanceof OutputValidationError) || !record || !rt.deadLetterQueueUrl) throw e;
+    await deadLetter(rt.deadLetterQueueUrl, record, e);
     return { runId: run.runId, status: 'failed' };
   }
-  await job('succeeded', { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }) });
-  await publishRun(rt.events, definition, 'run.completed', result, { trigger: run.trigger, ...(run.jobId && { jobId: run.jobId }) });
-  return summary(result);
 }
 
+/** What an SQS message asks for: a job from the API, an event, a scheduled run, or a request body. */
 function parseRecord(record: SQSRecord, parseBody: Awaited<ReturnType<typeof loadRequestParser>>): QueuedRun {
-  const jobId = record.messageAttributes?.jobId?.stringValue;
+  const jobId = record.messageAttributes?.[JOB_ID]?.stringValue;
   const body = messageBody(record.body);
   if (jobId) return jobRun(jobId, body, parseBody);
   if (isEventBridgeEvent(body)) return { runId: body.id, trigger: 'event', input: body as unknown as Record<string, unknown> };
-  const scheduled = body as { source?: string; input?: string };
-  if (scheduled?.source === 'schedule' && typeof scheduled.input === 'string') return { runId: record.messageId, trigger: 'schedule', input: scheduled.input };
+  if (isScheduleMessage(body)) return { runId: record.messageId, trigger: 'schedule', input: body.input };
   return plainRun(body, record.messageId, parseBody);
 }
+
+const JOB_ID: keyof JobMessageAttributes = 'jobId';
+const AGENT: keyof JobMessageAttributes = 'agent';
 
 let idempotencyModules: ReturnType<typeof loadIdempotency> | undefined;
 const idempotency = (tableName: string) => (idempotencyModules ??= loadIdempotency(tableName));
@@ -119,7 +101,7 @@ function loadIdempotency(tableName: string) {
   return Promise.all([import('@aws-lambda-powertools/idempotency'), import('@aws-lambda-powertools/idempotency/dynamodb')]).then(([core, { DynamoDBPersistenceLayer }]) => ({
     IdempotencyConfig: core.IdempotencyConfig,
     makeIdempotent: core.makeIdempotent,
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName, expiryAttr: 'expiration' }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName, keyAttr: STATE_TABLE.partitionKey, expiryAttr: STATE_TABLE.expiration }),
   }));
 }
 
@@ -138,17 +120,12 @@ async function deadLetter(queueUrl: string, record: SQSRecord, error: OutputVali
   attributes.failure = { DataType: 'String', StringValue: error.message.slice(0, 4_000) };
   attributes.validationReport = { DataType: 'String', StringValue: JSON.stringify(error.result.validation).slice(0, 60_000) };
   attributes.runId = { DataType: 'String', StringValue: error.result.runId };
-  attributes.agent ??= { DataType: 'String', StringValue: config.definition.name };
+  attributes[AGENT] ??= { DataType: 'String', StringValue: config.definition.name };
   await new SQSClient({}).send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, MessageAttributes: attributes }));
 }
 
 function respond(statusCode: number, body: unknown) {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
-
-function isInvocation(event: unknown): event is Invocation {
-  const e = event as Partial<Invocation> | undefined;
-  return e?.kind === 'invocation' && typeof e.agent === 'string' && typeof e.requestId === 'string';
 }
 
 function isSqsEvent(event: unknown): event is SQSEvent {

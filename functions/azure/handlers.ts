@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EventGridEvent, FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
-import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
-import type { RunResult } from '../core/agent/agent';
-import type { JobRecord } from '../core/jobs/jobs';
-import { answerNow, deadlineFrom, OutputValidationError, publishFailure, publishRun, summary } from '../entry/outcome';
-import { jobRun, messageBody, plainRun, type QueuedRun } from '../entry/queued';
+import { ID_PATTERN, ID_RULE } from '../../contract/api/ids';
+import type { JobAccepted, JobMessage } from '../../contract/api/messages';
 import type { RequestBody } from '../../contract/api/request';
+import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { answerNow, deadlineFrom } from '../entry/outcome';
+import { jobRun, messageBody, plainRun, runQueued, type QueuedRun } from '../entry/queued';
 import type { AzureRuntime } from './runtime';
 
 /**
@@ -17,13 +17,6 @@ import type { AzureRuntime } from './runtime';
  * message on its last delivery) is marked failed and announced with run.failed.
  */
 
-/** What the job route puts on the agent's Service Bus queue. */
-export interface JobMessage {
-  readonly jobId: string;
-  readonly agent: string;
-  readonly input: RequestBody['input'];
-}
-
 export interface AgentHandlers {
   invoke(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
   submitJob(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
@@ -33,10 +26,6 @@ export interface AgentHandlers {
   schedule(index: number): (timer: Timer, context: InvocationContext) => Promise<unknown>;
 }
 
-/**
- * The handlers of one agent. `jobs` is the Service Bus output binding the job route writes to;
- * `getRuntime` builds the agent on first use and keeps it for the instance's life.
- */
 /** The request schema loads with the first request that needs checking, so zod is not parsed at start. */
 const requestParser = () => import('../../contract/api/request.js').then((m) => m.parseRequestBody);
 type Parser = Awaited<ReturnType<typeof requestParser>>;
@@ -46,6 +35,10 @@ export interface AgentHandlerOptions {
   readonly maxDeliveries?: number;
 }
 
+/**
+ * The handlers of one agent. `jobs` is the Service Bus output binding the job route writes to;
+ * `getRuntime` builds the agent on first use and keeps it for the instance's life.
+ */
 export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Promise<AzureRuntime>, jobs: FunctionOutput, options: AgentHandlerOptions = {}): AgentHandlers {
   const { definition } = config;
   // Azure gives no remaining time; the host stops a function at its timeout, set from the agent's.
@@ -88,80 +81,45 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     // A resubmitted idempotency key answers with the job it already started. It queues the message
     // again only if no delivery has touched the job yet: the first send may be what failed.
     const existing = body.idempotencyKey ? await rt.jobs?.get(jobId) : undefined;
-    if (existing && !(existing.status === 'queued' && existing.error === undefined)) return json(202, { jobId, status: existing.status, statusUrl });
+    if (existing && !(existing.status === 'queued' && existing.error === undefined)) return json(202, { jobId, status: existing.status, statusUrl } satisfies JobAccepted);
     if (!existing) await rt.jobs?.put({ jobId, agent: definition.name, status: 'queued', updatedAt: new Date().toISOString() });
     context.extraOutputs.set(jobs, { jobId, agent: definition.name, input: body.input } satisfies JobMessage);
-    return json(202, { jobId, status: 'queued', statusUrl });
+    return json(202, { jobId, status: 'queued', statusUrl } satisfies JobAccepted);
   }
 
   async function jobStatus(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     const elsewhere = notThisAgent(request, context);
     if (elsewhere) return elsewhere;
     const jobId = request.params.jobId ?? '';
-    if (!/^[A-Za-z0-9._:-]{1,128}$/.test(jobId)) return json(400, { message: 'a job id is 1-128 letters, digits, or . _ : -' });
+    if (!ID_PATTERN.test(jobId)) return json(400, { message: `a job id ${ID_RULE}` });
     const record = await (await getRuntime()).jobs?.get(jobId);
     return record ? json(200, record) : json(404, { message: `no job ${jobId} for agent ${definition.name}` });
   }
 
   /**
-   * Runs a queued run once. Its status record makes redelivery safe: a run that succeeded is not
-   * run again, and one whose answer failed validation fails again at once, without a model call,
-   * until Service Bus or Event Grid dead-letters it. `final` says nothing will deliver it again:
-   * a timer, or a message on its last delivery.
+   * A queued run through the shared life cycle (functions/entry/queued.ts). A run that throws is
+   * abandoned, so Service Bus or Event Grid delivers it again; `final` says nothing will: a timer,
+   * or a message on its last delivery.
    */
-  async function runQueued(run: QueuedRun, context: InvocationContext, final = false): Promise<unknown> {
-    const rt = await getRuntime();
-    const previous = await rt.jobs?.get(run.runId);
-    if (previous?.status === 'succeeded') return previous;
-    if (previous?.status === 'failed') throw new Error(`run ${run.runId} already failed and will not be retried: ${previous.error}`);
-    const status = (value: JobRecord['status'], extra: Partial<JobRecord> = {}) =>
-      rt.jobs?.put({ jobId: run.runId, agent: definition.name, status: value, updatedAt: new Date().toISOString(), ...extra });
-    const jobId = run.jobId ? { jobId: run.jobId } : {};
-    await status('running');
-    let result: RunResult;
-    try {
-      result = await rt.agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: deadline() });
-    } catch (e) {
-      const error = (e as Error).message;
-      if (final) {
-        // Nothing will run it again: failed, announced once, and (for a message) dead-lettered next.
-        context.error(JSON.stringify({ message: 'run failed for the last time', runId: run.runId, trigger: run.trigger, error }));
-        await status('failed', { error });
-        await publishFailure(rt.events, definition, run.runId, run.trigger, e, jobId);
-      } else {
-        // Worth another delivery: back to queued, with the reason for whoever looks. No event: one
-        // per delivery would read as final.
-        context.error(JSON.stringify({ message: 'run failed; it will be delivered again', runId: run.runId, deliveryCount: context.triggerMetadata?.deliveryCount, error }));
-        await status('queued', { error });
-      }
-      throw e;
-    }
-    if (result.validation && !result.validation.ok) {
-      const error = new OutputValidationError(result);
-      await status('failed', { stopReason: result.stopReason, output: result.output, error: error.message, validation: result.validation });
-      await publishRun(rt.events, definition, 'run.failed', result, { trigger: run.trigger, error: error.message, ...jobId });
-      throw error;
-    }
-    await status('succeeded', { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }) });
-    await publishRun(rt.events, definition, 'run.completed', result, { trigger: run.trigger, ...jobId });
-    return summary(result);
+  async function runOnce(run: QueuedRun, context: InvocationContext, final = false): Promise<unknown> {
+    return runQueued(await getRuntime(), run, { deadline: deadline(), final, log: (line) => context.error(line) });
   }
 
   async function queueMessage(message: unknown, context: InvocationContext): Promise<unknown> {
     const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
     const last = options.maxDeliveries !== undefined && deliveryCount >= options.maxDeliveries;
-    return runQueued(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context, last);
+    return runOnce(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context, last);
   }
 
   async function event(received: EventGridEvent, context: InvocationContext): Promise<unknown> {
-    return runQueued({ runId: received.id, trigger: 'event', input: received as unknown as Record<string, unknown> }, context);
+    return runOnce({ runId: received.id, trigger: 'event', input: received as unknown as Record<string, unknown> }, context);
   }
 
   const schedule = (index: number) => async (_timer: Timer, context: InvocationContext) => {
     const trigger = definition.triggers.filter((t) => t.type === 'schedule')[index];
     if (!trigger) throw new Error(`agent ${definition.name} has no schedule ${index}`);
     // A timer never fires the same run twice, so a failure is final.
-    return runQueued({ runId: `schedule-${index}-${context.invocationId}`, trigger: 'schedule', input: trigger.input }, context, true);
+    return runOnce({ runId: `schedule-${index}-${context.invocationId}`, trigger: 'schedule', input: trigger.input }, context, true);
   };
 
   return { invoke, submitJob, jobStatus, queueMessage, event, schedule };

@@ -2,18 +2,10 @@ import { EventGridPublisherClient } from '@azure/eventgrid';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, secretSetting, UNSET_SECRET_VALUE } from '../../contract/config/settings';
-import { type AgentRuntimeConfig } from '../../contract/config/runtime-config';
-import { OPEN_TOOL_POLICY } from '../../contract/policy/tool-denial';
-import { Agent } from '../core/agent/agent';
-import type { AuditSink } from '../core/audit/records';
-import { NO_EVENTS, type EventPublisher } from '../core/events/events';
-import { providerFactory } from '../core/models/providers';
-import { ModelRouter } from '../core/models/router';
-import { AgentSkills } from '../core/skills/skills';
-import { CachedSkillStore } from '../core/skills/store';
+import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import type { EventPublisher } from '../core/events/events';
 import type { MetricsSink, MetricUnit, RunMetric } from '../core/telemetry/metrics';
-import { HttpToolTransport } from '../core/tools/http';
-import { McpToolTransport } from '../core/tools/mcp';
+import { assembleRuntime, type Runtime } from '../entry/assemble';
 import { BlobSkillStore } from './blob-skill-store';
 import { BlobAuditSink, BlobJobStore } from './blob-state';
 import { EventGridPublisher } from './eventgrid-publisher';
@@ -21,12 +13,7 @@ import { EventGridPublisher } from './eventgrid-publisher';
 const ENV = AZURE_RUNTIME_ENV;
 
 /** One Function App instance's agent and the adapters around it, built on the first invocation. */
-export interface AzureRuntime {
-  readonly config: AgentRuntimeConfig;
-  readonly agent: Agent;
-  readonly events: EventPublisher;
-  readonly jobs?: BlobJobStore;
-}
+export type AzureRuntime = Runtime;
 
 /**
  * How the runtime reaches Azure. In Azure every client uses the function's user-assigned managed
@@ -66,30 +53,23 @@ export function appSettingSecrets(env: NodeJS.ProcessEnv): (name: string) => Pro
   };
 }
 
+/** Builds the agent with the Azure adapters the app's settings name; on the first invocation. */
 export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.ProcessEnv = process.env, clients: AzureClients = managedIdentityClients(env)): Promise<AzureRuntime> {
   const { definition } = config;
-  const httpHosts = definition.tools.flatMap((t) => (t.kind === 'http' ? [new URL(t.url).host] : []));
   const skillsAccount = env[ENV.skillsAccountUrl];
-  const skills = await AgentSkills.open(
-    new CachedSkillStore(skillsAccount ? new BlobSkillStore(clients.container(skillsAccount, env[ENV.skillsContainer] ?? 'skills')) : { read: async () => undefined }),
-    definition.skills,
-  );
   const topic = env[ENV.topicEndpoint];
-  const events = topic ? clients.topic(topic) : NO_EVENTS;
   const stateAccount = env[ENV.stateAccountUrl];
-  const audit: AuditSink = stateAccount ? new BlobAuditSink(clients.container(stateAccount, AZURE_STATE_CONTAINERS.audit)) : { write: async () => {} };
-  const agent = new Agent(definition, {
-    router: new ModelRouter(config.route, providerFactory({ region: env.AWS_REGION ?? 'us-east-1', secret: appSettingSecrets(env) })),
-    skills,
-    // Function tools call AWS Lambda; AzureAgentFunction refuses them at synth.
-    transports: { http: new HttpToolTransport(httpHosts), mcp: new McpToolTransport() },
-    audit,
+  // Function tools call AWS Lambda; AzureAgentFunction refuses them at synth, so no invoker here.
+  return assembleRuntime(config, {
+    ...(skillsAccount && { skills: new BlobSkillStore(clients.container(skillsAccount, env[ENV.skillsContainer] ?? 'skills')) }),
+    ...(topic && { events: clients.topic(topic) }),
+    ...(stateAccount && {
+      audit: new BlobAuditSink(clients.container(stateAccount, AZURE_STATE_CONTAINERS.audit)),
+      jobs: new BlobJobStore(clients.container(stateAccount, AZURE_STATE_CONTAINERS.jobs)),
+    }),
     metrics: new LogMetrics(definition.name, definition.cohort),
-    prices: config.prices ?? {},
-    toolPolicy: config.toolPolicy ?? OPEN_TOOL_POLICY,
-    ...(topic && { events }),
+    secret: appSettingSecrets(env),
   });
-  return { config, agent, events, ...(stateAccount && { jobs: new BlobJobStore(clients.container(stateAccount, AZURE_STATE_CONTAINERS.jobs)) }) };
 }
 
 /**

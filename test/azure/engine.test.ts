@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { REPO } from '../helpers';
+import { projectSources } from '../helpers';
 
-/** Every tracked TypeScript file, read once. */
-const sources = execFileSync('git', ['ls-files', '*.ts'], { cwd: REPO, encoding: 'utf8' })
-  .split('\n')
-  .filter(Boolean)
-  .map((path) => ({ path, text: readFileSync(join(REPO, path), 'utf8') }));
+const sources = projectSources();
 const ENGINE = 'constructs/azure/engine.ts';
 const importsOf = (text: string) => [...text.matchAll(/(?:from|import\()\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
 

@@ -10,7 +10,7 @@ import { MemoryEventPublisher } from '../../functions/core/events/events';
 import { resetBreakers } from '../../functions/core/models/circuit-breaker';
 import { ModelRouter } from '../../functions/core/models/router';
 import { ModelError } from '../../functions/core/models/types';
-import { LocalSkillStore } from '../../functions/core/skills/local-store';
+import { LocalSkillStore } from '../../functions/local/skill-store';
 import { AgentSkills } from '../../functions/core/skills/skills';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
 import { HttpToolTransport } from '../../functions/core/tools/http';

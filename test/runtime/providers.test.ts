@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { AnthropicProvider } from '../../functions/core/models/anthropic';
-import { BedrockProvider } from '../../functions/core/models/bedrock';
+import { BedrockProvider } from '../../functions/aws/bedrock';
 import { OpenAiCompatibleProvider } from '../../functions/core/models/openai';
 import { ModelError, type Message, type ModelProvider, type ModelRequest, type ModelResponse, type ToolSpec } from '../../functions/core/models/types';
 import { startLoopback } from '../__fixtures__/loopback';

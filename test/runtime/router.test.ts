@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import type { ModelTargetConfig } from '../../contract/config/runtime-config';
 import { AnthropicProvider } from '../../functions/core/models/anthropic';
-import { BedrockProvider } from '../../functions/core/models/bedrock';
+import { BedrockProvider } from '../../functions/aws/bedrock';
 import { breakerFor, CircuitBreaker, resetBreakers } from '../../functions/core/models/circuit-breaker';
 import { backoffMs, DEFAULT_RETRY } from '../../functions/core/models/retry';
 import { AllTargetsFailedError, ModelCallError, ModelRouter } from '../../functions/core/models/router';

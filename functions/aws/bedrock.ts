@@ -10,7 +10,7 @@ import {
   type SystemContentBlock,
   type Tool,
 } from '@aws-sdk/client-bedrock-runtime';
-import { ModelError, type ContentBlock, type ModelProvider, type ModelRequest, type ModelResponse, type StopReason } from './types';
+import { ModelError, type ContentBlock, type ModelProvider, type ModelRequest, type ModelResponse, type StopReason } from '../core/models/types';
 
 export interface BedrockProviderOptions {
   readonly model: string;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { readSkillsFolder, SKILL_INDEX_KEY } from '../../../contract/skills/catalog';
-import type { SkillStore } from './store';
+import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
+import type { SkillStore } from '../core/skills/store';
 
 /**
  * A skills folder on disk, for development and tests. It serves the same index the deployed
