@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ACKNOWLEDGMENTS_KEY, secureDefaultFindings, type AzureAcknowledgment, type SynthesizedStack } from '../constructs/azure/secure-defaults';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../contract/config/runtime-config';
 
 /** One synthesized stack, for either cloud: its resources and the agents it deploys. */
@@ -103,14 +104,17 @@ export function formatSummary(s: AssemblySummary, elapsedMs: number): string {
   return lines.join('\n');
 }
 
-/** What a synthesized CDK for Terraform output holds, and what breaks the Azure secure defaults. */
+/** What a synthesized CDK for Terraform output holds, and how it fares against the Azure secure defaults. */
 export interface TerraformSummary {
   readonly stacks: StackSummary[];
   /** Runtime packages the stacks upload: one per stack, all the same content. */
   readonly runtimePackages: { hash: string; bytes: number }[];
-  /** Each resource that breaks a secure default, as `stack: resource: what`. */
+  /**
+   * Resources that break a secure default with no acknowledgment, as `stack: rule: path what`.
+   * Synth already refuses them; this reads the output again, in case validation was skipped.
+   */
   readonly findings: string[];
-  /** Anonymous entry points, each with its stated reason. */
+  /** Accepted findings, each with its stated reason, as `stack: rule: path: reason`. */
   readonly acknowledged: string[];
 }
 
@@ -122,36 +126,18 @@ export function summarizeTerraform(outdir: string): TerraformSummary {
   const acknowledged: string[] = [];
   const packages = new Map<string, number>();
   const stacks = Object.entries(manifest.stacks).map(([name, entry]) => {
-    const synthesized = JSON.parse(readFileSync(join(outdir, entry.synthesizedStackPath), 'utf8')) as { resource: TfResources; provider?: { azurerm?: { storage_use_azuread?: boolean }[] } };
-    const resources = synthesized.resource;
-    const all = (type: string) => Object.entries(resources[type] ?? {});
-    const flag = (id: string, what: string) => findings.push(`${name}: ${id}: ${what}`);
-    const agents = all('azurerm_linux_function_app').map(([id, app]) => {
-      const settings = app.app_settings as Record<string, string>;
-      if (app.https_only !== true) flag(id, 'accepts plain HTTP');
-      if (app.ftp_publish_basic_authentication_enabled !== false || app.webdeploy_publish_basic_authentication_enabled !== false) flag(id, 'allows basic publishing credentials');
-      if (app.site_config?.minimum_tls_version !== '1.2' || app.site_config?.ftps_state !== 'Disabled') flag(id, 'allows TLS below 1.2 or FTP');
-      if (settings.HTTP_AUTH_LEVEL === 'anonymous' && !app.auth_settings_v2?.require_authentication) {
-        const reason = app.tags?.['serverless-agents-anonymous-reason'];
-        if (reason) acknowledged.push(`${name}: ${id}: anonymous HTTP: ${reason}`);
-        else flag(id, 'serves HTTP anonymously without a stated reason');
-      }
-      return agentOf(settings[AGENT_CONFIG_ENV]!);
-    });
-    if (all('azurerm_storage_blob').length && synthesized.provider?.azurerm?.[0]?.storage_use_azuread !== true) {
-      flag('provider.azurerm', 'uploads blobs with account keys (storage_use_azuread is off), which keyless accounts refuse');
+    const synthesized = JSON.parse(readFileSync(join(outdir, entry.synthesizedStackPath), 'utf8')) as SynthesizedStack & { resource: TfResources; '//'?: Record<string, unknown> };
+    const accepted = (synthesized['//']?.[ACKNOWLEDGMENTS_KEY] ?? []) as AzureAcknowledgment[];
+    for (const a of accepted) acknowledged.push(`${name}: ${a.rule}: ${a.path}: ${a.reason}`);
+    for (const f of secureDefaultFindings(synthesized)) {
+      if (!accepted.some((a) => a.rule === f.rule && a.path === f.path && a.reason.trim())) findings.push(`${name}: ${f.rule}: ${f.path} ${f.problem}`);
     }
-    for (const [id, account] of all('azurerm_storage_account')) {
-      if (account.shared_access_key_enabled !== false) flag(id, 'storage account accepts shared keys');
-      if (account.allow_nested_items_to_be_public !== false) flag(id, 'storage account allows public blobs');
-    }
-    for (const [id, r] of [...all('azurerm_servicebus_namespace'), ...all('azurerm_eventgrid_topic')]) if (r.local_auth_enabled !== false) flag(id, 'accepts access keys');
-    for (const [id, vault] of all('azurerm_key_vault')) if (vault.rbac_authorization_enabled !== true || vault.purge_protection_enabled !== true) flag(id, 'key vault without RBAC or purge protection');
-    for (const [id, assignment] of all('azurerm_role_assignment')) if (/azurerm_resource_group|^\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?$/.test(assignment.scope)) flag(id, `${assignment.role_definition_name} granted on a whole resource group or subscription`);
-    for (const [, blob] of all('azurerm_storage_blob')) {
+    const all = (type: string) => Object.values(synthesized.resource[type] ?? {});
+    const agents = all('azurerm_linux_function_app').map((app) => agentOf((app.app_settings as Record<string, string>)[AGENT_CONFIG_ENV]!));
+    for (const blob of all('azurerm_storage_blob')) {
       if (blob.content_type === 'application/zip') packages.set(blob.name, statSync(join(outdir, entry.workingDirectory, blob.source)).size);
     }
-    return { name, resources: Object.values(resources).reduce((n, byId) => n + Object.keys(byId).length, 0), agents };
+    return { name, resources: Object.values(synthesized.resource).reduce((n, byId) => n + Object.keys(byId).length, 0), agents };
   });
   return { stacks, runtimePackages: [...packages].map(([hash, bytes]) => ({ hash, bytes })), findings, acknowledged };
 }

@@ -3,6 +3,7 @@ import type { AgentTrigger } from '../../contract/definition/schema';
 import { subjectPrefix } from '../../contract/events/agent-events';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { EventgridEventSubscription, EventgridTopic, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
+import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureAgentEventsProps {
   readonly name: string;
@@ -36,6 +37,7 @@ export class AzureAgentEvents extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureAgentEventsProps) {
     super(scope, id);
+    AzureSecureDefaults.applyTo(this);
     const maxDeliveryAttempts = props.maxDeliveryAttempts ?? 10;
     const eventTimeToLive = props.eventTimeToLiveMinutes ?? 1440;
     if (maxDeliveryAttempts < 1 || maxDeliveryAttempts > 30) throw new Error(`AzureAgentEvents ${this.node.path}: maxDeliveryAttempts must be 1-30, got ${maxDeliveryAttempts}`);

@@ -14,6 +14,7 @@ import type { AzureObservability } from './observability';
 import type { AzureRuntimePackage } from './runtime-package';
 import { toNcrontab } from './schedule';
 import type { AzureSkillStore } from './skill-store';
+import { AzureSecureDefaults } from './secure-defaults';
 
 const ENV = AZURE_RUNTIME_ENV;
 
@@ -75,6 +76,7 @@ export class AzureAgentFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureAgentFunctionProps) {
     super(scope, id);
+    AzureSecureDefaults.applyTo(this);
     const agent = (this.definition = defineAgent(props.agent));
     const schedules = checkWiring(agent, props);
     const route = props.router.route(agent);
@@ -142,7 +144,7 @@ export class AzureAgentFunction extends Construct {
     }
     schedules.forEach((expression, i) => (settings[ENV.schedule(i)] = expression));
     const auth = props.auth ?? { type: 'function-keys' };
-    if (auth.type === 'anonymous' && !auth.reason.trim()) throw new AgentDefinitionError(agent.name, ['auth: an anonymous entry point needs the reason it is safe']);
+    if (auth.type === 'anonymous' && auth.reason.trim().length < 10) throw new AgentDefinitionError(agent.name, ['auth: an anonymous entry point needs the reason it is safe']);
     settings[ENV.httpAuthLevel] = auth.type === 'function-keys' ? 'function' : 'anonymous';
 
     this.app = new LinuxFunctionApp(this, 'App', {
@@ -191,6 +193,7 @@ export class AzureAgentFunction extends Construct {
       }),
     });
 
+    if (auth.type === 'anonymous') AzureSecureDefaults.acknowledge(this.app, 'AzureSecure-FunctionAnonymous', auth.reason);
     agent.triggers.forEach((t, i) => {
       if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, AZURE_FUNCTIONS.events, t.pattern);
     });

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { assignRole } from './defaults';
 import { MonitorMetricAlert, type RoleAssignment, ServicebusNamespace, ServicebusQueue } from './engine';
+import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureServiceBusProps {
   readonly name: string;
@@ -17,6 +18,7 @@ export class AzureServiceBus extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureServiceBusProps) {
     super(scope, id);
+    AzureSecureDefaults.applyTo(this);
     this.namespace = new ServicebusNamespace(this, 'Namespace', {
       name: props.name,
       resourceGroupName: props.resourceGroupName,
@@ -60,6 +62,7 @@ export class AzureAgentQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureAgentQueueProps) {
     super(scope, id);
+    AzureSecureDefaults.applyTo(this);
     const maxDeliveryCount = (this.maxDeliveryCount = props.maxDeliveryCount ?? 3);
     if (maxDeliveryCount < 1 || maxDeliveryCount > 2000) throw new Error(`AzureAgentQueue ${this.node.path}: maxDeliveryCount must be 1-2000, got ${maxDeliveryCount}`);
     const namespace = (this.namespace = props.bus.namespace);

@@ -9,5 +9,6 @@ export * from './model-router';
 export * from './observability';
 export * from './runtime-package';
 export * from './secrets';
+export { AzureSecureDefaults, AZURE_SECURE_DEFAULT_RULES, type AzureAcknowledgment } from './secure-defaults';
 export * from './skill-store';
 export { toNcrontab } from './schedule';

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { ApplicationInsights, LogAnalyticsWorkspace } from './engine';
+import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureObservabilityProps {
   readonly name: string;
@@ -22,6 +23,7 @@ export class AzureObservability extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureObservabilityProps) {
     super(scope, id);
+    AzureSecureDefaults.applyTo(this);
     const retentionInDays = props.retentionInDays ?? 90;
     if (retentionInDays < 30 || retentionInDays > 730) throw new Error(`AzureObservability ${this.node.path}: retentionInDays must be 30-730, got ${retentionInDays}`);
     this.workspace = new LogAnalyticsWorkspace(this, 'Workspace', {

@@ -4,6 +4,7 @@ import { runtimeBundle } from '../bundle/runtime-bundle';
 import { AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { AssetType, StorageBlob, StorageContainer, TerraformAsset, type RoleAssignment, type StorageAccount } from './engine';
+import { AzureSecureDefaults } from './secure-defaults';
 
 /** The runtime's Azure Functions entry point. */
 export const AZURE_RUNTIME_ENTRY = resolve(__dirname, '..', '..', 'functions', 'azure', 'app.ts');
@@ -48,6 +49,7 @@ export class AzureRuntimePackage extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureRuntimePackageProps) {
     super(scope, id);
+    AzureSecureDefaults.applyTo(this);
     const asset = new TerraformAsset(this, 'Bundle', { path: azureRuntimeBundleDir(), type: AssetType.ARCHIVE });
     this.account = privateStorageAccount(this, 'Account', { name: storageAccountName(this), ...props });
     this.container = new StorageContainer(this, 'Container', { name: AZURE_STATE_CONTAINERS.package, storageAccountId: this.account.id, containerAccessType: 'private' });

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { UNSET_SECRET_VALUE } from '../../contract/config/settings';
 import { assignDeployer, assignRole, deployer } from './defaults';
 import { KeyVault, KeyVaultSecret, type RoleAssignment } from './engine';
+import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureSecretsProps {
   /** The vault name: 3-24 letters, digits and hyphens, unique in Azure. */
@@ -24,6 +25,7 @@ export class AzureSecrets extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureSecretsProps) {
     super(scope, id);
+    AzureSecureDefaults.applyTo(this);
     if (!/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(props.name) || props.name.includes('--')) {
       throw new Error(`AzureSecrets ${this.node.path}: "${props.name}" is not a Key Vault name (3-24 letters, digits and single hyphens, starting with a letter)`);
     }

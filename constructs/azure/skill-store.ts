@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../../contract/skills/catalog';
 import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { type RoleAssignment, type StorageAccount, StorageBlob, StorageContainer } from './engine';
+import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureSkillStoreProps {
   /** A local folder of skills in the Agent Skills format, as for the SkillBucket on AWS. */
@@ -34,6 +35,7 @@ export class AzureSkillStore extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureSkillStoreProps) {
     super(scope, id);
+    AzureSecureDefaults.applyTo(this);
     const folder = resolve(props.path);
     this.index = readSkillsFolder(folder);
     this.account = privateStorageAccount(this, 'Account', {
