@@ -4,8 +4,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildSync } from 'esbuild';
-import { runtimeBundleDir } from '../../constructs/aws/runtime-code';
-import { RUNTIME_BUNDLE_OPTIONS } from '../../constructs/bundle/runtime-bundle';
+import { RUNTIME_BUNDLE_OPTIONS, runtimeBundleDir } from '../../constructs/bundle/runtime-bundle';
 import { stageFiles } from '../../constructs/bundle/staging';
 import { AGENT_CONFIG_ENV } from '../../contract/config/runtime-config';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
@@ -50,7 +49,7 @@ function coldInitMs(entry: string, env: NodeJS.ProcessEnv): number {
 
 const template = Template.fromStack(new SingleAgentStack(new App(), 'Bench', { env: { account: '123456789012', region: 'eu-west-1' }, models: JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context.models }));
 const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((r) => r.Properties.Environment?.Variables?.[AGENT_CONFIG_ENV]);
-const runtime = runtimeBundleDir();
+const runtime = runtimeBundleDir('aws');
 const floor = floorBundleDir();
 console.log(
   JSON.stringify({

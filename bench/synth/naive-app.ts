@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { RUNTIME_ENTRY } from '../../constructs/aws/runtime-code';
+import { RUNTIMES } from '../../constructs/bundle/runtime-bundle';
 import { AGENT_CONFIG_ENV, encodeAgentConfig } from '../../contract/config/runtime-config';
 import { type AgentDefinition } from '../../contract/definition';
 
@@ -20,7 +20,7 @@ export function naiveApp(app: App, agents: AgentDefinition[]): Stack {
   for (const agent of agents) {
     const config = encodeAgentConfig({ definition: agent, route: [{ provider: 'bedrock', model: 'anthropic.claude-sonnet-4-5-20250929-v1:0' }] });
     const fn = new NodejsFunction(stack, `${agent.name}Fn`, {
-      entry: RUNTIME_ENTRY,
+      entry: join(__dirname, '..', '..', RUNTIMES.aws.entry),
       depsLockFilePath: join(__dirname, '..', '..', 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_24_X,
       timeout: Duration.seconds(agent.limits.timeoutSeconds),

@@ -65,7 +65,7 @@ export interface IAgentApi extends IResource {
    */
   readonly agentNamePrefix: string;
   /** The table job status is read from, when the API takes jobs. */
-  readonly state?: IAgentStateTable;
+  readonly state?: IAgentStateTable | undefined;
   /** Serves `POST /agents/{agent}/invocations` with `fn`. */
   addInvocations(agent: string, fn: lambda.IFunction): void;
   /** Takes `POST /agents/{agent}/jobs` onto `queue`, with their status from `state`. */
@@ -160,7 +160,7 @@ export interface AgentApiAttributes {
    * The table the API reads job status from, when it takes jobs.
    * @default the API takes no jobs
    */
-  readonly state?: IAgentStateTable;
+  readonly state?: IAgentStateTable | undefined;
 }
 
 const DEFAULT_STAGE = 'v1';
@@ -171,7 +171,7 @@ abstract class AgentApiBase extends Resource implements IAgentApi {
   abstract readonly restApiId: string;
   abstract readonly url: string;
   abstract readonly agentNamePrefix: string;
-  abstract readonly state?: IAgentStateTable;
+  abstract readonly state?: IAgentStateTable | undefined;
   protected abstract readonly stageName: string;
 
   abstract addInvocations(agent: string, fn: lambda.IFunction): void;

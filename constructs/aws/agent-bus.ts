@@ -69,7 +69,9 @@ export class AgentBus extends AgentBusBase {
     return new Imported(scope, id);
   }
 
-  readonly eventBus: events.EventBus;
+  // Typed as the interface: a strict consumer (exactOptionalPropertyTypes) must be able to pass an
+  // AgentBus where an IAgentBus goes, and aws-cdk-lib's EventBus does not match IEventBus there.
+  readonly eventBus: events.IEventBus;
   readonly deadLetterQueue: sqs.Queue;
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly archive: events.Archive;
@@ -82,11 +84,12 @@ export class AgentBus extends AgentBusBase {
     });
     this.deadLetterQueue = deadLetters.queue;
     this.deadLetterAlarm = deadLetters.alarm;
-    this.eventBus = new events.EventBus(this, 'Bus', {
+    const bus = new events.EventBus(this, 'Bus', {
       ...(props.eventBusName && { eventBusName: props.eventBusName }),
       deadLetterQueue: this.deadLetterQueue,
     });
-    this.archive = this.eventBus.archive('Archive', {
+    this.eventBus = bus;
+    this.archive = bus.archive('Archive', {
       description: `Every event on ${this.node.path}, for replay`,
       eventPattern: { account: [Stack.of(this).account] },
       retention: props.archiveRetention ?? Duration.days(30),

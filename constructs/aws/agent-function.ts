@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -374,7 +375,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
           queue!.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });
           break;
         case 'event':
-          queue!.addEventRule(`Event${i}`, trigger.pattern, bus?.eventBus);
+          queue!.addEventRule(`Event${i}`, eventPattern(trigger.pattern), bus?.eventBus);
           break;
         case 'queue':
           break;
@@ -394,6 +395,11 @@ export class AgentFunction extends Construct implements iam.IGrantable {
         : 'The function is only invoked synchronously, so failures return to the caller; it is never invoked asynchronously.',
     );
   }
+}
+
+/** An event trigger's pattern as EventBridge takes it. */
+function eventPattern(pattern: Extract<AgentDefinition['triggers'][number], { type: 'event' }>['pattern']): events.EventPattern {
+  return { ...(pattern.source && { source: pattern.source }), ...(pattern.detailType && { detailType: pattern.detailType }), ...(pattern.detail && { detail: pattern.detail }) };
 }
 
 /** Every trigger, skill and model the definition names must have the construct that serves it. */

@@ -51,7 +51,7 @@ export function retainedLogGroup(scope: Construct, id: string, retention: logs.R
 
 export interface PrivateBucketOptions {
   /** Where server access logs go; a new private bucket when omitted. */
-  readonly accessLogsBucket?: s3.IBucket;
+  readonly accessLogsBucket?: s3.IBucket | undefined;
   readonly accessLogsPrefix: string;
   readonly removalPolicy: RemovalPolicy;
   readonly lifecycleRules?: s3.LifecycleRule[];

@@ -1,3 +1,10 @@
+/**
+ * The AWS constructs: `serverless-agents/aws`. The agent definition and the routing and skills
+ * helpers come from the package root, `serverless-agents`.
+ */
+// First, so a missing aws-cdk-lib is reported with what to install.
+import './peers';
+
 export * from './agent-api';
 export * from './agent-bus';
 export * from './agent-function';

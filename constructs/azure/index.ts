@@ -1,7 +1,10 @@
 /**
- * The Azure constructs, an entry point of their own so an AWS app never loads CDK for Terraform.
- * The agent definition and routing helpers come from the package root.
+ * The Azure constructs: `serverless-agents/azure`, an entry point of their own so an AWS app never
+ * loads CDK for Terraform. The agent definition and routing helpers come from the package root.
  */
+// First, so a missing CDK for Terraform is reported with what to install.
+import './peers';
+
 export * from './agent-events';
 export * from './agent-function';
 export * from './agent-queue';

@@ -1,36 +1,9 @@
-import { resolve } from 'node:path';
 import { Construct } from 'constructs';
-import { runtimeBundle } from '../bundle/runtime-bundle';
+import { runtimeBundleDir } from '../bundle/runtime-bundle';
 import { AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { AssetType, StorageBlob, StorageContainer, TerraformAsset, type RoleAssignment, type StorageAccount } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
-
-/** The runtime's Azure Functions entry point. */
-export const AZURE_RUNTIME_ENTRY = resolve(__dirname, '..', '..', 'functions', 'azure', 'app.ts');
-
-/**
- * The host settings every agent app shares. The extension bundle brings the Service Bus, Event
- * Grid and timer triggers; per-agent values (the timeout) are app settings that override these.
- */
-const HOST_JSON = {
-  version: '2.0',
-  extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' },
-  logging: { applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: 'Request' } } },
-  extensions: { serviceBus: { maxConcurrentCalls: 4, autoCompleteMessages: true } },
-};
-
-/** Builds the Azure runtime package folder (index.mjs, chunks, host.json, package.json) once per process. */
-export function azureRuntimeBundleDir(): string {
-  return runtimeBundle('azure-runtime', AZURE_RUNTIME_ENTRY, {
-    // The Functions worker provides this module to the library at run time.
-    external: ['@azure/functions-core'],
-    extraFiles: [
-      { path: 'host.json', content: JSON.stringify(HOST_JSON, null, 2) },
-      { path: 'package.json', content: JSON.stringify({ name: 'serverless-agents-runtime', type: 'module', main: 'index.mjs' }, null, 2) },
-    ],
-  });
-}
 
 export interface AzureRuntimePackageProps {
   readonly resourceGroupName: string;
@@ -50,7 +23,7 @@ export class AzureRuntimePackage extends Construct {
   constructor(scope: Construct, id: string, props: AzureRuntimePackageProps) {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);
-    const asset = new TerraformAsset(this, 'Bundle', { path: azureRuntimeBundleDir(), type: AssetType.ARCHIVE });
+    const asset = new TerraformAsset(this, 'Bundle', { path: runtimeBundleDir('azure'), type: AssetType.ARCHIVE });
     this.account = privateStorageAccount(this, 'Account', { name: storageAccountName(this), ...props });
     this.container = new StorageContainer(this, 'Container', { name: AZURE_STATE_CONTAINERS.package, storageAccountId: this.account.id, containerAccessType: 'private' });
     const uploads = assignDeployer(this, 'DeployerUploads', this.container.resourceManagerId, 'Storage Blob Data Contributor');

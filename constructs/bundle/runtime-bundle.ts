@@ -1,12 +1,18 @@
-import { relative, resolve, sep } from 'node:path';
-import { buildSync, type BuildOptions } from 'esbuild';
+import { existsSync } from 'node:fs';
+import type { BuildOptions } from 'esbuild';
+import { join, relative, resolve, sep } from 'node:path';
 import { stageFiles, type StagedFile } from './staging';
 
 /**
- * How the runtime is bundled for either cloud; the benchmark builds its floor with the same
- * options. Each cloud's entry point is built once per process, whatever the number of agents or
- * stacks: 500 agents are 500 configurations of one artifact, not 500 bundles.
+ * The one runtime bundle per cloud that every agent runs: 500 agents are 500 configurations of one
+ * artifact, not 500 bundles. The built package ships both bundles (`dist/runtime/<cloud>`), as
+ * aws-cdk-lib ships its handlers, so a consumer's synth needs no bundler and every consumer deploys
+ * the same bytes. Run from the sources (the repository's tests, apps and benchmarks), the bundle
+ * is built from `functions/` with esbuild instead, once per process.
  */
+export type RuntimeCloud = 'aws' | 'azure';
+
+/** How the runtime is bundled for either cloud; the benchmark builds its floor with the same options. */
 export const RUNTIME_BUNDLE_OPTIONS = {
   outExtension: { '.js': '.mjs' },
   // Providers and rarely used clients are imported on demand; as chunks they cost a cold start
@@ -27,20 +33,68 @@ export const RUNTIME_BUNDLE_OPTIONS = {
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
 } satisfies BuildOptions;
 
-const built = new Map<string, string>();
+/** The source root: the repository when run from sources, where `functions/` lives. */
+const SOURCE_ROOT = resolve(__dirname, '..', '..');
 
 /**
- * Bundles `entry` as `index.mjs` (plus its chunks and `extraFiles`) on first use and returns the
- * staged folder. `external` names modules the platform provides at run time.
+ * The host settings every Azure agent app shares. The extension bundle brings the Service Bus,
+ * Event Grid and timer triggers; per-agent values (the timeout) are app settings that override these.
  */
-export function runtimeBundle(kind: string, entry: string, options: { external?: string[]; extraFiles?: readonly StagedFile[] } = {}): string {
-  let dir = built.get(kind);
+const AZURE_HOST_JSON = {
+  version: '2.0',
+  extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' },
+  logging: { applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: 'Request' } } },
+  extensions: { serviceBus: { maxConcurrentCalls: 4, autoCompleteMessages: true } },
+};
+
+/** Each cloud's entry point, what its platform provides at run time, and the files beside the code. */
+export const RUNTIMES: Record<RuntimeCloud, { readonly entry: string; readonly external: readonly string[]; readonly extraFiles: readonly StagedFile[] }> = {
+  aws: { entry: 'functions/aws/handler.ts', external: [], extraFiles: [] },
+  azure: {
+    entry: 'functions/azure/app.ts',
+    // The Functions worker provides this module to the library at run time.
+    external: ['@azure/functions-core'],
+    extraFiles: [
+      { path: 'host.json', content: JSON.stringify(AZURE_HOST_JSON, null, 2) },
+      { path: 'package.json', content: JSON.stringify({ name: 'serverless-agents-runtime', type: 'module', main: 'index.mjs' }, null, 2) },
+    ],
+  },
+};
+
+const built = new Map<RuntimeCloud, string>();
+
+/**
+ * The folder holding a cloud's runtime (`index.mjs`, its chunks, and for Azure `host.json` and
+ * `package.json`): the one the package ships, or else built from the sources on first use.
+ */
+export function runtimeBundleDir(cloud: RuntimeCloud): string {
+  let dir = built.get(cloud);
   if (!dir) {
-    const outdir = resolve('/runtime');
-    const { outputFiles } = buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: { index: entry }, outdir, write: false, ...(options.external && { external: options.external }) });
-    const files = outputFiles.map((f) => ({ path: relative(outdir, f.path).split(sep).join('/'), content: Buffer.from(f.contents) }));
-    dir = stageFiles(kind, [...files, ...(options.extraFiles ?? [])]);
-    built.set(kind, dir);
+    // Compiled, this module is dist/constructs/bundle/, beside dist/runtime/.
+    const shipped = resolve(__dirname, '..', '..', 'runtime', cloud);
+    dir = existsSync(join(shipped, 'index.mjs')) ? shipped : stageFiles(`runtime-${cloud}`, bundleFromSource(cloud));
+    built.set(cloud, dir);
   }
   return dir;
+}
+
+/** Bundles a cloud's runtime from the sources with esbuild, as files for a folder. */
+export function bundleFromSource(cloud: RuntimeCloud): StagedFile[] {
+  const { entry, external, extraFiles } = RUNTIMES[cloud];
+  const source = join(SOURCE_ROOT, entry);
+  if (!existsSync(source)) {
+    throw new Error(`the ${cloud} runtime bundle is missing from this copy of serverless-agents (dist/runtime/${cloud}) and its sources are not here to build it: reinstall the package`);
+  }
+  const outdir = resolve('/runtime');
+  const { outputFiles } = esbuild().buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: { index: source }, outdir, write: false, external: [...external] });
+  return [...outputFiles.map((f) => ({ path: relative(outdir, f.path).split(sep).join('/'), content: Buffer.from(f.contents) })), ...extraFiles];
+}
+
+/** esbuild, needed only to build from the sources: a development dependency, not the package's. */
+function esbuild(): typeof import('esbuild') {
+  try {
+    return require('esbuild') as typeof import('esbuild');
+  } catch {
+    throw new Error('building the runtime from the sources needs esbuild: npm install --save-dev esbuild');
+  }
 }

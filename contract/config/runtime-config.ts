@@ -1,5 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { z } from 'zod';
 import type { ToolPolicy } from '../policy/tool-policy';
+import type { priceSchema } from '../routing/config';
 import type { AgentDefinition } from '../definition/define';
 
 /**
@@ -22,13 +24,8 @@ export interface AgentRuntimeConfig {
   readonly toolPolicy?: ToolPolicy;
 }
 
-/** USD per million tokens of each kind, for one model. */
-export interface ModelPrice {
-  readonly inputPerMTok: number;
-  readonly outputPerMTok: number;
-  readonly cacheReadPerMTok?: number;
-  readonly cacheWritePerMTok?: number;
-}
+/** USD per million tokens of each kind, for one model: the router config's price entry. */
+export type ModelPrice = z.output<typeof priceSchema>;
 
 /** The environment variable that carries the encoded runtime config. */
 export const AGENT_CONFIG_ENV = 'AGENT_CONFIG';

@@ -1,12 +1,11 @@
+import type { ToolPolicy } from './tool-policy';
+
 /**
  * A cohort's tool policy as the runtime applies it. Kept apart from its schema (`tool-policy.ts`)
- * so the runtime does not load the validation library to check a tool call.
+ * so the runtime does not load the validation library to check a tool call; the type is derived
+ * from that schema, and imported as a type only.
  */
-export interface ToolPolicy {
-  readonly allowedScopes?: readonly string[];
-  readonly deniedTools: readonly string[];
-  readonly allowWrite: boolean;
-}
+export type { ToolPolicy } from './tool-policy';
 
 export const OPEN_TOOL_POLICY: ToolPolicy = { deniedTools: [], allowWrite: true };
 

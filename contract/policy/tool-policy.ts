@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { AgentDefinitionError, formatIssues } from '../definition/define';
-import type { ToolPolicy } from './tool-denial';
 
 /**
  * What a cohort's agents may do with their tools, enforced by the runtime whatever the model asks:
@@ -17,8 +16,10 @@ export const toolPolicySchema = z.strictObject({
 });
 
 export type ToolPolicyInput = z.input<typeof toolPolicySchema>;
+/** A cohort's tool policy with its defaults filled in, as the runtime applies it. */
+export type ToolPolicy = z.output<typeof toolPolicySchema>;
 
-export { OPEN_TOOL_POLICY, toolDenial, type ToolPolicy } from './tool-denial';
+export { OPEN_TOOL_POLICY, toolDenial } from './tool-denial';
 
 /** A cohort's tool policy as given to an agent's construct; a bad one fails synth naming the agent. */
 export function parseToolPolicy(agent: string, input: ToolPolicyInput | undefined): ToolPolicy | undefined {

@@ -39,7 +39,7 @@ export const modelTargetSchema = z.discriminatedUnion('provider', [
 const aliasName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and hyphens');
 const policySchema = z.record(aliasName, z.array(modelTargetSchema).min(1, 'needs at least one target'));
 
-const priceSchema = z.strictObject({
+export const priceSchema = z.strictObject({
   inputPerMTok: z.number().nonnegative(),
   outputPerMTok: z.number().nonnegative(),
   cacheReadPerMTok: z.number().nonnegative().optional(),

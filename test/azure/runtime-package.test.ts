@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { AzureRuntimePackage, azureRuntimeBundleDir } from '../../constructs/azure/runtime-package';
+import { runtimeBundleDir } from '../../constructs/bundle/runtime-bundle';
+import { AzureRuntimePackage } from '../../constructs/azure/runtime-package';
 import { AGENT_CONFIG_ENV, encodeAgentConfig } from '../../contract/config/runtime-config';
 import { defineAgent } from '../../contract/definition';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
@@ -14,7 +15,7 @@ const run = promisify(execFile);
 
 describe('the Azure runtime package', () => {
   it('is a Functions app folder: an ES module entry, the host settings with the extension bundle', () => {
-    const dir = azureRuntimeBundleDir();
+    const dir = runtimeBundleDir('azure');
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')), { name: 'serverless-agents-runtime', type: 'module', main: 'index.mjs' });
     const host = JSON.parse(readFileSync(join(dir, 'host.json'), 'utf8'));
     assert.equal(host.version, '2.0');
@@ -23,7 +24,7 @@ describe('the Azure runtime package', () => {
 
   it('loads in plain Node with an agent config and registers the functions its triggers need', async () => {
     const config = encodeAgentConfig({ definition: defineAgent(exampleAgent()), route: [{ provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'anthropic-api-key' }] });
-    const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(azureRuntimeBundleDir(), 'index.mjs'))}); console.log('LOADED')`], {
+    const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(runtimeBundleDir('azure'), 'index.mjs'))}); console.log('LOADED')`], {
       env: { PATH: process.env.PATH, [AGENT_CONFIG_ENV]: config },
     });
     assert.match(stdout, /LOADED/);

@@ -9,7 +9,7 @@ import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/cli
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import dynalite from 'dynalite';
-import { runtimeBundleDir } from '../../constructs/aws/runtime-code';
+import { runtimeBundleDir } from '../../constructs/bundle/runtime-bundle';
 import { AGENT_CONFIG_ENV } from '../../contract/config/runtime-config';
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
@@ -95,7 +95,7 @@ after(async () => {
 
 /** Runs the bundle's handler on each event in one fresh Node process, as one Lambda environment would. */
 async function invoke(...eventsToSend: unknown[]): Promise<unknown[]> {
-  const bundle = join(runtimeBundleDir(), 'index.mjs');
+  const bundle = join(runtimeBundleDir('aws'), 'index.mjs');
   const script = `
     const { handler } = await import(${JSON.stringify(bundle)});
     const context = { functionName: 'support-agent', awsRequestId: 'req', getRemainingTimeInMillis: () => 60000 };

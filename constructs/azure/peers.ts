@@ -1,0 +1,3 @@
+import { requirePeers } from '../package/peers';
+
+requirePeers('serverless-agents/azure', ['cdktf', '@cdktf/provider-azurerm', 'constructs']);

@@ -1,0 +1,24 @@
+/**
+ * The package root, `serverless-agents`: the cloud-neutral agent definition, model routing, tool
+ * policies and skills, and the types of what crosses the wire (request bodies, job records, agent
+ * events, run results). It loads no cloud toolkit; the constructs are `serverless-agents/aws` and
+ * `serverless-agents/azure`.
+ */
+export { AGENT_NAME_MAX, agentDefinitionSchema } from './definition/schema';
+export type { AgentDefinitionInput, AgentLimits, AgentOutput, AgentSpec, AgentTool, AgentTrigger, ModelReference, OutputRule } from './definition/schema';
+export { AgentDefinitionError, defineAgent, formatIssues, type AgentDefinition, type DefineAgentOptions } from './definition/define';
+export { contentHash, definitionVersion } from './definition/integrity';
+export { loadAgentFile } from './definition/load';
+export { aliasesFor, parseRouterConfig, pricesFor, resolveModel, RouterConfigError, routerConfigSchema, toRuntimeTarget } from './routing/config';
+export type { ModelTargetSpec, RouterConfig, RouterPolicy } from './routing/config';
+export { parseToolPolicy, toolPolicySchema, type ToolPolicy, type ToolPolicyInput } from './policy/tool-policy';
+export { toolDenial } from './policy/tool-denial';
+export { readSkillsFolder, skillProblems, SKILL_FILE, SKILL_INDEX_KEY, SkillError, type SkillIndex, type SkillSummary } from './skills/catalog';
+export { decodeAgentConfig, type AgentRuntimeConfig, type ModelPrice, type ModelTargetConfig } from './config/runtime-config';
+export { parseRequestBody, requestBodySchema, type RequestBody } from './api/request';
+export type { JobAccepted, JobMessage, JobMessageAttributes, ScheduleMessage } from './api/messages';
+export type { Invocation } from './api/invocation';
+export { JOB_RETENTION_DAYS, type JobRecord, type JobStatus } from './jobs/job-record';
+export type { RunStopReason, Usage, ValidationProblem, ValidationReport } from './runs/results';
+export { AGENT_EVENT_SOURCE, AGENT_EVENT_TYPES, type AgentEventDetail, type AgentEventType } from './events/agent-events';
+export { METRICS_NAMESPACE, RUN_METRICS, type RunMetric } from './metrics/run-metrics';
