@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
 import { INVOCATION_KIND, type InvocationTemplate } from '../../contract/api/invocation';
-import type { JobAccepted, JobMessageAttributes } from '../../contract/api/messages';
+import { JOB_MESSAGE_ATTRIBUTES, type JobAccepted, type JobMessageAttributes } from '../../contract/api/messages';
 import { requestBodyJsonSchema } from '../../contract/api/request';
 import { AGENT_NAME_MAX } from '../../contract/definition/schema';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
@@ -460,9 +460,10 @@ $r.body
       caller: ['String', '$util.urlEncode($caller)'],
       submittedAt: ['Number', '$context.requestTimeEpoch'],
     };
-    const encoded = Object.entries(attributes)
-      .map(([name, [type, value]], i) => `&MessageAttribute.${i + 1}.Name=${name}&MessageAttribute.${i + 1}.Value.DataType=${type}&MessageAttribute.${i + 1}.Value.StringValue=${value}`)
-      .join('');
+    const encoded = JOB_MESSAGE_ATTRIBUTES.map((name, i) => {
+      const [type, value] = attributes[name];
+      return `&MessageAttribute.${i + 1}.Name=${name}&MessageAttribute.${i + 1}.Value.DataType=${type}&MessageAttribute.${i + 1}.Value.StringValue=${value}`;
+    }).join('');
     const request = Lazy.string({
       produce: () => `#set($queues = ${vtlMap(this.queues)})
 #set($name = $input.params('name'))
@@ -506,9 +507,13 @@ Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))${encoded}`,
    * answer a status poll. A job that does not exist (or belongs to no agent of this API) is 404.
    */
   private jobStatusIntegration(state: IAgentStateTable): apigw.AwsIntegration {
-    const key = STATE_KEYS.job("$util.escapeJavaScript($input.params('name'))", "$util.escapeJavaScript($input.params('jobId'))");
+    // The key's "#" separators come from a variable: a "#" before "$" in the text would read as a directive.
+    const key = STATE_KEYS.job('${name}', '${jobId}').replaceAll('#', '${hash}');
     const request = Lazy.string({
-      produce: () => `{"TableName":"${state.tableName}","ConsistentRead":true,"Key":{"${STATE_TABLE.partitionKey}":{"S":"${key}"}}}`,
+      produce: () => `#set($hash = "#")
+#set($name = $util.escapeJavaScript($input.params('name')))
+#set($jobId = $util.escapeJavaScript($input.params('jobId')))
+{"TableName":"${state.tableName}","ConsistentRead":true,"Key":{"${STATE_TABLE.partitionKey}":{"S":"${key}"}}}`,
     });
     const response = `#set($record = $input.path('$.Item.${STATE_TABLE.record}.S'))
 #if("$!record" == "")

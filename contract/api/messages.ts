@@ -7,10 +7,13 @@ import type { JobStatus } from '../jobs/job-record';
  */
 
 /**
- * The message attributes of a job the AWS API puts on an agent's SQS queue. They travel with the
- * message into the dead-letter queue, so a job that ends there still says what it was.
+ * The message attributes of a job the AWS API puts on an agent's SQS queue, in the order the API
+ * writes them. They travel with the message into the dead-letter queue, so a job that ends there
+ * still says what it was.
  */
-export interface JobMessageAttributes {
+export const JOB_MESSAGE_ATTRIBUTES = ['jobId', 'agent', 'caller', 'submittedAt'] as const;
+
+export interface JobMessageAttributes extends Record<(typeof JOB_MESSAGE_ATTRIBUTES)[number], string | number> {
   readonly jobId: string;
   readonly agent: string;
   readonly caller: string;
