@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { REPO } from '../helpers';
 
 /**
@@ -59,15 +59,22 @@ function closure(lock: Lock, names: readonly string[]): Map<string, LockEntry> {
   return found;
 }
 
+/** Which package to install, and the repository whose lockfile pins its dependencies. */
+export interface PackageSource {
+  readonly tarball: string;
+  /** A checkout of the package's sources: its package.json and package-lock.json. */
+  readonly root: string;
+}
+
 /**
- * Creates a project that depends on the packed package and on `dependencies` (at the versions this
- * repository pins), writes `files` into it, and installs it offline. Returns its folder.
+ * Creates a project that depends on the packed package and on `dependencies` (at the versions the
+ * package's repository pins), writes `files` into it, and installs it offline. Returns its folder.
  */
-export function consumerProject(name: string, dependencies: readonly string[], files: Readonly<Record<string, string>>): string {
-  const tarball = packProject();
+export function consumerProject(name: string, dependencies: readonly string[], files: Readonly<Record<string, string>>, source: PackageSource = { tarball: packProject(), root: REPO }): string {
+  const { tarball } = source;
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
-  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as Lock;
-  const own = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, any>;
+  const lock = JSON.parse(readFileSync(join(source.root, 'package-lock.json'), 'utf8')) as Lock;
+  const own = JSON.parse(readFileSync(join(source.root, 'package.json'), 'utf8')) as Record<string, any>;
   const pinned = Object.fromEntries(dependencies.map((d) => [d, lock.packages[`node_modules/${d}`]!.version!]));
   const spec = `file:${relative(dir, tarball)}`;
   const rootDependencies = { ...pinned, 'serverless-agents': spec };
@@ -81,8 +88,7 @@ export function consumerProject(name: string, dependencies: readonly string[], f
       license: own.license,
       dependencies: own.dependencies,
       engines: own.engines,
-      peerDependencies: own.peerDependencies,
-      peerDependenciesMeta: own.peerDependenciesMeta,
+      ...(own.peerDependencies && { peerDependencies: own.peerDependencies, peerDependenciesMeta: own.peerDependenciesMeta }),
     },
   };
   for (const [path, entry] of closure(lock, [...dependencies, ...Object.keys(own.dependencies)])) {
@@ -110,4 +116,3 @@ export function readmeExample(marker: string): string {
   return block[1]!;
 }
 
-export const tarballName = () => basename(packProject());
