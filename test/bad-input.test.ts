@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { App, Duration } from 'aws-cdk-lib';
 import { readAppConfig } from '../bin/config';
-import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../constructs/aws';
+import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, DeadLetterQueue, ModelRouter, SkillBucket } from '../constructs/aws';
 import type { AgentDefinitionInput } from '../contract/definition';
 import { agentInput, ROUTER, SKILLS, skillFile, skillsFolder, testStack } from './helpers';
 
@@ -163,6 +163,49 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
   { input: 'anonymous API without a reason', run: () => AgentApiAuthorization.anonymous(''), culprit: /anonymous needs a real reason/ },
   { input: 'environment with a bad region in cdk.json', run: () => readAppConfig(appWithContext({ environments: { dev: { region: 'Ireland' } } })), culprit: /cdk\.json context: environments\.dev\.region: must be a region/ },
   { input: 'stage that cdk.json does not name', run: () => readAppConfig(appWithContext({ stage: 'qa' })), culprit: /stage "qa" is not an environment in cdk\.json \(known: dev\)/ },
+  {
+    input: 'an API listing an agent from another app by a name no agent can have',
+    run: () => new AgentApi(testStack(), 'Api', { agents: [{ name: 'Support"}' }] }),
+    culprit: /AgentApi Test\/Api: agents: "Support"\}" must be lowercase letters, digits and hyphens/,
+  },
+  {
+    input: 'an API agent name prefix too long for a Lambda name',
+    run: () => new AgentApi(testStack(), 'Api', { agentNamePrefix: 'a-very-long-platform-prefix-' }),
+    culprit: /AgentApi Test\/Api: agentNamePrefix "a-very-long-platform-prefix-" must be 1-23 letters, digits, hyphens or underscores/,
+  },
+  {
+    input: 'an imported API with a prefix that is not a name',
+    run: () => AgentApi.fromAgentApiAttributes(testStack(), 'Api', { restApiId: 'abc', agentNamePrefix: 'team/' }),
+    culprit: /AgentApi.fromAgentApiAttributes Api: agentNamePrefix "team\/" must be/,
+  },
+  {
+    input: 'an API taking jobs for another app\'s agent without a state table',
+    run: () => new AgentApi(testStack(), 'Api', { agents: [{ name: 'support', jobs: true }] }),
+    culprit: /agent "support" takes jobs, which needs the API's state table \(pass state\)/,
+  },
+  {
+    input: 'an imported skill bucket with neither its folder nor its index',
+    run: () => SkillBucket.fromSkillBucketAttributes(testStack(), 'Skills', { bucketName: 'skills' }),
+    culprit: /SkillBucket.fromSkillBucketAttributes Skills: give the skills folder \(path\) or the bucket's index, one of them/,
+  },
+  {
+    input: 'a shared dead-letter queue beside a queue of its own',
+    run: () => {
+      const stack = testStack();
+      new AgentFunction(stack, 'A', {
+        agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }),
+        queue: new AgentQueue(stack, 'Queue'),
+        deadLetterQueue: DeadLetterQueue.fromDeadLetterQueueAttributes(stack, 'Dlq', { queueArn: 'arn:aws:sqs:eu-west-1:123456789012:dlq' }),
+        state: new AgentStateTable(stack, 'State'),
+      });
+    },
+    culprit: /agent "helper": \(props\): deadLetterQueue is for the queue this construct creates; the queue given already has its own/,
+  },
+  {
+    input: 'variables under the names the runtime reads',
+    run: () => new AgentFunction(testStack(), 'A', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [] }), environment: { SKILLS_BUCKET: 'mine' } }),
+    culprit: /agent "helper": environment: SKILLS_BUCKET is set by AgentFunction for the runtime/,
+  },
 ];
 
 describe('bad input fails synth and names the culprit', () => {

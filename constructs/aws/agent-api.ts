@@ -11,7 +11,7 @@ import type { Construct, IConstruct } from 'constructs';
 import { INVOCATION_KIND, type InvocationTemplate } from '../../contract/api/invocation';
 import { JOB_MESSAGE_ATTRIBUTES, type JobAccepted, type JobMessageAttributes } from '../../contract/api/messages';
 import { requestBodyJsonSchema } from '../../contract/api/request';
-import { AGENT_NAME_MAX } from '../../contract/definition/schema';
+import { AGENT_NAME_MAX, agentNameSchema } from '../../contract/definition/schema';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import type { IAgentStateTable } from './agent-state-table';
 import { retainedLogGroup } from './defaults';
@@ -345,6 +345,8 @@ export class AgentApi extends AgentApiBase {
   }
 
   private addRemoteAgent(agent: RemoteAgent): void {
+    const name = agentNameSchema.safeParse(agent.name);
+    if (!name.success) throw new Error(`AgentApi ${this.node.path}: agents: "${agent.name}" ${name.error.issues[0]!.message} (an agent name is at most ${AGENT_NAME_MAX} characters)`);
     if (agent.invocations ?? true) {
       const name = this.agentFunctionName(agent.name);
       this.register(this.functions, agent.name, name);
@@ -577,10 +579,13 @@ function apiGatewaySchema(schema: Record<string, unknown>): apigw.JsonSchema {
   return convert(schema) as apigw.JsonSchema;
 }
 
+/** `<stack name, shortened>-<hash>-`: readable, and unique per stack and API in an account. */
 function defaultPrefix(api: AgentApi): string {
   const stack = Stack.of(api);
-  const base = stack.stackName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, 14).replace(/-+$/, '');
-  const hash = createHash('sha256').update(`${stack.stackName}/${api.node.path}`).digest('hex').slice(0, 6);
+  // A nested stack's name is known only at deploy; its path is stable and unique in the app.
+  const name = Token.isUnresolved(stack.stackName) ? stack.node.path : stack.stackName;
+  const base = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, 14).replace(/-+$/, '');
+  const hash = createHash('sha256').update(`${name}/${api.node.path}`).digest('hex').slice(0, 6);
   return `${base || 'agents'}-${hash}-`;
 }
 

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
+import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
@@ -54,8 +55,6 @@ export interface AzureAgentFunctionProps {
   readonly auditRetentionDays?: number;
 }
 
-/** Days a job's status stays readable, as on AWS. */
-const JOB_RETENTION_DAYS = 30;
 
 /** Consumption instances stop a function after 10 minutes; the run needs 30 s after its own limit. */
 const CONSUMPTION_TIMEOUT_SECONDS = 600;

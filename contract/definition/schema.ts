@@ -16,6 +16,9 @@ const dnsLabel = (max: number) =>
     .regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen')
     .refine((s) => !s.includes('--'), 'must not contain consecutive hyphens');
 
+/** An agent's name, wherever one is given: in a definition, or listed by an API. */
+export const agentNameSchema = dnsLabel(AGENT_NAME_MAX);
+
 /** A JSON Schema for an object, kept as plain data so both clouds and the runtime can read it. */
 const objectSchema = z
   .record(z.string(), z.unknown())
@@ -139,7 +142,7 @@ const output = z
 
 export const agentDefinitionSchema = z
   .strictObject({
-    name: dnsLabel(AGENT_NAME_MAX),
+    name: agentNameSchema,
     description: z.string().min(1).max(1024),
     model: modelRef,
     instructions,

@@ -1,4 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { jobBlobName } from '../../contract/state/table';
 import type { AuditRecord, AuditSink } from '../core/audit/records';
 import type { JobRecord, JobStore } from '../core/jobs/jobs';
 import { auditObject } from '../entry/audit';
@@ -15,13 +16,13 @@ export class BlobJobStore implements JobStore {
 
   async put(record: JobRecord): Promise<void> {
     const body = JSON.stringify(record);
-    await this.container.getBlockBlobClient(`${record.jobId}.json`).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+    await this.container.getBlockBlobClient(jobBlobName(record.jobId)).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
   }
 
   /** A job as its submitter reads it back, or undefined for an id never queued here. */
   async get(jobId: string): Promise<JobRecord | undefined> {
     try {
-      return JSON.parse((await this.container.getBlobClient(`${jobId}.json`).downloadToBuffer()).toString('utf8')) as JobRecord;
+      return JSON.parse((await this.container.getBlobClient(jobBlobName(jobId)).downloadToBuffer()).toString('utf8')) as JobRecord;
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;

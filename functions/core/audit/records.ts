@@ -54,7 +54,7 @@ export interface RunRecord {
 
 export type AuditRecord = RunRecord | StepRecord;
 
-/** Where audit records go: JSON Lines in S3 on AWS. */
+/** Where audit records go: JSON Lines in S3 on AWS, in Blob storage on Azure. */
 export interface AuditSink {
   write(records: readonly AuditRecord[]): Promise<void>;
 }
