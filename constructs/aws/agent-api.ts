@@ -322,20 +322,18 @@ export class AgentApi extends AgentApiBase {
   }
 
   addInvocations(agent: string, fn: lambda.IFunction): void {
-    const remote = this.reachesByName(fn);
-    const name = remote ? this.agentFunctionName(agent) : fn.functionName;
-    if (remote) checkPhysicalName(fn, 'functionName', name, `agent "${agent}"`);
-    this.register(this.functions, agent, name);
-    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [remote ? this.arnOf('lambda', 'function', name) : fn.functionArn] });
-    this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(name), this.methodOptions(['200', '400', '404', '422', '500', '502', '503']));
+    if (!this.reachesByName(fn)) return this.routeInvocations(agent, fn.functionName, fn.functionArn);
+    checkPhysicalName(fn, 'functionName', this.agentFunctionName(agent), `agent "${agent}"`);
+    this.routeInvocations(agent, this.agentFunctionName(agent));
   }
 
   addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void {
-    const remote = this.reachesByName(queue);
-    const name = remote ? this.agentQueueName(agent) : queue.queueName;
-    if (remote) checkPhysicalName(queue, 'queueName', name, `agent "${agent}"`);
-    this.register(this.queues, agent, name);
-    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['sqs:SendMessage'], resourceArns: [remote ? this.arnOf('sqs', undefined, name) : queue.queueArn] });
+    if (this.reachesByName(queue)) {
+      checkPhysicalName(queue, 'queueName', this.agentQueueName(agent), `agent "${agent}"`);
+      this.routeJobs(agent, this.agentQueueName(agent));
+    } else {
+      this.routeJobs(agent, queue.queueName, queue.queueArn);
+    }
     if (!this.jobTable) this.serveJobs(state);
     else if (this.jobTable !== state) throw new Error(`AgentApi ${this.node.path} serves job status from one AgentStateTable; agent "${agent}" uses another`);
   }
@@ -345,20 +343,30 @@ export class AgentApi extends AgentApiBase {
   }
 
   private addRemoteAgent(agent: RemoteAgent): void {
-    const name = agentNameSchema.safeParse(agent.name);
-    if (!name.success) throw new Error(`AgentApi ${this.node.path}: agents: "${agent.name}" ${name.error.issues[0]!.message} (an agent name is at most ${AGENT_NAME_MAX} characters)`);
-    if (agent.invocations ?? true) {
-      const name = this.agentFunctionName(agent.name);
-      this.register(this.functions, agent.name, name);
-      iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [this.arnOf('lambda', 'function', name)] });
-      this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(name), this.methodOptions(['200', '400', '404', '422', '500', '502', '503']));
-    }
+    const checked = agentNameSchema.safeParse(agent.name);
+    if (!checked.success) throw new Error(`AgentApi ${this.node.path}: agents: "${agent.name}" ${checked.error.issues[0]!.message} (an agent name is at most ${AGENT_NAME_MAX} characters)`);
+    if (agent.invocations ?? true) this.routeInvocations(agent.name, this.agentFunctionName(agent.name));
     if (agent.jobs) {
       if (!this.jobTable) throw new Error(`AgentApi ${this.node.path}: agent "${agent.name}" takes jobs, which needs the API's state table (pass state)`);
-      const name = this.agentQueueName(agent.name);
-      this.register(this.queues, agent.name, name);
-      iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['sqs:SendMessage'], resourceArns: [this.arnOf('sqs', undefined, name)] });
+      this.routeJobs(agent.name, this.agentQueueName(agent.name));
     }
+  }
+
+  /**
+   * Maps `agent` to the function it runs in, lets the integration role invoke exactly that function,
+   * and creates the shared route with the first agent. A function named by this API's prefix (in
+   * another stack or app) is reached by an ARN formed here, so this stack references nothing there.
+   */
+  private routeInvocations(agent: string, functionName: string, functionArn = this.stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })): void {
+    this.register(this.functions, agent, functionName);
+    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [functionArn] });
+    this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(functionName), this.methodOptions(['200', '400', '404', '422', '500', '502', '503']));
+  }
+
+  /** Maps `agent` to its queue and lets the integration role send to exactly that queue. */
+  private routeJobs(agent: string, queueName: string, queueArn = this.stack.formatArn({ service: 'sqs', resource: queueName })): void {
+    this.register(this.queues, agent, queueName);
+    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['sqs:SendMessage'], resourceArns: [queueArn] });
   }
 
   /** Creates the job routes, once: submitting to agents' queues, and reading status from `state`. */
@@ -372,12 +380,6 @@ export class AgentApi extends AgentApiBase {
       ...options,
       requestParameters: { 'method.request.path.name': true, 'method.request.path.jobId': true },
     });
-  }
-
-  private arnOf(service: 'lambda' | 'sqs', resource: string | undefined, name: string): string {
-    return service === 'lambda'
-      ? this.stack.formatArn({ service, resource: resource!, resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })
-      : this.stack.formatArn({ service, resource: name });
   }
 
   private register(map: Map<string, string>, agent: string, target: string): void {
