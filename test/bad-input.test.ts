@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { App, Duration } from 'aws-cdk-lib';
 import { readAppConfig } from '../bin/config';
-import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, DeadLetterQueue, ModelRouter, SkillBucket } from '../constructs/aws';
+import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket } from '../constructs/aws';
 import type { AgentDefinitionInput } from '../contract/definition';
 import { agentInput, ROUTER, SKILLS, skillFile, skillsFolder, testStack } from './helpers';
 
@@ -205,6 +205,24 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     input: 'variables under the names the runtime reads',
     run: () => new AgentFunction(testStack(), 'A', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [] }), environment: { SKILLS_BUCKET: 'mine' } }),
     culprit: /agent "helper": environment: SKILLS_BUCKET is set by AgentFunction for the runtime/,
+  },
+  {
+    input: 'two agents of one name on one state table',
+    run: () => {
+      const stack = testStack();
+      const state = new AgentStateTable(stack, 'State');
+      for (const id of ['Support', 'SupportAgain']) new AgentFunction(stack, id, { agent: agentInput({ name: 'support', model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), state });
+    },
+    culprit: /Test\/State: agent "support" is defined twice on it, at Test\/Support and at Test\/SupportAgain; agents that share it need distinct names/,
+  },
+  {
+    input: 'two agents of one name on one audit bucket',
+    run: () => {
+      const stack = testStack();
+      const audit = new AuditBucket(stack, 'Audit');
+      for (const id of ['Support', 'SupportAgain']) new AgentFunction(stack, id, { agent: agentInput({ name: 'support', model: { provider: 'bedrock', model: 'm' }, triggers: [] }), audit });
+    },
+    culprit: /Test\/Audit: agent "support" is defined twice on it, at Test\/Support and at Test\/SupportAgain/,
   },
 ];
 

@@ -89,6 +89,17 @@ export class AgentBus extends AgentBusBase {
       deadLetterQueue: this.deadLetterQueue,
     });
     this.eventBus = bus;
+    // The bus sends here what it cannot process itself (an event it cannot encrypt or decrypt);
+    // the DeadLetterQueue's own policy already lets rules send their undeliverable events.
+    this.deadLetterQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'BusDeadLetters',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': bus.eventBusArn } },
+      }),
+    );
     this.archive = bus.archive('Archive', {
       description: `Every event on ${this.node.path}, for replay`,
       eventPattern: { account: [Stack.of(this).account] },

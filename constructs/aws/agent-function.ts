@@ -248,8 +248,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (props.skills && agent.skills.length) props.skills.grantRead(this.role, agent.skills);
     this.grantFunctionTools(agent);
     if (props.bus) props.bus.grantPutEvents(this.role);
-    if (state) state.grantAgent(this.role, agent.name);
-    props.audit?.grantWrite(this.role, agent.name);
+    if (state) state.grantAgent(this, agent.name);
+    props.audit?.grantWrite(this, agent.name);
     // A job whose answer can't pass validation goes straight to the dead-letter queue, report attached.
     this.queue?.deadLetterQueue.grantSendMessages(this.role);
     this.wireTriggers(agent, props, state);

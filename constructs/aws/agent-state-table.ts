@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
+import { AgentNames } from './agent-names';
 
 export interface AgentStateTableProps {
   /**
@@ -31,8 +32,10 @@ export interface AgentStateTableAttributes {
 abstract class AgentStateTableBase extends Resource implements IAgentStateTable {
   abstract readonly tableName: string;
   abstract readonly tableArn: string;
+  private readonly agents = new AgentNames(this);
 
   grantAgent(grantee: iam.IGrantable, agent: string): iam.Grant {
+    this.agents.claim(agent, grantee);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { auditPrefix } from '../../contract/audit/layout';
+import { AgentNames } from './agent-names';
 import { privateBucket } from './defaults';
 import { acknowledgeGrantedWildcards } from './nag';
 
@@ -40,8 +41,10 @@ export interface AuditBucketAttributes {
 abstract class AuditBucketBase extends Resource implements IAuditBucket {
   abstract readonly bucketName: string;
   abstract readonly bucketArn: string;
+  private readonly agents = new AgentNames(this);
 
   grantWrite(grantee: iam.IGrantable, agent: string): iam.Grant {
+    this.agents.claim(agent, grantee);
     const partition = `${this.bucketArn}/${auditPrefix(agent)}*`;
     acknowledgeGrantedWildcards(grantee.grantPrincipal, [partition], `Writes are limited to agent "${agent}"'s own audit partition; run ids and dates are only known at run time.`);
     return iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [partition] });

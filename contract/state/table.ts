@@ -12,14 +12,19 @@ export const STATE_TABLE = {
   record: 'record',
 } as const;
 
-/** The keys of an agent's records in the state table. */
+/**
+ * The keys of an agent's records in the state table. Every prefix an agent is granted ends at a
+ * separator, so agent `support` reaches none of the records of `support-eu`.
+ */
 export const STATE_KEYS = {
   /** Every job record starts with this. */
   jobs: 'job#',
   jobPrefix: (agent: string) => `job#${agent}#`,
   job: (agent: string, jobId: string) => `job#${agent}#${jobId}`,
-  /** Powertools idempotency records of the agent start with this. */
-  idempotencyPrefix: (agent: string) => `idem#${agent}`,
+  /** What Powertools idempotency is given as its key prefix; it adds `#` and a hash. */
+  idempotencyKeyPrefix: (agent: string) => `idem#${agent}`,
+  /** Every idempotency record of the agent starts with this. */
+  idempotencyPrefix: (agent: string) => `idem#${agent}#`,
 } as const;
 
 /** A job's record as a blob in an Azure agent's `jobs` container. */

@@ -65,7 +65,7 @@ async function runOnce(run: QueuedRun, context: Context, record?: SQSRecord): Pr
   const idempotent = makeIdempotent((r: QueuedRun) => execute(rt, r, context, record), {
     persistenceStore,
     config: idempotencyConfig,
-    keyPrefix: STATE_KEYS.idempotencyPrefix(config.definition.name),
+    keyPrefix: STATE_KEYS.idempotencyKeyPrefix(config.definition.name),
   });
   return idempotent(run);
 }

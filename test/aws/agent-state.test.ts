@@ -4,7 +4,9 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AgentApi, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, ModelRouter } from '../../constructs/aws';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
+import { auditKey } from '../../contract/audit/layout';
 import { RUNTIME_ENV } from '../../contract/config/settings';
+import { STATE_KEYS } from '../../contract/state/table';
 import { agentInput, agentRoleStatements, ROUTER, testStack } from '../helpers';
 
 function build() {
@@ -42,8 +44,32 @@ describe('AgentStateTable and AuditBucket', () => {
   it('let an agent touch only its own job and idempotency records', () => {
     const { statements } = build();
     const dynamo = statements.find((s) => [s.Action].flat().includes('dynamodb:PutItem'))!;
-    assert.deepEqual(dynamo.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['job#helper#*', 'idem#helper*'] } });
+    assert.deepEqual(dynamo.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['job#helper#*', 'idem#helper#*'] } });
     assert.ok(![dynamo.Action].flat().some((a: string) => a.includes('Scan') || a.includes('Query')));
+  });
+
+  it('keep two agents whose names are prefixes of each other out of each other\'s records', () => {
+    const stack = testStack(new App());
+    const state = new AgentStateTable(stack, 'State');
+    const audit = new AuditBucket(stack, 'Audit');
+    for (const name of ['support', 'support-eu']) {
+      new AgentFunction(stack, name, { agent: agentInput({ name, model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), state, audit });
+    }
+    const template = Template.fromStack(stack);
+    // The keys the runtime writes: a job record, a Powertools idempotency record, an audit object.
+    const recordsOf = (agent: string) => ({
+      state: [STATE_KEYS.job(agent, 'job-1'), `${STATE_KEYS.idempotencyKeyPrefix(agent)}#3f2a9c`],
+      audit: [auditKey(agent, '2026-12-01', 'run-1')],
+    });
+    for (const [agent, other] of [['support', 'support-eu'], ['support-eu', 'support']] as const) {
+      const statements = agentRoleStatements(template, agent);
+      const leadingKeys = statements.find((s) => [s.Action].flat().includes('dynamodb:PutItem'))!.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'] as string[];
+      const auditObjects = [statements.find((s) => s.Action === 's3:PutObject')!.Resource].flat().map((r) => JSON.stringify(r).match(/\/(agent=[^"]*)"/)![1]!);
+      for (const key of recordsOf(agent).state) assert.ok(leadingKeys.some((p) => stringLike(p, key)), `${agent} reaches its own ${key}`);
+      for (const key of recordsOf(other).state) assert.ok(!leadingKeys.some((p) => stringLike(p, key)), `${agent} cannot reach ${key}`);
+      for (const key of recordsOf(agent).audit) assert.ok(auditObjects.some((p) => stringLike(p, key)), `${agent} writes its own ${key}`);
+      for (const key of recordsOf(other).audit) assert.ok(!auditObjects.some((p) => stringLike(p, key)), `${agent} cannot write ${key}`);
+    }
   });
 
   it('let an agent write audit records under its own partition only', () => {
@@ -96,3 +122,9 @@ describe('AgentStateTable and AuditBucket', () => {
     });
   });
 });
+
+/** IAM's StringLike: `*` any run of characters, `?` one character, everything else itself. */
+function stringLike(pattern: string, value: string): boolean {
+  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(value);
+}

@@ -113,7 +113,13 @@ describe('the Azure HTTP trigger', () => {
     assert.equal(bodyOf(notJson).message, 'the request body is not JSON');
     const invalid = await handlers.invoke(post('invocations', { prompt: 'hi' }), context('invoke'));
     assert.equal(invalid.status, 400);
-    assert.deepEqual(bodyOf(invalid).problems, ['input: Invalid input', '(body): Unrecognized key: "prompt"']);
+    assert.deepEqual(bodyOf(invalid).problems, ['input: must be the prompt as text (1-100000 characters) or a JSON object', '(body): Unrecognized key: "prompt"']);
+    const deep = `{"input":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+    const tooDeep = await handlers.invoke(post('invocations', deep), context('invoke'));
+    assert.equal(tooDeep.status, 400);
+    assert.deepEqual(bodyOf(tooDeep).problems, ['(body): is nested deeper than 32 levels']);
+    const tooLarge = await handlers.invoke(post('invocations', { input: { notes: 'x'.repeat(300_000) } }), context('invoke'));
+    assert.deepEqual(bodyOf(tooLarge).problems, ['(body): is larger than 256 KiB']);
     const elsewhere = await handlers.invoke(post('invocations', { input: 'hi' }, { name: 'billing' }), context('invoke'));
     assert.equal(elsewhere.status, 404);
   });
