@@ -360,7 +360,7 @@ export class AgentApi extends AgentApiBase {
   private routeInvocations(agent: string, functionName: string, functionArn = this.stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })): void {
     this.register(this.functions, agent, functionName);
     iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [functionArn] });
-    this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(functionName), this.methodOptions(['200', '400', '404', '422', '500', '502', '503']));
+    this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(functionName), this.methodOptions(['200', '400', '404', '422', '500', '502', '503', '504']));
   }
 
   /** Maps `agent` to its queue and lets the integration role send to exactly that queue. */

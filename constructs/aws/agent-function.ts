@@ -216,7 +216,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (props.bus) environment[RUNTIME_ENV.bus] = props.bus.eventBusName;
     if (state) environment[RUNTIME_ENV.stateTable] = state.tableName;
     if (props.audit) environment[RUNTIME_ENV.auditBucket] = props.audit.bucketName;
-    if (this.queue) environment[RUNTIME_ENV.deadLetterQueue] = this.queue.deadLetterQueue.queueUrl;
+    if (this.queue) environment[RUNTIME_ENV.queueMaxReceives] = String(this.queue.maxReceiveCount);
     checkEnvironmentSize(agent.name, environment);
 
     this.function = new lambda.Function(this, 'Function', {
@@ -250,8 +250,6 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (props.bus) props.bus.grantPutEvents(this.role);
     if (state) state.grantAgent(this, agent.name);
     props.audit?.grantWrite(this, agent.name);
-    // A job whose answer can't pass validation goes straight to the dead-letter queue, report attached.
-    this.queue?.deadLetterQueue.grantSendMessages(this.role);
     this.wireTriggers(agent, props, state);
     this.acknowledgeFindings();
   }
@@ -284,7 +282,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     return this.metric('Runs', props);
   }
 
-  /** Runs that failed with an error: every model target down, or the runtime itself failing. */
+  /** Runs that ended without a valid answer: a broken contract, a spent budget, every model down, the deadline. */
   metricRunFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RunFailures', props);
   }

@@ -35,6 +35,11 @@ export class AzureAgentEvents extends Construct {
   readonly deadLetters: { readonly account: StorageAccount; readonly container: StorageContainer };
   private readonly retry: { maxDeliveryAttempts: number; eventTimeToLive: number };
 
+  /** Deliveries of an event before it is dead-lettered. */
+  get maxDeliveryAttempts(): number {
+    return this.retry.maxDeliveryAttempts;
+  }
+
   constructor(scope: Construct, id: string, props: AzureAgentEventsProps) {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);

@@ -131,6 +131,7 @@ export class AzureAgentFunction extends Construct {
     if (props.events) {
       props.events.grantPublish(principalId, agent.name);
       settings[ENV.topicEndpoint] = props.events.topic.endpoint;
+      if (agent.triggers.some((t) => t.type === 'event')) settings[ENV.eventsMaxDeliveries] = String(props.events.maxDeliveryAttempts);
     }
     if (props.queue) {
       props.queue.grantReceive(principalId, agent.name);

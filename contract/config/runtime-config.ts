@@ -8,10 +8,14 @@ import type { AgentDefinition } from '../definition/define';
  * Which concrete model a run calls, in the order the router tries them. Cloud-neutral: a secret is
  * named, and the runtime reads it from the cloud's secret store with the function's identity.
  */
-export type ModelTargetConfig =
+export type ModelTargetConfig = (
   | { readonly provider: 'bedrock'; readonly model: string }
   | { readonly provider: 'anthropic'; readonly model: string; readonly apiKeySecret: string }
-  | { readonly provider: 'openai-compatible'; readonly model: string; readonly baseUrl: string; readonly apiKeySecret?: string };
+  | { readonly provider: 'openai-compatible'; readonly model: string; readonly baseUrl: string; readonly apiKeySecret?: string }
+) & {
+  /** How long one call may take before the router moves on. @default 60, and never past the run's deadline */
+  readonly timeoutSeconds?: number;
+};
 
 /** Everything the runtime needs about its agent that is known at synth, in one document. */
 export interface AgentRuntimeConfig {

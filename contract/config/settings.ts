@@ -9,7 +9,8 @@ export const RUNTIME_ENV = {
   bus: 'AGENT_BUS',
   stateTable: 'STATE_TABLE',
   auditBucket: 'AUDIT_BUCKET',
-  deadLetterQueue: 'DEAD_LETTER_QUEUE_URL',
+  /** The agent queue's maxReceiveCount, so the runtime knows a message's last receive. */
+  queueMaxReceives: 'AGENT_QUEUE_MAX_RECEIVES',
 } as const;
 
 /**
@@ -28,6 +29,8 @@ export const AZURE_RUNTIME_ENV = {
   queue: 'AGENT_QUEUE',
   /** The queue's max delivery count, so the runtime knows a message's last delivery. */
   queueMaxDeliveries: 'AGENT_QUEUE_MAX_DELIVERIES',
+  /** Event Grid's delivery attempts to the agent, so the runtime knows an event's last delivery. */
+  eventsMaxDeliveries: 'AGENT_EVENTS_MAX_DELIVERIES',
   /** The connection name the Service Bus trigger and output use. */
   serviceBusConnection: 'ServiceBusConnection',
   /** `function` (keys) or `anonymous` behind Entra ID authentication on the app. */

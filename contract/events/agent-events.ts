@@ -1,3 +1,4 @@
+import type { JobStatus } from '../jobs/job-record';
 import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
 
 /**
@@ -26,6 +27,8 @@ export interface AgentEventDetail {
   readonly output?: string;
   readonly structuredOutput?: unknown;
   readonly error?: string;
+  /** For `run.failed`: where the run ends, `failed` or (its queue gave up on it) `dead_lettered`. */
+  readonly status?: JobStatus;
   readonly validation?: ValidationReport;
   readonly usage?: Usage;
   readonly costUsd?: number;

@@ -1,6 +1,12 @@
 import type { RunStopReason, ValidationReport } from '../runs/results';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+/**
+ * Where a queued run stands. `succeeded`, `failed` and `dead_lettered` are final: `failed` for a
+ * run another try would not help (see RunVerdict), `dead_lettered` for one that kept failing for
+ * reasons worth a retry until its queue gave up and dead-lettered the message (a redriven message
+ * runs again).
+ */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead_lettered';
 
 /** A queued run as its submitter reads it back by id: the body of `GET /agents/{name}/jobs/{jobId}`. */
 export interface JobRecord {
@@ -13,6 +19,8 @@ export interface JobRecord {
   readonly structuredOutput?: unknown;
   readonly error?: string;
   readonly validation?: ValidationReport;
+  /** Deliveries of the run so far, this one included. */
+  readonly deliveries?: number;
 }
 
 /** Days a job's record stays readable, on both clouds; the audit trail keeps the history. */

@@ -10,24 +10,33 @@ import type { ModelTargetConfig } from '../config/runtime-config';
 
 const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'must be a secret name');
 
+/**
+ * How long one call to the target may take before it counts as failed and the router moves on
+ * (never past the run's own deadline).
+ */
+const timeoutSeconds = z.number().int().min(1).max(900).optional();
+
 export const modelTargetSchema = z.discriminatedUnion('provider', [
-  z.strictObject({ provider: z.literal('bedrock'), model: z.string().min(1) }),
+  z.strictObject({ provider: z.literal('bedrock'), model: z.string().min(1), timeoutSeconds }),
   z.strictObject({
     provider: z.literal('bedrock-inference-profile'),
+    timeoutSeconds,
     /** The profile id, such as `us.anthropic.claude-sonnet-4-5-20250929-v1:0`. */
     profile: z.string().regex(/^[a-z]+\.[^.].*$/, 'must be a geography-prefixed profile id such as "us.anthropic.…"'),
     /** The regions the profile routes to: invoke is granted on the model in these only. */
     regions: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region such as "us-east-1"')).min(1),
   }),
-  z.strictObject({ provider: z.literal('anthropic'), model: z.string().min(1), apiKeySecret: secretName }),
+  z.strictObject({ provider: z.literal('anthropic'), model: z.string().min(1), apiKeySecret: secretName, timeoutSeconds }),
   z.strictObject({
     provider: z.literal('openai-compatible'),
+    timeoutSeconds,
     model: z.string().min(1),
     baseUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
     apiKeySecret: secretName.optional(),
   }),
   z.strictObject({
     provider: z.literal('azure-openai'),
+    timeoutSeconds,
     /** The Azure OpenAI (or AI Foundry) resource name: the `NAME` of `NAME.openai.azure.com`. */
     resource: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/, 'must be an Azure OpenAI resource name'),
     /** The deployment the requests go to; Azure's v1 API takes it where OpenAI takes a model id. */
@@ -132,17 +141,18 @@ export function resolveModel(policy: RouterPolicy | undefined, agent: AgentDefin
  * model, so the runtime needs no Azure-specific provider.
  */
 export function toRuntimeTarget(target: ModelTargetSpec): ModelTargetConfig {
+  const timeout = target.timeoutSeconds !== undefined ? { timeoutSeconds: target.timeoutSeconds } : {};
   switch (target.provider) {
     case 'bedrock':
-      return { provider: 'bedrock', model: target.model };
+      return { provider: 'bedrock', model: target.model, ...timeout };
     case 'bedrock-inference-profile':
-      return { provider: 'bedrock', model: target.profile };
+      return { provider: 'bedrock', model: target.profile, ...timeout };
     case 'anthropic':
-      return { provider: 'anthropic', model: target.model, apiKeySecret: target.apiKeySecret };
+      return { provider: 'anthropic', model: target.model, apiKeySecret: target.apiKeySecret, ...timeout };
     case 'openai-compatible':
-      return { provider: 'openai-compatible', model: target.model, baseUrl: target.baseUrl, ...(target.apiKeySecret && { apiKeySecret: target.apiKeySecret }) };
+      return { provider: 'openai-compatible', model: target.model, baseUrl: target.baseUrl, ...(target.apiKeySecret && { apiKeySecret: target.apiKeySecret }), ...timeout };
     case 'azure-openai':
-      return { provider: 'openai-compatible', model: target.deployment, baseUrl: `https://${target.resource}.openai.azure.com/openai/v1`, apiKeySecret: target.apiKeySecret };
+      return { provider: 'openai-compatible', model: target.deployment, baseUrl: `https://${target.resource}.openai.azure.com/openai/v1`, apiKeySecret: target.apiKeySecret, ...timeout };
   }
 }
 

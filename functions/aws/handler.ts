@@ -3,7 +3,7 @@ import { isInvocation, type Invocation } from '../../contract/api/invocation';
 import { isScheduleMessage, type JobMessageAttributes } from '../../contract/api/messages';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import { loadConfig } from '../entry/config';
-import { answerNow, deadlineFrom, OutputValidationError } from '../entry/outcome';
+import { answerNow, deadlineFrom } from '../entry/outcome';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun } from '../entry/queued';
 import { buildRuntime, type AwsRuntime } from './runtime';
 
@@ -49,7 +49,9 @@ const batch = lazy(() => import('@aws-lambda-powertools/batch').then(({ BatchPro
 async function processBatch(event: SQSEvent, context: Context) {
   const { processor, processPartialResponse } = await batch();
   const parseBody = await loadRequestParser();
-  return processPartialResponse(event, (record: SQSRecord) => runOnce(parseRecord(record, parseBody), context, record), processor, { context });
+  // A batch whose every message failed is reported like any other, message by message: SQS
+  // then returns each to the queue, as it would after an invocation error, but without one.
+  return processPartialResponse(event, (record: SQSRecord) => runOnce(parseRecord(record, parseBody), context, record), processor, { context, throwOnFullBatchFailure: false });
 }
 
 /**
@@ -70,16 +72,14 @@ async function runOnce(run: QueuedRun, context: Context, record?: SQSRecord): Pr
   return idempotent(run);
 }
 
-/** The shared life cycle; an answer that broke its contract goes straight to the dead-letter queue, report attached. */
-async function execute(rt: AwsRuntime, run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
-  try {
-    return await runQueued(rt, run, { deadline: deadline(context) });
-  } catch (e) {
-    // A broken answer would break again: dead-lettered now instead of after every retry.
-    if (!(e instanceof OutputValidationError) || !record || !rt.deadLetterQueueUrl) throw e;
-    await deadLetter(rt.deadLetterQueueUrl, record, e);
-    return { runId: run.runId, status: 'failed' };
-  }
+/**
+ * The shared life cycle (functions/entry/queued.ts). A message on its last receive (SQS moves it to
+ * the dead-letter queue at its next receive) ends `dead_lettered` if it fails again.
+ */
+function execute(rt: AwsRuntime, run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
+  const receives = Number(record?.attributes?.ApproximateReceiveCount ?? 1);
+  const last = record && rt.maxReceives !== undefined && receives >= rt.maxReceives;
+  return runQueued(rt, run, { deadline: deadline(context), ...(last && { lastDelivery: 'dead_lettered' as const }) });
 }
 
 /** What an SQS message asks for: a job from the API, an event, a scheduled run, or a request body. */
@@ -93,7 +93,6 @@ function parseRecord(record: SQSRecord, parseBody: Awaited<ReturnType<typeof loa
 }
 
 const JOB_ID: keyof JobMessageAttributes = 'jobId';
-const AGENT: keyof JobMessageAttributes = 'agent';
 
 let idempotencyModules: ReturnType<typeof loadIdempotency> | undefined;
 const idempotency = (tableName: string) => (idempotencyModules ??= loadIdempotency(tableName));
@@ -109,19 +108,6 @@ function loadIdempotency(tableName: string) {
 function lazy<T>(load: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;
   return () => (value ??= load().catch((e) => ((value = undefined), Promise.reject(e))));
-}
-
-async function deadLetter(queueUrl: string, record: SQSRecord, error: OutputValidationError): Promise<void> {
-  const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
-  const attributes: Record<string, { DataType: string; StringValue: string }> = {};
-  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
-    if (value.stringValue !== undefined) attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
-  }
-  attributes.failure = { DataType: 'String', StringValue: error.message.slice(0, 4_000) };
-  attributes.validationReport = { DataType: 'String', StringValue: JSON.stringify(error.result.validation).slice(0, 60_000) };
-  attributes.runId = { DataType: 'String', StringValue: error.result.runId };
-  attributes[AGENT] ??= { DataType: 'String', StringValue: config.definition.name };
-  await new SQSClient({}).send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, MessageAttributes: attributes }));
 }
 
 function respond(statusCode: number, body: unknown) {

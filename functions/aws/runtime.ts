@@ -8,10 +8,10 @@ import { awsProviders, DynamoJobStore, EventBridgePublisher, LambdaInvoker, S3Au
 
 const ENV = RUNTIME_ENV;
 
-/** The agent on Lambda, with what the handler needs besides: its state table and dead-letter queue. */
+/** The agent on Lambda, with what the handler needs besides: its state table, and its queue's receive limit. */
 export interface AwsRuntime extends Runtime {
   readonly stateTable?: string;
-  readonly deadLetterQueueUrl?: string;
+  readonly maxReceives?: number;
 }
 
 /** Builds the agent with the AWS adapters the function's environment names; on the first invocation. */
@@ -21,7 +21,7 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
   const bus = env[ENV.bus];
   const auditBucket = env[ENV.auditBucket];
   const stateTable = env[ENV.stateTable];
-  const deadLetterQueueUrl = env[ENV.deadLetterQueue];
+  const maxReceives = Number(env[ENV.queueMaxReceives]) || undefined;
   const runtime = await assembleRuntime(config, {
     ...(skillsBucket && { skills: new S3SkillStore(skillsBucket) }),
     ...(bus && { events: new EventBridgePublisher(bus) }),
@@ -32,7 +32,7 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     providers: awsProviders(env.AWS_REGION ?? 'us-east-1'),
     functions: new LambdaInvoker(),
   });
-  return { ...runtime, ...(stateTable && { stateTable }), ...(deadLetterQueueUrl && { deadLetterQueueUrl }) };
+  return { ...runtime, ...(stateTable && { stateTable }), ...(maxReceives && { maxReceives }) };
 }
 
 const UNITS: Record<CoreUnit, (typeof MetricUnit)[keyof typeof MetricUnit]> = { Count: MetricUnit.Count, Milliseconds: MetricUnit.Milliseconds, None: MetricUnit.NoUnit };

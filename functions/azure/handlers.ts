@@ -5,7 +5,7 @@ import type { JobAccepted, JobMessage } from '../../contract/api/messages';
 import type { RequestBody } from '../../contract/api/request';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { answerNow, deadlineFrom } from '../entry/outcome';
-import { jobRun, messageBody, plainRun, runQueued, type QueuedRun } from '../entry/queued';
+import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import type { AzureRuntime } from './runtime';
 
 /**
@@ -33,6 +33,8 @@ type Parser = Awaited<ReturnType<typeof requestParser>>;
 export interface AgentHandlerOptions {
   /** The queue's max delivery count: the delivery after which Service Bus dead-letters a message. */
   readonly maxDeliveries?: number;
+  /** Event Grid's delivery attempts: after the last, it dead-letters the event. */
+  readonly maxEventDeliveries?: number;
 }
 
 /**
@@ -98,28 +100,29 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
 
   /**
    * A queued run through the shared life cycle (functions/entry/queued.ts). A run that throws is
-   * abandoned, so Service Bus or Event Grid delivers it again; `final` says nothing will: a timer,
-   * or a message on its last delivery.
+   * abandoned, so Service Bus or Event Grid delivers it again, until either dead-letters it.
    */
-  async function runOnce(run: QueuedRun, context: InvocationContext, final = false): Promise<unknown> {
-    return runQueued(await getRuntime(), run, { deadline: deadline(), final, log: (line) => context.error(line) });
+  async function runOnce(run: QueuedRun, context: InvocationContext, delivery: Pick<QueuedRunOptions, 'lastDelivery' | 'maxDeliveries'> = {}): Promise<unknown> {
+    return runQueued(await getRuntime(), run, { deadline: deadline(), ...delivery, log: (line) => context.error(line) });
   }
 
   async function queueMessage(message: unknown, context: InvocationContext): Promise<unknown> {
     const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
+    // Service Bus dead-letters a message that fails its last delivery.
     const last = options.maxDeliveries !== undefined && deliveryCount >= options.maxDeliveries;
-    return runOnce(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context, last);
+    return runOnce(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context, last ? { lastDelivery: 'dead_lettered' } : {});
   }
 
   async function event(received: EventGridEvent, context: InvocationContext): Promise<unknown> {
-    return runOnce({ runId: received.id, trigger: 'event', input: received as unknown as Record<string, unknown> }, context);
+    // Event Grid does not tell the handler which delivery this is; the job record counts them.
+    return runOnce({ runId: received.id, trigger: 'event', input: received as unknown as Record<string, unknown> }, context, options.maxEventDeliveries !== undefined ? { maxDeliveries: options.maxEventDeliveries } : {});
   }
 
   const schedule = (index: number) => async (_timer: Timer, context: InvocationContext) => {
     const trigger = definition.triggers.filter((t) => t.type === 'schedule')[index];
     if (!trigger) throw new Error(`agent ${definition.name} has no schedule ${index}`);
-    // A timer never fires the same run twice, so a failure is final.
-    return runOnce({ runId: `schedule-${index}-${context.invocationId}`, trigger: 'schedule', input: trigger.input }, context, true);
+    // A timer never fires the same run twice, and has no dead-letter queue: a failure is final.
+    return runOnce({ runId: `schedule-${index}-${context.invocationId}`, trigger: 'schedule', input: trigger.input }, context, { lastDelivery: 'failed' });
   };
 
   return { invoke, submitJob, jobStatus, queueMessage, event, schedule };

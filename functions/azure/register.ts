@@ -24,8 +24,9 @@ export function registerAgent(
   if (!AUTH_LEVELS.includes(authLevel)) throw new Error(`${ENV.httpAuthLevel} must be one of ${AUTH_LEVELS.join(', ')}, got "${authLevel}"`);
   const queue = { queueName: `%${ENV.queue}%`, connection: ENV.serviceBusConnection };
   const jobs = output.serviceBusQueue(queue);
-  const maxDeliveries = env[ENV.queueMaxDeliveries] ? Number(env[ENV.queueMaxDeliveries]) : undefined;
-  const handlers = agentHandlers(config, getRuntime, jobs, { ...(maxDeliveries && { maxDeliveries }) });
+  const maxDeliveries = Number(env[ENV.queueMaxDeliveries]) || undefined;
+  const maxEventDeliveries = Number(env[ENV.eventsMaxDeliveries]) || undefined;
+  const handlers = agentHandlers(config, getRuntime, jobs, { ...(maxDeliveries && { maxDeliveries }), ...(maxEventDeliveries && { maxEventDeliveries }) });
   const kinds = new Set(config.definition.triggers.map((t) => t.type));
   const registered: string[] = [];
   const route = `agents/{name}`;

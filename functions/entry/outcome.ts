@@ -1,19 +1,23 @@
 import type { AgentDefinition } from '../../contract/definition/define';
+import type { JobStatus } from '../../contract/jobs/job-record';
+import { runVerdict, type RunVerdict } from '../../contract/runs/results';
 import type { Agent, RunResult } from '../core/agent/agent';
 import type { AgentEventDetail, EventPublisher } from '../core/events/events';
-import { AllTargetsFailedError, ModelCallError } from '../core/models/router';
 
 /**
  * What every cloud's entry points do with a run's outcome, so an agent answers, fails and
- * announces itself the same way on AWS and on Azure: the response body, the HTTP status of a
- * failure, and the run.completed / run.failed events.
+ * announces itself the same way on AWS and on Azure: the verdict on a run (contract/runs), the
+ * response body and status, and the run.completed / run.failed events.
  */
 
-/** An answer that broke the agent's output contract even after repair. Not worth a retry. */
-export class OutputValidationError extends Error {
-  constructor(readonly result: RunResult) {
-    super(`the answer failed validation: ${result.validation?.problems.map((p) => `${p.path || '(answer)'}: ${p.message}`).join('; ')}`);
-    this.name = 'OutputValidationError';
+/** A run that did not succeed for a reason worth another delivery; thrown so the queue delivers it again. */
+export class RetryableRunError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+  ) {
+    super(`run ${runId} did not finish: ${reason}`);
+    this.name = 'RetryableRunError';
   }
 }
 
@@ -21,6 +25,9 @@ export class OutputValidationError extends Error {
 export function deadlineFrom(remainingMs: number, now = Date.now()): number {
   return now + remainingMs - Math.max(2_000, Math.min(10_000, remainingMs * 0.1));
 }
+
+/** The verdict on a run of `definition`: whether it succeeded, may be retried, or failed for good. */
+export const verdictOf = (definition: AgentDefinition, result: RunResult): RunVerdict => runVerdict(result, definition.output !== undefined);
 
 /** What a caller gets back for a finished run. */
 export function summary(result: RunResult) {
@@ -36,8 +43,10 @@ export function summary(result: RunResult) {
 }
 
 /**
- * A synchronous run from an HTTP caller, announced, as a status and body: 200 with the answer,
- * 422 when the answer broke its contract, 503 when no model could answer (worth a retry), else 502.
+ * A synchronous run from an HTTP caller, announced, as a status and body: 200 with the answer; for
+ * a run that ended without a valid one, the verdict's status (422 without valid output, 502 a model
+ * refused the request, 503 no model available, 504 out of time) with the reason; 500 when the
+ * runtime itself failed.
  */
 export async function answerNow(
   runtime: { readonly agent: Agent; readonly events: EventPublisher },
@@ -45,22 +54,31 @@ export async function answerNow(
   run: { readonly runId: string; readonly input: string | Record<string, unknown>; readonly deadline: number },
 ): Promise<{ status: number; body: unknown }> {
   const { runId } = run;
+  let result: RunResult;
   try {
-    const result = await runtime.agent.run({ ...run, trigger: 'api' });
-    if (result.validation && !result.validation.ok) {
-      await publishRun(runtime.events, definition, 'run.failed', result, { error: 'output validation failed' });
-      return { status: 422, body: { message: 'the answer failed validation', runId, validation: result.validation, output: result.output } };
-    }
-    await publishRun(runtime.events, definition, 'run.completed', result);
-    return { status: 200, body: summary(result) };
+    result = await runtime.agent.run({ ...run, trigger: 'api' });
   } catch (e) {
     console.error(JSON.stringify({ message: 'run failed', runId, error: (e as Error).message }));
-    await publishFailure(runtime.events, definition, runId, 'api', e);
-    if (e instanceof AllTargetsFailedError || (e instanceof ModelCallError && e.modelError.retryable)) {
-      return { status: 503, body: { message: 'no model is available right now; retry later', runId } };
-    }
-    return { status: 502, body: { message: 'the agent failed; see its logs under this run id', runId } };
+    await publishFailure(runtime.events, definition, runId, 'api', e, { status: 'failed' });
+    return { status: 500, body: { message: 'the agent failed; see its logs under this run id', runId } };
   }
+  const verdict = verdictOf(definition, result);
+  if (verdict.outcome === 'succeeded') {
+    await publishRun(runtime.events, definition, 'run.completed', result);
+    return { status: 200, body: summary(result) };
+  }
+  await publishRun(runtime.events, definition, 'run.failed', result, { error: verdict.reason!, status: 'failed' });
+  return {
+    status: verdict.status,
+    body: {
+      message: verdict.reason,
+      runId,
+      stopReason: result.stopReason,
+      ...(verdict.outcome === 'retryable' && { retryable: true }),
+      ...(result.validation && { validation: result.validation }),
+      ...(result.output && { output: result.output }),
+    },
+  };
 }
 
 /** Announces a finished run. A lost event is logged, never allowed to fail the run it reports. */
@@ -87,10 +105,17 @@ export async function publishRun(
   }
 }
 
-/** Announces a run that threw before it had a result and will not be run again. */
-export async function publishFailure(events: EventPublisher, definition: AgentDefinition, runId: string, trigger: string, error: unknown, extra: Partial<AgentEventDetail> = {}): Promise<void> {
+/** Announces a run that ended without a result (it threw, or its message was unusable). */
+export async function publishFailure(
+  events: EventPublisher,
+  definition: AgentDefinition,
+  runId: string,
+  trigger: string,
+  error: unknown,
+  extra: Partial<AgentEventDetail> & { status: JobStatus },
+): Promise<void> {
   await events
-    .publish('run.failed', { ...identity(definition, runId, trigger), error: (error as Error).message, ...extra })
+    .publish('run.failed', { ...identity(definition, runId, trigger), error: error instanceof Error ? error.message : String(error), ...extra })
     .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', runId, error: (e as Error).message })));
 }
 

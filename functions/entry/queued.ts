@@ -2,7 +2,7 @@ import type { parseRequestBody } from '../../contract/api/request';
 import type { JobRecord, JobStatus } from '../../contract/jobs/job-record';
 import type { RunResult } from '../core/agent/agent';
 import type { Runtime } from './assemble';
-import { OutputValidationError, publishFailure, publishRun, summary } from './outcome';
+import { publishFailure, publishRun, RetryableRunError, summary, verdictOf } from './outcome';
 
 /** The request-body check, passed in because it loads with the first message, not at start. */
 type RequestParser = typeof parseRequestBody;
@@ -13,6 +13,8 @@ export interface QueuedRun {
   readonly jobId?: string;
   readonly trigger: 'job' | 'schedule' | 'event' | 'queue';
   readonly input: string | Record<string, unknown>;
+  /** Why the message cannot be run at all (a job whose body breaks the request schema). */
+  readonly invalid?: string;
 }
 
 /** A message body as JSON, or as the text it is. */
@@ -28,7 +30,7 @@ export function messageBody(text: string): unknown {
 export function jobRun(jobId: string, body: unknown, parse: RequestParser): QueuedRun {
   const parsed = parse(body);
   // The API checked the body already; a message sent straight to the queue may not be.
-  if (!parsed.ok) throw new Error(`job ${jobId} has an invalid body: ${parsed.problems.join('; ')}`);
+  if (!parsed.ok) return { runId: jobId, jobId, trigger: 'job', input: '', invalid: `the job's body is invalid: ${parsed.problems.join('; ')}` };
   return { runId: jobId, jobId, trigger: 'job', input: parsed.body.input };
 }
 
@@ -42,55 +44,87 @@ export function plainRun(body: unknown, messageId: string, parse: RequestParser)
 export interface QueuedRunOptions {
   /** When the run must have ended (epoch ms). */
   readonly deadline: number;
-  /** Nothing will deliver this run again: a timer's run, or a message on its last delivery. */
-  readonly final?: boolean;
+  /**
+   * Nothing will deliver this run again if it fails now: a message on its last delivery (its queue
+   * dead-letters it next, so the job ends `dead_lettered`), or a timer's run (nothing retries it, so
+   * it ends `failed`). Omitted: see `maxDeliveries`.
+   */
+  readonly lastDelivery?: 'dead_lettered' | 'failed';
+  /**
+   * Deliveries after which the source dead-letters the run, for sources that do not count them
+   * for the handler (Event Grid); the job record counts them.
+   */
+  readonly maxDeliveries?: number;
   /** Where a failed delivery is logged. */
   readonly log?: (line: string) => void;
 }
 
 /**
- * Runs a queued run once, the same on every cloud. Its job record (keyed by run id) makes
- * redelivery safe: a run that succeeded is not run again, and one whose answer failed validation
- * fails again at once, without a model call. It throws whenever the run must not be taken as
- * done, so the queue delivers it again or dead-letters it: a run that threw (back to `queued`
- * with the reason, or `failed` and announced when `final`), and an answer that broke the output
- * contract (`failed`, announced, thrown as OutputValidationError for the caller to dead-letter).
+ * Runs a queued run, the same on every cloud, and leaves its job record (keyed by run id) in a
+ * true state. A finished run is not run again: a redelivery of a `succeeded` or `failed` job
+ * returns its record (a `dead_lettered` job that arrives again was redriven, and runs). Then, by
+ * the run's verdict (contract/runs):
+ * - succeeded: `succeeded`, run.completed, and the summary returned;
+ * - failed (another try would not help): `failed`, run.failed with the reason, and returned, so the
+ *   message is done with and never goes back through the queue;
+ * - retryable (no model, out of time, or the runtime threw): back to `queued` with the reason, and
+ *   RetryableRunError (or the error) thrown so the queue delivers it again; on its last delivery
+ *   `dead_lettered` (or `failed` for a timer) and run.failed first.
  */
 export async function runQueued(runtime: Runtime, run: QueuedRun, options: QueuedRunOptions): Promise<unknown> {
   const { agent, events, jobs } = runtime;
   const { definition } = runtime.config;
   const log = options.log ?? ((line: string) => console.error(line));
   const previous = await jobs?.get(run.runId);
-  if (previous?.status === 'succeeded') return previous;
-  if (previous?.status === 'failed') throw new Error(`run ${run.runId} already failed and will not be retried: ${previous.error}`);
-  const status = (value: JobStatus, extra: Partial<JobRecord> = {}) => jobs?.put({ jobId: run.runId, agent: definition.name, status: value, updatedAt: new Date().toISOString(), ...extra });
+  if (previous?.status === 'succeeded' || previous?.status === 'failed') return previous;
+  const deliveries = (previous?.deliveries ?? 0) + 1;
+  const status = (value: JobStatus, extra: Partial<JobRecord> = {}) =>
+    jobs?.put({ jobId: run.runId, agent: definition.name, status: value, updatedAt: new Date().toISOString(), deliveries, ...extra });
   const jobId = run.jobId ? { jobId: run.jobId } : {};
+  const announceFailure = (error: unknown, final: JobStatus) => publishFailure(events, definition, run.runId, run.trigger, error, { ...jobId, status: final });
+
+  if (run.invalid) {
+    // Nothing to run and nothing a retry would change: failed at once.
+    await status('failed', { error: run.invalid });
+    await announceFailure(run.invalid, 'failed');
+    return { runId: run.runId, status: 'failed', error: run.invalid };
+  }
+
   await status('running');
-  let result: RunResult;
+  let result: RunResult | undefined;
+  let thrown: unknown;
   try {
     result = await agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: options.deadline });
   } catch (e) {
-    const error = (e as Error).message;
-    if (options.final) {
-      // Nothing will run it again: failed, announced once, and (for a message) dead-lettered next.
-      log(JSON.stringify({ message: 'run failed for the last time', runId: run.runId, trigger: run.trigger, error }));
-      await status('failed', { error });
-      await publishFailure(events, definition, run.runId, run.trigger, e, jobId);
-    } else {
-      // Worth another delivery: back to queued, with the reason for whoever looks. No event: one
-      // per delivery would read as final.
-      log(JSON.stringify({ message: 'run failed; it will be delivered again', runId: run.runId, trigger: run.trigger, error }));
-      await status('queued', { error });
-    }
-    throw e;
+    thrown = e;
   }
-  if (result.validation && !result.validation.ok) {
-    const error = new OutputValidationError(result);
-    await status('failed', { stopReason: result.stopReason, output: result.output, error: error.message, validation: result.validation });
-    await publishRun(events, definition, 'run.failed', result, { trigger: run.trigger, error: error.message, ...jobId });
-    throw error;
+  const verdict = result ? verdictOf(definition, result) : { outcome: 'retryable' as const, reason: `the runtime failed: ${(thrown as Error).message}` };
+  const answer = result ? { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }), ...(result.validation && { validation: result.validation }) } : {};
+
+  if (verdict.outcome === 'succeeded') {
+    await status('succeeded', answer);
+    await publishRun(events, definition, 'run.completed', result!, { trigger: run.trigger, ...jobId });
+    return summary(result!);
   }
-  await status('succeeded', { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }) });
-  await publishRun(events, definition, 'run.completed', result, { trigger: run.trigger, ...jobId });
-  return summary(result);
+  const reason = verdict.reason!;
+  const publish = (final: JobStatus) =>
+    result ? publishRun(events, definition, 'run.failed', result, { trigger: run.trigger, error: reason, status: final, ...jobId }) : announceFailure(thrown, final);
+  if (verdict.outcome === 'failed') {
+    await status('failed', { ...answer, error: reason });
+    await publish('failed');
+    return { ...summary(result!), status: 'failed', error: reason };
+  }
+  const last = options.lastDelivery ?? (options.maxDeliveries !== undefined && deliveries >= options.maxDeliveries ? 'dead_lettered' : undefined);
+  if (last) {
+    // Nothing will deliver it again: final now, announced once; a message is dead-lettered next.
+    log(JSON.stringify({ message: 'run failed for the last time', runId: run.runId, trigger: run.trigger, deliveries, status: last, error: reason }));
+    await status(last, { ...answer, error: reason });
+    await publish(last);
+  } else {
+    // Worth another delivery: back to queued, with the reason for whoever looks. No event: one
+    // per delivery would read as final.
+    log(JSON.stringify({ message: 'run failed; it will be delivered again', runId: run.runId, trigger: run.trigger, deliveries, error: reason }));
+    await status('queued', { ...answer, error: reason });
+  }
+  throw thrown ?? new RetryableRunError(run.runId, reason);
 }

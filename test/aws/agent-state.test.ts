@@ -86,18 +86,18 @@ describe('AgentStateTable and AuditBucket', () => {
     });
   });
 
-  it('give the function the table, the audit bucket and its dead-letter queue, and may send to that queue', () => {
+  it('give the function the table, the audit bucket and the receive limit of its queue, and no send on the dead-letter queue', () => {
     const { template, statements } = build();
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
           [RUNTIME_ENV.stateTable]: { Ref: Match.stringLikeRegexp('^StateTable') },
           [RUNTIME_ENV.auditBucket]: { Ref: Match.stringLikeRegexp('^AuditBucket') },
-          [RUNTIME_ENV.deadLetterQueue]: { Ref: Match.stringLikeRegexp('^QueueDeadLetterQueue') },
+          [RUNTIME_ENV.queueMaxReceives]: '3',
         }),
       },
     });
-    assert.ok(statements.some((s) => [s.Action].flat().includes('sqs:SendMessage') && JSON.stringify(s.Resource).includes('QueueDeadLetterQueue')));
+    assert.ok(!statements.some((s) => [s.Action].flat().includes('sqs:SendMessage')), 'the queue dead-letters; the agent never sends there itself');
   });
 
   it('carry the prices of the route models and the cohort tool policy in the runtime config', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { AzureKeyCredential, EventGridPublisherClient } from '@azure/eventgrid';
 import { HttpRequest, InvocationContext, output, type EventGridEvent, type HttpResponseInit } from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -19,6 +19,7 @@ import { SKILLS } from '../helpers';
 import { startAzurite, type Azurite } from '../__fixtures__/azurite';
 import { startLoopback, type LoopbackServer } from '../__fixtures__/loopback';
 import { startAnthropicFake, startOpenAiFake, type ModelFake } from '../__fixtures__/model-fakes';
+import { resetBreakers } from '../../functions/core/models/circuit-breaker';
 
 /**
  * The Azure Functions handlers without the Functions host: real `HttpRequest` and
@@ -39,11 +40,16 @@ const future = () => new Date(Date.now() + 3 * 86_400_000).toISOString();
 /** The model answers with a triage echoing the prompt; a prompt saying BROKEN gets a past due date, which the rules refuse. */
 function triage(body: unknown) {
   const prompt = JSON.stringify((body as { messages: unknown[] }).messages[0]);
-  // A prompt saying CRASH gets a request the API refuses: the run throws, no retry helps.
+  // A prompt saying CRASH gets a request the API refuses (400): no retry helps, the run fails.
   if (prompt.includes('CRASH')) return { status: 400 };
+  // One saying OVERLOADED finds the API overloaded (529): worth another delivery.
+  if (prompt.includes('OVERLOADED')) return { status: 529 };
   const due = prompt.includes('BROKEN') ? '2020-01-01T00:00:00Z' : future();
   return { text: JSON.stringify({ category: 'billing', severity: 'sev3', summary: `seen: ${prompt.slice(0, 200)}`, nextAction: 'answer', dueBy: due, confidence: 0.9 }) };
 }
+
+// Each test is its own scenario: what one taught a target's circuit breaker must not carry over.
+beforeEach(() => resetBreakers());
 
 before(async () => {
   azurite = await startAzurite();
@@ -167,31 +173,31 @@ describe('jobs through Service Bus', () => {
     assert.equal(again.extraOutputs.get(jobs), undefined);
   });
 
-  it('throws on every delivery of a message whose answer broke its rules, later ones without a model call, so Service Bus dead-letters it', async () => {
-    // The answer breaks its rules: the first delivery records the failure; later deliveries fail
-    // at once without calling the model, until the queue's max delivery count dead-letters it.
+  it('fails a message whose answer broke its rules at once, completing it, and runs nothing on a redelivery', async () => {
+    // Another try would break the rules again: the job fails now and the message is done with.
     const message: JobMessage = { jobId: 'job-broken', agent: 'support', input: 'BROKEN order' };
-    await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-2', deliveryCount: 1 })), /the answer failed validation: dueBy/);
+    const done = (await handlers.queueMessage(message, context('queue', { messageId: 'm-2', deliveryCount: 1 }))) as { status: string; error: string };
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /the answer failed validation: dueBy/);
     const failed = bodyOf(await handlers.jobStatus(get('job-broken'), context('job-status')));
     assert.equal(failed.status, 'failed');
     assert.ok(failed.validation);
     const calls = anthropic.requests.length;
-    for (const deliveryCount of [2, 3]) {
-      await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-2', deliveryCount })), /run job-broken already failed and will not be retried/);
-    }
+    assert.equal(((await handlers.queueMessage(message, context('queue', { messageId: 'm-2', deliveryCount: 2 }))) as { status: string }).status, 'failed');
     assert.equal(anthropic.requests.length, calls);
-    assert.ok(published().some((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-broken'));
+    const events = published().filter((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-broken');
+    assert.deepEqual(events.map((e) => e.data.status), ['failed']);
   });
 
-  it('marks a job failed and announces it on its last delivery, before Service Bus dead-letters it', async () => {
-    const message: JobMessage = { jobId: 'job-crash', agent: 'support', input: 'CRASH please' };
+  it('marks a job dead-lettered and announces it on its last delivery, before Service Bus dead-letters it', async () => {
+    const message: JobMessage = { jobId: 'job-crash', agent: 'support', input: 'OVERLOADED please' };
     await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-5', deliveryCount: 1 })));
     const retrying = bodyOf(await handlers.jobStatus(get('job-crash'), context('job-status')));
     assert.deepEqual([retrying.status, typeof retrying.error], ['queued', 'string']);
     assert.ok(!published().some((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-crash'), 'no event while deliveries remain');
     await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-5', deliveryCount: 3 })));
-    assert.equal(bodyOf(await handlers.jobStatus(get('job-crash'), context('job-status'))).status, 'failed');
-    assert.equal(published().filter((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-crash').length, 1);
+    assert.equal(bodyOf(await handlers.jobStatus(get('job-crash'), context('job-status'))).status, 'dead_lettered');
+    assert.deepEqual(published().filter((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-crash').map((e) => e.data.status), ['dead_lettered']);
   });
 
   it('queues a resubmitted job again when no delivery has touched it, since the first send may have failed', async () => {
@@ -202,8 +208,12 @@ describe('jobs through Service Bus', () => {
     assert.deepEqual(again.extraOutputs.get(jobs), { jobId: 'ticket-88', agent: 'support', input: 'Order ord_12121212 is late.' });
   });
 
-  it('rejects a job message with an invalid body, for the dead-letter queue', async () => {
-    await assert.rejects(handlers.queueMessage({ jobId: 'job-empty', agent: 'support', input: '' }, context('queue', { messageId: 'm-3' })), /job job-empty has an invalid body: input/);
+  it('fails a job message with an invalid body at once, saying why', async () => {
+    await handlers.queueMessage({ jobId: 'job-empty', agent: 'support', input: '' }, context('queue', { messageId: 'm-3' }));
+    const record = bodyOf(await handlers.jobStatus(get('job-empty'), context('job-status')));
+    assert.equal(record.status, 'failed');
+    assert.match(record.error, /the job's body is invalid: input: must not be empty/);
+    assert.ok(published().some((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-empty' && e.data.status === 'failed'));
   });
 
   it('runs a plain request body sent straight to the queue, keyed by its message id', async () => {
@@ -235,7 +245,7 @@ describe('the Event Grid and timer triggers', () => {
 
   it('marks a failed schedule run failed and announces it: a timer never fires the same run again', async () => {
     const config: AgentRuntimeConfig = {
-      definition: defineAgent({ ...exampleAgent(), triggers: [{ type: 'schedule', expression: 'rate(1 hour)', input: 'CRASH the nightly digest' }] }),
+      definition: defineAgent({ ...exampleAgent(), triggers: [{ type: 'schedule', expression: 'rate(1 hour)', input: 'OVERLOADED for the nightly digest' }] }),
       route: [{ provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'anthropic-api-key' }],
     };
     const nightly = agentHandlers(config, () => buildAzureRuntime(config, env, clients), jobs);

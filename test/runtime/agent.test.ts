@@ -268,10 +268,23 @@ describe('the agent loop', () => {
     assert.ok(!without.provider.requests[0]!.tools.some((t) => t.name === 'handoff'), 'no bus, no handoff tool');
   });
 
-  it('throws when every model target fails, after recording the run', async () => {
+  it('ends a run a model refuses as a bad request with model_error and the reason, recorded and counted', async () => {
     const { run, audit, metrics } = await setup({}, [new ModelError('client', 'bad request', 400)]);
-    await assert.rejects(run(), /model call failed: bad request/);
+    const result = await run();
+    assert.equal(result.stopReason, 'model_error');
+    assert.match(result.error ?? '', /model call failed: bad request/);
+    assert.equal(runRecord(audit).stopReason, 'model_error');
     assert.match(runRecord(audit).error ?? '', /bad request/);
+    assert.equal(metrics.sum('RunFailures'), 1);
+  });
+
+  it('ends a run no model can answer with model_unavailable, not end_turn', async () => {
+    const down = new ModelError('overloaded', 'overloaded', 529);
+    const { run, audit, metrics } = await setup({}, [down, down, down]);
+    const result = await run();
+    assert.deepEqual([result.stopReason, result.output], ['model_unavailable', '']);
+    assert.match(result.error ?? '', /every model target failed/);
+    assert.equal(runRecord(audit).stopReason, 'model_unavailable');
     assert.equal(metrics.sum('RunFailures'), 1);
   });
 });

@@ -14,8 +14,8 @@ import { AGENT_CONFIG_ENV } from '../../contract/config/runtime-config';
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
-import { startEventBridgeFake, startS3Fake, startSqsFake, type EventBridgeFake, type S3Fake, type SqsFake } from '../__fixtures__/aws-fakes';
-import { startBedrockFake, type ModelFake } from '../__fixtures__/model-fakes';
+import { startEventBridgeFake, startS3Fake, startSecretsManagerFake, startSqsFake, type EventBridgeFake, type S3Fake, type SecretsManagerFake, type SqsFake } from '../__fixtures__/aws-fakes';
+import { startAnthropicFake, startBedrockFake, type ModelFake } from '../__fixtures__/model-fakes';
 import { REPO, ROUTER, SKILLS } from '../helpers';
 
 /**
@@ -30,6 +30,8 @@ const BUCKET = 'skills';
 const AUDIT = 'audit';
 
 let bedrock: ModelFake;
+let anthropic: ModelFake;
+let secrets: SecretsManagerFake;
 let s3: S3Fake;
 let events: EventBridgeFake;
 let sqs: SqsFake;
@@ -42,15 +44,23 @@ const triage = (summary: string) =>
   JSON.stringify({ category: 'billing', severity: 'sev3', summary, nextAction: 'answer', dueBy: future(), confidence: 0.9 });
 
 before(async () => {
-  // The model answers every request with a valid triage whose summary echoes the prompt.
   // The model answers every request with a triage whose summary echoes the prompt; a prompt
   // saying BROKEN gets a due date in the past, which the output rules refuse, even after repair.
+  // A prompt saying REFUSED is refused as a bad request (400); one saying DOWN finds Bedrock
+  // unavailable (503) and, behind it, the Anthropic API overloaded (529).
+  const promptOf = (body: unknown) => {
+    const first = (body as { messages: { content: ({ text?: string } | string)[] | string }[] }).messages[0]?.content;
+    return typeof first === 'string' ? first : (first?.map((c) => (typeof c === 'string' ? c : (c.text ?? ''))).join('') ?? '');
+  };
   bedrock = await startBedrockFake((body) => {
-    const messages = (body as { messages: { content: { text?: string }[] }[] }).messages;
-    const prompt = messages[0]?.content[0]?.text ?? '';
+    const prompt = promptOf(body);
+    if (prompt.includes('REFUSED')) return { status: 400 };
+    if (prompt.includes('DOWN')) return { status: 503 };
     const answer = prompt.includes('BROKEN') ? { ...JSON.parse(triage(prompt)), dueBy: '2020-01-01T00:00:00Z' } : JSON.parse(triage(`seen: ${prompt}`));
     return { text: JSON.stringify(answer), usage: { inputTokens: 1200, outputTokens: 80 } };
   });
+  anthropic = await startAnthropicFake((body) => (promptOf(body).includes('everywhere') ? { status: 529 } : { text: triage(`fallback: ${promptOf(body)}`) }));
+  secrets = await startSecretsManagerFake({ 'team/anthropic': 'test-anthropic-key' });
   sqs = await startSqsFake();
   const index = readSkillsFolder(SKILLS);
   const skillFiles = Object.fromEntries(
@@ -84,13 +94,15 @@ before(async () => {
     AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
     AWS_ENDPOINT_URL_SQS: sqs.url,
-    [RUNTIME_ENV.deadLetterQueue]: `${sqs.url}/123456789012/dead-letters`,
+    [RUNTIME_ENV.queueMaxReceives]: '3',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    ANTHROPIC_BASE_URL: anthropic.url,
     POWERTOOLS_METRICS_DISABLED: 'false',
   };
 });
 
 after(async () => {
-  await Promise.all([bedrock?.close(), s3?.close(), events?.close(), sqs?.close(), new Promise((r) => dynamo?.close(r))]);
+  await Promise.all([bedrock?.close(), anthropic?.close(), secrets?.close(), s3?.close(), events?.close(), sqs?.close(), new Promise((r) => dynamo?.close(r))]);
 });
 
 /** Runs the bundle's handler on each event in one fresh Node process, as one Lambda environment would. */
@@ -112,16 +124,24 @@ async function invokeJson(events: string): Promise<unknown[]> {
 }
 
 const apiEvent = (body: unknown, requestId = 'req-1') => ({ kind: 'invocation', agent: 'support', requestId, caller: 'arn:aws:iam::123456789012:user/tester', body });
-const jobMessage = (jobId: string, body: unknown, messageId = `msg-${jobId}`) => ({
+const jobMessage = (jobId: string, body: unknown, messageId = `msg-${jobId}`, receives = 1) => ({
   messageId,
   receiptHandle: 'rh',
   body: JSON.stringify(body),
-  attributes: { ApproximateReceiveCount: '1' },
+  attributes: { ApproximateReceiveCount: String(receives) },
   messageAttributes: { jobId: { stringValue: jobId, dataType: 'String' }, agent: { stringValue: 'support', dataType: 'String' } },
   eventSource: 'aws:sqs',
   eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:support',
   awsRegion: 'eu-west-1',
 });
+
+/** A job's record as the runtime wrote it to the state table. */
+async function jobRecord(jobId: string): Promise<Record<string, any>> {
+  const client = new DynamoDBClient({ endpoint: dynamoUrl, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const item = await client.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: `job#support#${jobId}` } }, ConsistentRead: true }));
+  client.destroy();
+  return JSON.parse(item.Item!.record!.S!) as Record<string, any>;
+}
 
 describe('the synthesized runtime bundle, in plain Node against loopback fakes', () => {
   it('answers an API invocation with the validated answer, and writes audit and event', async () => {
@@ -164,9 +184,12 @@ describe('the synthesized runtime bundle, in plain Node against loopback fakes',
     assert.deepEqual(JSON.parse(response!.body).problems, ['(body): is nested deeper than 32 levels']);
   });
 
-  it('reports only the poison message of an SQS batch as failed, and records the good job', async () => {
+  it('runs the good job of a batch, and fails a poison job at once, saying why, instead of redelivering it', async () => {
     const [result] = (await invoke({ Records: [jobMessage('job-good', { input: 'Refund please' }), jobMessage('job-bad', { nonsense: true })] })) as { batchItemFailures: { itemIdentifier: string }[] }[];
-    assert.deepEqual(result!.batchItemFailures, [{ itemIdentifier: 'msg-job-bad' }]);
+    assert.deepEqual(result!.batchItemFailures, []);
+    const bad = await jobRecord('job-bad');
+    assert.equal(bad.status, 'failed');
+    assert.match(bad.error, /the job's body is invalid: input: must be the prompt/);
     const client = new DynamoDBClient({ endpoint: dynamoUrl, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     const item = await client.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: 'job#support#job-good' } } }));
     client.destroy();
@@ -183,15 +206,63 @@ describe('the synthesized runtime bundle, in plain Node against loopback fakes',
     assert.ok(events.entries.some((e) => e.DetailType === 'run.failed' && (e.Detail as { runId: string }).runId === 'req-422'));
   });
 
-  it('sends a job whose answer fails validation to the dead-letter queue with its report', async () => {
+  it('fails a job whose answer breaks its contract at once: failed with the report, announced, not delivered again', async () => {
     const [result] = (await invoke({ Records: [jobMessage('job-broken', { input: 'BROKEN job' })] })) as { batchItemFailures: unknown[] }[];
-    assert.deepEqual(result!.batchItemFailures, [], 'handled: it is in the dead-letter queue, not back on the queue');
-    const dead = sqs.sent.find((m) => m.attributes.jobId === 'job-broken')!;
-    assert.equal(dead.queueUrl, `${sqs.url}/123456789012/dead-letters`);
-    assert.equal(dead.body, JSON.stringify({ input: 'BROKEN job' }));
-    assert.equal(dead.attributes.agent, 'support');
-    assert.match(dead.attributes.failure!, /dueBy: the due time must be ahead of now/);
-    assert.equal(JSON.parse(dead.attributes.validationReport!).ok, false);
+    assert.deepEqual(result!.batchItemFailures, [], 'done with: another delivery would break the contract again');
+    const job = await jobRecord('job-broken');
+    assert.equal(job.status, 'failed');
+    assert.match(job.error, /the answer failed validation: dueBy: the due time must be ahead of now/);
+    assert.equal(job.validation.ok, false);
+    const failed = events.entries.find((e) => e.DetailType === 'run.failed' && (e.Detail as { runId: string }).runId === 'job-broken')!.Detail as { status: string; error: string };
+    assert.equal(failed.status, 'failed');
+    assert.equal(sqs.sent.length, 0, 'nothing is sent to the dead-letter queue by hand');
+  });
+
+  it('fails a job a model refuses as a bad request at once, without trying another target or delivery', async () => {
+    const before = anthropic.requests.length;
+    const [result] = (await invoke({ Records: [jobMessage('job-refused', { input: 'REFUSED request' })] })) as { batchItemFailures: unknown[] }[];
+    assert.deepEqual(result!.batchItemFailures, []);
+    const job = await jobRecord('job-refused');
+    assert.deepEqual([job.status, job.stopReason], ['failed', 'model_error']);
+    assert.match(job.error, /a model refused the request/);
+    assert.equal(anthropic.requests.length, before, 'a client error goes to no other target');
+  });
+
+  it('puts a job back on the queue while no model answers, and dead-letters it on its last receive, saying so', async () => {
+    const first = (await invoke({ Records: [jobMessage('job-down', { input: 'DOWN everywhere' })] })) as { batchItemFailures: { itemIdentifier: string }[] }[];
+    assert.deepEqual(first[0]!.batchItemFailures, [{ itemIdentifier: 'msg-job-down' }], 'retried');
+    let job = await jobRecord('job-down');
+    assert.deepEqual([job.status, job.stopReason, job.deliveries], ['queued', 'model_unavailable', 1]);
+    assert.ok(!events.entries.some((e) => (e.Detail as { runId: string }).runId === 'job-down'), 'no event while it may still succeed');
+
+    const last = (await invoke({ Records: [jobMessage('job-down', { input: 'DOWN everywhere' }, 'msg-job-down', 3)] })) as { batchItemFailures: unknown[] }[];
+    assert.equal(last[0]!.batchItemFailures.length, 1, 'failed once more, so SQS moves it to the dead-letter queue');
+    job = await jobRecord('job-down');
+    assert.equal(job.status, 'dead_lettered');
+    assert.match(job.error, /no model was available: every model target failed/);
+    const failed = events.entries.filter((e) => e.DetailType === 'run.failed' && (e.Detail as { runId: string }).runId === 'job-down');
+    assert.equal(failed.length, 1);
+    assert.equal((failed[0]!.Detail as { status: string }).status, 'dead_lettered');
+  });
+
+  it('falls back to the next target when the first is unavailable, and answers from it', async () => {
+    const [response] = (await invoke(apiEvent({ input: 'Bedrock is DOWN but not the rest' }, 'req-fallback'))) as { statusCode: number; body: string }[];
+    assert.equal(response!.statusCode, 200, response!.body);
+    const body = JSON.parse(response!.body);
+    assert.deepEqual([body.provider, body.stopReason], ['anthropic', 'end_turn']);
+    assert.match(JSON.stringify(anthropic.requests.at(-1)!.headers), /test-anthropic-key/, 'the key from Secrets Manager');
+  });
+
+  it('answers 503 with the reason when no model is available, and 502 when a model refuses the request', async () => {
+    const [down, refused] = (await invoke(apiEvent({ input: 'DOWN everywhere' }, 'req-503'), apiEvent({ input: 'REFUSED request' }, 'req-502'))) as { statusCode: number; body: string }[];
+    assert.equal(down!.statusCode, 503);
+    assert.deepEqual([JSON.parse(down!.body).stopReason, JSON.parse(down!.body).retryable], ['model_unavailable', true]);
+    assert.match(JSON.parse(down!.body).message, /^no model was available: every model target failed/);
+    assert.equal(refused!.statusCode, 502);
+    assert.equal(JSON.parse(refused!.body).stopReason, 'model_error');
+    for (const runId of ['req-503', 'req-502']) {
+      assert.ok(events.entries.some((e) => e.DetailType === 'run.failed' && (e.Detail as { runId: string }).runId === runId));
+    }
   });
 
   it('runs a scheduled prompt and a queued EventBridge event', async () => {

@@ -7,7 +7,7 @@ import type { JobStore } from '../../functions/core/jobs/jobs';
 import { ModelError } from '../../functions/core/models/types';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
 import { assembleRuntime } from '../../functions/entry/assemble';
-import { OutputValidationError } from '../../functions/entry/outcome';
+import { RetryableRunError } from '../../functions/entry/outcome';
 import { runQueued, type QueuedRun } from '../../functions/entry/queued';
 import { ScriptedProvider, type ScriptStep } from '../__fixtures__/scripted-provider';
 import { agentInput } from '../helpers';
@@ -26,24 +26,30 @@ class MemoryJobStore implements JobStore {
 const run: QueuedRun = { runId: 'job-1', jobId: 'job-1', trigger: 'job', input: 'Triage ticket 7.' };
 const answer = (dueBy: string) => ({ text: JSON.stringify({ category: 'billing', dueBy }) });
 
-/** The runtime every entry point assembles, here on a scripted model and in-memory ports. */
+let models = 0;
+
+/**
+ * The runtime every entry point assembles, here on a scripted model and in-memory ports. Each gets
+ * a model of its own: circuit breakers are per target and process-wide.
+ */
 async function runtime(script: ScriptStep[]) {
+  const model = `model-${++models}`;
   const definition = defineAgent(
     agentInput({
-      model: { provider: 'bedrock', model: 'model-a' },
+      model: { provider: 'bedrock', model },
       output: { schema: { type: 'object', required: ['category', 'dueBy'], properties: { category: { type: 'string' }, dueBy: { type: 'string' } } }, rules: [{ field: 'dueBy', check: 'future' }], maxRepairs: 0 },
     }),
   );
-  const provider = new ScriptedProvider('model-a', script);
+  const provider = new ScriptedProvider(model, script);
   const jobs = new MemoryJobStore();
   const events = new MemoryEventPublisher();
   const rt = await assembleRuntime(
-    { definition, route: [{ provider: 'bedrock', model: 'model-a' }] },
+    { definition, route: [{ provider: 'bedrock', model }] },
     { jobs, events, metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider } },
   );
   const lines: string[] = [];
-  const deliver = (final = false) => runQueued(rt, run, { deadline: Date.now() + 30_000, final, log: (line) => lines.push(line) });
-  return { provider, jobs, events, lines, deliver };
+  const deliver = (last?: 'dead_lettered' | 'failed') => runQueued(rt, run, { deadline: Date.now() + 30_000, ...(last && { lastDelivery: last }), log: (line) => lines.push(line) });
+  return { provider, jobs, events, lines, deliver, rt };
 }
 
 describe('the queued-run life cycle both clouds share', () => {
@@ -58,30 +64,62 @@ describe('the queued-run life cycle both clouds share', () => {
     assert.deepEqual(events.events.map((e) => [e.type, e.detail.jobId]), [['run.completed', 'job-1']]);
   });
 
-  it('fails an answer that breaks its contract, announces it, and fails its redelivery without a model call', async () => {
+  it('fails an answer that breaks its contract at once, announces it, and runs nothing on a redelivery', async () => {
     const { provider, jobs, events, deliver } = await runtime([answer('2001-01-01T00:00:00Z')]);
-    await assert.rejects(deliver(), (e: Error) => e instanceof OutputValidationError && /dueBy: must be in the future/.test(e.message));
-    assert.equal((await jobs.get('job-1'))!.status, 'failed');
-    assert.deepEqual(events.events.map((e) => e.type), ['run.failed']);
-    await assert.rejects(deliver(), /run job-1 already failed and will not be retried/);
+    const done = (await deliver()) as { status: string; error: string };
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /the answer failed validation: dueBy: must be in the future/);
+    const record = (await jobs.get('job-1'))!;
+    assert.deepEqual([record.status, record.validation?.ok], ['failed', false]);
+    assert.deepEqual(events.events.map((e) => [e.type, e.detail.status]), [['run.failed', 'failed']]);
+    assert.equal(((await deliver()) as JobRecord).status, 'failed');
     assert.equal(provider.requests.length, 1);
   });
 
-  it('puts a run that threw back to queued with the reason, silently, while a delivery may still come', async () => {
-    const { jobs, events, lines, deliver } = await runtime([new ModelError('client', 'bad request')]);
-    await assert.rejects(deliver(), /bad request/);
+  it('fails a run a model refuses as a bad request at once: model_error, no retry', async () => {
+    const { jobs, events, deliver } = await runtime([new ModelError('client', 'bad request', 400)]);
+    await deliver();
     const record = (await jobs.get('job-1'))!;
-    assert.equal(record.status, 'queued');
-    assert.match(record.error!, /bad request/);
+    assert.deepEqual([record.status, record.stopReason], ['failed', 'model_error']);
+    assert.match(record.error!, /a model refused the request: model call failed: bad request/);
+    assert.deepEqual(events.events.map((e) => e.type), ['run.failed']);
+  });
+
+  it('puts a run no model could answer back to queued with the reason, silently, while a delivery may still come', async () => {
+    const { jobs, events, lines, deliver } = await runtime([new ModelError('overloaded', 'overloaded', 529), new ModelError('overloaded', 'overloaded', 529), new ModelError('overloaded', 'overloaded', 529)]);
+    await assert.rejects(deliver(), (e: Error) => e instanceof RetryableRunError && /no model was available/.test(e.message));
+    const record = (await jobs.get('job-1'))!;
+    assert.deepEqual([record.status, record.stopReason, record.deliveries], ['queued', 'model_unavailable', 1]);
     assert.deepEqual(events.events, []);
     assert.match(lines[0]!, /"message":"run failed; it will be delivered again"/);
   });
 
-  it('fails and announces a run that threw on its last delivery', async () => {
-    const { jobs, events, lines, deliver } = await runtime([new ModelError('client', 'bad request')]);
-    await assert.rejects(deliver(true), /bad request/);
-    assert.equal((await jobs.get('job-1'))!.status, 'failed');
-    assert.deepEqual(events.events.map((e) => [e.type, e.detail.jobId, e.detail.trigger]), [['run.failed', 'job-1', 'job']]);
+  it('dead-letters a run that fails on its last delivery, and runs a redriven one again', async () => {
+    const down = new ModelError('overloaded', 'overloaded', 529);
+    const { jobs, events, lines, deliver } = await runtime([down, down, down, answer('2099-01-01T00:00:00Z')]);
+    await assert.rejects(deliver('dead_lettered'), RetryableRunError);
+    assert.equal((await jobs.get('job-1'))!.status, 'dead_lettered');
+    assert.deepEqual(events.events.map((e) => [e.type, e.detail.jobId, e.detail.status]), [['run.failed', 'job-1', 'dead_lettered']]);
     assert.match(lines[0]!, /"message":"run failed for the last time"/);
+    // An operator redrives the message from the dead-letter queue: it runs, and can succeed.
+    await deliver();
+    assert.deepEqual([(await jobs.get('job-1'))!.status, (await jobs.get('job-1'))!.deliveries], ['succeeded', 2]);
+  });
+
+  it('ends a timer run that fails as failed, since nothing dead-letters a timer', async () => {
+    const down = new ModelError('overloaded', 'overloaded', 529);
+    const { jobs, deliver } = await runtime([down, down, down]);
+    await assert.rejects(deliver('failed'));
+    assert.equal((await jobs.get('job-1'))!.status, 'failed');
+  });
+
+  it('counts deliveries for a source that does not (Event Grid), and dead-letters on the last one', async () => {
+    const down = new ModelError('overloaded', 'overloaded', 529);
+    const { rt, jobs } = await runtime([down, down, down, down, down, down]);
+    const deliver = () => runQueued(rt, run, { deadline: Date.now() + 30_000, maxDeliveries: 2, log: () => {} });
+    await assert.rejects(deliver(), RetryableRunError);
+    assert.deepEqual([(await jobs.get('job-1'))!.status, (await jobs.get('job-1'))!.deliveries], ['queued', 1]);
+    await assert.rejects(deliver(), RetryableRunError);
+    assert.deepEqual([(await jobs.get('job-1'))!.status, (await jobs.get('job-1'))!.deliveries], ['dead_lettered', 2]);
   });
 });

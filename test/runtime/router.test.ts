@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, beforeEach, describe, it } from 'node:test';
 import type { ModelTargetConfig } from '../../contract/config/runtime-config';
 import { AnthropicProvider } from '../../functions/core/models/anthropic';
@@ -37,7 +39,50 @@ async function route(anthropic: FakeScript, bedrock: FakeScript, options: Constr
 
 const overloaded = { status: 529 };
 
+/** A loopback server that takes every request and never answers it: a hung model endpoint. */
+async function startHungServer(): Promise<{ url: string; requests: number; close(): Promise<void> }> {
+  const server = createServer(() => void state.requests++);
+  const state = { requests: 0 };
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return state.requests;
+    },
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
 describe('the model router', () => {
+  it('times out a hung primary and falls back, without retrying the hung one', async () => {
+    const hung = await startHungServer();
+    const good = await startAnthropicFake([{ text: 'from the fallback' }]);
+    fakes.push(good, { url: hung.url, requests: [], close: hung.close });
+    const targets: ModelTargetConfig[] = [
+      { provider: 'anthropic', model: 'claude-hung', apiKeySecret: 'key', timeoutSeconds: 1 },
+      { provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'key' },
+    ];
+    const router = new ModelRouter(targets, async (t) => new AnthropicProvider({ model: t.model, apiKey: 'sk-test', baseURL: t.model === 'claude-hung' ? hung.url : good.url }), { sleep: async () => {} });
+    const started = Date.now();
+    const response = await router.complete(request);
+    assert.equal(response.model, 'claude-sonnet-4-6');
+    assert.ok(Date.now() - started < 5_000, 'the hung call was cut at its 1 s timeout');
+    assert.equal(hung.requests, 1, 'a timed-out target is not tried again while another remains');
+    assert.deepEqual(response.attempts.map((x) => [x.model, x.outcome, x.errorKind ?? null]), [
+      ['claude-hung', 'error', 'timeout'],
+      ['claude-sonnet-4-6', 'ok', null],
+    ]);
+    assert.match(response.attempts[0]!.message!, /no answer within 1\.0 s/);
+  });
+
+  it('cuts an attempt at the run\'s deadline even when the target allows longer, and lets go of a provider that ignores the signal', async () => {
+    const deaf = { provider: 'bedrock', model: 'deaf', complete: () => new Promise<never>(() => {}) };
+    const router = new ModelRouter([{ provider: 'bedrock', model: 'deaf', timeoutSeconds: 600 }], async () => deaf, { sleep: async () => {}, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    const started = Date.now();
+    await assert.rejects(router.complete(request, { deadline: Date.now() + 200 }), (e: AllTargetsFailedError) => e instanceof AllTargetsFailedError && e.attempts[0]!.errorKind === 'timeout');
+    assert.ok(Date.now() - started < 2_000);
+  });
+
   it('retries a target on 529, then falls back to the next and records every attempt', async () => {
     const { router, a, b, waits } = await route([overloaded, overloaded, overloaded], [{ text: 'from bedrock' }]);
     const response = await router.complete(request);

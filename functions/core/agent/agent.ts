@@ -2,7 +2,8 @@ import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { AgentDefinition } from '../../../contract/definition/define';
 import type { ToolPolicy } from '../../../contract/policy/tool-policy';
 import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } from '../audit/records';
-import type { ModelRouter, RoutedResponse } from '../models/router';
+import { runVerdict } from '../../../contract/runs/results';
+import { AllTargetsFailedError, ModelCallError, type ModelRouter, type RoutedResponse } from '../models/router';
 import type { EventPublisher } from '../events/events';
 import { ZERO_USAGE, type ContentBlock, type Message, type ModelRequest, type Usage } from '../models/types';
 import { OutputValidator, repairPrompt, type ValidationReport } from '../output/validate';
@@ -49,6 +50,8 @@ export interface RunResult {
   readonly costUsd: number;
   readonly provider?: string;
   readonly model?: string;
+  /** Why the run ended without an answer, when a model failure ended it. */
+  readonly error?: string;
 }
 
 const tracer = trace.getTracer('serverless-agents');
@@ -84,6 +87,7 @@ export class Agent {
       const records: AuditRecord[] = [];
       try {
         const result = await this.loop(request, records, span);
+        if (runVerdict(result, agent.output !== undefined).outcome !== 'succeeded') this.ports.metrics.add('RunFailures', 'Count', 1);
         this.recordRun(request, result, records, started);
         span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens, 'serverless_agents.stop_reason': result.stopReason });
         return result;
@@ -91,7 +95,7 @@ export class Agent {
         span.recordException(e as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
         this.ports.metrics.add('RunFailures', 'Count', 1);
-        records.push(this.runRecord(request, started, { stopReason: 'end_turn', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0 }, (e as Error).message));
+        records.push(this.runRecord(request, started, { stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }));
         throw e;
       } finally {
         this.ports.metrics.add('RunLatency', 'Milliseconds', this.now() - started);
@@ -112,11 +116,12 @@ export class Agent {
     let steps = 0;
     let repairs = 0;
     let last: RoutedResponse | undefined;
-    const finish = (stopReason: RunStopReason, output = '', validation?: ValidationReport): RunResult => ({
+    const finish = (stopReason: RunStopReason, output = '', validation?: ValidationReport, error?: string): RunResult => ({
       runId: request.runId,
       agent: agent.name,
       stopReason,
       output,
+      ...(error && { error }),
       ...(validation?.value !== undefined && { structuredOutput: validation.value }),
       ...(validation && { validation }),
       steps,
@@ -145,9 +150,12 @@ export class Agent {
       const stepStarted = this.now();
       let response: RoutedResponse;
       try {
-        response = await this.chat(modelRequest, deadline);
+        response = await this.chat(modelRequest, deadline, request.deadline);
       } catch (e) {
         if (deadline.aborted) return finish('deadline');
+        // The model failures a run ends on, with a reason; anything else is the runtime's own and throws.
+        if (e instanceof AllTargetsFailedError) return finish('model_unavailable', '', undefined, e.message);
+        if (e instanceof ModelCallError) return finish('model_error', '', undefined, e.message);
         throw e;
       }
       last = response;
@@ -189,11 +197,11 @@ export class Agent {
     }
   }
 
-  private chat(request: ModelRequest, signal: AbortSignal): Promise<RoutedResponse> {
+  private chat(request: ModelRequest, signal: AbortSignal, deadline: number): Promise<RoutedResponse> {
     const first = this.ports.router.targets[0]!;
     return tracer.startActiveSpan(`chat ${first.model}`, { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': first.model, 'gen_ai.provider.name': first.provider, 'gen_ai.request.max_tokens': request.maxTokens } }, async (span) => {
       try {
-        const response = await this.ports.router.complete(request, signal);
+        const response = await this.ports.router.complete(request, { signal, deadline });
         span.setAttributes({
           'gen_ai.provider.name': response.provider,
           'gen_ai.response.model': response.model,
@@ -282,7 +290,7 @@ export class Agent {
     records.push(this.runRecord(request, started, result));
   }
 
-  private runRecord(request: RunRequest, started: number, result: Pick<RunResult, 'stopReason' | 'output' | 'steps' | 'usage' | 'costUsd'> & Partial<RunResult>, error?: string): RunRecord {
+  private runRecord(request: RunRequest, started: number, result: Pick<RunRecord, 'stopReason' | 'output' | 'steps' | 'usage' | 'costUsd'> & Partial<Omit<RunResult, 'stopReason'>>): RunRecord {
     const { definition: agent, ports } = this;
     return {
       type: 'run',
@@ -304,7 +312,7 @@ export class Agent {
       output: result.output,
       ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }),
       ...(result.validation && { validation: result.validation }),
-      ...(error && { error }),
+      ...(result.error && { error: result.error }),
     };
   }
 

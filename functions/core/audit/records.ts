@@ -41,7 +41,8 @@ export interface RunRecord {
   readonly steps: number;
   readonly provider?: string;
   readonly model?: string;
-  readonly stopReason: RunStopReason;
+  /** Why the run ended; `runtime_error` when the runtime itself failed and the run threw. */
+  readonly stopReason: RunStopReason | 'runtime_error';
   readonly usage: Usage;
   readonly costUsd: number;
   /** False when a model in the route had no price: the cost budget could not be enforced for it. */

@@ -27,8 +27,13 @@ export interface RoutedResponse extends ModelResponse {
 /** Builds the provider for a target on first use; the router never imports an SDK itself. */
 export type ProviderFactory = (target: ModelTargetConfig) => Promise<ModelProvider>;
 
+/** How long one call to a target may take unless the target says otherwise. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 60_000;
+
 export interface RouterOptions {
   readonly retry?: RetryPolicy;
+  /** @default DEFAULT_ATTEMPT_TIMEOUT_MS */
+  readonly attemptTimeoutMs?: number;
   readonly breaker?: BreakerOptions;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly now?: () => number;
@@ -43,11 +48,19 @@ export class AllTargetsFailedError extends Error {
   }
 }
 
+/** When the call must end: the run's signal, and its deadline (epoch ms) that caps each attempt. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly deadline?: number;
+}
+
 /**
  * Calls the agent's model targets in order: retries a target on throttling, overload, 5xx and lost
  * connections with backoff and full jitter, skips a target whose circuit is open, and falls back to
- * the next target when one gives up. A client error (a bad request) is not retried anywhere: the
- * next target would get the same request.
+ * the next target when one gives up. Each attempt has a timeout (the target's, or 60 s, and never
+ * past the run's deadline); a target that timed out is not tried again in the same call when
+ * another target remains, since a hung endpoint usually stays hung. A client error (a bad request)
+ * is not retried anywhere: the next target would get the same request.
  */
 export class ModelRouter {
   private readonly providers = new Map<number, Promise<ModelProvider>>();
@@ -66,10 +79,12 @@ export class ModelRouter {
     this.now = options.now ?? Date.now;
   }
 
-  async complete(request: ModelRequest, signal?: AbortSignal): Promise<RoutedResponse> {
+  async complete(request: ModelRequest, call: CallOptions = {}): Promise<RoutedResponse> {
+    const { signal } = call;
     const attempts: Attempt[] = [];
     for (const [index, target] of this.targets.entries()) {
       const breaker = breakerFor(`${target.provider}:${target.model}`, this.options.breaker ?? DEFAULT_BREAKER, this.now);
+      const last = index === this.targets.length - 1;
       let waited = 0;
       for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
         if (!breaker.tryAcquire()) {
@@ -77,15 +92,21 @@ export class ModelRouter {
           break;
         }
         const started = this.now();
+        const limit = Math.max(0, Math.min(target.timeoutSeconds !== undefined ? target.timeoutSeconds * 1000 : (this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS), (call.deadline ?? Infinity) - started));
+        const timer = AbortSignal.timeout(limit);
+        const attemptSignal = signal ? AbortSignal.any([signal, timer]) : timer;
         try {
           const provider = await this.provider(index, target);
-          const response = await provider.complete(request, signal);
+          const response = await untilAborted(provider.complete(request, attemptSignal), attemptSignal);
           breaker.success();
           attempts.push({ provider: target.provider, model: target.model, attempt, outcome: 'ok', durationMs: this.now() - started, waitedMs: waited });
           return { ...response, provider: target.provider, model: target.model, attempts };
         } catch (e) {
-          const error = asModelError(e);
-          breaker.failure();
+          const timedOut = timer.aborted && !signal?.aborted;
+          const error = timedOut ? new ModelError('timeout', `no answer within ${(limit / 1000).toFixed(1)} s`) : asModelError(e);
+          // A refused request says nothing about the target's health; only failures a retry may fix count.
+          if (error.retryable) breaker.failure();
+          else breaker.success();
           attempts.push({
             provider: target.provider,
             model: target.model,
@@ -99,6 +120,7 @@ export class ModelRouter {
           });
           if (!error.retryable) throw new ModelCallError(error, attempts);
           if (signal?.aborted) throw new ModelCallError(error, attempts);
+          if (timedOut && !last) break;
           if (attempt < this.retry.maxAttempts) {
             waited = backoffMs(this.retry, attempt, error, this.options.random);
             await this.sleep(waited, signal);
@@ -136,5 +158,18 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (ms <= 0 || signal?.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+/** Settles when `work` does, or rejects when `signal` aborts: a provider that ignores the signal still lets go. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (value) => (signal.removeEventListener('abort', abort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', abort), reject(error)),
+    );
   });
 }

@@ -62,7 +62,7 @@ export interface ModelProvider {
  */
 export class ModelError extends Error {
   constructor(
-    readonly kind: 'throttled' | 'overloaded' | 'server' | 'client' | 'network',
+    readonly kind: 'throttled' | 'overloaded' | 'server' | 'client' | 'network' | 'timeout',
     message: string,
     readonly status?: number,
     readonly retryAfterMs?: number,
@@ -71,7 +71,7 @@ export class ModelError extends Error {
     this.name = 'ModelError';
   }
 
-  /** Worth another attempt: throttling, overload, 5xx and lost connections. */
+  /** Worth another attempt: throttling, overload, 5xx, lost connections and timeouts. */
   get retryable(): boolean {
     return this.kind !== 'client';
   }
