@@ -203,16 +203,26 @@ describe('the agent loop', () => {
     assert.match(result.content, /Unrecognized key: "extra"/);
   });
 
-  it('gives a write tool the same idempotency key for the same run and step', async () => {
-    const call: ScriptStep = { toolUses: [{ name: 'refund', input: { orderId: 'ord_12345678' } }] };
-    const first = await setup({}, [call, { text: 'done' }]);
+  it('keys a write by its effect, so a retried job that reaches it by another path sends the same key', async () => {
+    const refundOrder = { name: 'refund', input: { orderId: 'ord_12345678' } };
+    const lookupOrder = { name: 'lookup_order', input: { orderId: 'ord_12345678' } };
+    // The first delivery refunds at once; the retried one looks the order up first and then
+    // refunds beside a second lookup, at another step and another position in the step.
+    const first = await setup({}, [{ toolUses: [refundOrder] }, { text: 'done' }]);
     await first.run();
-    const again = await setup({}, [call, { text: 'done' }]);
-    await again.run();
-    const keys = backend.calls.map((c) => c.headers['idempotency-key']);
-    assert.equal(keys.length, 2);
-    assert.match(String(keys[0]), /^[0-9a-f]{32}$/);
-    assert.equal(keys[0], keys[1]);
+    const retried = await setup({}, [{ toolUses: [lookupOrder] }, { toolUses: [lookupOrder, refundOrder] }, { text: 'done' }]);
+    await retried.run();
+    const refunds = () => backend.calls.filter((c) => c.path === '/refunds').map((c) => c.headers['idempotency-key']);
+    assert.equal(refunds().length, 2);
+    assert.match(String(refunds()[0]), /^[0-9a-f]{32}$/);
+    assert.equal(refunds()[0], refunds()[1]);
+
+    // Another run, or another effect in the same run, is another key.
+    const other = await setup({}, [{ toolUses: [refundOrder] }, { toolUses: [{ name: 'refund', input: { orderId: 'ord_87654321' } }] }, { text: 'done' }]);
+    await other.agent.run({ runId: 'run-2', input: 'refund it', trigger: 'job', deadline: Date.now() + 60_000 });
+    const [, , secondRun, otherOrder] = refunds();
+    assert.notEqual(secondRun, refunds()[0]);
+    assert.notEqual(otherOrder, secondRun);
   });
 
   const output = { schema: { type: 'object', required: ['price', 'dueBy', 'confidence'], properties: { price: { type: 'number' }, dueBy: { type: 'string' }, confidence: { type: 'number' } } }, rules: [{ field: 'price', check: 'nonNegative' as const }, { field: 'dueBy', check: 'future' as const }], minConfidence: 0.5 };

@@ -226,10 +226,10 @@ export class Agent {
   private async runTools(calls: Extract<ContentBlock, { type: 'tool_use' }>[], request: RunRequest, step: number, parent: Span, signal: AbortSignal): Promise<ToolOutcome[]> {
     const { metrics } = this.ports;
     const outcomes = await Promise.all(
-      calls.map((call, index) =>
+      calls.map((call) =>
         tracer.startActiveSpan(`execute_tool ${call.name}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': call.id, 'gen_ai.agent.name': this.definition.name } }, async (span) => {
           // Tools are cut off at the run's deadline too, not only by their own timeouts.
-          const outcome = await this.tools.run(call, index, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal });
+          const outcome = await this.tools.run(call, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal });
           span.setAttributes({ 'serverless_agents.tool.status': outcome.status, 'gen_ai.tool.type': outcome.kind });
           if (call.name === LOAD_SKILL && outcome.status === 'ok') {
             const skill = (call.input as { name: string }).name;

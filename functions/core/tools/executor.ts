@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { contentDigest } from '../../../contract/digest/content';
 import type { AgentTool } from '../../../contract/definition/schema';
 import { toolDenial, type ToolPolicy } from '../../../contract/policy/tool-denial';
 import type { ToolSpec } from '../models/types';
@@ -59,10 +59,10 @@ export class ToolExecutor {
 
   /** Runs independent calls concurrently; results come back in the order asked. */
   runAll(calls: readonly ToolCallRequest[], context: Omit<ToolContext, 'idempotencyKey'>): Promise<ToolOutcome[]> {
-    return Promise.all(calls.map((call, index) => this.run(call, index, context)));
+    return Promise.all(calls.map((call) => this.run(call, context)));
   }
 
-  async run(call: ToolCallRequest, index: number, context: Omit<ToolContext, 'idempotencyKey'>): Promise<ToolOutcome> {
+  async run(call: ToolCallRequest, context: Omit<ToolContext, 'idempotencyKey'>): Promise<ToolOutcome> {
     const started = performance.now();
     const done = (status: ToolOutcomeStatus, content: string, kind: ToolOutcome['kind'], idempotencyKey?: string): ToolOutcome => ({
       id: call.id,
@@ -93,7 +93,7 @@ export class ToolExecutor {
         return done('error', (e as Error).message, 'builtin');
       }
     }
-    const idempotencyKey = tool!.sideEffect === 'write' ? idempotencyKeyFor(context.runId, context.step, index, tool!.name) : undefined;
+    const idempotencyKey = tool!.sideEffect === 'write' ? idempotencyKeyFor(context.runId, tool!.name, call.input) : undefined;
     const transport = this.transports[tool!.kind] as ToolTransport | undefined;
     if (!transport) return done('error', `Tools of kind "${tool!.kind}" are not available here.`, tool!.kind);
     try {
@@ -117,9 +117,13 @@ export class ToolExecutor {
 }
 
 /**
- * The key a write tool receives: the same run, step and call position always give the same key,
- * so a redelivered job that repeats a step does not repeat the side effect.
+ * The key a write tool receives names the effect, not where the run happened to ask for it: the
+ * run (a job id, a caller's idempotency key, a queue message id, an event id), the tool, and the
+ * input in canonical JSON. A redelivered job whose model reaches the same write at another step,
+ * in another order or with its keys written differently sends the same key, so the tool can
+ * refuse the repeat. Two writes with identical input in one run are one effect by this rule; a
+ * tool that means two must be given something that tells them apart (an amount, a line number).
  */
-export function idempotencyKeyFor(runId: string, step: number, index: number, tool: string): string {
-  return createHash('sha256').update(`${runId}\0${step}\0${index}\0${tool}`).digest('hex').slice(0, 32);
+export function idempotencyKeyFor(runId: string, tool: string, input: unknown): string {
+  return contentDigest(runId, tool, input);
 }
