@@ -6,10 +6,8 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
-import { INVOCATION_KIND, type InvocationTemplate } from '../../contract/api/invocation';
-import { JOB_MESSAGE_ATTRIBUTES, type JobAccepted, type JobMessageAttributes } from '../../contract/api/messages';
+import { INVOCATION_KIND, type ApiRoute, type InvocationTemplate } from '../../contract/api/invocation';
 import { requestBodyJsonSchema } from '../../contract/api/request';
 import { AGENT_NAME_MAX, agentNameSchema } from '../../contract/definition/schema';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
@@ -60,16 +58,16 @@ export interface IAgentApi extends IResource {
   /** The base URL of the deployed stage. */
   readonly url: string;
   /**
-   * What the functions and queues of agents in other stacks are named after: `<prefix><agent>`.
-   * Such agents are reached by name, so no stack references another's resources.
+   * What the functions of agents in other stacks are named after: `<prefix><agent>`. Such agents
+   * are reached by name, so no stack references another's resources.
    */
   readonly agentNamePrefix: string;
   /** The table job status is read from, when the API takes jobs. */
   readonly state?: IAgentStateTable | undefined;
   /** Serves `POST /agents/{agent}/invocations` with `fn`. */
   addInvocations(agent: string, fn: lambda.IFunction): void;
-  /** Takes `POST /agents/{agent}/jobs` onto `queue`, with their status from `state`. */
-  addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void;
+  /** Hands `POST /agents/{agent}/jobs` to `fn`, which queues them, with their status from `state`. */
+  addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable): void;
   /** Lets `grantee` call every agent route: run, submit jobs, read their status (for IAM authorization). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
   /**
@@ -79,8 +77,6 @@ export interface IAgentApi extends IResource {
   reachesByName(scope: IConstruct): boolean;
   /** The physical name an agent's function takes when it lives in another stack than the API. */
   agentFunctionName(agent: string): string;
-  /** The physical name an agent's queue takes when it lives in another stack than the API. */
-  agentQueueName(agent: string): string;
 }
 
 export interface AgentApiProps {
@@ -96,15 +92,14 @@ export interface AgentApiProps {
    */
   readonly state?: IAgentStateTable;
   /**
-   * Agents deployed from other apps that this API serves, by name. Their functions and queues
-   * must be named `<agentNamePrefix><name>`, which an `AgentFunction` given the imported API does.
+   * Agents deployed from other apps that this API serves, by name. Their functions must be named
+   * `<agentNamePrefix><name>`, which an `AgentFunction` given the imported API does.
    * Agents in this app register themselves.
    * @default none
    */
   readonly agents?: readonly RemoteAgent[];
   /**
-   * The start of the physical name of every function and queue this API reaches in another stack
-   * or app: at most 23 letters, digits, hyphens or underscores, unique in the account and region.
+   * The start of the physical name of every function this API reaches in another stack or app: at most 23 letters, digits, hyphens or underscores, unique in the account and region.
    * @default derived from the stack name and construct path
    */
   readonly agentNamePrefix?: string;
@@ -175,17 +170,13 @@ abstract class AgentApiBase extends Resource implements IAgentApi {
   protected abstract readonly stageName: string;
 
   abstract addInvocations(agent: string, fn: lambda.IFunction): void;
-  abstract addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void;
+  abstract addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable): void;
 
   reachesByName(scope: IConstruct): boolean {
     return Stack.of(scope) !== this.stack;
   }
 
   agentFunctionName(agent: string): string {
-    return `${this.agentNamePrefix}${agent}`;
-  }
-
-  agentQueueName(agent: string): string {
     return `${this.agentNamePrefix}${agent}`;
   }
 
@@ -212,11 +203,13 @@ abstract class AgentApiBase extends Resource implements IAgentApi {
 
 /**
  * One API for all agents: `POST /agents/{name}/invocations` runs an agent and answers with its
- * result; `POST /agents/{name}/jobs` queues a run on the agent's queue and answers 202 with a job
- * id; `GET /agents/{name}/jobs/{jobId}` reads its status. The routes are shared by every agent (an
- * agent adds no API resources), authenticated, validated, throttled and access-logged as JSON.
- * Agents in this stack are reached by their functions' and queues' own names; agents in other
- * stacks or apps by names made from `agentNamePrefix`, so the API never depends on their stacks.
+ * result; `POST /agents/{name}/jobs` hands the job to the agent's function, which records it,
+ * queues it on the agent's queue and answers 202 with a job id (the same job for the same
+ * idempotency key, 409 for the key reused with another body); `GET /agents/{name}/jobs/{jobId}`
+ * reads its status straight from the state table. The routes are shared by every agent (an agent
+ * adds no API resources), authenticated, validated, throttled and access-logged as JSON. Agents in
+ * this stack are reached by their functions' own names; agents in other stacks or apps by names
+ * made from `agentNamePrefix`, so the API never depends on their stacks.
  */
 export class AgentApi extends AgentApiBase {
   /** An API another app owns, for agents that register with it there and run here. */
@@ -244,7 +237,7 @@ export class AgentApi extends AgentApiBase {
   readonly restApi: apigw.RestApi;
   readonly restApiId: string;
   readonly agentNamePrefix: string;
-  /** The role API Gateway uses to invoke agent functions, send to agent queues and read job status. */
+  /** The role API Gateway uses to invoke agent functions and read job status. */
   readonly integrationRole: iam.Role;
   readonly accessLogs: logs.LogGroup;
   private jobTable?: IAgentStateTable;
@@ -253,8 +246,8 @@ export class AgentApi extends AgentApiBase {
   private readonly authorization: AgentApiAuthorization;
   private readonly model: apigw.Model;
   private readonly validator: apigw.RequestValidator;
-  private readonly functions = new Map<string, string>();
-  private readonly queues = new Map<string, string>();
+  /** The function each agent's route reaches it by, per route. */
+  private readonly functions = { invocations: new Map<string, string>(), jobs: new Map<string, string>() };
   private invocationsMethod?: apigw.Method;
 
   constructor(scope: Construct, id: string, props: AgentApiProps = {}) {
@@ -294,7 +287,7 @@ export class AgentApi extends AgentApiBase {
     });
 
     this.integrationRole = new iam.Role(this, 'IntegrationRole', {
-      description: 'API Gateway invokes agent functions and queues agent jobs',
+      description: 'API Gateway invokes agent functions and reads job status',
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com').withConditions({
         StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
         ArnLike: { 'aws:SourceArn': this.restApi.arnForExecuteApi() },
@@ -308,7 +301,7 @@ export class AgentApi extends AgentApiBase {
 
     this.acknowledgeFindings(cloudWatchRole);
     this.node.addValidation({
-      validate: () => (this.functions.size + this.queues.size === 0 ? [`AgentApi ${this.node.path} serves no agent: give an AgentFunction with an "api" or "job" trigger this API, or list agents from other apps in agents`] : []),
+      validate: () => (this.functions.invocations.size + this.functions.jobs.size === 0 ? [`AgentApi ${this.node.path} serves no agent: give an AgentFunction with an "api" or "job" trigger this API, or list agents from other apps in agents`] : []),
     });
   }
 
@@ -327,15 +320,12 @@ export class AgentApi extends AgentApiBase {
     this.routeInvocations(agent, this.agentFunctionName(agent));
   }
 
-  addJobs(agent: string, queue: sqs.IQueue, state: IAgentStateTable): void {
-    if (this.reachesByName(queue)) {
-      checkPhysicalName(queue, 'queueName', this.agentQueueName(agent), `agent "${agent}"`);
-      this.routeJobs(agent, this.agentQueueName(agent));
-    } else {
-      this.routeJobs(agent, queue.queueName, queue.queueArn);
-    }
+  addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable): void {
     if (!this.jobTable) this.serveJobs(state);
     else if (this.jobTable !== state) throw new Error(`AgentApi ${this.node.path} serves job status from one AgentStateTable; agent "${agent}" uses another`);
+    if (!this.reachesByName(fn)) return this.routeJobs(agent, fn.functionName, fn.functionArn);
+    checkPhysicalName(fn, 'functionName', this.agentFunctionName(agent), `agent "${agent}"`);
+    this.routeJobs(agent, this.agentFunctionName(agent));
   }
 
   protected metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -348,7 +338,7 @@ export class AgentApi extends AgentApiBase {
     if (agent.invocations ?? true) this.routeInvocations(agent.name, this.agentFunctionName(agent.name));
     if (agent.jobs) {
       if (!this.jobTable) throw new Error(`AgentApi ${this.node.path}: agent "${agent.name}" takes jobs, which needs the API's state table (pass state)`);
-      this.routeJobs(agent.name, this.agentQueueName(agent.name));
+      this.routeJobs(agent.name, this.agentFunctionName(agent.name));
     }
   }
 
@@ -357,23 +347,26 @@ export class AgentApi extends AgentApiBase {
    * and creates the shared route with the first agent. A function named by this API's prefix (in
    * another stack or app) is reached by an ARN formed here, so this stack references nothing there.
    */
-  private routeInvocations(agent: string, functionName: string, functionArn = this.stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })): void {
-    this.register(this.functions, agent, functionName);
+  private routeInvocations(agent: string, functionName: string, functionArn?: string): void {
+    this.route('invocations', agent, functionName, functionArn);
+    this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.functionIntegration('invocations', '200'), this.methodOptions(['200', '400', '404', '409', '422', '500', '502', '503', '504']));
+  }
+
+  /** Maps `agent` to the function that queues its jobs, as routeInvocations does for runs. */
+  private routeJobs(agent: string, functionName: string, functionArn?: string): void {
+    this.route('jobs', agent, functionName, functionArn);
+  }
+
+  private route(route: ApiRoute, agent: string, functionName: string, functionArn = this.stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })): void {
+    this.register(this.functions[route], agent, functionName);
     iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [functionArn] });
-    this.invocationsMethod ??= this.agentResource.addResource('invocations').addMethod('POST', this.invocationIntegration(functionName), this.methodOptions(['200', '400', '404', '422', '500', '502', '503', '504']));
   }
 
-  /** Maps `agent` to its queue and lets the integration role send to exactly that queue. */
-  private routeJobs(agent: string, queueName: string, queueArn = this.stack.formatArn({ service: 'sqs', resource: queueName })): void {
-    this.register(this.queues, agent, queueName);
-    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['sqs:SendMessage'], resourceArns: [queueArn] });
-  }
-
-  /** Creates the job routes, once: submitting to agents' queues, and reading status from `state`. */
+  /** Creates the job routes, once: submitting through agents' functions, and reading status from `state`. */
   private serveJobs(state: IAgentStateTable): void {
     this.jobTable = state;
     const jobs = this.agentResource.addResource('jobs');
-    jobs.addMethod('POST', this.jobIntegration(), this.methodOptions(['202', '400', '404', '502']));
+    jobs.addMethod('POST', this.functionIntegration('jobs', '202'), this.methodOptions(['202', '400', '404', '409', '500', '502']));
     state.grantReadJobs(this.integrationRole);
     const { requestModels: _, ...options } = this.methodOptions(['200', '404', '502']);
     jobs.addResource('{jobId}').addMethod('GET', this.jobStatusIntegration(state), {
@@ -398,27 +391,32 @@ export class AgentApi extends AgentApiBase {
   }
 
   /**
-   * Invokes the named agent's function with the Lambda API. The template maps the path's agent name
-   * to its function; an unknown name is sent as a dry run (which runs nothing) and answered 404.
-   * The function answers `{ statusCode, body }`, and the response template passes both through.
+   * Invokes the named agent's function with the Lambda API, for `route`. The template maps the
+   * path's agent name to its function; an unknown name is sent as a dry run (which runs nothing)
+   * to a function the role may invoke, and answered 404. The function answers
+   * `{ statusCode, body }`, and the response template passes both through; `success` is the status
+   * the method declares for it.
    */
-  private invocationIntegration(anyFunction: string): apigw.AwsIntegration {
+  private functionIntegration(route: ApiRoute, success: string): apigw.AwsIntegration {
     const caller = '$util.escapeJavaScript("$!context.identity.userArn$!context.authorizer.principalId$!context.authorizer.claims.sub")';
     const envelope: InvocationTemplate = {
       kind: `"${INVOCATION_KIND}"`,
+      route: `"${route}"`,
       agent: '"$name"',
+      path: '"$util.escapeJavaScript($context.path)"',
       requestId: '"$context.requestId"',
       requestTimeEpoch: '$context.requestTimeEpoch',
       caller: `"${caller}"`,
       body: "$input.json('$')",
     };
+    const functions = this.functions[route];
     const request = Lazy.string({
-      produce: () => `#set($agents = ${vtlMap(this.functions)})
+      produce: () => `#set($agents = ${vtlMap(functions)})
 #set($name = $input.params('name'))
 #set($fn = $agents.get($name))
 #if("$!fn" == "")
 #set($context.requestOverride.header.X-Amz-Invocation-Type = "DryRun")
-#set($context.requestOverride.path.function = "${anyFunction}")
+#set($context.requestOverride.path.function = "${[...functions.values()][0] ?? ''}")
 {}
 #else
 #set($context.requestOverride.path.function = $fn)
@@ -428,7 +426,7 @@ ${jsonTemplate(envelope)}
     const response = `#set($r = $input.path('$'))
 #if("$!r.statusCode" == "")
 #set($context.responseOverride.status = 404)
-{"message":"no agent by that name takes invocations","requestId":"$context.requestId"}
+{"message":"no agent by that name takes ${route}","requestId":"$context.requestId"}
 #else
 #set($context.responseOverride.status = $r.statusCode)
 $r.body
@@ -443,64 +441,9 @@ $r.body
         requestParameters: { 'integration.request.path.function': 'method.request.path.name' },
         requestTemplates: { 'application/json': request },
         integrationResponses: [
-          { statusCode: '200', responseTemplates: { 'application/json': response } },
+          { statusCode: success, responseTemplates: { 'application/json': response } },
           // A function error (crash, timeout) carries an errorMessage; never leak it to the caller.
           { statusCode: '502', selectionPattern: '.+', responseTemplates: { 'application/json': '{"message":"the agent failed; see its logs under this request id","requestId":"$context.requestId"}' } },
-        ],
-      },
-    });
-  }
-
-  /**
-   * Sends the job to the named agent's queue with the SQS API. The body is the request; the job id
-   * (the API request id), agent, caller and submission time travel as message attributes, so they
-   * stay with the message into the dead-letter queue. An unknown name targets no queue the role may
-   * use: SQS refuses with 403, answered 404.
-   */
-  private jobIntegration(): apigw.AwsIntegration {
-    const attributes: { readonly [K in keyof JobMessageAttributes]-?: [type: 'String' | 'Number', value: string] } = {
-      jobId: ['String', '$util.urlEncode($context.requestId)'],
-      agent: ['String', '$util.urlEncode($name)'],
-      caller: ['String', '$util.urlEncode($caller)'],
-      submittedAt: ['Number', '$context.requestTimeEpoch'],
-    };
-    const encoded = JOB_MESSAGE_ATTRIBUTES.map((name, i) => {
-      const [type, value] = attributes[name];
-      return `&MessageAttribute.${i + 1}.Name=${name}&MessageAttribute.${i + 1}.Value.DataType=${type}&MessageAttribute.${i + 1}.Value.StringValue=${value}`;
-    }).join('');
-    const request = Lazy.string({
-      produce: () => `#set($queues = ${vtlMap(this.queues)})
-#set($name = $input.params('name'))
-#set($queue = $queues.get($name))
-#if("$!queue" == "")#set($queue = "no-such-agent")#end
-#set($context.requestOverride.path.queue = $queue)
-#set($caller = "$!context.identity.userArn$!context.authorizer.principalId$!context.authorizer.claims.sub")
-#if("$caller" == "")#set($caller = "anonymous")#end
-Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))${encoded}`,
-    });
-    const accepted: { readonly [K in keyof JobAccepted]-?: string } = {
-      jobId: '"$context.requestId"',
-      status: '"queued"',
-      statusUrl: '"$context.path/$context.requestId"',
-    };
-    const message = (text: string) => ({ 'application/json': `{"message":"${text}","requestId":"$context.requestId"}` });
-    return new apigw.AwsIntegration({
-      service: 'sqs',
-      path: `${Aws.ACCOUNT_ID}/{queue}`,
-      integrationHttpMethod: 'POST',
-      options: {
-        credentialsRole: this.integrationRole,
-        passthroughBehavior: apigw.PassthroughBehavior.NEVER,
-        requestParameters: {
-          'integration.request.header.Content-Type': "'application/x-www-form-urlencoded'",
-          'integration.request.path.queue': 'method.request.path.name',
-        },
-        requestTemplates: { 'application/json': request },
-        integrationResponses: [
-          { statusCode: '202', responseTemplates: { 'application/json': jsonTemplate(accepted) } },
-          { statusCode: '404', selectionPattern: '403', responseTemplates: message('no agent by that name takes jobs') },
-          { statusCode: '400', selectionPattern: '4\\d{2}', responseTemplates: message('the queue refused the job') },
-          { statusCode: '502', selectionPattern: '5\\d{2}', responseTemplates: message('the queue is unavailable; retry later') },
         ],
       },
     });

@@ -207,7 +207,6 @@ export class AgentFunction extends Construct implements iam.IGrantable {
         props.queue ??
         new AgentQueue(this, 'Queue', {
           ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }),
-          ...(remoteApi && { queueName: remoteApi.agentQueueName(agent.name) }),
         });
     }
 
@@ -217,6 +216,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (state) environment[RUNTIME_ENV.stateTable] = state.tableName;
     if (props.audit) environment[RUNTIME_ENV.auditBucket] = props.audit.bucketName;
     if (this.queue) environment[RUNTIME_ENV.queueMaxReceives] = String(this.queue.maxReceiveCount);
+    // The job route hands jobs to the function, which records each and queues it here.
+    if (this.queue && agent.triggers.some((t) => t.type === 'job')) environment[RUNTIME_ENV.queueUrl] = this.queue.queue.queueUrl;
     checkEnvironmentSize(agent.name, environment);
 
     this.function = new lambda.Function(this, 'Function', {
@@ -367,7 +368,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
           api!.addInvocations(agent.name, this.function);
           break;
         case 'job':
-          api!.addJobs(agent.name, queue!.queue, state!);
+          queue!.queue.grantSendMessages(this.function);
+          api!.addJobs(agent.name, this.function, state!);
           break;
         case 'schedule':
           queue!.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });

@@ -7,9 +7,9 @@ import type { JobStatus } from '../jobs/job-record';
  */
 
 /**
- * The message attributes of a job the AWS API puts on an agent's SQS queue, in the order the API
- * writes them. They travel with the message into the dead-letter queue, so a job that ends there
- * still says what it was.
+ * The message attributes of a job an agent's function puts on its own SQS queue when the AWS API
+ * hands it `POST /agents/{name}/jobs`. They travel with the message into the dead-letter queue, so
+ * a job that ends there still says what it was.
  */
 export const JOB_MESSAGE_ATTRIBUTES = ['jobId', 'agent', 'caller', 'submittedAt'] as const;
 

@@ -9,6 +9,8 @@ export const RUNTIME_ENV = {
   bus: 'AGENT_BUS',
   stateTable: 'STATE_TABLE',
   auditBucket: 'AUDIT_BUCKET',
+  /** The agent's queue, where the function puts the jobs the API hands it. */
+  queueUrl: 'AGENT_QUEUE_URL',
   /** The agent queue's maxReceiveCount, so the runtime knows a message's last receive. */
   queueMaxReceives: 'AGENT_QUEUE_MAX_RECEIVES',
 } as const;

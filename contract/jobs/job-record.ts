@@ -21,6 +21,21 @@ export interface JobRecord {
   readonly validation?: ValidationReport;
   /** Deliveries of the run so far, this one included. */
   readonly deliveries?: number;
+  /**
+   * A fingerprint of the request that started it (route, input, session), so a retry of that
+   * request can be told from another request that reuses its idempotency key.
+   */
+  readonly request?: string;
+  /**
+   * For an invocation made with an idempotency key: the status and body its caller got, which a
+   * retry with the same key and body gets again without a run.
+   */
+  readonly response?: { readonly status: number; readonly body: unknown };
+  /**
+   * A `failed` invocation that ended for a reason worth another try (no model answered, out of
+   * time): a request with the same key and body runs it again.
+   */
+  readonly retryable?: boolean;
 }
 
 /** Days a job's record stays readable, on both clouds; the audit trail keeps the history. */

@@ -1,4 +1,4 @@
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -36,7 +36,7 @@ export class S3SkillStore implements SkillStore {
   }
 }
 
-/** Audit records in the AuditBucket, laid out for Athena (see auditObject). */
+/** Audit records in the AuditBucket, laid out for query engines (see auditObject), created and never replaced. */
 export class S3AuditSink implements AuditSink {
   constructor(
     private readonly bucket: string,
@@ -46,7 +46,13 @@ export class S3AuditSink implements AuditSink {
   async write(records: readonly AuditRecord[]): Promise<void> {
     const object = auditObject(records);
     if (!object) return;
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: object.key, Body: object.body, ContentType: 'application/x-ndjson' }));
+    try {
+      // Create-only: an attempt's object is written once and never replaced.
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: object.key, Body: object.body, ContentType: 'application/x-ndjson', IfNoneMatch: '*' }));
+    } catch (e) {
+      // The same attempt's records already stored (a write retried after its answer was lost).
+      if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw e;
+    }
   }
 }
 
@@ -74,18 +80,30 @@ export class DynamoJobStore implements JobStore {
   ) {}
 
   async put(record: JobRecord): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: {
-          [STATE_TABLE.partitionKey]: { S: STATE_KEYS.job(record.agent, record.jobId) },
-          status: { S: record.status },
-          updatedAt: { S: record.updatedAt },
-          [STATE_TABLE.record]: { S: JSON.stringify(record) },
-          [STATE_TABLE.expiration]: { N: String(Math.floor(Date.now() / 1000) + JOB_RETENTION_DAYS * 86_400) },
-        },
-      }),
-    );
+    await this.client.send(new PutItemCommand(this.item(record)));
+  }
+
+  async create(record: JobRecord): Promise<boolean> {
+    try {
+      await this.client.send(new PutItemCommand({ ...this.item(record), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': STATE_TABLE.partitionKey } }));
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
+  }
+
+  private item(record: JobRecord) {
+    return {
+      TableName: this.table,
+      Item: {
+        [STATE_TABLE.partitionKey]: { S: STATE_KEYS.job(record.agent, record.jobId) },
+        status: { S: record.status },
+        updatedAt: { S: record.updatedAt },
+        [STATE_TABLE.record]: { S: JSON.stringify(record) },
+        [STATE_TABLE.expiration]: { N: String(Math.floor(Date.now() / 1000) + JOB_RETENTION_DAYS * 86_400) },
+      },
+    };
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {

@@ -1,9 +1,11 @@
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { isInvocation, type Invocation } from '../../contract/api/invocation';
-import { isScheduleMessage, type JobMessageAttributes } from '../../contract/api/messages';
+import { isScheduleMessage, JOB_MESSAGE_ATTRIBUTES, type JobMessageAttributes } from '../../contract/api/messages';
+import { RUNTIME_ENV } from '../../contract/config/settings';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import { loadConfig } from '../entry/config';
-import { answerNow, deadlineFrom } from '../entry/outcome';
+import { acceptJob, answerOnce, type JobSender } from '../entry/idempotency';
+import { deadlineFrom } from '../entry/outcome';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun } from '../entry/queued';
 import { buildRuntime, type AwsRuntime } from './runtime';
 
@@ -28,16 +30,41 @@ export async function handler(event: unknown, context: Context) {
   return respond(400, { message: 'unrecognized event: expected an API invocation, an SQS batch or an EventBridge event' });
 }
 
-/** `POST /agents/{name}/invocations`: run now and answer with the result. */
+/**
+ * `POST /agents/{name}/invocations`: run now and answer with the result. `POST /agents/{name}/jobs`:
+ * record the job and put it on the agent's queue, with its attributes.
+ */
 async function invoke(invocation: Invocation, context: Context) {
   const { definition } = config;
   if (invocation.agent !== definition.name) return respond(404, { message: `no agent named "${invocation.agent}" here`, requestId: invocation.requestId });
   const body = (await loadRequestParser())(invocation.body);
   if (!body.ok) return respond(400, { message: 'invalid request body', problems: body.problems, requestId: invocation.requestId });
-  const runId = body.body.idempotencyKey ?? invocation.requestId;
-  const answer = await answerNow(await getRuntime(), definition, { runId, input: body.body.input, deadline: deadline(context) });
+  const rt = await getRuntime();
+  const answer =
+    invocation.route === 'jobs'
+      ? await acceptJob(rt, body.body, { newJobId: invocation.requestId, statusUrl: (jobId) => `${invocation.path}/${jobId}` }, (job) => queueJob(rt, invocation, job))
+      : await answerOnce(rt, body.body, { requestId: invocation.requestId, deadline: deadline(context) });
   return respond(answer.status, answer.body);
 }
+
+/** Puts a job on the agent's queue, its attributes beside the body so they reach the dead-letter queue too. */
+async function queueJob(rt: AwsRuntime, invocation: Invocation, job: Parameters<JobSender>[0]): Promise<void> {
+  if (!rt.queueUrl) throw new Error(`agent ${config.definition.name} takes jobs but has no queue (${RUNTIME_ENV.queueUrl} is not set)`);
+  const attributes: JobMessageAttributes = { jobId: job.jobId, agent: config.definition.name, caller: invocation.caller || 'anonymous', submittedAt: invocation.requestTimeEpoch };
+  const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  sqs ??= new SQSClient({});
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: rt.queueUrl,
+      MessageBody: JSON.stringify(job.body),
+      MessageAttributes: Object.fromEntries(
+        JOB_MESSAGE_ATTRIBUTES.map((name) => [name, typeof attributes[name] === 'number' ? { DataType: 'Number', StringValue: String(attributes[name]) } : { DataType: 'String', StringValue: String(attributes[name]) }]),
+      ),
+    }),
+  );
+}
+
+let sqs: import('@aws-sdk/client-sqs').SQSClient | undefined;
 
 /**
  * An SQS batch through Powertools, which reports only the failed messages back. Powertools batch

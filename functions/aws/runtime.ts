@@ -8,10 +8,12 @@ import { awsProviders, DynamoJobStore, EventBridgePublisher, LambdaInvoker, S3Au
 
 const ENV = RUNTIME_ENV;
 
-/** The agent on Lambda, with what the handler needs besides: its state table, and its queue's receive limit. */
+/** The agent on Lambda, with what the handler needs besides: its state table, and its queue and the queue's receive limit. */
 export interface AwsRuntime extends Runtime {
   readonly stateTable?: string;
   readonly maxReceives?: number;
+  /** The agent's queue, for agents that take jobs from the API. */
+  readonly queueUrl?: string;
 }
 
 /** Builds the agent with the AWS adapters the function's environment names; on the first invocation. */
@@ -22,6 +24,7 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
   const auditBucket = env[ENV.auditBucket];
   const stateTable = env[ENV.stateTable];
   const maxReceives = Number(env[ENV.queueMaxReceives]) || undefined;
+  const queueUrl = env[ENV.queueUrl];
   const runtime = await assembleRuntime(config, {
     ...(skillsBucket && { skills: new S3SkillStore(skillsBucket) }),
     ...(bus && { events: new EventBridgePublisher(bus) }),
@@ -32,7 +35,7 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     providers: awsProviders(env.AWS_REGION ?? 'us-east-1'),
     functions: new LambdaInvoker(),
   });
-  return { ...runtime, ...(stateTable && { stateTable }), ...(maxReceives && { maxReceives }) };
+  return { ...runtime, ...(stateTable && { stateTable }), ...(maxReceives && { maxReceives }), ...(queueUrl && { queueUrl }) };
 }
 
 const UNITS: Record<CoreUnit, (typeof MetricUnit)[keyof typeof MetricUnit]> = { Count: MetricUnit.Count, Milliseconds: MetricUnit.Milliseconds, None: MetricUnit.NoUnit };

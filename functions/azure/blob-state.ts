@@ -15,8 +15,24 @@ export class BlobJobStore implements JobStore {
   constructor(private readonly container: ContainerClient) {}
 
   async put(record: JobRecord): Promise<void> {
+    await this.upload(record);
+  }
+
+  async create(record: JobRecord): Promise<boolean> {
+    try {
+      await this.upload(record, { ifNoneMatch: '*' });
+      return true;
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 409) return false;
+      throw e;
+    }
+  }
+
+  private async upload(record: JobRecord, conditions?: { ifNoneMatch: string }): Promise<void> {
     const body = JSON.stringify(record);
-    await this.container.getBlockBlobClient(jobBlobName(record.jobId)).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+    await this.container
+      .getBlockBlobClient(jobBlobName(record.jobId))
+      .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' }, ...(conditions && { conditions }) });
   }
 
   /** A job as its submitter reads it back, or undefined for an id never queued here. */
@@ -36,6 +52,14 @@ export class BlobAuditSink implements AuditSink {
   async write(records: readonly AuditRecord[]): Promise<void> {
     const object = auditObject(records);
     if (!object) return;
-    await this.container.getBlockBlobClient(object.key).upload(object.body, Buffer.byteLength(object.body), { blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+    try {
+      // Create-only: an attempt's blob is written once and never replaced.
+      await this.container
+        .getBlockBlobClient(object.key)
+        .upload(object.body, Buffer.byteLength(object.body), { blobHTTPHeaders: { blobContentType: 'application/x-ndjson' }, conditions: { ifNoneMatch: '*' } });
+    } catch (e) {
+      // The same attempt's records already stored (a write retried after its answer was lost).
+      if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+    }
   }
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EventGridEvent, FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { ID_PATTERN, ID_RULE } from '../../contract/api/ids';
-import type { JobAccepted, JobMessage } from '../../contract/api/messages';
+import type { JobMessage } from '../../contract/api/messages';
 import type { RequestBody } from '../../contract/api/request';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
-import { answerNow, deadlineFrom } from '../entry/outcome';
+import { acceptJob, answerOnce } from '../entry/idempotency';
+import { deadlineFrom } from '../entry/outcome';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import type { AzureRuntime } from './runtime';
 
@@ -69,24 +70,18 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   async function invoke(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     const body = await readBody(request, context);
     if (isResponse(body)) return body;
-    const runId = body.idempotencyKey ?? context.invocationId;
-    const answer = await answerNow(await getRuntime(), definition, { runId, input: body.input, deadline: deadline() });
+    const answer = await answerOnce(await getRuntime(), body, { requestId: context.invocationId, deadline: deadline() });
     return json(answer.status, answer.body);
   }
 
   async function submitJob(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     const body = await readBody(request, context);
     if (isResponse(body)) return body;
-    const rt = await getRuntime();
-    const jobId = body.idempotencyKey ?? randomUUID();
-    const statusUrl = `/api/agents/${definition.name}/jobs/${jobId}`;
-    // A resubmitted idempotency key answers with the job it already started. It queues the message
-    // again only if no delivery has touched the job yet: the first send may be what failed.
-    const existing = body.idempotencyKey ? await rt.jobs?.get(jobId) : undefined;
-    if (existing && !(existing.status === 'queued' && existing.error === undefined)) return json(202, { jobId, status: existing.status, statusUrl } satisfies JobAccepted);
-    if (!existing) await rt.jobs?.put({ jobId, agent: definition.name, status: 'queued', updatedAt: new Date().toISOString() });
-    context.extraOutputs.set(jobs, { jobId, agent: definition.name, input: body.input } satisfies JobMessage);
-    return json(202, { jobId, status: 'queued', statusUrl } satisfies JobAccepted);
+    const answer = await acceptJob(await getRuntime(), body, { newJobId: randomUUID(), statusUrl: (jobId) => `/api/agents/${definition.name}/jobs/${jobId}` }, async ({ jobId }) => {
+      // The output binding sends the message when the function returns.
+      context.extraOutputs.set(jobs, { jobId, agent: definition.name, input: body.input } satisfies JobMessage);
+    });
+    return json(answer.status, answer.body);
   }
 
   async function jobStatus(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -42,6 +42,17 @@ export function summary(result: RunResult) {
   };
 }
 
+/** What a synchronous caller is answered, with the verdict behind it. */
+export interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly outcome: RunVerdict['outcome'];
+  /** Why the run did not succeed. */
+  readonly reason?: string;
+  /** The run's result, unless the runtime itself failed. */
+  readonly result?: RunResult;
+}
+
 /**
  * A synchronous run from an HTTP caller, announced, as a status and body: 200 with the answer; for
  * a run that ended without a valid one, the verdict's status (422 without valid output, 502 a model
@@ -52,7 +63,7 @@ export async function answerNow(
   runtime: { readonly agent: Agent; readonly events: EventPublisher },
   definition: AgentDefinition,
   run: { readonly runId: string; readonly input: string | Record<string, unknown>; readonly deadline: number },
-): Promise<{ status: number; body: unknown }> {
+): Promise<Answer> {
   const { runId } = run;
   let result: RunResult;
   try {
@@ -60,16 +71,19 @@ export async function answerNow(
   } catch (e) {
     console.error(JSON.stringify({ message: 'run failed', runId, error: (e as Error).message }));
     await publishFailure(runtime.events, definition, runId, 'api', e, { status: 'failed' });
-    return { status: 500, body: { message: 'the agent failed; see its logs under this run id', runId } };
+    return { status: 500, body: { message: 'the agent failed; see its logs under this run id', runId }, outcome: 'retryable', reason: `the runtime failed: ${(e as Error).message}` };
   }
   const verdict = verdictOf(definition, result);
   if (verdict.outcome === 'succeeded') {
     await publishRun(runtime.events, definition, 'run.completed', result);
-    return { status: 200, body: summary(result) };
+    return { status: 200, body: summary(result), outcome: 'succeeded', result };
   }
   await publishRun(runtime.events, definition, 'run.failed', result, { error: verdict.reason!, status: 'failed' });
   return {
     status: verdict.status,
+    outcome: verdict.outcome,
+    reason: verdict.reason!,
+    result,
     body: {
       message: verdict.reason,
       runId,

@@ -79,7 +79,7 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   if (previous?.status === 'succeeded' || previous?.status === 'failed') return previous;
   const deliveries = (previous?.deliveries ?? 0) + 1;
   const status = (value: JobStatus, extra: Partial<JobRecord> = {}) =>
-    jobs?.put({ jobId: run.runId, agent: definition.name, status: value, updatedAt: new Date().toISOString(), deliveries, ...extra });
+    jobs?.put({ jobId: run.runId, agent: definition.name, status: value, updatedAt: new Date().toISOString(), deliveries, ...(previous?.request && { request: previous.request }), ...extra });
   const jobId = run.jobId ? { jobId: run.jobId } : {};
   const announceFailure = (error: unknown, final: JobStatus) => publishFailure(events, definition, run.runId, run.trigger, error, { ...jobId, status: final });
 

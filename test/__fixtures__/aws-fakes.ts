@@ -84,6 +84,10 @@ export async function startS3Fake(initial: Record<string, string | Buffer> = {})
     switch (request.method) {
       case 'PUT': {
         if (header(request, 'x-amz-copy-source')) return s3Error(501, 'NotImplemented', 'the fake has no CopyObject');
+        // A conditional write (S3 has honoured If-None-Match: * since 2024) refuses an existing key.
+        const ifNoneMatch = header(request, 'if-none-match');
+        if (ifNoneMatch !== undefined && ifNoneMatch !== '*') return s3Error(501, 'NotImplemented', 'S3 accepts only If-None-Match: * on PutObject');
+        if (ifNoneMatch === '*' && objects.has(id)) return s3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
         const recovered = recoverUpload(request);
         if (typeof recovered === 'string') {
           return s3Error(400, 'BadDigest', `the fake cannot store ${id} byte-exactly: ${recovered}. ${LOOPBACK_TEXT_LIMIT}`);
@@ -585,7 +589,7 @@ export interface SqsFake extends FakeBase {
   readonly sent: SentMessage[];
 }
 
-/** SendMessage only: what the runtime does when it moves a failed job to its dead-letter queue. */
+/** SendMessage only: what the runtime does when the API hands it a job to queue. */
 export async function startSqsFake(): Promise<SqsFake> {
   const sent: SentMessage[] = [];
   const server = await startLoopback((request): LoopbackReply => {

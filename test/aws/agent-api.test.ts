@@ -8,7 +8,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, type AgentApiProps } from '../../constructs/aws';
-import { agentInput, reportingApp, synthWithRulePacks, testStack } from '../helpers';
+import { RUNTIME_ENV } from '../../contract/config/settings';
+import { agentInput, agentRoleStatements, reportingApp, synthWithRulePacks, testStack } from '../helpers';
 
 function build(props: AgentApiProps = {}, stack: Stack = testStack(new App())) {
   const api = new AgentApi(stack, 'Api', props);
@@ -95,20 +96,25 @@ describe('AgentApi', () => {
     });
   });
 
-  it('queues jobs on the agent queue with the job id as a message attribute and answers 202', () => {
-    const { template, stack, queue } = build();
+  it('hands jobs to the agent function, which may send to its own queue only, and answers with its status', () => {
+    const { template, stack, queue, agent } = build();
     const m = method(template, 'jobs');
-    assert.match(JSON.stringify(m.Integration.Uri), /:apigateway:eu-west-1:sqs:path\/",\{"Ref":"AWS::AccountId"\},"\/\{queue\}"/);
+    assert.match(JSON.stringify(m.Integration.Uri), /:apigateway:eu-west-1:lambda:path\/2015-03-31\/functions\/\{function\}\/invocations/);
     const request = requestTemplate(m);
-    assert.match(request, /Action=SendMessage&MessageBody=\$util.urlEncode\(\$input.json\('\$'\)\)/);
-    assert.match(request, /MessageAttribute.1.Name=jobId&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=\$util.urlEncode\(\$context.requestId\)/);
-    assert.match(request, /MessageAttribute.4.Name=submittedAt&MessageAttribute.4.Value.DataType=Number&MessageAttribute.4.Value.StringValue=\$context.requestTimeEpoch/);
-    assert.equal(m.Integration.IntegrationResponses[0].ResponseTemplates['application/json'], '{"jobId":"$context.requestId","status":"queued","statusUrl":"$context.path/$context.requestId"}');
+    assert.match(request, /\\"route\\":\\"jobs\\"/);
+    assert.match(request, /X-Amz-Invocation-Type = \\"DryRun\\"/);
     const responses = m.Integration.IntegrationResponses.map((r: { StatusCode: string; SelectionPattern?: string }) => [r.StatusCode, r.SelectionPattern]);
-    assert.deepEqual(responses, [['202', undefined], ['404', '403'], ['400', '4\\d{2}'], ['502', '5\\d{2}']]);
+    assert.deepEqual(responses, [['202', undefined], ['502', '.+']]);
+    assert.deepEqual(m.MethodResponses.map((r: { StatusCode: string }) => r.StatusCode), ['202', '400', '404', '409', '500', '502']);
     const q = stack.getLogicalId(queue.queue.node.defaultChild as sqs.CfnQueue);
+    const fn = stack.getLogicalId(agent.function.node.defaultChild as lambda.CfnFunction);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [RUNTIME_ENV.queueUrl]: { Ref: q } }) } });
+    const sends = agentRoleStatements(template).filter((st) => [st.Action].flat().includes('sqs:SendMessage'));
+    assert.deepEqual(sends.map((st) => st.Resource), [{ 'Fn::GetAtt': [q, 'Arn'] }], 'one send grant, on the agent queue');
+    const apiStatements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties.PolicyDocument.Statement);
+    assert.ok(!apiStatements.some((st) => [st.Action].flat().some((a) => a.startsWith('sqs:'))), 'the API sends to no queue');
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [q, 'Arn'] } }]) },
+      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fn, 'Arn'] } }]) },
     });
   });
 

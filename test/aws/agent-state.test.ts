@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { App } from 'aws-cdk-lib';
+import { App, type CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AgentApi, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, ModelRouter } from '../../constructs/aws';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
-import { auditKey } from '../../contract/audit/layout';
+import { attemptId, auditKey } from '../../contract/audit/layout';
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import { STATE_KEYS } from '../../contract/state/table';
 import { agentInput, agentRoleStatements, ROUTER, testStack } from '../helpers';
@@ -59,7 +59,7 @@ describe('AgentStateTable and AuditBucket', () => {
     // The keys the runtime writes: a job record, a Powertools idempotency record, an audit object.
     const recordsOf = (agent: string) => ({
       state: [STATE_KEYS.job(agent, 'job-1'), `${STATE_KEYS.idempotencyKeyPrefix(agent)}#3f2a9c`],
-      audit: [auditKey(agent, '2026-12-01', 'run-1')],
+      audit: [auditKey(agent, '2026-12-01', 'run-1', attemptId(0, '000000'))],
     });
     for (const [agent, other] of [['support', 'support-eu'], ['support-eu', 'support']] as const) {
       const statements = agentRoleStatements(template, agent);
@@ -87,7 +87,7 @@ describe('AgentStateTable and AuditBucket', () => {
   });
 
   it('give the function the table, the audit bucket and the receive limit of its queue, and no send on the dead-letter queue', () => {
-    const { template, statements } = build();
+    const { template, statements, stack, agent } = build();
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -97,7 +97,10 @@ describe('AgentStateTable and AuditBucket', () => {
         }),
       },
     });
-    assert.ok(!statements.some((s) => [s.Action].flat().includes('sqs:SendMessage')), 'the queue dead-letters; the agent never sends there itself');
+    // The agent sends the jobs the API hands it to its own queue; the queue dead-letters, the agent never sends there itself.
+    const queue = stack.getLogicalId(agent.queue!.queue.node.defaultChild as CfnResource);
+    const sends = statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
+    assert.deepEqual(sends.map((s) => s.Resource), [{ 'Fn::GetAtt': [queue, 'Arn'] }]);
   });
 
   it('carry the prices of the route models and the cohort tool policy in the runtime config', () => {

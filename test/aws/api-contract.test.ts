@@ -4,7 +4,6 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AgentApi, AgentFunction, AgentStateTable } from '../../constructs/aws';
 import { isInvocation } from '../../contract/api/invocation';
-import { JOB_MESSAGE_ATTRIBUTES } from '../../contract/api/messages';
 import { parseRequestBody, requestBodySchema } from '../../contract/api/request';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import { renderTemplate } from '../__fixtures__/api-gateway-vtl';
@@ -23,8 +22,10 @@ function synthesized() {
   new AgentFunction(stack, 'Agent', { agent: agentInput({ name: 'support', model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'api' }, { type: 'job' }] }), api });
   const template = Template.fromStack(stack);
   const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: Record<string, any> }[];
-  const method = (verb: string, service: string) => {
-    const found = methods.find((m) => m.Properties.HttpMethod === verb && JSON.stringify(m.Properties.Integration.Uri).includes(`:${service}:`))!;
+  const method = (verb: string, service: string, route?: string) => {
+    const found = methods.find(
+      (m) => m.Properties.HttpMethod === verb && JSON.stringify(m.Properties.Integration.Uri).includes(`:${service}:`) && (!route || JSON.stringify(m.Properties.Integration.RequestTemplates).includes(`\\"route\\":\\"${route}\\"`)),
+    )!;
     const resolve = (value: unknown) => (typeof value === 'string' ? value : stack.resolve(value) && JSON.stringify(value).replace(/^"|"$/g, ''));
     return {
       request: String(resolve(flatten(found.Properties.Integration.RequestTemplates['application/json']))),
@@ -32,7 +33,7 @@ function synthesized() {
     };
   };
   const [model] = Object.values(template.findResources('AWS::ApiGateway::Model')) as { Properties: { Schema: Record<string, unknown> } }[];
-  return { invoke: method('POST', 'lambda'), submit: method('POST', 'sqs'), status: method('GET', 'dynamodb'), model: model!.Properties.Schema };
+  return { invoke: method('POST', 'lambda', 'invocations'), submit: method('POST', 'lambda', 'jobs'), status: method('GET', 'dynamodb'), model: model!.Properties.Schema };
 }
 
 /** A synthesized template string; tokens (function and table names) become readable placeholders. */
@@ -48,10 +49,19 @@ describe('the API templates and the runtime agree', () => {
   const body = { input: 'My order ord_12345678 "arrived" broken', idempotencyKey: 'ticket-77' };
 
   it('builds the invocation envelope the Lambda handler recognizes, with the body as sent', () => {
-    const rendered = renderTemplate(api.invoke.request, { params: { name: 'support' }, body, requestId: 'req-42', callerArn: 'arn:aws:iam::123456789012:role/caller' });
+    const rendered = renderTemplate(api.invoke.request, { params: { name: 'support' }, body, requestId: 'req-42', callerArn: 'arn:aws:iam::123456789012:role/caller', path: '/v1/agents/support/invocations' });
     const envelope = JSON.parse(rendered.output) as unknown;
     assert.ok(isInvocation(envelope), rendered.output);
-    assert.deepEqual(envelope, { kind: 'invocation', agent: 'support', requestId: 'req-42', requestTimeEpoch: 1_796_083_200_000, caller: 'arn:aws:iam::123456789012:role/caller', body });
+    assert.deepEqual(envelope, {
+      kind: 'invocation',
+      route: 'invocations',
+      agent: 'support',
+      path: '/v1/agents/support/invocations',
+      requestId: 'req-42',
+      requestTimeEpoch: 1_796_083_200_000,
+      caller: 'arn:aws:iam::123456789012:role/caller',
+      body,
+    });
     assert.ok(parseRequestBody(envelope.body).ok);
     assert.match(rendered.requestOverride.path.function!, /^<.*Agent.*Function.*>$/);
     assert.equal(rendered.requestOverride.header['X-Amz-Invocation-Type'], undefined);
@@ -70,18 +80,19 @@ describe('the API templates and the runtime agree', () => {
     assert.deepEqual(JSON.parse(answered.output), { message: 'the answer failed validation' });
   });
 
-  it('puts a job on the agent queue with the attributes the handler reads, and answers with its status URL', () => {
-    const rendered = renderTemplate(api.submit.request, { params: { name: 'support' }, body, requestId: 'req-43', callerArn: 'arn:aws:iam::123456789012:role/caller' });
-    const form = new URLSearchParams(rendered.output);
-    assert.equal(form.get('Action'), 'SendMessage');
-    assert.deepEqual(JSON.parse(form.get('MessageBody')!), body);
-    const attributes = Object.fromEntries(JOB_MESSAGE_ATTRIBUTES.map((_, i) => [form.get(`MessageAttribute.${i + 1}.Name`), form.get(`MessageAttribute.${i + 1}.Value.StringValue`)]));
-    assert.deepEqual(attributes, { jobId: 'req-43', agent: 'support', caller: 'arn:aws:iam::123456789012:role/caller', submittedAt: '1796083200000' });
-    assert.match(rendered.requestOverride.path.queue!, /^<.*Queue.*>$/);
-    assert.equal(renderTemplate(api.submit.request, { params: { name: 'nobody' }, body }).requestOverride.path.queue, 'no-such-agent');
-
-    const accepted = renderTemplate(api.submit.responses.find((r) => r.StatusCode === '202')!.ResponseTemplates['application/json']!, { params: {}, body: {}, requestId: 'req-43', path: '/v1/agents/support/jobs' });
-    assert.deepEqual(JSON.parse(accepted.output), { jobId: 'req-43', status: 'queued', statusUrl: '/v1/agents/support/jobs/req-43' });
+  it('hands a job to the agent function in the same envelope, on the jobs route, and 404s an agent that takes none', () => {
+    const rendered = renderTemplate(api.submit.request, { params: { name: 'support' }, body, requestId: 'req-43', callerArn: 'arn:aws:iam::123456789012:role/caller', path: '/v1/agents/support/jobs' });
+    const envelope = JSON.parse(rendered.output) as unknown;
+    assert.ok(isInvocation(envelope), rendered.output);
+    assert.deepEqual([envelope.route, envelope.path, envelope.requestId, envelope.caller], ['jobs', '/v1/agents/support/jobs', 'req-43', 'arn:aws:iam::123456789012:role/caller']);
+    assert.deepEqual(envelope.body, body);
+    assert.match(rendered.requestOverride.path.function!, /^<.*Agent.*Function.*>$/);
+    const unknown = renderTemplate(api.submit.request, { params: { name: 'nobody' }, body });
+    assert.equal(unknown.requestOverride.header['X-Amz-Invocation-Type'], 'DryRun');
+    const ok = api.submit.responses.find((r) => r.StatusCode === '202')!.ResponseTemplates['application/json']!;
+    assert.equal(JSON.parse(renderTemplate(ok, { params: {}, body: '' }).output).message, 'no agent by that name takes jobs');
+    const answered = renderTemplate(ok, { params: {}, body: { statusCode: 409, body: '{"message":"idempotency key \\"k\\" was already used"}' } });
+    assert.equal(answered.responseOverride.status, 409);
   });
 
   it('reads job status under the key the runtime writes, and returns the record as written', () => {

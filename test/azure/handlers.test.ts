@@ -95,7 +95,7 @@ const bodyOf = (response: HttpResponseInit) => response.jsonBody as Record<strin
 const published = () => topic.requests.flatMap((r) => r.body as { eventType: string; data: Record<string, any> }[]);
 const auditBlob = async (runId: string) => {
   const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('audit');
-  for await (const blob of container.listBlobsFlat({ prefix: 'agent=support/' })) if (blob.name.endsWith(`/${runId}.jsonl`)) return blob.name;
+  for await (const blob of container.listBlobsFlat({ prefix: 'agent=support/' })) if (blob.name.includes(`/${runId}/`)) return blob.name;
   return undefined;
 };
 
@@ -108,7 +108,7 @@ describe('the Azure HTTP trigger', () => {
     const sent = anthropic.requests.at(-1)!;
     assert.equal(sent.headers.authorization, 'Bearer test-anthropic-key', 'the key from its app setting');
     assert.match(JSON.stringify((sent.body as { system: unknown }).system), /ticket-triage:/, 'the skill catalog came from Blob storage');
-    assert.match((await auditBlob('sync-1'))!, /^agent=support\/date=\d{4}-\d{2}-\d{2}\/sync-1\.jsonl$/);
+    assert.match((await auditBlob('sync-1'))!, /^agent=support\/date=\d{4}-\d{2}-\d{2}\/sync-1\/\d{8}T\d{9}Z-[0-9a-f]{6}\.jsonl$/);
     const event = published().find((e) => e.eventType === 'run.completed' && e.data.runId === 'sync-1');
     assert.equal(event?.data.agent, 'support');
   });
@@ -128,6 +128,37 @@ describe('the Azure HTTP trigger', () => {
     assert.deepEqual(bodyOf(tooLarge).problems, ['(body): is larger than 256 KiB']);
     const elsewhere = await handlers.invoke(post('invocations', { input: 'hi' }, { name: 'billing' }), context('invoke'));
     assert.equal(elsewhere.status, 404);
+  });
+
+  it('answers a request retried with its idempotency key with the first answer, without a run, and refuses the key for another body', async () => {
+    const body = { input: 'Refund order ord_12345678, charged twice.', idempotencyKey: 'refund-az-1' };
+    const calls = anthropic.requests.length;
+    const first = await handlers.invoke(post('invocations', body), context('invoke'));
+    const again = await handlers.invoke(post('invocations', { idempotencyKey: body.idempotencyKey, input: body.input }), context('invoke'));
+    assert.equal(first.status, 200);
+    assert.deepEqual([again.status, again.jsonBody], [200, first.jsonBody]);
+    assert.equal(anthropic.requests.length, calls + 1, 'one run for two requests');
+    const other = await handlers.invoke(post('invocations', { ...body, input: 'Refund order ord_87654321.' }), context('invoke'));
+    assert.equal(other.status, 409);
+    assert.match(bodyOf(other).message, /idempotency key "refund-az-1" was already used for a different request/);
+    // The key names an invocation now; a job under it is another request.
+    assert.equal((await handlers.submitJob(post('jobs', body), context('submit-job'))).status, 409);
+    assert.equal(bodyOf(await handlers.jobStatus(get('refund-az-1'), context('job-status'))).status, 'succeeded');
+  });
+
+  it('runs a keyed request again when retried after no model answered, each attempt audited beside the other', async () => {
+    const first = await handlers.invoke(post('invocations', { input: 'OVERLOADED: where is ord_12345678?', idempotencyKey: 'parcel-az-1' }), context('invoke'));
+    assert.deepEqual([first.status, bodyOf(first).retryable], [503, true]);
+    const record = bodyOf(await handlers.jobStatus(get('parcel-az-1'), context('job-status')));
+    assert.deepEqual([record.status, record.retryable], ['failed', true]);
+    const again = await handlers.invoke(post('invocations', { input: 'OVERLOADED: where is ord_12345678?', idempotencyKey: 'parcel-az-1' }), context('invoke'));
+    assert.equal(again.status, 503);
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('audit');
+    const attempts: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: 'agent=support/' })) if (blob.name.includes('/parcel-az-1/')) attempts.push(blob.name);
+    assert.equal(attempts.length, 2, 'two attempts, two audit blobs');
+    // A second write to an attempt's blob is refused: audit blobs are created, never replaced.
+    await assert.rejects(container.getBlockBlobClient(attempts[0]!).upload('x', 1, { conditions: { ifNoneMatch: '*' } }), (e: { statusCode?: number }) => e.statusCode === 409);
   });
 
   it('answers 422 with the validation report when the answer breaks its rules', async () => {
@@ -198,6 +229,15 @@ describe('jobs through Service Bus', () => {
     await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-5', deliveryCount: 3 })));
     assert.equal(bodyOf(await handlers.jobStatus(get('job-crash'), context('job-status'))).status, 'dead_lettered');
     assert.deepEqual(published().filter((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-crash').map((e) => e.data.status), ['dead_lettered']);
+  });
+
+  it('refuses a job key reused with another body, naming the key', async () => {
+    assert.equal((await handlers.submitJob(post('jobs', { input: 'Order ord_44445555 is lost.', idempotencyKey: 'ticket-99' }), context('submit-job'))).status, 202);
+    const other = context('submit-job');
+    const response = await handlers.submitJob(post('jobs', { input: 'Order ord_44445556 is lost.', idempotencyKey: 'ticket-99' }), other);
+    assert.equal(response.status, 409);
+    assert.match(bodyOf(response).message, /"ticket-99"/);
+    assert.equal(other.extraOutputs.get(jobs), undefined, 'nothing queued');
   });
 
   it('queues a resubmitted job again when no delivery has touched it, since the first send may have failed', async () => {

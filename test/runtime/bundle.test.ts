@@ -28,6 +28,8 @@ const run = promisify(execFile);
 const TABLE = 'agent-state';
 const BUCKET = 'skills';
 const AUDIT = 'audit';
+/** The agent queue's URL, on the SQS fake: the SQS client sends to the host a queue URL names. */
+let QUEUE_URL: string;
 
 let bedrock: ModelFake;
 let anthropic: ModelFake;
@@ -38,6 +40,8 @@ let sqs: SqsFake;
 let dynamo: ReturnType<typeof dynalite>;
 let dynamoUrl: string;
 let environment: NodeJS.ProcessEnv;
+/** While true, every model target is down: Bedrock answers 503 and the Anthropic API 529. */
+let outage = false;
 
 const future = () => new Date(Date.now() + 3 * 86_400_000).toISOString();
 const triage = (summary: string) =>
@@ -54,14 +58,16 @@ before(async () => {
   };
   bedrock = await startBedrockFake((body) => {
     const prompt = promptOf(body);
+    if (outage) return { status: 503 };
     if (prompt.includes('REFUSED')) return { status: 400 };
     if (prompt.includes('DOWN')) return { status: 503 };
     const answer = prompt.includes('BROKEN') ? { ...JSON.parse(triage(prompt)), dueBy: '2020-01-01T00:00:00Z' } : JSON.parse(triage(`seen: ${prompt}`));
     return { text: JSON.stringify(answer), usage: { inputTokens: 1200, outputTokens: 80 } };
   });
-  anthropic = await startAnthropicFake((body) => (promptOf(body).includes('everywhere') ? { status: 529 } : { text: triage(`fallback: ${promptOf(body)}`) }));
+  anthropic = await startAnthropicFake((body) => (outage || promptOf(body).includes('everywhere') ? { status: 529 } : { text: triage(`fallback: ${promptOf(body)}`) }));
   secrets = await startSecretsManagerFake({ 'team/anthropic': 'test-anthropic-key' });
   sqs = await startSqsFake();
+  QUEUE_URL = `${sqs.url}/123456789012/support`;
   const index = readSkillsFolder(SKILLS);
   const skillFiles = Object.fromEntries(
     index.skills.flatMap((s) => ['SKILL.md', ...s.files].map((f) => [`${BUCKET}/${s.name}/${f}`, readFileSync(join(SKILLS, s.name, f), 'utf8')])),
@@ -95,6 +101,7 @@ before(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
     AWS_ENDPOINT_URL_SQS: sqs.url,
     [RUNTIME_ENV.queueMaxReceives]: '3',
+    [RUNTIME_ENV.queueUrl]: QUEUE_URL,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     ANTHROPIC_BASE_URL: anthropic.url,
     POWERTOOLS_METRICS_DISABLED: 'false',
@@ -123,7 +130,16 @@ async function invokeJson(events: string): Promise<unknown[]> {
   return JSON.parse(stdout.slice(stdout.lastIndexOf('RESULTS') + 'RESULTS'.length));
 }
 
-const apiEvent = (body: unknown, requestId = 'req-1') => ({ kind: 'invocation', agent: 'support', requestId, caller: 'arn:aws:iam::123456789012:user/tester', body });
+const apiEvent = (body: unknown, requestId = 'req-1', route: 'invocations' | 'jobs' = 'invocations') => ({
+  kind: 'invocation',
+  route,
+  agent: 'support',
+  path: `/v1/agents/support/${route}`,
+  requestId,
+  requestTimeEpoch: 1_796_083_200_000,
+  caller: 'arn:aws:iam::123456789012:user/tester',
+  body,
+});
 const jobMessage = (jobId: string, body: unknown, messageId = `msg-${jobId}`, receives = 1) => ({
   messageId,
   receiptHandle: 'rh',
@@ -156,8 +172,8 @@ describe('the synthesized runtime bundle, in plain Node against loopback fakes',
     const sent = bedrock.requests.at(-1)!.body as { system: { text?: string; cachePoint?: unknown }[] };
     assert.ok(sent.system.some((b) => b.text?.includes('ticket-triage:')));
     assert.ok(sent.system.some((b) => b.cachePoint));
-    const audit = [...s3.objects.keys()].find((k) => k.startsWith(`${AUDIT}/agent=support/date=`) && k.endsWith('/req-1.jsonl'));
-    assert.ok(audit, 'the run is audited under its agent and date');
+    const audit = [...s3.objects.keys()].find((k) => k.startsWith(`${AUDIT}/agent=support/date=`) && k.includes('/req-1/'));
+    assert.match(String(audit), /\/date=\d{4}-\d{2}-\d{2}\/req-1\/\d{8}T\d{9}Z-[0-9a-f]{6}\.jsonl$/, 'the run is audited under its agent, date and attempt');
     const records = s3.objects.get(audit!)!.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(records.map((r) => r.type), ['step', 'run']);
     const completed = events.entries.find((e) => e.DetailType === 'run.completed' && (e.Detail as { runId: string }).runId === 'req-1');
@@ -282,4 +298,95 @@ describe('the synthesized runtime bundle, in plain Node against loopback fakes',
     assert.deepEqual(results.map((r) => r.batchItemFailures), [[], []]);
     assert.equal(bedrock.requests.length, before + 1, 'the model ran once for two deliveries');
   });
+
+  it('answers a request retried with its idempotency key with the first answer, without a run, and refuses the key for another body', async () => {
+    const body = { input: 'Refund order ord_12345678, charged twice.', idempotencyKey: 'refund-ord-1' };
+    const before = bedrock.requests.length;
+    const [first, again, reordered, other] = (await invoke(
+      apiEvent(body, 'req-k1'),
+      apiEvent(body, 'req-k2'),
+      apiEvent({ idempotencyKey: body.idempotencyKey, input: body.input }, 'req-k3'),
+      apiEvent({ ...body, input: 'Refund order ord_87654321.' }, 'req-k4'),
+    )) as { statusCode: number; body: string }[];
+    assert.equal(first!.statusCode, 200, first!.body);
+    assert.equal(again!.statusCode, 200);
+    assert.equal(again!.body, first!.body, 'the same answer, byte for byte');
+    assert.equal(reordered!.body, first!.body, 'key order in the body does not make another request');
+    assert.equal(bedrock.requests.length, before + 1, 'one run for three requests');
+    assert.equal(other!.statusCode, 409);
+    assert.match(JSON.parse(other!.body).message, /idempotency key "refund-ord-1" was already used for a different request/);
+    assert.equal(JSON.parse(other!.body).idempotencyKey, 'refund-ord-1');
+    assert.equal(auditObjects('refund-ord-1').length, 1);
+    const record = await jobRecord('refund-ord-1');
+    assert.equal(record.status, 'succeeded');
+    assert.deepEqual(record.response, { status: 200, body: JSON.parse(first!.body) });
+  });
+
+  it('runs a keyed request again when retried after no model answered, and keeps both attempts audited', async () => {
+    const body = { input: 'Where is my parcel for ord_12345678?', idempotencyKey: 'parcel-1' };
+    outage = true;
+    const [down] = (await invoke(apiEvent(body, 'req-o1'))) as { statusCode: number; body: string }[];
+    outage = false;
+    const [retried, replayed] = (await invoke(apiEvent(body, 'req-o2'), apiEvent(body, 'req-o3'))) as { statusCode: number; body: string }[];
+    assert.equal(down!.statusCode, 503, down!.body);
+    assert.equal(JSON.parse(down!.body).retryable, true);
+    assert.equal(retried!.statusCode, 200, retried!.body);
+    assert.equal(replayed!.body, retried!.body);
+    const attempts = auditObjects('parcel-1').map((key) => s3.objects.get(key)!.toString('utf8').trim().split('\n').map((l) => JSON.parse(l)).find((r) => r.type === 'run'));
+    assert.deepEqual(attempts.map((r) => r.stopReason).sort(), ['end_turn', 'model_unavailable']);
+    assert.notEqual(attempts[0].attempt, attempts[1].attempt);
+    assert.equal((await jobRecord('parcel-1')).deliveries, 2);
+  });
+
+  it('writes every audit object create-only, so S3 refuses to replace one', async () => {
+    const puts = s3.requests.filter((r) => r.method === 'PUT' && decodeURIComponent(r.path).startsWith(`/${AUDIT}/agent=support/`));
+    assert.ok(puts.length >= 3);
+    assert.deepEqual([...new Set(puts.map((r) => r.headers['if-none-match']))], ['*']);
+    // What S3 does with such a write to a key that exists: refuses it, and the first object stays.
+    const key = `agent=support/date=2026-12-01/run-x/20261201T000000000Z-abcdef.jsonl`;
+    s3.objects.set(`${AUDIT}/${key}`, Buffer.from('{"first":true}\n'));
+    const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    await assert.rejects(client.send(new PutObjectCommand({ Bucket: AUDIT, Key: key, Body: 'second', IfNoneMatch: '*' })), (e: Error & { $metadata: { httpStatusCode: number } }) => e.$metadata.httpStatusCode === 412);
+    client.destroy();
+    assert.equal(s3.objects.get(`${AUDIT}/${key}`)!.toString('utf8'), '{"first":true}\n');
+  });
+
+  it('takes a job from the API: records it queued, queues it with its attributes, once per idempotency key, and runs it from the queue', async () => {
+    const body = { input: 'Order ord_12345678 arrived broken.', idempotencyKey: 'ticket-501' };
+    const sentBefore = sqs.sent.length;
+    const [accepted, again, other] = (await invoke(apiEvent(body, 'req-j1', 'jobs'), apiEvent(body, 'req-j2', 'jobs'), apiEvent({ ...body, input: 'Another order.' }, 'req-j3', 'jobs'))) as { statusCode: number; body: string }[];
+    assert.equal(accepted!.statusCode, 202, accepted!.body);
+    assert.deepEqual(JSON.parse(accepted!.body), { jobId: 'ticket-501', status: 'queued', statusUrl: '/v1/agents/support/jobs/ticket-501' });
+    assert.equal((await jobRecord('ticket-501')).status, 'queued', 'readable at once, before any delivery');
+    assert.equal(again!.statusCode, 202);
+    assert.equal(other!.statusCode, 409);
+    assert.match(JSON.parse(other!.body).message, /"ticket-501"/);
+    const sent = sqs.sent.slice(sentBefore);
+    // Sent twice: the resubmission came before any delivery touched the job, and the first send may have been lost.
+    assert.equal(sent.length, 2);
+    assert.deepEqual(sent[0], { queueUrl: QUEUE_URL, body: JSON.stringify(body), attributes: { jobId: 'ticket-501', agent: 'support', caller: 'arn:aws:iam::123456789012:user/tester', submittedAt: '1796083200000' } });
+
+    // Both copies arrive; the job runs once.
+    const before = bedrock.requests.length;
+    const copies = sent.map((m, i) => ({ ...jobMessage(m.attributes.jobId!, JSON.parse(m.body), `m-501-${i}`) }));
+    await invoke({ Records: [copies[0]] }, { Records: [copies[1]] });
+    assert.equal(bedrock.requests.length, before + 1);
+    const record = await jobRecord('ticket-501');
+    assert.deepEqual([record.status, record.deliveries], ['succeeded', 1]);
+    const [late] = (await invoke(apiEvent(body, 'req-j4', 'jobs'))) as { statusCode: number; body: string }[];
+    assert.equal(JSON.parse(late!.body).status, 'succeeded');
+    assert.equal(sqs.sent.length, sentBefore + 2, 'a finished job is not queued again');
+  });
+
+  it('gives a job without a key the request id, and answers a malformed job 400 without queueing it', async () => {
+    const sentBefore = sqs.sent.length;
+    const [accepted, malformed] = (await invoke(apiEvent({ input: 'Where is ord_12345678?' }, 'req-j5', 'jobs'), apiEvent({ input: '' }, 'req-j6', 'jobs'))) as { statusCode: number; body: string }[];
+    assert.equal(JSON.parse(accepted!.body).jobId, 'req-j5');
+    assert.equal(malformed!.statusCode, 400);
+    assert.equal(sqs.sent.length, sentBefore + 1);
+  });
 });
+
+/** The audit objects of every attempt at a run, by key. */
+const auditObjects = (runId: string) => [...s3.objects.keys()].filter((k) => k.startsWith(`${AUDIT}/agent=support/date=`) && k.includes(`/${runId}/`));

@@ -1,52 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JobRecord } from '../../contract/jobs/job-record';
-import { defineAgent } from '../../contract/definition';
-import { MemoryEventPublisher } from '../../functions/core/events/events';
-import type { JobStore } from '../../functions/core/jobs/jobs';
 import { ModelError } from '../../functions/core/models/types';
-import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
-import { assembleRuntime } from '../../functions/entry/assemble';
 import { RetryableRunError } from '../../functions/entry/outcome';
 import { runQueued, type QueuedRun } from '../../functions/entry/queued';
-import { ScriptedProvider, type ScriptStep } from '../__fixtures__/scripted-provider';
-import { agentInput } from '../helpers';
-
-/** Job records in memory, as both clouds' stores keep them: by run id. */
-class MemoryJobStore implements JobStore {
-  readonly history: JobRecord[] = [];
-  async put(record: JobRecord): Promise<void> {
-    this.history.push(record);
-  }
-  async get(jobId: string): Promise<JobRecord | undefined> {
-    return this.history.filter((r) => r.jobId === jobId).at(-1);
-  }
-}
+import { answer, memoryRuntime } from '../__fixtures__/memory-runtime';
+import type { ScriptStep } from '../__fixtures__/scripted-provider';
 
 const run: QueuedRun = { runId: 'job-1', jobId: 'job-1', trigger: 'job', input: 'Triage ticket 7.' };
-const answer = (dueBy: string) => ({ text: JSON.stringify({ category: 'billing', dueBy }) });
-
-let models = 0;
-
-/**
- * The runtime every entry point assembles, here on a scripted model and in-memory ports. Each gets
- * a model of its own: circuit breakers are per target and process-wide.
- */
+/** The shared runtime, delivering `run` as a queue would. */
 async function runtime(script: ScriptStep[]) {
-  const model = `model-${++models}`;
-  const definition = defineAgent(
-    agentInput({
-      model: { provider: 'bedrock', model },
-      output: { schema: { type: 'object', required: ['category', 'dueBy'], properties: { category: { type: 'string' }, dueBy: { type: 'string' } } }, rules: [{ field: 'dueBy', check: 'future' }], maxRepairs: 0 },
-    }),
-  );
-  const provider = new ScriptedProvider(model, script);
-  const jobs = new MemoryJobStore();
-  const events = new MemoryEventPublisher();
-  const rt = await assembleRuntime(
-    { definition, route: [{ provider: 'bedrock', model }] },
-    { jobs, events, metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider } },
-  );
+  const { provider, jobs, events, rt } = await memoryRuntime(script);
   const lines: string[] = [];
   const deliver = (last?: 'dead_lettered' | 'failed') => runQueued(rt, run, { deadline: Date.now() + 30_000, ...(last && { lastDelivery: last }), log: (line) => lines.push(line) });
   return { provider, jobs, events, lines, deliver, rt };

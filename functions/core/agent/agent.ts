@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { attemptId } from '../../../contract/audit/layout';
 import type { AgentDefinition } from '../../../contract/definition/define';
 import type { ToolPolicy } from '../../../contract/policy/tool-policy';
 import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } from '../audit/records';
@@ -35,6 +37,9 @@ export interface RunRequest {
   /** When the run must have ended (epoch ms): the platform's deadline minus time to write results. */
   readonly deadline: number;
 }
+
+/** A run request as one attempt at it: a redelivery or a retried request is another attempt. */
+type RunAttempt = RunRequest & { readonly attempt: string };
 
 export interface RunResult {
   readonly runId: string;
@@ -85,17 +90,18 @@ export class Agent {
     return tracer.startActiveSpan(`invoke_agent ${agent.name}`, { attributes: agentAttributes(agent, request) }, async (span) => {
       const started = this.now();
       const records: AuditRecord[] = [];
+      const current: RunAttempt = { ...request, attempt: attemptId(started, randomBytes(3).toString('hex')) };
       try {
-        const result = await this.loop(request, records, span);
+        const result = await this.loop(current, records, span);
         if (runVerdict(result, agent.output !== undefined).outcome !== 'succeeded') this.ports.metrics.add('RunFailures', 'Count', 1);
-        this.recordRun(request, result, records, started);
+        this.recordRun(current, result, records, started);
         span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens, 'serverless_agents.stop_reason': result.stopReason });
         return result;
       } catch (e) {
         span.recordException(e as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
         this.ports.metrics.add('RunFailures', 'Count', 1);
-        records.push(this.runRecord(request, started, { stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }));
+        records.push(this.runRecord(current, started, { stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }));
         throw e;
       } finally {
         this.ports.metrics.add('RunLatency', 'Milliseconds', this.now() - started);
@@ -106,7 +112,7 @@ export class Agent {
     });
   }
 
-  private async loop(request: RunRequest, records: AuditRecord[], span: Span): Promise<RunResult> {
+  private async loop(request: RunAttempt, records: AuditRecord[], span: Span): Promise<RunResult> {
     const { definition: agent, ports } = this;
     const { limits } = agent;
     const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: typeof request.input === 'string' ? request.input : JSON.stringify(request.input) }] }];
@@ -164,7 +170,7 @@ export class Agent {
       cost += stepCost ?? 0;
       this.recordModelMetrics(response);
 
-      const step = { runId: request.runId, step: steps, agent: agent.name, started: stepStarted, request: modelRequest, response };
+      const step = { runId: request.runId, attempt: request.attempt, step: steps, agent: agent.name, started: stepStarted, request: modelRequest, response };
       if (response.stopReason === 'refusal') {
         ports.metrics.add('Refusals', 'Count', 1);
         records.push(this.stepRecord(step, [], stepCost));
@@ -260,7 +266,7 @@ export class Agent {
   }
 
   private stepRecord(
-    step: { runId: string; step: number; agent: string; started: number; request: ModelRequest; response: RoutedResponse },
+    step: { runId: string; attempt: string; step: number; agent: string; started: number; request: ModelRequest; response: RoutedResponse },
     toolCalls: ToolOutcome[],
     cost: number | undefined,
     validation?: ValidationReport,
@@ -268,6 +274,7 @@ export class Agent {
     return {
       type: 'step',
       runId: step.runId,
+      attempt: step.attempt,
       agent: step.agent,
       step: step.step,
       startedAt: new Date(step.started).toISOString(),
@@ -285,16 +292,17 @@ export class Agent {
     };
   }
 
-  private recordRun(request: RunRequest, result: RunResult, records: AuditRecord[], started: number): void {
+  private recordRun(request: RunAttempt, result: RunResult, records: AuditRecord[], started: number): void {
     this.ports.metrics.add('Runs', 'Count', 1);
     records.push(this.runRecord(request, started, result));
   }
 
-  private runRecord(request: RunRequest, started: number, result: Pick<RunRecord, 'stopReason' | 'output' | 'steps' | 'usage' | 'costUsd'> & Partial<Omit<RunResult, 'stopReason'>>): RunRecord {
+  private runRecord(request: RunAttempt, started: number, result: Pick<RunRecord, 'stopReason' | 'output' | 'steps' | 'usage' | 'costUsd'> & Partial<Omit<RunResult, 'stopReason'>>): RunRecord {
     const { definition: agent, ports } = this;
     return {
       type: 'run',
       runId: request.runId,
+      attempt: request.attempt,
       agent: agent.name,
       cohort: agent.cohort,
       definitionVersion: agent.version,

@@ -9,6 +9,8 @@ export type { RunStopReason };
 export interface StepRecord {
   readonly type: 'step';
   readonly runId: string;
+  /** Which attempt at the run this step belongs to (see RunRecord.attempt). */
+  readonly attempt: string;
   readonly agent: string;
   readonly step: number;
   readonly startedAt: string;
@@ -30,6 +32,11 @@ export interface StepRecord {
 export interface RunRecord {
   readonly type: 'run';
   readonly runId: string;
+  /**
+   * This attempt at the run: a run delivered or requested again under the same run id is another
+   * attempt, with its own records beside the first's.
+   */
+  readonly attempt: string;
   readonly agent: string;
   readonly cohort: string;
   readonly definitionVersion: string;

@@ -5,6 +5,28 @@ export type { JobRecord, JobStatus } from '../../../contract/jobs/job-record';
 /** Where job status lives: DynamoDB on AWS, Blob storage on Azure. The AWS API reads it back without the runtime. */
 export interface JobStore {
   put(record: JobRecord): Promise<void>;
+  /** Writes the record only if none exists under its id; false when one does. */
+  create(record: JobRecord): Promise<boolean>;
   /** A job's record, or undefined for an id never recorded. */
   get(jobId: string): Promise<JobRecord | undefined>;
+}
+
+/** Keeps every record written, in memory: for tests and local runs. */
+export class MemoryJobStore implements JobStore {
+  readonly history: JobRecord[] = [];
+
+  async put(record: JobRecord): Promise<void> {
+    this.history.push(record);
+  }
+
+  async create(record: JobRecord): Promise<boolean> {
+    // Checked and written in one turn, as the real stores' conditional writes are atomic.
+    if (this.history.some((r) => r.jobId === record.jobId)) return false;
+    this.history.push(record);
+    return true;
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    return this.history.filter((r) => r.jobId === jobId).at(-1);
+  }
 }
