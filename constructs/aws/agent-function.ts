@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -88,8 +88,9 @@ export interface AgentFunctionProps {
   readonly bus?: IAgentBus;
   /**
    * Where job status and idempotency records live; needed by agents with queued triggers, so a
-   * redelivered job never runs twice.
-   * @default the API's state table, if it has one; otherwise the agent must have only the `api` trigger
+   * redelivered job never runs twice, and by agents whose callers send idempotency keys.
+   * @default the API's state table, if it has one; otherwise the agent must have only the `api`
+   * trigger, and refuses invocations that carry an idempotency key (400)
    */
   readonly state?: IAgentStateTable;
   /**
@@ -190,6 +191,12 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     const agent = (this.definition = defineAgent(props.agent));
     const state = props.state ?? props.api?.state;
     checkWiring(agent, props, state);
+    if (!state && agent.triggers.some((t) => t.type === 'api')) {
+      Annotations.of(this).addWarningV2(
+        'serverless-agents:no-idempotency-records',
+        `agent "${agent.name}" has no AgentStateTable, so it refuses invocations that carry an idempotencyKey (400) rather than run them unguarded; give it state to honour keys`,
+      );
+    }
     const route = props.router ? props.router.route(agent) : resolveModel(undefined, agent);
     const runtimeRoute = route.map(toRuntimeTarget);
     const prices = pricesFor(props.router?.policy, runtimeRoute.map((t) => t.model));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as cdk from 'aws-cdk-lib';
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -114,6 +114,16 @@ describe('AgentFunction', () => {
       Targets: [Match.objectLike({ Input: '{"source":"schedule","input":"Report."}', RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 }, DeadLetterConfig: { Arn: Match.anyValue() } })],
     });
     template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
+  });
+
+  it('warns at synth that an API agent without a state table refuses idempotency keys, and is silent with one', () => {
+    const warnings = (stack: cdk.Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('no-idempotency-records'));
+    const { stack } = build();
+    assert.equal(warnings(stack).length, 1);
+    assert.match(JSON.stringify(warnings(stack)[0]!.entry.data), /agent \\"helper\\" has no AgentStateTable, so it refuses invocations that carry an idempotencyKey \(400\)/);
+    const withState = testStack(new App());
+    new AgentFunction(withState, 'Agent', { agent: agentInput({}), router: new ModelRouter(withState, 'Models', ROUTER), api: new AgentApi(withState, 'Api'), state: new AgentStateTable(withState, 'State') });
+    assert.equal(warnings(withState).length, 0);
   });
 
   it('grants invoke to whoever may run it directly', () => {
