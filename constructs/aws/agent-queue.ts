@@ -149,7 +149,9 @@ export class AgentQueue extends Construct {
 
   /** Starts a run on a schedule; a delivery that keeps failing ends in the dead-letter queue. */
   addSchedule(id: string, options: ScheduleOptions): events.Rule {
-    return this.addRule(id, { schedule: events.Schedule.expression(options.expression) }, events.RuleTargetInput.fromObject(scheduleMessage(options.input)));
+    // The firing's event id and time travel in the message, so a firing delivered twice runs once.
+    const message = scheduleMessage(options.input, { eventId: events.EventField.eventId, time: events.EventField.time });
+    return this.addRule(id, { schedule: events.Schedule.expression(options.expression) }, events.RuleTargetInput.fromObject(message));
   }
 
   /** Starts a run for every event matching `pattern` on `bus` (the account's default bus if omitted). */

@@ -36,17 +36,31 @@ export interface JobAccepted {
   readonly statusUrl: string;
 }
 
-/** The message a schedule puts on the agent's queue: the prompt the definition's trigger gives. */
+/**
+ * The message a schedule puts on the agent's queue: the prompt the definition's trigger gives, and
+ * the firing it came from. EventBridge delivers at least once; every delivery of one firing carries
+ * the same event id, so the run it starts is keyed by that id and runs once.
+ */
 export interface ScheduleMessage {
   readonly source: typeof SCHEDULE_SOURCE;
   readonly input: string;
+  /** The id of the EventBridge event that fired the schedule. */
+  readonly eventId?: string;
+  /** When the schedule fired, as the event's ISO time. */
+  readonly time?: string;
 }
 
 export const SCHEDULE_SOURCE = 'schedule';
 
-export const scheduleMessage = (input: string): ScheduleMessage => ({ source: SCHEDULE_SOURCE, input });
+export const scheduleMessage = (input: string, firing?: { readonly eventId: string; readonly time: string }): ScheduleMessage => ({ source: SCHEDULE_SOURCE, input, ...firing });
 
 export function isScheduleMessage(body: unknown): body is ScheduleMessage {
   const b = body as Partial<ScheduleMessage> | undefined;
   return b?.source === SCHEDULE_SOURCE && typeof b.input === 'string';
 }
+
+/**
+ * The run id of one firing of a schedule, on either cloud: from the event id on AWS, from the
+ * schedule and its occurrence (to the minute, the finest any schedule expression names) on Azure.
+ */
+export const scheduledRunId = (firing: string) => `schedule-${firing}`;

@@ -1,6 +1,6 @@
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { isInvocation, type Invocation } from '../../contract/api/invocation';
-import { isScheduleMessage, JOB_MESSAGE_ATTRIBUTES, type JobMessageAttributes } from '../../contract/api/messages';
+import { isScheduleMessage, JOB_MESSAGE_ATTRIBUTES, scheduledRunId, type JobMessageAttributes } from '../../contract/api/messages';
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import { loadConfig } from '../entry/config';
@@ -115,7 +115,7 @@ function parseRecord(record: SQSRecord, parseBody: Awaited<ReturnType<typeof loa
   const body = messageBody(record.body);
   if (jobId) return jobRun(jobId, body, parseBody);
   if (isEventBridgeEvent(body)) return { runId: body.id, trigger: 'event', input: body as unknown as Record<string, unknown> };
-  if (isScheduleMessage(body)) return { runId: record.messageId, trigger: 'schedule', input: body.input };
+  if (isScheduleMessage(body)) return { runId: body.eventId ? scheduledRunId(body.eventId) : record.messageId, trigger: 'schedule', input: body.input };
   return plainRun(body, record.messageId, parseBody);
 }
 

@@ -37,11 +37,23 @@ export class BlobJobStore implements JobStore {
 
   /** A job as its submitter reads it back, or undefined for an id never queued here. */
   async get(jobId: string): Promise<JobRecord | undefined> {
-    try {
-      return JSON.parse((await this.container.getBlobClient(jobBlobName(jobId)).downloadToBuffer()).toString('utf8')) as JobRecord;
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
+    // A blob read while its first upload is still being committed can come back empty or cut
+    // short (Azurite shows this); a record is always whole JSON, so read again, briefly, before
+    // giving up.
+    for (let attempt = 1; ; attempt++) {
+      let text: string;
+      try {
+        text = (await this.container.getBlobClient(jobBlobName(jobId)).downloadToBuffer()).toString('utf8');
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+      try {
+        return JSON.parse(text) as JobRecord;
+      } catch (e) {
+        if (attempt === 5) throw new Error(`the record of job ${jobId} is not whole JSON: ${(e as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     }
   }
 }

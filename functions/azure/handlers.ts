@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventGridEvent, FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { ID_PATTERN, ID_RULE } from '../../contract/api/ids';
-import type { JobMessage } from '../../contract/api/messages';
+import { scheduledRunId, type JobMessage } from '../../contract/api/messages';
 import type { RequestBody } from '../../contract/api/request';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { acceptJob, answerOnce } from '../entry/idempotency';
@@ -113,11 +113,14 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     return runOnce({ runId: received.id, trigger: 'event', input: received as unknown as Record<string, unknown> }, context, options.maxEventDeliveries !== undefined ? { maxDeliveries: options.maxEventDeliveries } : {});
   }
 
-  const schedule = (index: number) => async (_timer: Timer, context: InvocationContext) => {
+  const schedule = (index: number) => async (timer: Timer, context: InvocationContext) => {
     const trigger = definition.triggers.filter((t) => t.type === 'schedule')[index];
     if (!trigger) throw new Error(`agent ${definition.name} has no schedule ${index}`);
-    // A timer never fires the same run twice, and has no dead-letter queue: a failure is final.
-    return runOnce({ runId: `schedule-${index}-${context.invocationId}`, trigger: 'schedule', input: trigger.input }, context, { lastDelivery: 'failed' });
+    // One run per occurrence, however often the timer fires for it (a host restart, a past-due
+    // catch-up, two instances); nothing retries a timer's run and it has no dead-letter queue, so
+    // a failure is final.
+    const runId = scheduledRunId(`${index}-${timerOccurrence(timer)}`);
+    return runOnce({ runId, trigger: 'schedule', input: trigger.input }, context, { lastDelivery: 'failed' });
   };
 
   return { invoke, submitJob, jobStatus, queueMessage, event, schedule };
@@ -139,4 +142,16 @@ function json(status: number, body: unknown): HttpResponseInit {
 
 function isResponse(value: RequestBody | HttpResponseInit): value is HttpResponseInit {
   return typeof (value as HttpResponseInit).status === 'number';
+}
+
+/**
+ * The schedule occurrence a timer invocation is for, to the minute (the finest a schedule
+ * expression names), as `YYYYMMDDTHHmmZ`. With schedule monitoring (on for every schedule of a
+ * minute or more) `scheduleStatus.next` is the occurrence that started this invocation, as the
+ * scheduler sees it; without it, the minute the invocation started.
+ */
+export function timerOccurrence(timer: Pick<Timer, 'scheduleStatus'> | undefined, now = Date.now()): string {
+  const next = timer?.scheduleStatus?.next ? Date.parse(timer.scheduleStatus.next) : Number.NaN;
+  const at = new Date(Math.floor((Number.isNaN(next) ? now : next) / 60_000) * 60_000);
+  return at.toISOString().slice(0, 16).replace(/[-:]/g, '') + 'Z';
 }

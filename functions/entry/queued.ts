@@ -62,7 +62,9 @@ export interface QueuedRunOptions {
 /**
  * Runs a queued run, the same on every cloud, and leaves its job record (keyed by run id) in a
  * true state. A finished run is not run again: a redelivery of a `succeeded` or `failed` job
- * returns its record (a `dead_lettered` job that arrives again was redriven, and runs). Then, by
+ * returns its record (a `dead_lettered` job that arrives again was redriven, and runs). The first
+ * delivery of a run claims its record with a create-only write, so a duplicate arriving at the
+ * same moment runs nothing. Then, by
  * the run's verdict (contract/runs):
  * - succeeded: `succeeded`, run.completed, and the summary returned;
  * - failed (another try would not help): `failed`, run.failed with the reason, and returned, so the
@@ -90,7 +92,15 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
     return { runId: run.runId, status: 'failed', error: run.invalid };
   }
 
-  await status('running');
+  if (previous || !jobs) {
+    await status('running');
+  } else if (!(await jobs.create({ jobId: run.runId, agent: definition.name, status: 'running', updatedAt: new Date().toISOString(), deliveries }))) {
+    // Another delivery of the same run (a firing or an event delivered twice at once) claimed it
+    // a moment ago and owns it now, retries included: this one runs nothing.
+    const current = await jobs.get(run.runId);
+    log(JSON.stringify({ message: 'run already claimed by another delivery; not run again', runId: run.runId, trigger: run.trigger, status: current?.status }));
+    return current ?? { runId: run.runId, status: 'running' };
+  }
   let result: RunResult | undefined;
   let thrown: unknown;
   try {

@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../../constructs/aws';
+import { isScheduleMessage } from '../../contract/api/messages';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
 import { agentInput, agentRoleStatements, reportingApp, ROUTER, SKILLS, synthWithRulePacks, testStack } from '../helpers';
 
@@ -111,9 +112,18 @@ describe('AgentFunction', () => {
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
-      Targets: [Match.objectLike({ Input: '{"source":"schedule","input":"Report."}', RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 }, DeadLetterConfig: { Arn: Match.anyValue() } })],
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 }, DeadLetterConfig: { Arn: Match.anyValue() } })],
     });
     template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
+    // What the queue receives for one firing, as EventBridge's input transformer fills the
+    // template (a string value is inserted quoted): every delivery of it names the same event.
+    const [rule] = Object.values(template.findResources('AWS::Events::Rule')) as { Properties: { Targets: { InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string } }[] } }[];
+    const { InputPathsMap: paths, InputTemplate: inputTemplate } = rule!.Properties.Targets[0]!.InputTransformer;
+    const firing: Record<string, string> = { id: '6f2c1a4e-0000-4000-8000-000000000001', time: '2026-12-01T06:00:00Z' };
+    const filled = inputTemplate.replace(/<(\w+)>/g, (_, name: string) => JSON.stringify(firing[paths[name]!.slice(2)]));
+    const message = JSON.parse(filled) as unknown;
+    assert.ok(isScheduleMessage(message));
+    assert.deepEqual(message, { source: 'schedule', input: 'Report.', eventId: firing.id, time: firing.time });
   });
 
   it('warns at synth that an API agent without a state table refuses idempotency keys, and is silent with one', () => {

@@ -92,6 +92,8 @@ const post = (route: string, body: string | object, params: Record<string, strin
   new HttpRequest({ method: 'POST', url: `https://support.azurewebsites.net/api/agents/${params.name}/${route}`, body: { string: typeof body === 'string' ? body : JSON.stringify(body) }, params });
 const get = (jobId: string) => new HttpRequest({ method: 'GET', url: `https://support.azurewebsites.net/api/agents/support/jobs/${jobId}`, params: { name: 'support', jobId } });
 const bodyOf = (response: HttpResponseInit) => response.jsonBody as Record<string, any>;
+/** What the Functions host hands a timer function: with schedule monitoring, `next` is the occurrence being run. */
+const timer = (occurrence: string) => ({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: occurrence, lastUpdated: occurrence } });
 const published = () => topic.requests.flatMap((r) => r.body as { eventType: string; data: Record<string, any> }[]);
 const auditBlob = async (runId: string) => {
   const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('audit');
@@ -290,16 +292,22 @@ describe('the Event Grid and timer triggers', () => {
     };
     const nightly = agentHandlers(config, () => buildAzureRuntime(config, env, clients), jobs);
     const ctx = context('schedule-0');
-    await assert.rejects(nightly.schedule(0)({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, ctx));
-    const runId = `schedule-0-${ctx.invocationId}`;
+    await assert.rejects(nightly.schedule(0)(timer('2026-12-01T02:00:00Z'), ctx));
+    const runId = 'schedule-0-20261201T0200Z';
     assert.equal(bodyOf(await handlers.jobStatus(get(runId), context('job-status'))).status, 'failed');
     assert.ok(published().some((e) => e.eventType === 'run.failed' && e.data.runId === runId && e.data.trigger === 'schedule'));
   });
 
-  it('runs a schedule with the prompt its trigger names', async () => {
-    const result = (await handlers.schedule(0)({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context('schedule-0'))) as { runId: string };
-    assert.match(result.runId, /^schedule-0-inv-\d+$/);
+  it('runs a schedule with the prompt its trigger names, once per occurrence however often the timer fires for it', async () => {
+    const calls = anthropic.requests.length;
+    const result = (await handlers.schedule(0)(timer('2026-12-01T06:00:00.000Z'), context('schedule-0'))) as { runId: string };
+    assert.equal(result.runId, 'schedule-0-20261201T0600Z');
     assert.match(JSON.stringify(anthropic.requests.at(-1)!.body), /Summarise yesterday's escalated tickets/);
+    // The same occurrence again (a restart, a past-due catch-up), and twice at once: nothing runs.
+    await handlers.schedule(0)({ ...timer('2026-12-01T06:00:00.000Z'), isPastDue: true }, context('schedule-0'));
+    assert.equal(anthropic.requests.length, calls + 1);
+    await Promise.all([handlers.schedule(0)(timer('2026-12-01T07:00:00Z'), context('schedule-0')), handlers.schedule(0)(timer('2026-12-01T07:00:00Z'), context('schedule-0'))]);
+    assert.equal(anthropic.requests.length, calls + 2, 'the next occurrence runs, once');
   });
 });
 

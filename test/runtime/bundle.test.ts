@@ -291,6 +291,16 @@ describe('the synthesized runtime bundle, in plain Node against loopback fakes',
     assert.ok(completed.some((d) => d.runId === 'evt-1' && d.trigger === 'event'));
   });
 
+  it('runs a schedule firing once however many times EventBridge delivers it, keyed by its event id', async () => {
+    const firing = JSON.stringify({ source: 'schedule', input: 'Weekly digest', eventId: 'fire-7', time: '2026-12-07T06:00:00Z' });
+    const copy = (messageId: string) => ({ ...jobMessage('x', {}), messageId, messageAttributes: {}, body: firing });
+    const before = bedrock.requests.length;
+    const results = (await invoke({ Records: [copy('sched-a')] }, { Records: [copy('sched-b')] })) as { batchItemFailures: unknown[] }[];
+    assert.deepEqual(results.map((r) => r.batchItemFailures), [[], []]);
+    assert.equal(bedrock.requests.length, before + 1, 'two deliveries, one run');
+    assert.equal((await jobRecord('schedule-fire-7')).status, 'succeeded');
+  });
+
   it('does not run a redelivered job that already finished', async () => {
     const message = jobMessage('job-once', { input: 'Close my account' });
     const before = bedrock.requests.length;

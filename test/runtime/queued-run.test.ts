@@ -87,3 +87,15 @@ describe('the queued-run life cycle both clouds share', () => {
     assert.deepEqual([(await jobs.get('job-1'))!.status, (await jobs.get('job-1'))!.deliveries], ['dead_lettered', 2]);
   });
 });
+
+describe('two deliveries of one run at the same moment', () => {
+  it('run it once: the first claims its record, the other runs nothing', async () => {
+    const { provider, rt } = await memoryRuntime([answer('2099-01-01T00:00:00Z'), answer('2099-01-01T00:00:00Z')]);
+    const event: QueuedRun = { runId: 'evt-9', trigger: 'event', input: { ticket: 9 } };
+    const lines: string[] = [];
+    const results = (await Promise.all([0, 1].map(() => runQueued(rt, event, { deadline: Date.now() + 30_000, log: (line) => lines.push(line) })))) as { status?: string }[];
+    assert.equal(provider.requests.length, 1);
+    assert.equal(results.filter((r) => r.status === 'running').length, 1);
+    assert.match(lines.join('\n'), /run already claimed by another delivery/);
+  });
+});
