@@ -1,22 +1,30 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { App, Duration } from 'aws-cdk-lib';
 import { readAppConfig } from '../bin/config';
-import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket } from '../constructs/aws';
-import type { AgentDefinitionInput } from '../contract/definition';
+import { AgentApi, AgentApiAuthorization, AgentFunction, AgentQueue, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type AgentFunctionProps, type AgentQueueProps } from '../constructs/aws';
+import { loadAgentFile, type AgentDefinitionInput } from '../contract/definition';
 import { agentInput, ROUTER, SKILLS, skillFile, skillsFolder, testStack } from './helpers';
 
 /** Builds an agent the way a user would and synthesizes it. */
-function synthAgent(agent: Partial<AgentDefinitionInput>, wiring: { queue?: boolean; api?: boolean; skills?: string } = {}): void {
+function synthAgent(
+  agent: Partial<AgentDefinitionInput>,
+  wiring: { queue?: boolean; api?: boolean; skills?: string; queueProps?: AgentQueueProps } & Pick<AgentFunctionProps, 'memorySize' | 'reservedConcurrentExecutions' | 'toolPolicy'> = {},
+): void {
   const app = new App();
   const stack = testStack(app);
+  const { queue, api, skills, queueProps, ...props } = wiring;
   new AgentFunction(stack, 'Agent', {
     agent: agentInput(agent),
     router: new ModelRouter(stack, 'Models', ROUTER),
-    ...(wiring.skills && { skills: new SkillBucket(stack, 'Skills', { path: wiring.skills }) }),
-    ...(wiring.api !== false && { api: new AgentApi(stack, 'Api') }),
-    ...(wiring.queue && { queue: new AgentQueue(stack, 'Queue'), state: new AgentStateTable(stack, 'State') }),
+    ...(skills && { skills: new SkillBucket(stack, 'Skills', { path: skills }) }),
+    ...(api !== false && { api: new AgentApi(stack, 'Api') }),
+    ...(queue && { queue: new AgentQueue(stack, 'Queue', queueProps), state: new AgentStateTable(stack, 'State') }),
+    ...props,
   });
   app.synth();
 }
@@ -126,7 +134,7 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
       new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: new AgentQueue(stack, 'Queue', { visibilityTimeout: Duration.seconds(60) }), state: new AgentStateTable(stack, 'State') });
       app.synth();
     },
-    culprit: /AgentQueue Test\/Queue: visibilityTimeout 60s is under six times the agent timeout \(720s\)/,
+    culprit: /AgentQueue Test\/Queue \(agent "helper"\): visibilityTimeout 60s is under six times the agent timeout \(720s\)/,
   },
   {
     input: 'one queue given to two agents',
@@ -138,7 +146,7 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
       new AgentFunction(stack, 'A', { agent: agent('a'), queue, state });
       new AgentFunction(stack, 'B', { agent: agent('b'), queue, state });
     },
-    culprit: /AgentQueue Test\/Queue already feeds Test\/A\/Function; each agent needs its own queue/,
+    culprit: /AgentQueue Test\/Queue already feeds Test\/A\/Function \(agent "a"\); each agent needs its own queue/,
   },
   {
     input: 'two agents with one name on an API',
@@ -203,7 +211,10 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
   },
   {
     input: 'variables under the names the runtime reads',
-    run: () => new AgentFunction(testStack(), 'A', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [] }), environment: { SKILLS_BUCKET: 'mine' } }),
+    run: () => {
+      const stack = testStack();
+      new AgentFunction(stack, 'A', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), state: new AgentStateTable(stack, 'State'), environment: { SKILLS_BUCKET: 'mine' } });
+    },
     culprit: /agent "helper": environment: SKILLS_BUCKET is set by AgentFunction for the runtime/,
   },
   {
@@ -220,9 +231,94 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     run: () => {
       const stack = testStack();
       const audit = new AuditBucket(stack, 'Audit');
-      for (const id of ['Support', 'SupportAgain']) new AgentFunction(stack, id, { agent: agentInput({ name: 'support', model: { provider: 'bedrock', model: 'm' }, triggers: [] }), audit });
+      for (const id of ['Support', 'SupportAgain']) {
+        new AgentFunction(stack, id, { agent: agentInput({ name: 'support', model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), audit, state: new AgentStateTable(stack, `${id}State`) });
+      }
     },
     culprit: /Test\/Audit: agent "support" is defined twice on it, at Test\/Support and at Test\/SupportAgain/,
+  },
+  // Inputs that once passed synth and failed only at deploy or at run time.
+  ...(
+    [
+      ['cron() with both day fields set', 'cron(0 12 * * * *)', /triggers\[0\]\.expression: one of day-of-month and day-of-week must be \?/],
+      ['cron() with five fields', 'cron(0 12 * * ?)', /triggers\[0\]\.expression: cron\(\.\.\.\) takes six fields/],
+      ['cron() minute out of range', 'cron(60 12 ? * MON *)', /triggers\[0\]\.expression: minutes "60": "60" is not a minutes value \(0-59\)/],
+      ['cron() hour range that runs backwards', 'cron(0 22-2 ? * * *)', /hours "22-2": the range "22-2" runs backwards; write one that wraps as two/],
+      ['cron() with ? in the hours', 'cron(0 ? ? * * *)', /hours "\?": \? is allowed only in day-of-month and day-of-week/],
+      ['cron() with a zero step', 'cron(0/0 * ? * * *)', /minutes "0\/0": the step in "0\/0" must be a whole number from 1 to 59/],
+      ['cron() with an unknown month', 'cron(0 9 1 SMR ? *)', /month "SMR": "SMR" is not a month value \(1-12 or JAN-DEC\)/],
+      ['cron() year out of range', 'cron(0 9 1 * ? 1969)', /year "1969": "1969" is not a year value/],
+      ['rate() of one with a plural unit', 'rate(1 hours)', /triggers\[0\]\.expression: write rate\(1 hour\): a value of 1 takes the singular unit/],
+      ['rate() above one with a singular unit', 'rate(5 minute)', /write rate\(5 minutes\): a value above 1 takes the plural unit/],
+      ['rate() of zero', 'rate(0 minutes)', /a rate must be at least 1/],
+      ['rate() in weeks', 'rate(1 week)', /a rate is rate\(VALUE UNIT\)/],
+    ] as const
+  ).map(([input, expression, culprit]) => ({ input: `schedule ${input}`, run: () => synthAgent({ triggers: [{ type: 'schedule', expression, input: 'go' }] }, { queue: true }), culprit })),
+  {
+    input: 'function tool whose ARN is not a Lambda ARN',
+    run: () => synthAgent({ tools: [{ name: 'refund', description: 'd', kind: 'function', function: 'arn:aws:states:eu-west-1:123456789012:stateMachine:refunds', input: { type: 'object' } }] }),
+    culprit: /agent "helper": tools\[0\]\.function: must be a Lambda function name, ACCOUNT:function:NAME, or a Lambda function ARN/,
+  },
+  { input: 'memory below what Lambda allows', run: () => synthAgent({}, { memorySize: 64 }), culprit: /agent "helper": memorySize: must be a whole number of MB from 128 to 10240, as Lambda allows; got 64/ },
+  { input: 'memory above what Lambda allows', run: () => synthAgent({}, { memorySize: 20_000 }), culprit: /memorySize: must be a whole number of MB from 128 to 10240/ },
+  { input: 'negative reserved concurrency', run: () => synthAgent({}, { reservedConcurrentExecutions: -1 }), culprit: /agent "helper": reservedConcurrentExecutions: must be a whole number, 0 \(which stops the agent\) or more; got -1/ },
+  { input: 'negative API throttle', run: () => new AgentApi(testStack(), 'Api', { rateLimit: -5 }), culprit: /AgentApi Test\/Api: rateLimit must be 0 or more requests per second; got -5/ },
+  { input: 'negative API burst', run: () => new AgentApi(testStack(), 'Api', { burstLimit: -1 }), culprit: /AgentApi Test\/Api: burstLimit must be 0 or more requests; got -1/ },
+  {
+    input: 'tool input schema that breaks the JSON Schema meta-schema',
+    run: () => synthAgent({ tools: [{ name: 'look', description: 'd', kind: 'http', url: 'https://orders.example.com', input: { type: 'object', required: 'orderId', properties: { orderId: { type: 'text' } } } }] }),
+    culprit: /tools\[0\]\.input\.properties\.orderId\.type: is not valid JSON Schema: must be equal to one of the allowed values[\s\S]*tools\[0\]\.input\.required: is not valid JSON Schema: must be array/,
+  },
+  {
+    input: 'tool input schema with a pattern that is not a regular expression',
+    run: () => synthAgent({ tools: [{ name: 'look', description: 'd', kind: 'http', url: 'https://orders.example.com', input: { type: 'object', properties: { id: { type: 'string', pattern: '(' } } } }] }),
+    culprit: /agent "helper": tools\[0\]\.input: cannot be used to validate: Invalid regular expression/,
+  },
+  {
+    input: 'output schema with a bound that is not a number',
+    run: () => synthAgent({ output: { schema: { type: 'object', properties: { price: { type: 'number', minimum: 'zero' } } } } }),
+    culprit: /agent "helper": output\.schema\.properties\.price\.minimum: is not valid JSON Schema: must be number/,
+  },
+  {
+    input: 'inference profile routed to a region that does not exist',
+    run: () => new ModelRouter(testStack(), 'Models', { aliases: { smart: [{ provider: 'bedrock-inference-profile', profile: 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0', regions: ['eu-west-1', 'eu-westt-1'] }] } }),
+    culprit: /ModelRouter Test\/Models: aliases\.smart\[0\]\.regions\[1\]: "eu-westt-1" is not an AWS region/,
+  },
+  {
+    input: 'tool policy denying a tool the agent lacks',
+    run: () => synthAgent({ tools: [{ name: 'lookup_order', description: 'd', kind: 'http', url: 'https://orders.example.com', input: { type: 'object' } }] }, { toolPolicy: { deniedTools: ['refund_order'] } }),
+    culprit: /agent "helper": toolPolicy\.deniedTools\[0\]: "refund_order" is not a tool of this agent \(its tools: lookup_order\)/,
+  },
+  { input: 'agent with no trigger', run: () => synthAgent({ triggers: [] }), culprit: /agent "helper": triggers: an agent needs at least one trigger/ },
+  {
+    input: 'api trigger longer than the API waits',
+    run: () => synthAgent({ triggers: [{ type: 'api', timeoutSeconds: 60 }], limits: { timeoutSeconds: 300 } }),
+    culprit: /agent "helper": triggers\[0\]\.timeoutSeconds: a synchronous run may take 60 s, longer than the API's integration timeout \(29 s\)/,
+  },
+  { input: 'api trigger longer than the agent may run', run: () => synthAgent({ triggers: [{ type: 'api', timeoutSeconds: 60 }], limits: { timeoutSeconds: 30 } }), culprit: /triggers\[0\]\.timeoutSeconds: must not exceed limits\.timeoutSeconds \(30\)/ },
+  {
+    input: 'definition file without a name',
+    run: () => {
+      const dir = mkdtempSync(join(tmpdir(), 'agent-'));
+      writeFileSync(join(dir, 'nameless.agent.yaml'), 'description: Answers.\nmodel: smart\ninstructions: You help.\n');
+      loadAgentFile(join(dir, 'nameless.agent.yaml'));
+    },
+    culprit: /^agent "\(unnamed, in \S+nameless\.agent\.yaml\)": name: is required$/,
+  },
+  {
+    input: 'model from a provider a definition cannot name',
+    run: () => synthAgent({ model: { provider: 'gemini', model: 'gemini-2.5-pro' } as never }),
+    culprit: /agent "helper": model: provider "gemini" is not one a definition can name \(one of: bedrock, anthropic, openai-compatible\)/,
+  },
+  {
+    input: 'router target from an unknown provider',
+    run: () => new ModelRouter(testStack(), 'Models', { aliases: { smart: [{ provider: 'gemini', model: 'x' } as never] } }),
+    culprit: /ModelRouter Test\/Models: aliases\.smart\[0\]\.provider: .*'bedrock' \| 'bedrock-inference-profile' \| 'anthropic' \| 'openai-compatible' \| 'azure-openai'/,
+  },
+  {
+    input: 'queue concurrency below what Lambda allows',
+    run: () => synthAgent({ triggers: [{ type: 'queue' }] }, { queue: true, queueProps: { maxConcurrency: 1 } }),
+    culprit: /AgentQueue Test\/Queue \(agent "helper"\): maxConcurrency must be 2-1000, got 1/,
   },
 ];
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ArnFormat, Aws, Lazy, Resource, Stack, Token, type IResource } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Lazy, Resource, Stack, Token, type IResource } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -10,6 +10,7 @@ import type { Construct, IConstruct } from 'constructs';
 import { INVOCATION_KIND, type ApiRoute, type InvocationTemplate } from '../../contract/api/invocation';
 import { requestBodyJsonSchema } from '../../contract/api/request';
 import { AGENT_NAME_MAX, agentNameSchema } from '../../contract/definition/schema';
+import { DEFAULT_SYNC_TIMEOUT_SECONDS } from '../../contract/definition/sync-timeout';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import type { IAgentStateTable } from './agent-state-table';
 import { retainedLogGroup } from './defaults';
@@ -64,6 +65,8 @@ export interface IAgentApi extends IResource {
   readonly agentNamePrefix: string;
   /** The table job status is read from, when the API takes jobs. */
   readonly state?: IAgentStateTable | undefined;
+  /** How long the API waits for an agent's synchronous answer; an agent's sync runs must fit it. */
+  readonly integrationTimeoutSeconds: number;
   /** Serves `POST /agents/{agent}/invocations` with `fn`. */
   addInvocations(agent: string, fn: lambda.IFunction): void;
   /** Hands `POST /agents/{agent}/jobs` to `fn`, which queues them, with their status from `state`. */
@@ -103,6 +106,13 @@ export interface AgentApiProps {
    * @default derived from the stack name and construct path
    */
   readonly agentNamePrefix?: string;
+  /**
+   * How long the API waits for an agent's synchronous answer. API Gateway allows more than 29 s
+   * for Regional APIs once the account's quota is raised (at the cost of throttle quota); an
+   * agent's `api` trigger `timeoutSeconds` must fit within it.
+   * @default Duration.seconds(29)
+   */
+  readonly integrationTimeout?: Duration;
   /**
    * Steady-state requests per second across the stage.
    * @default 50
@@ -156,9 +166,15 @@ export interface AgentApiAttributes {
    * @default the API takes no jobs
    */
   readonly state?: IAgentStateTable | undefined;
+  /**
+   * The owning app's `integrationTimeout`.
+   * @default Duration.seconds(29)
+   */
+  readonly integrationTimeout?: Duration;
 }
 
 const DEFAULT_STAGE = 'v1';
+const DEFAULT_INTEGRATION_TIMEOUT = Duration.seconds(DEFAULT_SYNC_TIMEOUT_SECONDS);
 const MAX_PREFIX = 64 - AGENT_NAME_MAX - 1;
 
 /** What imported and owned APIs share: naming, grants and metrics. */
@@ -167,6 +183,7 @@ abstract class AgentApiBase extends Resource implements IAgentApi {
   abstract readonly url: string;
   abstract readonly agentNamePrefix: string;
   abstract readonly state?: IAgentStateTable | undefined;
+  abstract readonly integrationTimeoutSeconds: number;
   protected abstract readonly stageName: string;
 
   abstract addInvocations(agent: string, fn: lambda.IFunction): void;
@@ -219,6 +236,7 @@ export class AgentApi extends AgentApiBase {
       readonly restApiId = attrs.restApiId;
       readonly agentNamePrefix = attrs.agentNamePrefix;
       readonly state = attrs.state;
+      readonly integrationTimeoutSeconds = (attrs.integrationTimeout ?? DEFAULT_INTEGRATION_TIMEOUT).toSeconds();
       protected readonly stageName = attrs.stageName ?? DEFAULT_STAGE;
       readonly url = `https://${attrs.restApiId}.execute-api.${Stack.of(scope).region}.${Stack.of(scope).urlSuffix}/${attrs.stageName ?? DEFAULT_STAGE}/`;
       // The owning app routes to these agents by name (its `agents` prop); nothing to add here.
@@ -237,6 +255,7 @@ export class AgentApi extends AgentApiBase {
   readonly restApi: apigw.RestApi;
   readonly restApiId: string;
   readonly agentNamePrefix: string;
+  readonly integrationTimeoutSeconds: number;
   /** The role API Gateway uses to invoke agent functions and read job status. */
   readonly integrationRole: iam.Role;
   readonly accessLogs: logs.LogGroup;
@@ -256,6 +275,10 @@ export class AgentApi extends AgentApiBase {
     this.stageName = props.stageName ?? DEFAULT_STAGE;
     this.agentNamePrefix = props.agentNamePrefix ?? defaultPrefix(this);
     checkPrefix(this.agentNamePrefix, `AgentApi ${this.node.path}`);
+    this.integrationTimeoutSeconds = (props.integrationTimeout ?? DEFAULT_INTEGRATION_TIMEOUT).toSeconds();
+    for (const [name, value] of [['rateLimit', props.rateLimit], ['burstLimit', props.burstLimit]] as const) {
+      if (value !== undefined && !Token.isUnresolved(value) && !(Number.isFinite(value) && value >= 0)) throw new Error(`AgentApi ${this.node.path}: ${name} must be 0 or more requests${name === 'rateLimit' ? ' per second' : ''}; got ${value}`);
+    }
     this.accessLogs = retainedLogGroup(this, 'AccessLogs', props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR);
     const cloudWatchRole = props.cloudWatchRole ?? true;
 
@@ -438,6 +461,7 @@ $r.body
       options: {
         credentialsRole: this.integrationRole,
         passthroughBehavior: apigw.PassthroughBehavior.NEVER,
+        ...(route === 'invocations' && this.integrationTimeoutSeconds !== DEFAULT_SYNC_TIMEOUT_SECONDS && { timeout: Duration.seconds(this.integrationTimeoutSeconds) }),
         requestParameters: { 'integration.request.path.function': 'method.request.path.name' },
         requestTemplates: { 'application/json': request },
         integrationResponses: [

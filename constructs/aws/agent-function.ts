@@ -11,6 +11,7 @@ import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '..
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
+import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { metricDimensions, METRICS_NAMESPACE, type RunMetric } from '../../contract/metrics/run-metrics';
 import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
 import { pricesFor, resolveModel, toRuntimeTarget } from '../../contract/routing/config';
@@ -200,7 +201,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     const route = props.router ? props.router.route(agent) : resolveModel(undefined, agent);
     const runtimeRoute = route.map(toRuntimeTarget);
     const prices = pricesFor(props.router?.policy, runtimeRoute.map((t) => t.model));
-    const toolPolicy = parseToolPolicy(agent.name, props.toolPolicy);
+    const toolPolicy = parseToolPolicy(agent, props.toolPolicy);
     const config: AgentRuntimeConfig = { definition: agent, route: runtimeRoute, prices, ...(toolPolicy && { toolPolicy }) };
     // An API in another stack or app reaches this agent by name, so the agent's stack never
     // references the API's resources the other way.
@@ -368,7 +369,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
   private wireTriggers(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined): void {
     const { api, bus } = props;
     const queue = this.queue;
-    if (queue) queue.attachAgent(this.function, Duration.seconds(agent.limits.timeoutSeconds));
+    if (queue) queue.attachAgent(this.function, Duration.seconds(agent.limits.timeoutSeconds), agent.name);
     agent.triggers.forEach((trigger, i) => {
       switch (trigger.type) {
         case 'api':
@@ -417,6 +418,20 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: I
     if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
   });
   if (props.queue && props.deadLetterQueue) problems.push('(props): deadLetterQueue is for the queue this construct creates; the queue given already has its own');
+  const memory = props.memorySize;
+  if (memory !== undefined && !Token.isUnresolved(memory) && !(Number.isInteger(memory) && memory >= 128 && memory <= 10_240)) {
+    problems.push(`memorySize: must be a whole number of MB from 128 to 10240, as Lambda allows; got ${memory}`);
+  }
+  const reserved = props.reservedConcurrentExecutions;
+  if (reserved !== undefined && !Token.isUnresolved(reserved) && !(Number.isInteger(reserved) && reserved >= 0)) {
+    problems.push(`reservedConcurrentExecutions: must be a whole number, 0 (which stops the agent) or more; got ${reserved}`);
+  }
+  const api = agent.triggers.findIndex((t) => t.type === 'api');
+  if (api >= 0 && props.api && syncTimeoutSeconds(agent) > props.api.integrationTimeoutSeconds) {
+    problems.push(
+      `triggers[${api}].timeoutSeconds: a synchronous run may take ${syncTimeoutSeconds(agent)} s, longer than the API's integration timeout (${props.api.integrationTimeoutSeconds} s), so callers would get the gateway's 504 while the run goes on: lower it, or raise the AgentApi's integrationTimeout (API Gateway allows more than 29 s for Regional APIs after a quota increase)`,
+    );
+  }
   problems.push(...skillProblems(agent.skills, props.skills?.index, 'SkillBucket'));
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
 }

@@ -77,7 +77,7 @@ export class AgentQueue extends Construct {
   /** The alarm on the dead-letter queue's depth, when this construct owns that queue. */
   readonly deadLetterAlarm?: cloudwatch.Alarm;
   private readonly props: AgentQueueProps;
-  private consumer?: { fn: lambda.IFunction; timeout: Duration };
+  private consumer?: { fn: lambda.IFunction; timeout: Duration; agent?: string };
 
   constructor(scope: Construct, id: string, props: AgentQueueProps = {}) {
     super(scope, id);
@@ -114,10 +114,15 @@ export class AgentQueue extends Construct {
         const needed = this.consumer.timeout.toSeconds() * 6;
         const set = props.visibilityTimeout?.toSeconds();
         return set !== undefined && set < needed
-          ? [`AgentQueue ${this.node.path}: visibilityTimeout ${set}s is under six times the agent timeout (${needed}s); messages would be redelivered while still running`]
+          ? [`${this.label()}: visibilityTimeout ${set}s is under six times the agent timeout (${needed}s); messages would be redelivered while still running`]
           : [];
       },
     });
+  }
+
+  /** How errors name this queue: its path, and the agent it feeds once one is attached. */
+  private label(): string {
+    return `AgentQueue ${this.node.path}${this.consumer?.agent ? ` (agent "${this.consumer.agent}")` : ''}`;
   }
 
   /** The ARN of the queue. */
@@ -125,12 +130,16 @@ export class AgentQueue extends Construct {
     return this.queue.queueArn;
   }
 
-  /** Makes `fn` the one consumer of this queue, reporting partial batch failures. */
-  attachAgent(fn: lambda.IFunction, timeout: Duration): void {
+  /** Makes `fn` (agent `agent`'s function) the one consumer of this queue, reporting partial batch failures. */
+  attachAgent(fn: lambda.IFunction, timeout: Duration, agent?: string): void {
     if (this.consumer) {
-      throw new Error(`AgentQueue ${this.node.path} already feeds ${this.consumer.fn.node.path}; each agent needs its own queue`);
+      throw new Error(`AgentQueue ${this.node.path} already feeds ${this.consumer.fn.node.path}${this.consumer.agent ? ` (agent "${this.consumer.agent}")` : ''}; each agent needs its own queue`);
     }
-    this.consumer = { fn, timeout };
+    this.consumer = { fn, timeout, ...(agent && { agent }) };
+    const concurrency = this.props.maxConcurrency;
+    if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 2 && concurrency <= 1000)) {
+      throw new Error(`${this.label()}: maxConcurrency must be 2-1000, got ${concurrency}: Lambda's SQS event source drives at least 2 and at most 1000 concurrent runs`);
+    }
     fn.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: this.props.batchSize ?? 1,

@@ -1,6 +1,7 @@
 import { Arn, ArnFormat, Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import type { AgentDefinition } from '../../contract/definition/define';
 import { aliasesFor, parseRouterConfig, resolveModel, type ModelTargetSpec, type RouterConfig, type RouterPolicy } from '../../contract/routing/config';
@@ -30,6 +31,8 @@ export class ModelRouter extends Construct implements IModelRouter {
   constructor(scope: Construct, id: string, props: ModelRouterProps) {
     super(scope, id);
     this.policy = parseRouterConfig(props, `ModelRouter ${this.node.path}`);
+    const problems = unknownRegions(props);
+    if (problems.length) throw new Error(`ModelRouter ${this.node.path}: ${problems.join('; ')}`);
   }
 
   /** The aliases an agent of `cohort` may name. */
@@ -94,4 +97,28 @@ function bedrockArns(stack: Stack, target: ModelTargetSpec): string[] {
     default:
       return [];
   }
+}
+
+/**
+ * Inference-profile regions that are not AWS regions (a typo would otherwise grant invoke on a
+ * model in no region and fail only at run time), by field. The list is aws-cdk-lib's.
+ */
+function unknownRegions(props: ModelRouterProps): string[] {
+  const known = new Set(RegionInfo.regions.map((r) => r.name));
+  const policies: [string, Readonly<Record<string, readonly ModelTargetSpec[]>>][] = [
+    ['aliases', props.aliases],
+    ...Object.entries(props.cohorts ?? {}).map(([cohort, aliases]) => [`cohorts.${cohort}`, aliases] as [string, Readonly<Record<string, readonly ModelTargetSpec[]>>]),
+  ];
+  const problems: string[] = [];
+  for (const [where, aliases] of policies) {
+    for (const [alias, targets] of Object.entries(aliases)) {
+      targets.forEach((target, i) => {
+        if (target.provider !== 'bedrock-inference-profile') return;
+        target.regions.forEach((region, j) => {
+          if (!known.has(region)) problems.push(`${where}.${alias}[${i}].regions[${j}]: "${region}" is not an AWS region`);
+        });
+      });
+    }
+  }
+  return problems;
 }

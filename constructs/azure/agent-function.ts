@@ -4,6 +4,7 @@ import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
+import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
 import { skillProblems } from '../../contract/skills/catalog';
 import { eventGridFilter, type AzureAgentEvents } from './agent-events';
@@ -79,7 +80,7 @@ export class AzureAgentFunction extends Construct {
     const agent = (this.definition = defineAgent(props.agent));
     const schedules = checkWiring(agent, props);
     const route = props.router.route(agent);
-    const toolPolicy = parseToolPolicy(agent.name, props.toolPolicy);
+    const toolPolicy = parseToolPolicy(agent, props.toolPolicy);
     const config: AgentRuntimeConfig = { definition: agent, route, prices: props.router.prices(route), ...(toolPolicy && { toolPolicy }) };
     const location = { resourceGroupName: props.resourceGroupName, location: props.location };
     const name = props.name ?? globalName(this, 60);
@@ -205,6 +206,9 @@ export class AzureAgentFunction extends Construct {
   }
 }
 
+/** The Azure load balancer's idle timeout for HTTP requests to Functions, which no setting raises. */
+const AZURE_HTTP_TIMEOUT_SECONDS = 230;
+
 /**
  * Every trigger, tool, skill and limit must be servable on Azure; problems name the agent and the
  * field. Returns the schedules as NCRONTAB.
@@ -215,6 +219,9 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): st
   agent.triggers.forEach((t, i) => {
     if ((t.type === 'job' || t.type === 'queue') && !props.queue) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AzureAgentQueue (pass queue)`);
     if (t.type === 'event' && !props.events) problems.push(`triggers[${i}]: an "event" trigger needs AzureAgentEvents (pass events)`);
+    if (t.type === 'api' && syncTimeoutSeconds(agent) > AZURE_HTTP_TIMEOUT_SECONDS) {
+      problems.push(`triggers[${i}].timeoutSeconds: a synchronous run may take ${syncTimeoutSeconds(agent)} s, but Azure's front end ends HTTP requests at ${AZURE_HTTP_TIMEOUT_SECONDS} s whatever the function does; lower it and give longer work to a job`);
+    }
     if (t.type === 'event') {
       try {
         eventGridFilter(t.pattern);

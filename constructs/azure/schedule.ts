@@ -1,34 +1,40 @@
+import { DAY_NAMES, MONTH_NAMES, parseSchedule, valueOf, type CronFields } from '../../contract/schedule/expression';
+
 /**
- * Agent schedules are written once, in EventBridge syntax (`rate(...)`, `cron(...)`), and run on
- * Azure as timer triggers, which read six-field NCRONTAB (`sec min hour day month day-of-week`).
- * What NCRONTAB cannot express fails synth with the reason instead of firing at other times.
+ * Agent schedules are written once, in EventBridge syntax (`rate(...)`, `cron(...)`, checked by
+ * contract/schedule), and run on Azure as timer triggers, which read six-field NCRONTAB
+ * (`sec min hour day month day-of-week`), in UTC like EventBridge. Every mapping below fires at
+ * exactly the times EventBridge would; what NCRONTAB cannot say exactly (a year, L, W, #, a rate
+ * that does not divide its hour or day) fails synth with the reason instead of firing at others.
  */
-
-const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-
 export function toNcrontab(expression: string): string {
-  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
-  if (rate) {
-    const n = Number(rate[1]);
-    const unit = rate[2]!.replace(/s$/, '');
-    if (n < 1) throw new Error(`${expression}: a rate must be at least 1`);
-    if (unit === 'minute') return n === 1 ? '0 * * * * *' : stepOf(expression, n, 60, '0 */%d * * * *');
-    if (unit === 'hour') return n === 1 ? '0 0 * * * *' : stepOf(expression, n, 24, '0 0 */%d * * *');
-    if (n === 1) return '0 0 0 * * *';
-    throw new Error(`${expression}: a timer cannot repeat every ${n} days exactly; write it as cron(...)`);
-  }
-  const cron = /^cron\((.+)\)$/.exec(expression);
-  if (!cron) throw new Error(`${expression}: must be rate(...) or cron(...)`);
-  const fields = cron[1]!.trim().split(/\s+/);
-  if (fields.length !== 6) throw new Error(`${expression}: cron(...) takes six fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`);
-  const [minute, hour, dom, month, dow, year] = fields as [string, string, string, string, string, string];
-  if (year !== '*') throw new Error(`${expression}: timers cannot be limited to years; the year field must be *`);
-  for (const [name, field] of [['day-of-month', dom], ['day-of-week', dow]] as const) {
-    if (/[LW#]/.test(field)) throw new Error(`${expression}: ${name} "${field}" uses L, W or #, which timers do not support`);
+  const parsed = parseSchedule(expression);
+  if (!parsed.ok) throw new Error(`${expression}: ${parsed.problem}`);
+  const { schedule } = parsed;
+  if (schedule.kind === 'rate') return rateToNcrontab(expression, schedule.value, schedule.unit);
+  return cronToNcrontab(expression, schedule.fields);
+}
+
+function rateToNcrontab(expression: string, value: number, unit: 'minute' | 'hour' | 'day'): string {
+  // A rate in whole hours or days is the same schedule written in the larger unit.
+  if (unit === 'minute' && value % 60 === 0) return rateToNcrontab(expression, value / 60, 'hour');
+  if (unit === 'hour' && value % 24 === 0) return rateToNcrontab(expression, value / 24, 'day');
+  if (unit === 'minute') return value === 1 ? '0 * * * * *' : stepOf(expression, value, 60, '0 */%d * * * *');
+  if (unit === 'hour') return value === 1 ? '0 0 * * * *' : stepOf(expression, value, 24, '0 0 */%d * * *');
+  if (value === 1) return '0 0 0 * * *';
+  throw new Error(`${expression}: a timer restarts its day count each month, so it cannot repeat every ${value} days exactly; write it as cron(...)`);
+}
+
+function cronToNcrontab(expression: string, fields: CronFields): string {
+  if (fields.year !== '*') throw new Error(`${expression}: timers cannot be limited to years; the year field must be *`);
+  for (const [name, field] of [['day-of-month', fields.dayOfMonth], ['day-of-week', fields.dayOfWeek]] as const) {
+    if (/[LW#]/i.test(field)) throw new Error(`${expression}: ${name} "${field}" uses L, W or #, which timers do not support`);
   }
   const any = (f: string) => (f === '?' ? '*' : f);
-  return ['0', minute, hour, any(dom), mapValues(any(month), (v) => monthNumber(expression, v)), mapValues(any(dow), (v) => dayNumber(expression, v))].join(' ');
+  // EventBridge numbers days 1-7 from Sunday, NCRONTAB 0-6; months are 1-12 in both.
+  const day = (v: string) => String(valueOf(v, { min: 1, max: 7, names: DAY_NAMES, firstName: 1 })! - 1);
+  const month = (v: string) => String(valueOf(v, { min: 1, max: 12, names: MONTH_NAMES, firstName: 1 }));
+  return ['0', fields.minutes, fields.hours, any(fields.dayOfMonth), mapValues(any(fields.month), month), mapValues(any(fields.dayOfWeek), day)].join(' ');
 }
 
 function stepOf(expression: string, n: number, whole: number, format: string): string {
@@ -46,21 +52,4 @@ function mapValues(field: string, map: (value: string) => string): string {
       return step === undefined ? mapped : `${mapped}/${step}`;
     })
     .join(',');
-}
-
-/** EventBridge numbers days 1-7 from Sunday; NCRONTAB 0-6. */
-function dayNumber(expression: string, value: string): string {
-  const named = DAYS.indexOf(value.toUpperCase());
-  if (named >= 0) return String(named);
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 7) throw new Error(`${expression}: "${value}" is not a day of the week (1-7 or SUN-SAT)`);
-  return String(n - 1);
-}
-
-function monthNumber(expression: string, value: string): string {
-  const named = MONTHS.indexOf(value.toUpperCase());
-  if (named >= 0) return String(named + 1);
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 12) throw new Error(`${expression}: "${value}" is not a month (1-12 or JAN-DEC)`);
-  return value;
 }

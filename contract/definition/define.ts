@@ -32,6 +32,11 @@ export interface DefineAgentOptions {
    * @default the current working directory
    */
   readonly baseDir?: string;
+  /**
+   * Where the definition was read from, named in errors when it has no usable name.
+   * @default none
+   */
+  readonly source?: string;
 }
 
 /**
@@ -40,7 +45,7 @@ export interface DefineAgentOptions {
  */
 export function defineAgent(input: AgentDefinitionInput | AgentDefinition, options: DefineAgentOptions = {}): AgentDefinition {
   if (isResolved(input)) return input;
-  const label = agentLabel(input);
+  const label = agentLabel(input, options.source);
   const parsed = agentDefinitionSchema.safeParse(input);
   if (!parsed.success) throw new AgentDefinitionError(label, formatIssues(parsed.error.issues));
   const spec = parsed.data;
@@ -73,7 +78,8 @@ function isResolved(input: unknown): input is AgentDefinition {
   return typeof d?.promptVersion === 'string' && typeof d.version === 'string' && typeof d.instructions === 'string';
 }
 
-function agentLabel(input: unknown): string {
+function agentLabel(input: unknown, source?: string): string {
   const name = (input as { name?: unknown } | undefined)?.name;
-  return typeof name === 'string' && name !== '' ? name : '(unnamed)';
+  if (typeof name === 'string' && name !== '') return name;
+  return source ? `(unnamed, in ${source})` : '(unnamed)';
 }

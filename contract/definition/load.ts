@@ -15,5 +15,5 @@ export function loadAgentFile(path: string): AgentDefinition {
   } catch (e) {
     throw new AgentDefinitionError(path, [`cannot read the definition file: ${(e as Error).message}`]);
   }
-  return defineAgent(raw as AgentDefinitionInput, { baseDir: dirname(path) });
+  return defineAgent(raw as AgentDefinitionInput, { baseDir: dirname(path), source: path });
 }

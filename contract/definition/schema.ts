@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseSchedule } from '../schedule/expression';
+import { jsonSchemaProblems } from './json-schema';
 
 /**
  * The agent definition: the one description of an agent that the AWS constructs, the Azure
@@ -10,7 +12,7 @@ import { z } from 'zod';
 export const AGENT_NAME_MAX = 40;
 const dnsLabel = (max: number) =>
   z
-    .string()
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') })
     .min(1)
     .max(max)
     .regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen')
@@ -22,15 +24,34 @@ export const agentNameSchema = dnsLabel(AGENT_NAME_MAX);
 /** A JSON Schema for an object, kept as plain data so both clouds and the runtime can read it. */
 const objectSchema = z
   .record(z.string(), z.unknown())
-  .refine((s) => s.type === 'object', { message: 'must be a JSON Schema with "type": "object"', path: ['type'] });
+  .refine((s) => s.type === 'object', { message: 'must be a JSON Schema with "type": "object"', path: ['type'] })
+  .superRefine((schema, ctx) => {
+    if (schema.type !== 'object') return;
+    for (const problem of jsonSchemaProblems(schema)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  });
 
-const modelRef = z.union([
-  z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a model alias such as "smart" or "fast"').describe('A model alias resolved by a ModelRouter'),
-  z.strictObject({
-    provider: z.enum(['bedrock', 'anthropic', 'openai-compatible']),
-    model: z.string().min(1),
-  }),
-]);
+/** Providers a definition may name directly; anything else is reached through a router alias. */
+export const DIRECT_PROVIDERS = ['bedrock', 'anthropic', 'openai-compatible'] as const;
+
+const modelRef = z.union(
+  [
+    z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a model alias such as "smart" or "fast"').describe('A model alias resolved by a ModelRouter'),
+    z.strictObject({
+      provider: z.enum(DIRECT_PROVIDERS),
+      model: z.string().min(1),
+    }),
+  ],
+  {
+    error: (issue) => {
+      const provider = (issue.input as { provider?: unknown } | null)?.provider;
+      if (typeof issue.input === 'object' && issue.input !== null && DIRECT_PROVIDERS.includes(provider as never)) {
+        return `{ provider: "${String(provider)}", model } needs the model id as text in model, and no other field`;
+      }
+      if (provider !== undefined) return `provider "${String(provider)}" is not one a definition can name (one of: ${DIRECT_PROVIDERS.join(', ')}); reach others through a model alias in the router`;
+      return `must be a model alias such as "smart", or { provider, model } with a provider among ${DIRECT_PROVIDERS.join(', ')}`;
+    },
+  },
+);
 
 const instructions = z.union([
   z.string().min(1, 'must not be empty'),
@@ -61,8 +82,13 @@ const tool = z.discriminatedUnion('kind', [
   z.strictObject({
     ...toolBase,
     kind: z.literal('function'),
-    /** The name or ARN of the function to invoke. */
-    function: z.string().min(1),
+    /** The function to invoke: its name, `ACCOUNT:function:NAME`, or its ARN, each with an optional version or alias. */
+    function: z
+      .string()
+      .regex(
+        /^((arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:function:)|(\d{12}:function:))?[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$/,
+        'must be a Lambda function name, ACCOUNT:function:NAME, or a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME), each with an optional :VERSION or :ALIAS',
+      ),
   }),
   z.strictObject({
     ...toolBase,
@@ -83,14 +109,26 @@ const eventPattern = z
 
 const trigger = z.discriminatedUnion('type', [
   /** Synchronous invocation through the API. */
-  z.strictObject({ type: z.literal('api') }),
+  z.strictObject({
+    type: z.literal('api'),
+    /**
+     * The longest a synchronous run may take, within `limits.timeoutSeconds`: the run stops in time
+     * to answer before the HTTP front end gives up (29 s on API Gateway unless its API raises it,
+     * 230 s on Azure). Queued runs keep the whole of `limits.timeoutSeconds`.
+     */
+    timeoutSeconds: z.number().int().min(1).max(900).optional(),
+  }),
   /** Asynchronous job through the API and the agent's queue. */
   z.strictObject({ type: z.literal('job') }),
   /** Messages that other systems send straight to the agent's queue. */
   z.strictObject({ type: z.literal('queue') }),
   z.strictObject({
     type: z.literal('schedule'),
-    expression: z.string().regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)'),
+    /** EventBridge's `rate(...)` or six-field `cron(...)`, checked as EventBridge checks it. */
+    expression: z.string().superRefine((expression, ctx) => {
+      const parsed = parseSchedule(expression);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+    }),
     input: z.string().min(1).describe('The prompt the scheduled run receives'),
   }),
   z.strictObject({ type: z.literal('event'), pattern: eventPattern }),
@@ -148,7 +186,7 @@ export const agentDefinitionSchema = z
     instructions,
     tools: z.array(tool).default([]),
     skills: z.array(z.string().min(1)).default([]),
-    triggers: z.array(trigger).default([{ type: 'api' }]),
+    triggers: z.array(trigger).min(1, 'an agent needs at least one trigger (api, job, queue, schedule or event), or nothing could ever run it').default([{ type: 'api' }]),
     limits: limits.default({ maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1 }),
     output: output.optional(),
     /** The team or tenant the agent serves; picks the router policy and tool permissions. */
@@ -164,6 +202,11 @@ export const agentDefinitionSchema = z
     d.skills.forEach((s, i) => {
       if (skills.has(s)) ctx.addIssue({ code: 'custom', path: ['skills', i], message: `duplicates skill "${s}"` });
       skills.add(s);
+    });
+    d.triggers.forEach((t, i) => {
+      if (t.type === 'api' && t.timeoutSeconds !== undefined && t.timeoutSeconds > d.limits.timeoutSeconds) {
+        ctx.addIssue({ code: 'custom', path: ['triggers', i, 'timeoutSeconds'], message: `must not exceed limits.timeoutSeconds (${d.limits.timeoutSeconds})` });
+      }
     });
     const kinds = d.triggers.map((t) => t.type);
     for (const once of ['api', 'job', 'queue'] as const) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentDefinitionError, formatIssues } from '../definition/define';
+import { AgentDefinitionError, formatIssues, type AgentDefinition } from '../definition/define';
 
 /**
  * What a cohort's agents may do with their tools, enforced by the runtime whatever the model asks:
@@ -21,10 +21,18 @@ export type ToolPolicy = z.output<typeof toolPolicySchema>;
 
 export { OPEN_TOOL_POLICY, toolDenial } from './tool-denial';
 
-/** A cohort's tool policy as given to an agent's construct; a bad one fails synth naming the agent. */
-export function parseToolPolicy(agent: string, input: ToolPolicyInput | undefined): ToolPolicy | undefined {
+/**
+ * A cohort's tool policy as given to an agent's construct; a bad one fails synth naming the agent,
+ * and so does one that denies a tool the agent does not have (a misspelt name would deny nothing).
+ */
+export function parseToolPolicy(agent: Pick<AgentDefinition, 'name' | 'tools'>, input: ToolPolicyInput | undefined): ToolPolicy | undefined {
   if (!input) return undefined;
   const parsed = toolPolicySchema.safeParse(input);
-  if (!parsed.success) throw new AgentDefinitionError(agent, formatIssues(parsed.error.issues).map((p) => `toolPolicy.${p}`));
+  if (!parsed.success) throw new AgentDefinitionError(agent.name, formatIssues(parsed.error.issues).map((p) => `toolPolicy.${p}`));
+  const tools = agent.tools.map((t) => t.name);
+  const unknown = parsed.data.deniedTools.flatMap((name, i) =>
+    tools.includes(name) ? [] : [`toolPolicy.deniedTools[${i}]: "${name}" is not a tool of this agent (${tools.length ? `its tools: ${tools.join(', ')}` : 'it has none'})`],
+  );
+  if (unknown.length) throw new AgentDefinitionError(agent.name, unknown);
   return parsed.data;
 }

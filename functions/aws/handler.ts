@@ -6,6 +6,7 @@ import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import { loadConfig } from '../entry/config';
 import { acceptJob, answerOnce, type JobSender } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
+import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun } from '../entry/queued';
 import { buildRuntime, type AwsRuntime } from './runtime';
 
@@ -43,8 +44,19 @@ async function invoke(invocation: Invocation, context: Context) {
   const answer =
     invocation.route === 'jobs'
       ? await acceptJob(rt, body.body, { newJobId: invocation.requestId, statusUrl: (jobId) => `${invocation.path}/${jobId}` }, (job) => queueJob(rt, invocation, job))
-      : await answerOnce(rt, body.body, { requestId: invocation.requestId, deadline: deadline(context) });
+      : await answerOnce(rt, body.body, { requestId: invocation.requestId, deadline: syncDeadline(invocation, context) });
   return respond(answer.status, answer.body);
+}
+
+/**
+ * When a synchronous run must stop: in time to answer within the api trigger's timeout, counted
+ * from when API Gateway took the request (the front end gives up then, whatever the function
+ * does), and within the function's own time.
+ */
+function syncDeadline(invocation: Invocation, context: Context): number {
+  const sync = syncTimeoutSeconds(config.definition) * 1000;
+  const taken = Number.isFinite(invocation.requestTimeEpoch) ? invocation.requestTimeEpoch : Date.now();
+  return deadlineFrom(Math.min(context.getRemainingTimeInMillis(), taken + sync - Date.now()));
 }
 
 /** Puts a job on the agent's queue, its attributes beside the body so they reach the dead-letter queue too. */

@@ -6,6 +6,7 @@ import type { RequestBody } from '../../contract/api/request';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { acceptJob, answerOnce } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
+import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import type { AzureRuntime } from './runtime';
 
@@ -70,7 +71,8 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   async function invoke(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     const body = await readBody(request, context);
     if (isResponse(body)) return body;
-    const answer = await answerOnce(await getRuntime(), body, { requestId: context.invocationId, deadline: deadline() });
+    // A synchronous run stops in time to answer within its api trigger's timeout.
+    const answer = await answerOnce(await getRuntime(), body, { requestId: context.invocationId, deadline: deadlineFrom(syncTimeoutSeconds(definition) * 1000) });
     return json(answer.status, answer.body);
   }
 

@@ -23,7 +23,8 @@ export class RetryableRunError extends Error {
 
 /** Time kept back from the platform's deadline to write the audit, job status and events. */
 export function deadlineFrom(remainingMs: number, now = Date.now()): number {
-  return now + remainingMs - Math.max(2_000, Math.min(10_000, remainingMs * 0.1));
+  // Whole milliseconds: timers refuse fractions.
+  return Math.floor(now + remainingMs - Math.max(2_000, Math.min(10_000, remainingMs * 0.1)));
 }
 
 /** The verdict on a run of `definition`: whether it succeeded, may be retried, or failed for good. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as cdk from 'aws-cdk-lib';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -94,6 +95,15 @@ describe('AgentApi', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fn, 'Arn'] } }]) },
     });
+  });
+
+  it('waits longer for synchronous answers only when raised, and then lets agents run that long', () => {
+    const stack = testStack(new App());
+    const api = new AgentApi(stack, 'Api', { integrationTimeout: cdk.Duration.seconds(60) });
+    new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'api', timeoutSeconds: 60 }], limits: { timeoutSeconds: 300 } }), api });
+    const template = Template.fromStack(stack);
+    assert.equal(method(template, 'invocations').Integration.TimeoutInMillis, 60_000);
+    assert.equal(method(build().template, 'invocations').Integration.TimeoutInMillis, undefined, 'API Gateway\'s own 29 s by default');
   });
 
   it('hands jobs to the agent function, which may send to its own queue only, and answers with its status', () => {

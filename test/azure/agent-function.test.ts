@@ -149,6 +149,12 @@ describe('AzureAgentFunction bad input fails synth naming the agent and the fiel
     ['an unknown alias', { agent: agentInput({ model: 'huge' }) }, /agent "helper": model: alias "huge" is not defined for cohort "default"/],
     ['an event pattern Event Grid cannot filter on', { agent: agentInput({ triggers: [{ type: 'event', pattern: { detail: { amount: [{ numeric: ['>', 100] }] } } }] }) }, /agent "helper": triggers\[0\]\.pattern\.detail\.amount: Event Grid matches data fields against lists of strings only/],
     ['a bad tool policy', { agent: triage, toolPolicy: { deniedTools: 'all' as never } }, /agent "helper": toolPolicy\.deniedTools: /],
+    ['a tool policy denying a tool the agent lacks', { agent: triage, toolPolicy: { deniedTools: ['wipe'] } }, /agent "helper": toolPolicy\.deniedTools\[0\]: "wipe" is not a tool of this agent \(it has none\)/],
+    [
+      'a synchronous run longer than Azure serves HTTP',
+      { agent: agentInput({ triggers: [{ type: 'api', timeoutSeconds: 300 }], limits: { timeoutSeconds: 500 } }) },
+      /agent "helper": triggers\[0\]\.timeoutSeconds: a synchronous run may take 300 s, but Azure's front end ends HTTP requests at 230 s/,
+    ],
   ];
   for (const [what, props, culprit] of cases) it(what, () => assert.throws(() => synth(props), culprit));
 

@@ -203,6 +203,12 @@ describe('the agent loop', () => {
     assert.match(result.content, /Unrecognized key: "extra"/);
   });
 
+  it('takes a deadline in fractional milliseconds, as arithmetic on remaining time gives it', async () => {
+    const { run } = await setup({}, [{ text: 'done' }]);
+    const result = await run('hi', Date.now() + 60_000.6);
+    assert.equal(result.stopReason, 'end_turn');
+  });
+
   it('keys a write by its effect, so a retried job that reaches it by another path sends the same key', async () => {
     const refundOrder = { name: 'refund', input: { orderId: 'ord_12345678' } };
     const lookupOrder = { name: 'lookup_order', input: { orderId: 'ord_12345678' } };

@@ -126,8 +126,10 @@ async function invokeJson(events: string): Promise<unknown[]> {
     const results = [];
     for (const event of JSON.parse(${JSON.stringify(events)})) results.push(await handler(event, context));
     process.stdout.write('RESULTS' + JSON.stringify(results));`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '--no-warnings', '-e', script], { env: environment, cwd: REPO, maxBuffer: 50 * 1024 * 1024 });
-  return JSON.parse(stdout.slice(stdout.lastIndexOf('RESULTS') + 'RESULTS'.length));
+  const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '--no-warnings', '-e', script], { env: environment, cwd: REPO, maxBuffer: 50 * 1024 * 1024 });
+  // The handler logs to stderr; DEBUG_BUNDLE=1 shows it when a test fails on a 500.
+  if (process.env.DEBUG_BUNDLE) console.error(stderr, stdout.slice(0, 3000));
+  return JSON.parse(stdout.slice(stdout.lastIndexOf("RESULTS") + "RESULTS".length));
 }
 
 const apiEvent = (body: unknown, requestId = 'req-1', route: 'invocations' | 'jobs' = 'invocations') => ({
@@ -136,7 +138,7 @@ const apiEvent = (body: unknown, requestId = 'req-1', route: 'invocations' | 'jo
   agent: 'support',
   path: `/v1/agents/support/${route}`,
   requestId,
-  requestTimeEpoch: 1_796_083_200_000,
+  requestTimeEpoch: Date.now(),
   caller: 'arn:aws:iam::123456789012:user/tester',
   body,
 });
@@ -179,6 +181,15 @@ describe('the synthesized runtime bundle, in plain Node against loopback fakes',
     const completed = events.entries.find((e) => e.DetailType === 'run.completed' && (e.Detail as { runId: string }).runId === 'req-1');
     assert.equal((completed?.Detail as { agent: string })?.agent, 'support');
     assert.equal(completed?.Source, 'serverless-agents');
+  });
+
+  it('stops a synchronous run in time to answer within the api trigger\'s timeout, counted from when the API took the request', async () => {
+    const before = bedrock.requests.length;
+    // Taken 28 s ago: of the 29 s API Gateway waits, too little is left to call a model.
+    const [response] = (await invoke({ ...apiEvent({ input: 'Where is ord_12345678?' }, 'req-late'), requestTimeEpoch: Date.now() - 60_000 })) as { statusCode: number; body: string }[];
+    assert.equal(response!.statusCode, 504, response!.body);
+    assert.deepEqual([JSON.parse(response!.body).stopReason, JSON.parse(response!.body).retryable], ['deadline', true]);
+    assert.equal(bedrock.requests.length, before);
   });
 
   it('answers a malformed body 400 with the reason, without calling the model', async () => {
@@ -375,7 +386,8 @@ describe('the synthesized runtime bundle, in plain Node against loopback fakes',
     const sent = sqs.sent.slice(sentBefore);
     // Sent twice: the resubmission came before any delivery touched the job, and the first send may have been lost.
     assert.equal(sent.length, 2);
-    assert.deepEqual(sent[0], { queueUrl: QUEUE_URL, body: JSON.stringify(body), attributes: { jobId: 'ticket-501', agent: 'support', caller: 'arn:aws:iam::123456789012:user/tester', submittedAt: '1796083200000' } });
+    assert.deepEqual({ ...sent[0], attributes: { ...sent[0]!.attributes, submittedAt: undefined } }, { queueUrl: QUEUE_URL, body: JSON.stringify(body), attributes: { jobId: 'ticket-501', agent: 'support', caller: 'arn:aws:iam::123456789012:user/tester', submittedAt: undefined } });
+    assert.ok(Math.abs(Number(sent[0]!.attributes.submittedAt) - Date.now()) < 120_000, 'submitted when API Gateway took the request');
 
     // Both copies arrive; the job runs once.
     const before = bedrock.requests.length;

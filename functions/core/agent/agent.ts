@@ -137,7 +137,7 @@ export class Agent {
     });
 
     // One deadline signal for the whole run: every model call is cut off at the same moment.
-    const deadline = AbortSignal.timeout(Math.max(0, request.deadline - this.now()));
+    const deadline = AbortSignal.timeout(Math.max(0, Math.floor(request.deadline - this.now())));
     for (;;) {
       if (steps >= limits.maxSteps) return finish('max_steps');
       if (totalTokens(usage) >= limits.maxTotalTokens) return finish('token_budget');

@@ -92,7 +92,7 @@ export class ModelRouter {
           break;
         }
         const started = this.now();
-        const limit = Math.max(0, Math.min(target.timeoutSeconds !== undefined ? target.timeoutSeconds * 1000 : (this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS), (call.deadline ?? Infinity) - started));
+        const limit = Math.max(0, Math.floor(Math.min(target.timeoutSeconds !== undefined ? target.timeoutSeconds * 1000 : (this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS), (call.deadline ?? Infinity) - started)));
         const timer = AbortSignal.timeout(limit);
         const attemptSignal = signal ? AbortSignal.any([signal, timer]) : timer;
         try {
