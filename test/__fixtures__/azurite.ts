@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ContainerClient } from '@azure/storage-blob';
+import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
 
 /** Azurite's well-known development account (public, documented; not a secret). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
@@ -48,4 +51,17 @@ export async function startAzurite(): Promise<Azurite> {
       }
     },
   };
+}
+
+/** Uploads a skills folder as SkillStore deploys it: each skill's files under its name, and the index. */
+export async function uploadSkills(container: ContainerClient, folder: string): Promise<void> {
+  const index = readSkillsFolder(folder);
+  for (const skill of index.skills) {
+    for (const file of ['SKILL.md', ...skill.files]) {
+      const body = readFileSync(join(folder, skill.name, file));
+      await container.getBlockBlobClient(`${skill.name}/${file}`).upload(body, body.length);
+    }
+  }
+  const text = JSON.stringify(index);
+  await container.getBlockBlobClient(SKILL_INDEX_KEY).upload(text, Buffer.byteLength(text));
 }

@@ -26,7 +26,16 @@ export interface LoopbackReply {
   readonly body?: unknown;
 }
 
-export type LoopbackHandler = (request: RecordedRequest, index: number) => LoopbackReply | Promise<LoopbackReply>;
+/**
+ * A network fault instead of an answer: `reset` drops the connection (HTTP/2: resets the stream)
+ * after reading the request, `hang` never answers, as a stuck upstream does, until the client
+ * gives up or the server closes.
+ */
+export interface LoopbackFault {
+  readonly fault: 'reset' | 'hang';
+}
+
+export type LoopbackHandler = (request: RecordedRequest, index: number) => LoopbackReply | LoopbackFault | Promise<LoopbackReply | LoopbackFault>;
 
 export interface LoopbackServer {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
@@ -38,7 +47,10 @@ export interface LoopbackServer {
 export interface LoopbackOptions {
   /** Serve HTTP/2 over cleartext (h2c, prior knowledge) instead of HTTP/1.1. */
   readonly http2?: boolean;
-  /** The safety timer; long enough for any one test file. */
+  /**
+   * The safety timer; long enough for any one test file. A benchmark that runs longer sets
+   * `LOOPBACK_LIFETIME_MS` for every fake it starts.
+   */
   readonly lifetimeMs?: number;
 }
 
@@ -53,7 +65,7 @@ export async function startLoopback(handler: LoopbackHandler, options: LoopbackO
   };
 
   async function serve(req: AnyRequest, res: AnyResponse): Promise<void> {
-    let reply: LoopbackReply;
+    let reply: LoopbackReply | LoopbackFault;
     try {
       const recorded: RecordedRequest = {
         method: req.method ?? '',
@@ -67,6 +79,10 @@ export async function startLoopback(handler: LoopbackHandler, options: LoopbackO
     } catch (error) {
       // A broken fake should fail the test loudly, not hang it.
       reply = { status: 500, body: { message: `loopback fake failed: ${(error as Error).message}` } };
+    }
+    if ('fault' in reply) {
+      if (reply.fault === 'reset') resetConnection(req, res);
+      return;
     }
     const payload = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
     const headers: Record<string, string | number> = {
@@ -113,10 +129,16 @@ export async function startLoopback(handler: LoopbackHandler, options: LoopbackO
     });
     return closing;
   };
-  const safety = setTimeout(() => void close(), options.lifetimeMs ?? 60_000);
+  const safety = setTimeout(() => void close(), options.lifetimeMs ?? Number(process.env.LOOPBACK_LIFETIME_MS ?? 60_000));
   safety.unref();
 
   return { url: `http://127.0.0.1:${port}`, requests, close };
+}
+
+/** Drops the exchange the way a failing peer or load balancer does: the client sees ECONNRESET. */
+function resetConnection(req: AnyRequest, res: AnyResponse): void {
+  if ('stream' in res) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  else (req as http.IncomingMessage).socket.resetAndDestroy();
 }
 
 async function readBody(req: AnyRequest): Promise<string> {

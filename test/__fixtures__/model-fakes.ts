@@ -4,7 +4,7 @@
  * real SDK clients parse genuine-looking responses and the test can inspect what they sent.
  */
 import type { StopReason, Usage } from '../../functions/core/models/types';
-import { startLoopback, type LoopbackReply, type RecordedRequest } from './loopback';
+import { startLoopback, type LoopbackFault, type LoopbackReply, type RecordedRequest } from './loopback';
 
 export type { RecordedRequest } from './loopback';
 
@@ -24,7 +24,10 @@ export interface FakeFailure {
   readonly body?: unknown;
 }
 
-export type FakeReply = FakeTurn | FakeFailure;
+/** A network fault: the connection reset, or no answer at all (see LoopbackFault). */
+export type FakeFault = LoopbackFault;
+
+export type FakeReply = FakeTurn | FakeFailure | FakeFault;
 
 /** Replies in order, or a function of the parsed request body and its index. */
 export type FakeScript = readonly FakeReply[] | ((body: unknown, index: number) => FakeReply);
@@ -34,6 +37,10 @@ export interface ModelFake {
   readonly url: string;
   readonly requests: RecordedRequest[];
   close(): Promise<void>;
+}
+
+function isFault(reply: FakeReply): reply is FakeFault {
+  return typeof (reply as FakeFault).fault === 'string';
 }
 
 function isFailure(reply: FakeReply): reply is FakeFailure {
@@ -74,11 +81,12 @@ const ANTHROPIC_ERROR_TYPES: Record<number, string> = {
 };
 
 export async function startAnthropicFake(script: FakeScript): Promise<ModelFake> {
-  return startLoopback((request, index): LoopbackReply => {
+  return startLoopback((request, index): LoopbackReply | LoopbackFault => {
     if (request.method !== 'POST' || request.path !== '/v1/messages') {
       return anthropicError({ status: 404 }, `fake serves POST /v1/messages, not ${request.method} ${request.path}`);
     }
     const reply = pick(script, request, index);
+    if (isFault(reply)) return reply;
     if (isFailure(reply)) return anthropicError(reply, `scripted ${reply.status}`);
 
     const body = request.body as { model?: string };
@@ -147,12 +155,13 @@ const CONVERSE_PATH = /^\/model\/([^/]+)\/converse$/;
 
 export async function startBedrockFake(script: FakeScript): Promise<ModelFake> {
   return startLoopback(
-    (request, index): LoopbackReply => {
+    (request, index): LoopbackReply | LoopbackFault => {
       if (request.method !== 'POST' || !CONVERSE_PATH.test(request.path)) {
         return bedrockError({ status: 404 }, `fake serves POST /model/{modelId}/converse, not ${request.method} ${request.path}`);
       }
       const reply = pick(script, request, index);
-      if (isFailure(reply)) return bedrockError(reply, `scripted ${reply.status}`);
+      if (isFault(reply)) return reply;
+    if (isFailure(reply)) return bedrockError(reply, `scripted ${reply.status}`);
 
       const usage = usageOf(reply);
       const content: unknown[] = [];
@@ -203,12 +212,13 @@ const OPENAI_FINISH: Record<StopReason, string> = {
 };
 
 export async function startOpenAiFake(script: FakeScript): Promise<ModelFake> {
-  const server = await startLoopback((request, index): LoopbackReply => {
+  const server = await startLoopback((request, index): LoopbackReply | LoopbackFault => {
     // Any prefix: Azure OpenAI's v1 API serves the same route under /openai/v1.
     if (request.method !== 'POST' || !request.path.endsWith('/v1/chat/completions')) {
       return openAiError({ status: 404 }, `fake serves POST /v1/chat/completions, not ${request.method} ${request.path}`);
     }
     const reply = pick(script, request, index);
+    if (isFault(reply)) return reply;
     if (isFailure(reply)) return openAiError(reply, `scripted ${reply.status}`);
 
     const body = request.body as { model?: string };

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
 import { BlobSkillStore } from '../../functions/azure/blob-skill-store';
 import { managedIdentityClients } from '../../functions/azure/runtime';
 import { AgentSkills } from '../../functions/core/skills/skills';
 import { CachedSkillStore } from '../../functions/core/skills/store';
 import { SKILLS } from '../helpers';
-import { startAzurite, type Azurite } from '../__fixtures__/azurite';
+import { startAzurite, uploadSkills, type Azurite } from '../__fixtures__/azurite';
 
 let azurite: Azurite;
 let container: ContainerClient;
@@ -19,15 +16,7 @@ before(async () => {
   container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('skills');
   await container.create();
   // What the AzureSkillStore deploys: every skill file and the index.
-  const index = readSkillsFolder(SKILLS);
-  for (const skill of index.skills) {
-    for (const file of ['SKILL.md', ...skill.files]) {
-      const body = readFileSync(join(SKILLS, skill.name, file));
-      await container.getBlockBlobClient(`${skill.name}/${file}`).upload(body, body.length);
-    }
-  }
-  const text = JSON.stringify(index);
-  await container.getBlockBlobClient(SKILL_INDEX_KEY).upload(text, Buffer.byteLength(text));
+  await uploadSkills(container, SKILLS);
 });
 
 after(async () => azurite?.stop());

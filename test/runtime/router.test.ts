@@ -5,7 +5,7 @@ import { after, beforeEach, describe, it } from 'node:test';
 import type { ModelTargetConfig } from '../../contract/config/runtime-config';
 import { AnthropicProvider } from '../../functions/core/models/anthropic';
 import { BedrockProvider } from '../../functions/aws/bedrock';
-import { breakerFor, CircuitBreaker, resetBreakers } from '../../functions/core/models/circuit-breaker';
+import { breakerFor, CircuitBreaker, DEFAULT_BREAKER, resetBreakers } from '../../functions/core/models/circuit-breaker';
 import { backoffMs, DEFAULT_RETRY } from '../../functions/core/models/retry';
 import { AllTargetsFailedError, ModelCallError, ModelRouter } from '../../functions/core/models/router';
 import { ModelError, type ModelRequest } from '../../functions/core/models/types';
@@ -115,6 +115,21 @@ describe('the model router', () => {
     assert.equal(b.requests.length, 0);
   });
 
+  it('retries a connection reset on the same target, on HTTP/1.1 and HTTP/2 alike', async () => {
+    const { router, a, b } = await route([{ fault: 'reset' }, { text: 'after a reset' }], [{ fault: 'reset' }, { text: 'unused' }]);
+    const result = await router.complete(request);
+    assert.equal(result.provider, 'anthropic');
+    assert.equal(a.requests.length, 2, 'the reset attempt and its retry');
+    assert.deepEqual(result.attempts.map((x) => x.outcome), ['error', 'ok']);
+    assert.equal(b.requests.length, 0);
+    // Bedrock's client speaks HTTP/2: a reset stream is retried the same way.
+    resetBreakers();
+    const fallback = await route(() => overloaded, [{ fault: 'reset' }, { text: 'after a reset' }]);
+    const second = await fallback.router.complete(request);
+    assert.equal(second.provider, 'bedrock');
+    assert.equal(fallback.b.requests.length, 2, 'the reset stream and its retry');
+  });
+
   it('fails with every attempt when every target gives up', async () => {
     const { router } = await route([overloaded, overloaded, overloaded], [{ status: 503 }, { status: 503 }, { status: 503 }]);
     await assert.rejects(router.complete(request), (e: AllTargetsFailedError) => e instanceof AllTargetsFailedError && e.attempts.length === 6);
@@ -124,7 +139,7 @@ describe('the model router', () => {
     let clock = 0;
     const now = () => clock;
     const failing = Array.from({ length: 5 }, () => overloaded);
-    const { router, a, b } = await route([...failing, { text: 'recovered' }], () => ({ text: 'fallback' }), { now, breaker: { failureThreshold: 5, openMs: 30_000 }, retry: { ...DEFAULT_RETRY, maxAttempts: 5 } });
+    const { router, a, b } = await route([...failing, { text: 'recovered' }], () => ({ text: 'fallback' }), { now, breaker: { window: 5, minimumCalls: 5, failureRate: 1, openMs: 30_000 }, retry: { ...DEFAULT_RETRY, maxAttempts: 5 } });
     // Five failures open the circuit; the run still succeeds on the fallback.
     assert.equal((await router.complete(request)).provider, 'bedrock');
     assert.equal(breakerFor('anthropic:claude-sonnet-4-6').state, 'open');
@@ -153,7 +168,7 @@ describe('backoff and breaker', () => {
 
   it('lets a single trial through when half-open, and reopens on its failure', () => {
     let clock = 0;
-    const breaker = new CircuitBreaker({ failureThreshold: 2, openMs: 1_000 }, () => clock);
+    const breaker = new CircuitBreaker({ window: 2, minimumCalls: 2, failureRate: 1, openMs: 1_000 }, () => clock);
     breaker.failure();
     assert.equal(breaker.state, 'closed');
     breaker.failure();
@@ -161,6 +176,26 @@ describe('backoff and breaker', () => {
     clock = 1_000;
     assert.equal(breaker.tryAcquire(), true);
     assert.equal(breaker.tryAcquire(), false, 'one trial at a time');
+    breaker.failure();
+    assert.equal(breaker.state, 'open');
+  });
+
+  it('stays closed under a steady third of failures, runs of them included, and opens when nearly every call fails', () => {
+    const breaker = new CircuitBreaker(DEFAULT_BREAKER, () => 0);
+    // Six failures in a row amid successes: 30% of the window, not an outage.
+    const calls = [...Array(7).fill(false), ...Array(6).fill(true), ...Array(7).fill(false)];
+    for (const failed of calls) (failed ? breaker.failure() : breaker.success());
+    assert.equal(breaker.state, 'closed');
+    for (let i = 0; i < 15; i++) breaker.failure();
+    assert.equal(breaker.state, 'closed', '15 of the last 20 failed: still under 80%');
+    breaker.failure();
+    assert.equal(breaker.state, 'open', '16 of the last 20 failed');
+  });
+
+  it('needs its minimum of calls before a rate counts', () => {
+    const breaker = new CircuitBreaker({ window: 20, minimumCalls: 10, failureRate: 0.8, openMs: 1_000 }, () => 0);
+    for (let i = 0; i < 9; i++) breaker.failure();
+    assert.equal(breaker.state, 'closed');
     breaker.failure();
     assert.equal(breaker.state, 'open');
   });

@@ -1,18 +1,28 @@
 /**
  * A circuit breaker per model target, kept for the life of the process so that warm invocations
- * share what earlier ones learned: after `failureThreshold` consecutive failures the target is
- * skipped for `openMs`; then one trial call decides whether it closes again.
+ * share what earlier ones learned. It opens on the failure rate of the target's last calls, not on
+ * a run of failures: many runs share one breaker, and under a steady share of throttles and 5xx
+ * (a third of calls, say) a few failures in a row happen all the time without the target being
+ * down; an outage fails nearly every call. Open, the target is skipped for `openMs`; then one trial
+ * call decides whether it closes again.
  */
 export interface BreakerOptions {
-  readonly failureThreshold: number;
+  /** How many of the target's latest calls the rate is taken over. */
+  readonly window: number;
+  /** Calls the window must hold before the rate counts, so a handful of early failures is not an outage. */
+  readonly minimumCalls: number;
+  /** The share of failed calls in the window (0-1) that opens the breaker. */
+  readonly failureRate: number;
   readonly openMs: number;
 }
 
-export const DEFAULT_BREAKER: BreakerOptions = { failureThreshold: 5, openMs: 30_000 };
+export const DEFAULT_BREAKER: BreakerOptions = { window: 20, minimumCalls: 10, failureRate: 0.8, openMs: 30_000 };
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export class CircuitBreaker {
+  /** The latest outcomes, oldest first: true for a failure. */
+  private readonly outcomes: boolean[] = [];
   private failures = 0;
   private openedAt: number | undefined;
   private trialInFlight = false;
@@ -37,17 +47,32 @@ export class CircuitBreaker {
   }
 
   success(): void {
-    this.failures = 0;
-    this.openedAt = undefined;
-    this.trialInFlight = false;
+    if (this.openedAt !== undefined) {
+      // The trial passed: the target is back, and what it did before says nothing now.
+      this.outcomes.length = 0;
+      this.failures = 0;
+      this.openedAt = undefined;
+      this.trialInFlight = false;
+      return;
+    }
+    this.record(false);
   }
 
   failure(): void {
-    this.trialInFlight = false;
-    this.failures += 1;
-    if (this.state === 'half-open' || this.failures >= this.options.failureThreshold) {
+    if (this.openedAt !== undefined) {
+      // A failed trial (or a call that started before the breaker opened): open for another while.
+      this.trialInFlight = false;
       this.openedAt = this.now();
+      return;
     }
+    this.record(true);
+    if (this.outcomes.length >= this.options.minimumCalls && this.failures / this.outcomes.length >= this.options.failureRate) this.openedAt = this.now();
+  }
+
+  private record(failed: boolean): void {
+    this.outcomes.push(failed);
+    if (failed) this.failures++;
+    if (this.outcomes.length > this.options.window && this.outcomes.shift()) this.failures--;
   }
 }
 
