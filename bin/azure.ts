@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
+import type { AzureHttpAuth } from '../constructs/azure/agent-function';
 import { App } from '../constructs/azure/engine';
+import { formatIssues } from '../contract/definition';
 import { AzureSingleAgentStack } from '../stacks/single-agent/azure-single-agent-stack';
-import { readAzureAppConfig } from './config';
+import { AppConfigError, readAzureAppConfig } from './config';
 
 /**
  * The example app on Azure: the stage-1 stack once per environment in cdktf.json, with the same
@@ -20,8 +23,31 @@ export function cdktfContext(): Record<string, unknown> {
 /** The CLI names the output folder in CDKTF_OUTDIR; a direct run writes to cdktf.out. */
 const outdir = () => process.env.CDKTF_OUTDIR ?? join(root, 'cdktf.out');
 
+/**
+ * Who may call each environment's agents, by environment name (`httpAuth` in cdktf.json's
+ * context); an environment not named gets the constructs' default, Entra ID. The reason a keys or
+ * anonymous choice needs is checked by AzureAgentFunction, which names the agent.
+ */
+const httpAuthSchema = z.record(
+  z.string(),
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('entra-id'), clientId: z.string().optional(), tenantId: z.string().optional(), allowedAudiences: z.array(z.string()).optional() }),
+    z.strictObject({ type: z.literal('function-keys'), reason: z.string().default('') }),
+    z.strictObject({ type: z.literal('anonymous'), reason: z.string().default('') }),
+  ]),
+);
+
+function readHttpAuth(app: App, environments: readonly string[]): Record<string, AzureHttpAuth> {
+  const parsed = httpAuthSchema.safeParse(app.node.tryGetContext('httpAuth') ?? {});
+  if (!parsed.success) throw new AppConfigError(`cdktf.json context: ${formatIssues(parsed.error.issues.map((issue) => ({ ...issue, path: ['httpAuth', ...issue.path] }))).join('; ')}`);
+  const unknown = Object.keys(parsed.data).filter((e) => !environments.includes(e));
+  if (unknown.length) throw new AppConfigError(`cdktf.json context: httpAuth.${unknown[0]}: is not an environment (known: ${environments.join(', ')})`);
+  return parsed.data as Record<string, AzureHttpAuth>;
+}
+
 export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfContext() })): App {
   const { config, stages } = readAzureAppConfig(app);
+  const auth = readHttpAuth(app, Object.keys(config.environments));
   for (const stage of stages) {
     const env = config.environments[stage]!;
     new AzureSingleAgentStack(app, `support-agent-${stage}`, {
@@ -29,6 +55,7 @@ export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfCo
       ...(env.subscriptionId && { subscriptionId: env.subscriptionId }),
       models: config.models,
       toolPolicies: config.toolPolicies,
+      ...(auth[stage] && { auth: auth[stage] }),
       tags: { 'serverless-agents-environment': stage },
     });
   }

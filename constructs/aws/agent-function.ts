@@ -161,6 +161,11 @@ export interface AgentFunctionProps {
    */
   readonly environment?: Readonly<Record<string, string>>;
   /**
+   * Notified when a run fails: the alarm on the runtime's `RunFailures` metric for this agent.
+   * @default no action: the alarm is visible in CloudWatch only
+   */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
+  /**
    * Any other Lambda function property (ephemeral storage, a code signing config, ...). Properties
    * this construct sets from the definition or from its own props cannot be overridden here.
    * @default none
@@ -186,6 +191,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
   readonly grantPrincipal: iam.IPrincipal;
   /** The agent's queue, when a trigger needs one. */
   readonly queue?: AgentQueue;
+  /** In alarm from the first run in five minutes that ended without a valid answer. */
+  readonly runFailuresAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
@@ -261,6 +268,16 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     props.audit?.grantWrite(this, agent.name);
     this.wireTriggers(agent, props, state);
     this.acknowledgeFindings();
+    // From the runtime's embedded metric format lines, which CloudWatch never samples.
+    this.runFailuresAlarm = new cloudwatch.Alarm(this, 'RunFailuresAlarm', {
+      alarmDescription: `Runs of agent ${agent.name} ended without a valid answer`,
+      metric: this.metricRunFailures({ period: Duration.minutes(5) }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmAction) this.runFailuresAlarm.addAlarmAction(props.alarmAction);
   }
 
   /** The agent's name, unique in the app. */

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import type { AgentTrigger } from '../../contract/definition/schema';
 import { subjectPrefix } from '../../contract/events/agent-events';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
-import { EventgridEventSubscription, EventgridTopic, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
+import { EventgridEventSubscription, EventgridTopic, type ITerraformDependable, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureAgentEventsProps {
@@ -71,9 +71,13 @@ export class AzureAgentEvents extends Construct {
   /**
    * Delivers the events matching an agent's `event` trigger to its Function App's Event Grid
    * function. Event Grid authenticates to the function with its system key, never anonymously.
+   * Event Grid refuses a subscription to a function the app's host has not registered yet
+   * ("Destination endpoint not found"), so pass what registers it (AzureAgentFunction's trigger
+   * sync) as `after`.
    */
-  subscribe(id: string, functionAppId: string, functionName: string, pattern: EventPattern): EventgridEventSubscription {
+  subscribe(id: string, functionAppId: string, functionName: string, pattern: EventPattern, after: readonly ITerraformDependable[] = []): EventgridEventSubscription {
     return new EventgridEventSubscription(this, id, {
+      ...(after.length && { dependsOn: [...after] }),
       name: id.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
       scope: this.topic.id,
       eventDeliverySchema: 'EventGridSchema',

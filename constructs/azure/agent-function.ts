@@ -9,32 +9,27 @@ import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/too
 import { skillProblems } from '../../contract/skills/catalog';
 import { eventGridFilter, type AzureAgentEvents } from './agent-events';
 import type { AzureAgentQueue } from './agent-queue';
-import { assignRole, globalName, privateStorageAccount, storageAccountName } from './defaults';
-import { LinuxFunctionApp, StorageContainer, StorageManagementPolicy, UserAssignedIdentity, type ServicePlan, type StorageAccount } from './engine';
+import { AzureAuditStore } from './audit-store';
+import { afterRolePropagation, assignRole, globalName, privateStorageAccount, storageAccountName } from './defaults';
+import { LinuxFunctionApp, StorageContainer, StorageManagementPolicy, Token, UserAssignedIdentity, type MonitorScheduledQueryRulesAlertV2, type RoleAssignment, type ServicePlan, type StorageAccount, type TerraformResource } from './engine';
+import { acknowledgeHttpAuth, httpAuthProblems, httpAuthSettings, type AzureHttpAuth } from './http-auth';
 import type { AzureModelRouter } from './model-router';
-import type { AzureObservability } from './observability';
+import { UNSAMPLED_RUN_METRICS_SETTINGS, type AzureObservability } from './observability';
 import type { AzureRuntimePackage } from './runtime-package';
 import { toNcrontab } from './schedule';
 import type { AzureSkillStore } from './skill-store';
 import { AzureSecureDefaults } from './secure-defaults';
+import { syncTriggers } from './trigger-sync';
+
+export type { AzureHttpAuth } from './http-auth';
 
 const ENV = AZURE_RUNTIME_ENV;
-
-/**
- * Who may call the agent's HTTP routes. Never anonymous unless said so, with the reason.
- * - `function-keys`: a function or host key in `x-functions-key` (the default).
- * - `entra-id`: App Service authentication validates an Entra ID token for the app registration.
- */
-export type AzureHttpAuth =
-  | { readonly type: 'function-keys' }
-  | { readonly type: 'entra-id'; readonly clientId: string; readonly tenantId: string; readonly allowedAudiences?: readonly string[] }
-  | { readonly type: 'anonymous'; readonly reason: string };
 
 export interface AzureAgentFunctionProps {
   readonly agent: AgentDefinition | AgentDefinitionInput;
   readonly resourceGroupName: string;
   readonly location: string;
-  /** A Linux plan: Consumption (`Y1`) or Dedicated. */
+  /** A Linux plan: Consumption (`Y1`), Elastic Premium (`EP1`-`EP3`) or Dedicated. */
   readonly plan: ServicePlan;
   readonly runtime: AzureRuntimePackage;
   readonly observability: AzureObservability;
@@ -48,14 +43,41 @@ export interface AzureAgentFunctionProps {
   readonly events?: AzureAgentEvents;
   /** The tool policy of the agent's cohort. @default every tool the definition lists */
   readonly toolPolicy?: ToolPolicyInput;
-  /** @default function keys */
+  /**
+   * Who may call the agent's HTTP routes.
+   * @default Entra ID, with an app registration created for the agent (the deploying identity
+   * needs Microsoft Graph `Application.ReadWrite.OwnedBy` or the Application Developer role);
+   * an agent with no `api` or `job` trigger serves no route and gets none
+   */
   readonly auth?: AzureHttpAuth;
   /** The Function App name, unique in Azure. @default derived from the construct path */
   readonly name?: string;
-  /** Days a run's audit record is kept. @default 400, a year and a quarter for year-over-year reviews */
+  /**
+   * Days a run's audit record is kept, during which no one can change or delete it.
+   * @default 400, a year and a quarter for year-over-year reviews
+   */
   readonly auditRetentionDays?: number;
+  /**
+   * Locks the audit container's immutability policy: then not even a subscription owner can
+   * shorten it or delete a record before its time, and the audit account cannot be deleted while
+   * it holds one. Irreversible.
+   * @default false: the policy can be removed by whoever may manage the storage account
+   */
+  readonly lockAuditPolicy?: boolean;
+  /**
+   * Runs the agent may have going at once, to protect model quotas and downstream tools: caps the
+   * app's instances (`appScaleLimit`) and each instance's concurrent Service Bus messages and, for
+   * an agent with an `api` trigger, HTTP requests, so instances times either stays within it.
+   * Needs a Consumption or Elastic Premium plan.
+   * @default no limit beyond the plan's own
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Where the alert on failed runs notifies.
+   * @default no action group: the alert is visible in Azure Monitor only
+   */
+  readonly actionGroupId?: string;
 }
-
 
 /** Consumption instances stop a function after 10 minutes; the run needs 30 s after its own limit. */
 const CONSUMPTION_TIMEOUT_SECONDS = 600;
@@ -64,21 +86,29 @@ const AFTER_RUN_SECONDS = 30;
 /**
  * An agent on Azure Functions running the shared runtime, configured only by its agent definition:
  * a Linux Function App with its own user-assigned identity, HTTPS only with TLS 1.2, FTP and basic
- * publishing credentials off, telemetry to Application Insights with Entra ID, model keys as Key
- * Vault references, the runtime run from a package in Blob storage, and its own keyless storage for
- * the host, job status and audit. Each role it holds is scoped to one resource.
+ * publishing credentials off, Entra ID in front of its routes, telemetry to Application Insights
+ * with Entra ID and an alert on failed runs, model keys as Key Vault references, the runtime run
+ * from a package in Blob storage with its triggers synced on every deploy, its own keyless storage
+ * for the host and job status, and its audit records where no one can rewrite them. Each role it
+ * holds is scoped to one resource, and the app starts only once its roles have taken effect.
  */
 export class AzureAgentFunction extends Construct {
   readonly definition: AgentDefinition;
   readonly identity: UserAssignedIdentity;
   readonly app: LinuxFunctionApp;
   readonly state: StorageAccount;
+  readonly audit: AzureAuditStore;
+  /** Tells Azure the app's functions after each deploy; what depends on them registered waits for it. */
+  readonly triggerSync: TerraformResource;
+  readonly failedRunAlert: MonitorScheduledQueryRulesAlertV2;
+  /** The audience callers request an Entra ID token for, when Entra ID guards the routes. */
+  readonly tokenAudience?: string;
 
   constructor(scope: Construct, id: string, props: AzureAgentFunctionProps) {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);
     const agent = (this.definition = defineAgent(props.agent));
-    const schedules = checkWiring(agent, props);
+    const { schedules, scale } = checkWiring(agent, props);
     const route = props.router.route(agent);
     const toolPolicy = parseToolPolicy(agent, props.toolPolicy);
     const config: AgentRuntimeConfig = { definition: agent, route, prices: props.router.prices(route), ...(toolPolicy && { toolPolicy }) };
@@ -86,67 +116,43 @@ export class AzureAgentFunction extends Construct {
     const name = props.name ?? globalName(this, 60);
 
     this.identity = new UserAssignedIdentity(this, 'Identity', { name: `${name}-identity`, ...location });
-    const principalId = this.identity.principalId;
     const clientId = this.identity.clientId;
 
-    // The host's storage (leases, keys) plus the agent's job status and audit, reachable by this identity only.
-    // Not versioned: the host and job status rewrite their blobs, and every write would leave a version.
-    this.state = privateStorageAccount(this, 'State', { name: storageAccountName(this), ...location, versioned: false });
-    for (const container of [AZURE_STATE_CONTAINERS.jobs, AZURE_STATE_CONTAINERS.audit]) {
-      new StorageContainer(this, `State-${container}`, { name: container, storageAccountId: this.state.id, containerAccessType: 'private' });
-    }
-    const expire = (container: string, days: number) => ({
-      name: `expire-${container}`,
-      enabled: true,
-      filters: { blobTypes: ['blockBlob'], prefixMatch: [`${container}/`] },
-      actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: days } },
+    this.state = stateAccount(this, location);
+    this.audit = new AzureAuditStore(this, 'Audit', {
+      name: storageAccountName(this, 'audit'),
+      ...location,
+      retentionDays: props.auditRetentionDays ?? 400,
+      locked: props.lockAuditPolicy ?? false,
     });
-    new StorageManagementPolicy(this, 'StateRetention', {
-      storageAccountId: this.state.id,
-      rule: [expire(AZURE_STATE_CONTAINERS.jobs, JOB_RETENTION_DAYS), expire(AZURE_STATE_CONTAINERS.audit, props.auditRetentionDays ?? 400)],
-    });
-    // The app needs these two before it starts: it fetches its code and takes its host leases with them.
-    const startRoles = [assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId), props.runtime.grantRead(principalId, agent.name)];
-    assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principalId);
-    props.router.grantRead(route, principalId, agent.name);
 
     const settings: Record<string, string> = {
       [AGENT_CONFIG_ENV]: encodeAgentConfig(config),
       [ENV.identityClientId]: clientId,
       [ENV.stateAccountUrl]: this.state.primaryBlobEndpoint,
+      [ENV.auditAccountUrl]: this.audit.account.primaryBlobEndpoint,
       WEBSITE_RUN_FROM_PACKAGE: props.runtime.url,
       WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: this.identity.id,
       AzureWebJobsStorage__credential: 'managedidentity',
       AzureWebJobsStorage__clientId: clientId,
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${clientId};Authorization=AAD`,
+      ...UNSAMPLED_RUN_METRICS_SETTINGS,
       AzureFunctionsJobHost__functionTimeout: duration(agent.limits.timeoutSeconds + AFTER_RUN_SECONDS),
       // Service Bus locks a message for 5 minutes at most; the host renews it for as long as a run may take.
       AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration: duration(agent.limits.timeoutSeconds + AFTER_RUN_SECONDS),
       ...props.router.settings(route),
     };
-    if (props.skills && agent.skills.length) {
-      props.skills.grantRead(principalId, agent.name);
-      settings[ENV.skillsAccountUrl] = props.skills.account.primaryBlobEndpoint;
-      settings[ENV.skillsContainer] = props.skills.container.name;
+    if (scale) {
+      settings.AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls = String(scale.runsPerInstance);
+      // Job submissions and status reads share the cap; a caller over it gets a 429 to retry.
+      if (agent.triggers.some((t) => t.type === 'api')) settings.AzureFunctionsJobHost__extensions__http__maxConcurrentRequests = String(scale.runsPerInstance);
     }
-    if (props.events) {
-      props.events.grantPublish(principalId, agent.name);
-      settings[ENV.topicEndpoint] = props.events.topic.endpoint;
-      if (agent.triggers.some((t) => t.type === 'event')) settings[ENV.eventsMaxDeliveries] = String(props.events.maxDeliveryAttempts);
-    }
-    if (props.queue) {
-      props.queue.grantReceive(principalId, agent.name);
-      if (agent.triggers.some((t) => t.type === 'job')) props.queue.grantSend(principalId, agent.name);
-      settings[ENV.queue] = props.queue.queue.name;
-      settings[ENV.queueMaxDeliveries] = String(props.queue.maxDeliveryCount);
-      settings[`${ENV.serviceBusConnection}__fullyQualifiedNamespace`] = `${props.queue.namespace.name}.servicebus.windows.net`;
-      settings[`${ENV.serviceBusConnection}__credential`] = 'managedidentity';
-      settings[`${ENV.serviceBusConnection}__clientId`] = clientId;
-    }
+    const roles = this.grantRoles(agent, props, route, settings);
     schedules.forEach((expression, i) => (settings[ENV.schedule(i)] = expression));
-    const auth = props.auth ?? { type: 'function-keys' };
-    if (auth.type === 'anonymous' && auth.reason.trim().length < 10) throw new AgentDefinitionError(agent.name, ['auth: an anonymous entry point needs the reason it is safe']);
-    settings[ENV.httpAuthLevel] = auth.type === 'function-keys' ? 'function' : 'anonymous';
+    const servesHttp = agent.triggers.some((t) => t.type === 'api' || t.type === 'job');
+    const http = httpAuthSettings(this, agent.name, name, props.auth, servesHttp);
+    settings[ENV.httpAuthLevel] = http.authLevel;
+    if (http.tokenAudience) this.tokenAudience = http.tokenAudience;
 
     this.app = new LinuxFunctionApp(this, 'App', {
       name,
@@ -157,15 +163,17 @@ export class AzureAgentFunction extends Construct {
       // Consumption apps running from a package URL need no Azure Files content share (which would need a key).
       contentShareForceDisabled: true,
       identity: { type: 'UserAssigned', identityIds: [this.identity.id] },
-      dependsOn: startRoles,
+      // It fetches its code, takes its host leases and resolves its Key Vault references as it
+      // starts: only once every role of its identity has taken effect.
+      dependsOn: [afterRolePropagation(this, 'RolesPropagated', roles)],
       keyVaultReferenceIdentityId: this.identity.id,
       httpsOnly: true,
       ftpPublishBasicAuthenticationEnabled: false,
       webdeployPublishBasicAuthenticationEnabled: false,
       functionsExtensionVersion: '~4',
       appSettings: settings,
-      // The reason travels with the app, where a reviewer of the plan sees it.
-      ...(auth.type === 'anonymous' && { tags: { 'serverless-agents-anonymous-reason': auth.reason } }),
+      // A keys or anonymous choice's reason travels with the app, where a reviewer of the plan sees it.
+      ...(http.tags && { tags: { ...http.tags } }),
       siteConfig: {
         applicationStack: { nodeVersion: '22' },
         minimumTlsVersion: '1.2',
@@ -174,46 +182,96 @@ export class AzureAgentFunction extends Construct {
         http2Enabled: true,
         remoteDebuggingEnabled: false,
         applicationInsightsConnectionString: props.observability.insights.connectionString,
+        ...(scale && { appScaleLimit: scale.instances }),
       },
-      ...(auth.type === 'entra-id' && {
-        authSettingsV2: {
-          authEnabled: true,
-          requireAuthentication: true,
-          unauthenticatedAction: 'Return401',
-          requireHttps: true,
-          defaultProvider: 'azureactivedirectory',
-          // Event Grid delivers with the function's system key and no Entra ID token.
-          excludedPaths: ['/runtime/webhooks/eventgrid'],
-          activeDirectoryV2: {
-            clientId: auth.clientId,
-            tenantAuthEndpoint: `https://login.microsoftonline.com/${auth.tenantId}/v2.0`,
-            allowedAudiences: [...(auth.allowedAudiences ?? [`api://${auth.clientId}`])],
-          },
-          login: { tokenStoreEnabled: false },
-        },
-      }),
+      ...(http.authSettingsV2 && { authSettingsV2: http.authSettingsV2 }),
     });
+    acknowledgeHttpAuth(this.app, props.auth);
 
-    if (auth.type === 'anonymous') AzureSecureDefaults.acknowledge(this.app, 'AzureSecure-FunctionAnonymous', auth.reason);
+    this.triggerSync = syncTriggers(this, this.app, props.runtime.url);
     agent.triggers.forEach((t, i) => {
-      if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, AZURE_FUNCTIONS.events, t.pattern);
+      if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, AZURE_FUNCTIONS.events, t.pattern, [this.triggerSync]);
     });
+    this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
   }
 
   /** The URL of `POST /agents/{name}/invocations` on this app. */
   get invokeUrl(): string {
     return `https://${this.app.defaultHostname}/api/agents/${this.definition.name}/invocations`;
   }
+
+  /** Every role the agent's identity holds, each on one resource, with the settings that name those resources. */
+  private grantRoles(agent: AgentDefinition, props: AzureAgentFunctionProps, route: ReturnType<AzureModelRouter['route']>, settings: Record<string, string>): RoleAssignment[] {
+    const principalId = this.identity.principalId;
+    const clientId = this.identity.clientId;
+    const roles = [
+      // The host's leases and keys, and job status.
+      assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId),
+      props.runtime.grantRead(principalId, agent.name),
+      this.audit.grantWrite(principalId, agent.name),
+      assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principalId),
+      ...props.router.grantRead(route, principalId, agent.name),
+    ];
+    if (props.skills && agent.skills.length) {
+      roles.push(props.skills.grantRead(principalId, agent.name));
+      settings[ENV.skillsAccountUrl] = props.skills.account.primaryBlobEndpoint;
+      settings[ENV.skillsContainer] = props.skills.container.name;
+    }
+    if (props.events) {
+      roles.push(props.events.grantPublish(principalId, agent.name));
+      settings[ENV.topicEndpoint] = props.events.topic.endpoint;
+      if (agent.triggers.some((t) => t.type === 'event')) settings[ENV.eventsMaxDeliveries] = String(props.events.maxDeliveryAttempts);
+    }
+    if (props.queue) {
+      roles.push(props.queue.grantReceive(principalId, agent.name));
+      if (agent.triggers.some((t) => t.type === 'job')) roles.push(props.queue.grantSend(principalId, agent.name));
+      settings[ENV.queue] = props.queue.queue.name;
+      settings[ENV.queueMaxDeliveries] = String(props.queue.maxDeliveryCount);
+      settings[`${ENV.serviceBusConnection}__fullyQualifiedNamespace`] = `${props.queue.namespace.name}.servicebus.windows.net`;
+      settings[`${ENV.serviceBusConnection}__credential`] = 'managedidentity';
+      settings[`${ENV.serviceBusConnection}__clientId`] = clientId;
+    }
+    return roles;
+  }
+}
+
+/**
+ * The host's storage (leases, keys) and the agent's job status, reachable by the agent's identity
+ * only. Not versioned: the host and job status rewrite their blobs, and every write would leave a
+ * version behind.
+ */
+function stateAccount(scope: Construct, location: { resourceGroupName: string; location: string }): StorageAccount {
+  const account = privateStorageAccount(scope, 'State', { name: storageAccountName(scope), ...location, versioned: false });
+  const jobs = AZURE_STATE_CONTAINERS.jobs;
+  new StorageContainer(scope, `State-${jobs}`, { name: jobs, storageAccountId: account.id, containerAccessType: 'private' });
+  new StorageManagementPolicy(scope, 'StateRetention', {
+    storageAccountId: account.id,
+    rule: [{ name: `expire-${jobs}`, enabled: true, filters: { blobTypes: ['blockBlob'], prefixMatch: [`${jobs}/`] }, actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: JOB_RETENTION_DAYS } } }],
+  });
+  return account;
 }
 
 /** The Azure load balancer's idle timeout for HTTP requests to Functions, which no setting raises. */
 const AZURE_HTTP_TIMEOUT_SECONDS = 230;
 
+/** Runs an instance takes at once unless told: the runtime's host.json sets Service Bus's maxConcurrentCalls to this. */
+const RUNS_PER_INSTANCE = 4;
+/** Instances a Linux Consumption or Elastic Premium app scales out to at most. */
+const MAX_INSTANCES = 100;
+/** Days Azure allows a time-based immutability policy to last. */
+const MAX_IMMUTABILITY_DAYS = 146_000;
+
+/** Instances and runs per instance whose product is as close to `maxConcurrency` as it can be without passing it. */
+function scaleWithin(maxConcurrency: number): { instances: number; runsPerInstance: number } {
+  const instances = Math.min(MAX_INSTANCES, Math.ceil(maxConcurrency / RUNS_PER_INSTANCE));
+  return { instances, runsPerInstance: Math.floor(maxConcurrency / instances) };
+}
+
 /**
- * Every trigger, tool, skill and limit must be servable on Azure; problems name the agent and the
- * field. Returns the schedules as NCRONTAB.
+ * Every trigger, tool, skill, limit and setting must be servable on Azure; problems name the agent
+ * and the field. Returns the schedules as NCRONTAB, and the scale that keeps within maxConcurrency.
  */
-function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): string[] {
+function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { schedules: string[]; scale?: { instances: number; runsPerInstance: number } } {
   const problems: string[] = [];
   const schedules: string[] = [];
   agent.triggers.forEach((t, i) => {
@@ -245,8 +303,21 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): st
   if (consumption && agent.limits.timeoutSeconds + AFTER_RUN_SECONDS > CONSUMPTION_TIMEOUT_SECONDS) {
     problems.push(`limits.timeoutSeconds: ${agent.limits.timeoutSeconds} s is more than a Consumption plan allows (at most ${CONSUMPTION_TIMEOUT_SECONDS - AFTER_RUN_SECONDS} s); use a Dedicated plan or a shorter limit`);
   }
+  if (props.auth) problems.push(...httpAuthProblems(props.auth));
+  const retention = props.auditRetentionDays;
+  if (retention !== undefined && !(Number.isInteger(retention) && retention >= 1 && retention <= MAX_IMMUTABILITY_DAYS)) {
+    problems.push(`auditRetentionDays: must be a whole number of days from 1 to ${MAX_IMMUTABILITY_DAYS}, as an immutability policy allows; got ${retention}`);
+  }
+  const max = props.maxConcurrency;
+  const sku = props.plan.skuNameInput;
+  if (max !== undefined) {
+    if (!(Number.isInteger(max) && max >= 1 && max <= 1000)) problems.push(`maxConcurrency: must be a whole number of runs from 1 to 1000; got ${max}`);
+    if (sku !== undefined && !Token.isUnresolved(sku) && sku !== 'Y1' && !/^EP\d$/.test(sku)) {
+      problems.push(`maxConcurrency: caps instances with appScaleLimit, which only Consumption (Y1) and Elastic Premium (EP1-EP3) plans honour; the plan is ${sku}`);
+    }
+  }
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
-  return schedules;
+  return { schedules, ...(max !== undefined && { scale: scaleWithin(max) }) };
 }
 
 /** Seconds as the host's `hh:mm:ss`. */

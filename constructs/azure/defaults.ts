@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Construct } from 'constructs';
-import { DataAzurermClientConfig, RoleAssignment, StorageAccount, TerraformStack } from './engine';
+import { DataAzurermClientConfig, RoleAssignment, StorageAccount, TerraformStack, terraformResource, TIME_PROVIDER, type TerraformResource } from './engine';
 
 /**
  * The secure defaults every Azure construct shares, in one place so they cannot drift apart: the
- * storage account that takes no shared key, and role assignments to a service principal.
+ * storage account that takes no shared key, role assignments to a service principal, and the wait
+ * before what uses a new role.
  */
 
 export interface PrivateStorageAccountProps {
@@ -77,6 +78,24 @@ export function assignRole(scope: Construct, id: string, resourceId: string, rol
  */
 export function assignDeployer(scope: Construct, id: string, resourceId: string, role: string): RoleAssignment {
   return new RoleAssignment(scope, id, { scope: resourceId, roleDefinitionName: role, principalId: deployer(scope).objectId });
+}
+
+/** How long a new data-plane role assignment is given to take effect; Azure documents up to minutes. */
+export const ROLE_PROPAGATION = '60s';
+
+/**
+ * A wait between role assignments and what first uses them (a blob upload, a Key Vault write, an
+ * app fetching its package): data-plane roles take effect some time after Azure reports them
+ * created, and without the wait a first apply fails on 403 where a second one passes. It waits
+ * again whenever an assignment is replaced. One per construct, for all its assignments.
+ */
+export function afterRolePropagation(scope: Construct, id: string, assignments: readonly RoleAssignment[]): TerraformResource {
+  // Keyed by path below the stack, so two constructs' `Reader-x` assignments stay apart.
+  const key = (a: RoleAssignment) => a.node.path.split('/').slice(1).join('/');
+  return terraformResource(scope, id, 'time_sleep', {
+    provider: TIME_PROVIDER,
+    attributes: { create_duration: ROLE_PROPAGATION, triggers: Object.fromEntries(assignments.map((a) => [key(a), a.id])) },
+  });
 }
 
 const deployers = new WeakMap<TerraformStack, DataAzurermClientConfig>();

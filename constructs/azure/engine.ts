@@ -5,7 +5,10 @@
  * `@cdktn/provider-azurerm`, same class names and paths), is a change to this file alone.
  * Provider classes come by deep path: the package's barrel costs seconds and hundreds of MB to load.
  */
-export { App, Fn, TerraformAsset, TerraformOutput, TerraformStack, Testing, AssetType, type TerraformResource } from 'cdktf';
+import { TerraformResource, TerraformStack, type ITerraformDependable, type TerraformResourceLifecycle } from 'cdktf';
+import type { Construct } from 'constructs';
+
+export { App, Fn, TerraformAsset, TerraformOutput, TerraformResource, TerraformStack, Testing, Token, AssetType, type ITerraformDependable } from 'cdktf';
 export { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 export { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 export { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
@@ -27,3 +30,74 @@ export { EventgridTopic } from '@cdktf/provider-azurerm/lib/eventgrid-topic';
 export { EventgridEventSubscription } from '@cdktf/provider-azurerm/lib/eventgrid-event-subscription';
 export { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
 export { StorageManagementPolicy } from '@cdktf/provider-azurerm/lib/storage-management-policy';
+export { StorageContainerImmutabilityPolicy } from '@cdktf/provider-azurerm/lib/storage-container-immutability-policy';
+export { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
+
+/** A Terraform provider a stack requires, as `terraform.required_providers` names it. */
+export interface TerraformProviderSource {
+  /** The local name resource types start with: `azapi` for `azapi_resource_action`. */
+  readonly name: string;
+  readonly source: string;
+  readonly version: string;
+}
+
+/** Azure Resource Manager actions the azurerm provider has no resource for (syncing function triggers). */
+export const AZAPI_PROVIDER: TerraformProviderSource = { name: 'azapi', source: 'Azure/azapi', version: '~> 2.0' };
+/** Waits, such as for a role assignment to reach the data plane. */
+export const TIME_PROVIDER: TerraformProviderSource = { name: 'time', source: 'hashicorp/time', version: '~> 0.12' };
+/** Entra ID app registrations. */
+export const AZUREAD_PROVIDER: TerraformProviderSource = { name: 'azuread', source: 'hashicorp/azuread', version: '~> 3.0' };
+
+export interface TerraformResourceOptions {
+  /** The provider the resource type belongs to; none for Terraform's built-in `terraform_data`. */
+  readonly provider?: TerraformProviderSource;
+  /** The resource's arguments, as Terraform JSON spells them (snake_case, blocks as lists). */
+  readonly attributes: Readonly<Record<string, unknown>>;
+  readonly dependsOn?: ITerraformDependable[];
+  readonly lifecycle?: TerraformResourceLifecycle;
+}
+
+/** A resource of a type no CDK binding is installed for: its arguments go out as given. */
+class UntypedResource extends TerraformResource {
+  constructor(
+    scope: Construct,
+    id: string,
+    type: string,
+    private readonly attributes: Readonly<Record<string, unknown>>,
+    options: Omit<TerraformResourceOptions, 'attributes' | 'provider'>,
+  ) {
+    // No generator metadata: with it, synth would ask for a provider construct of the type's provider.
+    super(scope, id, {
+      terraformResourceType: type,
+      ...(options.dependsOn && { dependsOn: options.dependsOn }),
+      ...(options.lifecycle && { lifecycle: options.lifecycle }),
+    });
+  }
+
+  protected override synthesizeAttributes(): Record<string, unknown> {
+    return { ...this.attributes };
+  }
+}
+
+const requiredProviders = new WeakMap<TerraformStack, Set<string>>();
+
+/**
+ * A resource of a provider this package ships no binding for (azapi, time, azuread), declared in
+ * the stack's `required_providers` once, so `terraform init` fetches it. A generated binding per
+ * provider would be another peer package every user installs, hundreds of MB for a few resources;
+ * Terraform reads the JSON the same either way. The providers take no configuration block: they
+ * sign in as the azurerm provider does (Azure CLI or `ARM_*` variables).
+ */
+export function terraformResource(scope: Construct, id: string, type: string, options: TerraformResourceOptions): TerraformResource {
+  const { provider } = options;
+  if (provider) {
+    if (!type.startsWith(`${provider.name}_`)) throw new Error(`${scope.node.path}/${id}: resource type ${type} is not of provider ${provider.name}`);
+    const stack = TerraformStack.of(scope);
+    const declared = requiredProviders.get(stack) ?? requiredProviders.set(stack, new Set()).get(stack)!;
+    if (!declared.has(provider.name)) {
+      declared.add(provider.name);
+      stack.addOverride(`terraform.required_providers.${provider.name}`, { source: provider.source, version: provider.version });
+    }
+  }
+  return new UntypedResource(scope, id, type, options.attributes, options);
+}

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { ApplicationInsights, LogAnalyticsWorkspace } from './engine';
+import { AZURE_RUN_METRICS_MESSAGE } from '../../contract/config/settings';
+import { ApplicationInsights, LogAnalyticsWorkspace, MonitorScheduledQueryRulesAlertV2 } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureObservabilityProps {
@@ -13,6 +14,24 @@ export interface AzureObservabilityProps {
   readonly retentionInDays?: number;
 }
 
+export interface FailedRunAlertOptions {
+  /**
+   * Where the alert notifies.
+   * @default no action group: the alert is visible in Azure Monitor only
+   */
+  readonly actionGroupId?: string;
+}
+
+/**
+ * The app settings that keep every run's metrics line out of Application Insights sampling: the
+ * line is a trace, and adaptive sampling (on in the runtime's host.json, so busy apps stay
+ * affordable) would otherwise drop some, and with them failed runs. Requests stay unsampled as
+ * before; other telemetry types are still sampled.
+ */
+export const UNSAMPLED_RUN_METRICS_SETTINGS: Readonly<Record<string, string>> = {
+  AzureFunctionsJobHost__logging__applicationInsights__samplingSettings__excludedTypes: 'Request;Trace',
+};
+
 /**
  * Where agent functions send logs, traces and metrics: workspace-based Application Insights over a
  * Log Analytics workspace, both refusing key-based ingestion so only Entra ID identities write.
@@ -20,10 +39,12 @@ export interface AzureObservabilityProps {
 export class AzureObservability extends Construct {
   readonly workspace: LogAnalyticsWorkspace;
   readonly insights: ApplicationInsights;
+  private readonly props: AzureObservabilityProps;
 
   constructor(scope: Construct, id: string, props: AzureObservabilityProps) {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);
+    this.props = props;
     const retentionInDays = props.retentionInDays ?? 90;
     if (retentionInDays < 30 || retentionInDays > 730) throw new Error(`AzureObservability ${this.node.path}: retentionInDays must be 30-730, got ${retentionInDays}`);
     this.workspace = new LogAnalyticsWorkspace(this, 'Workspace', {
@@ -44,4 +65,38 @@ export class AzureObservability extends Construct {
       localAuthenticationDisabled: true,
     });
   }
+
+  /**
+   * An alert on the first failed run of `agent` in five minutes: a run that ended without a valid
+   * answer, as the runtime counts `RunFailures` in its metrics line (kept out of sampling by
+   * `UNSAMPLED_RUN_METRICS_SETTINGS`, which the agent's app sets).
+   */
+  alertOnFailedRuns(agent: string, options: FailedRunAlertOptions = {}): MonitorScheduledQueryRulesAlertV2 {
+    return new MonitorScheduledQueryRulesAlertV2(this, `FailedRuns-${agent}`, {
+      name: `${this.props.name}-${agent}-failed-runs`,
+      resourceGroupName: this.props.resourceGroupName,
+      location: this.props.location,
+      scopes: [this.insights.id],
+      description: `Runs of agent ${agent} ended without a valid answer`,
+      severity: 2,
+      evaluationFrequency: 'PT5M',
+      windowDuration: 'PT5M',
+      criteria: [{ query: failedRunsQuery(agent), timeAggregationMethod: 'Total', metricMeasureColumn: 'failures', operator: 'GreaterThan', threshold: 0 }],
+      ...(options.actionGroupId && { action: { actionGroups: [options.actionGroupId] } }),
+    });
+  }
+}
+
+/** Failed runs of one agent, from the metrics line the runtime writes after each run. */
+export function failedRunsQuery(agent: string): string {
+  return [
+    'traces',
+    `| where message has ${JSON.stringify(AZURE_RUN_METRICS_MESSAGE)}`,
+    // The line is JSON; whatever the host puts before it is skipped.
+    '| extend line = parse_json(substring(message, indexof(message, "{")))',
+    `| where tostring(line.message) == ${JSON.stringify(AZURE_RUN_METRICS_MESSAGE)} and tostring(line.agent) == ${JSON.stringify(agent)}`,
+    '| extend failures = toint(line.metrics.RunFailures.value)',
+    '| where failures > 0',
+    '| project timestamp, failures',
+  ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { runtimeBundleDir } from '../bundle/runtime-bundle';
 import { AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
-import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
+import { afterRolePropagation, assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { AssetType, StorageBlob, StorageContainer, TerraformAsset, type RoleAssignment, type StorageAccount } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
@@ -26,7 +26,7 @@ export class AzureRuntimePackage extends Construct {
     const asset = new TerraformAsset(this, 'Bundle', { path: runtimeBundleDir('azure'), type: AssetType.ARCHIVE });
     this.account = privateStorageAccount(this, 'Account', { name: storageAccountName(this), ...props });
     this.container = new StorageContainer(this, 'Container', { name: AZURE_STATE_CONTAINERS.package, storageAccountId: this.account.id, containerAccessType: 'private' });
-    const uploads = assignDeployer(this, 'DeployerUploads', this.container.resourceManagerId, 'Storage Blob Data Contributor');
+    const uploads = afterRolePropagation(this, 'DeployerUploadsPropagated', [assignDeployer(this, 'DeployerUploads', this.container.resourceManagerId, 'Storage Blob Data Contributor')]);
     // Named by content: a new runtime is a new blob, so apps restart onto it and never half-read
     // one; the old blob goes only after the apps point at the new one.
     this.blob = new StorageBlob(this, 'Zip', {

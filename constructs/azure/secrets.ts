@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { UNSET_SECRET_VALUE } from '../../contract/config/settings';
-import { assignDeployer, assignRole, deployer } from './defaults';
-import { KeyVault, KeyVaultSecret, type RoleAssignment } from './engine';
+import { afterRolePropagation, assignDeployer, assignRole, deployer } from './defaults';
+import { KeyVault, KeyVaultSecret, type RoleAssignment, type TerraformResource } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureSecretsProps {
@@ -21,7 +21,7 @@ export interface AzureSecretsProps {
 export class AzureSecrets extends Construct {
   readonly vault: KeyVault;
   private readonly secrets = new Map<string, KeyVaultSecret>();
-  private readonly deployerWrites: RoleAssignment;
+  private readonly deployerCanWrite: TerraformResource;
 
   constructor(scope: Construct, id: string, props: AzureSecretsProps) {
     super(scope, id);
@@ -40,7 +40,8 @@ export class AzureSecrets extends Construct {
       softDeleteRetentionDays: 90,
     });
     // Whoever deploys creates the placeholders; with RBAC, owning the vault does not let it write secrets.
-    this.deployerWrites = assignDeployer(this, 'DeployerWrites', this.vault.id, 'Key Vault Secrets Officer');
+    const writes = assignDeployer(this, 'DeployerWrites', this.vault.id, 'Key Vault Secrets Officer');
+    this.deployerCanWrite = afterRolePropagation(this, 'DeployerWritesPropagated', [writes]);
   }
 
   /** The secret `name`, created on first use holding a placeholder until its value is set. */
@@ -53,7 +54,7 @@ export class AzureSecrets extends Construct {
         value: UNSET_SECRET_VALUE,
         contentType: 'API key, set outside the deployment',
         lifecycle: { ignoreChanges: ['value', 'content_type', 'tags', 'expiration_date', 'not_before_date'] },
-        dependsOn: [this.deployerWrites],
+        dependsOn: [this.deployerCanWrite],
       });
       this.secrets.set(name, secret);
     }

@@ -1,4 +1,5 @@
 import type { IConstruct, IValidation } from 'constructs';
+import { AZURE_AUDIT_CONTAINER } from '../../contract/config/settings';
 import { TerraformStack } from './engine';
 
 /**
@@ -16,8 +17,8 @@ interface Rule {
   readonly id: string;
   /** Terraform resource types the rule reads. */
   readonly types: readonly string[];
-  /** What is wrong with a resource, or undefined when nothing is. */
-  check(resource: Attributes, stack: SynthesizedStack): string | undefined;
+  /** What is wrong with a resource (`id` is its logical id), or undefined when nothing is. */
+  check(resource: Attributes, stack: SynthesizedStack, id: string): string | undefined;
 }
 
 /** A synthesized stack as Terraform JSON, as far as the rules read it. */
@@ -42,6 +43,22 @@ export const AZURE_SECURE_DEFAULT_RULES: readonly Rule[] = [
     id: 'AzureSecure-FunctionAnonymous',
     types: ['azurerm_linux_function_app'],
     check: (r) => (r.app_settings?.HTTP_AUTH_LEVEL === 'anonymous' && r.auth_settings_v2?.require_authentication !== true ? 'serves HTTP anonymously' : undefined),
+  },
+  {
+    id: 'AzureSecure-FunctionKeys',
+    types: ['azurerm_linux_function_app'],
+    check: (r) => (r.app_settings?.HTTP_AUTH_LEVEL === 'function' && r.auth_settings_v2?.require_authentication !== true ? 'serves HTTP to whoever holds a function key, a shared secret that names no caller' : undefined),
+  },
+  {
+    id: 'AzureSecure-AuditImmutability',
+    types: ['azurerm_storage_container'],
+    check: (r, stack, id) => {
+      if (r.name !== AZURE_AUDIT_CONTAINER) return undefined;
+      const reference = `azurerm_storage_container.${id}.resource_manager_id`;
+      const policy = Object.values(stack.resource?.azurerm_storage_container_immutability_policy ?? {}).find((p) => String(p.storage_container_resource_manager_id).includes(reference));
+      if (!policy) return 'holds audit records without a time-based immutability policy, so they can be overwritten or deleted';
+      return policy.protected_append_writes_enabled === true || policy.protected_append_writes_all_enabled === true ? 'lets audit records be appended to under its immutability policy' : undefined;
+    },
   },
   { id: 'AzureSecure-StorageSharedKeys', types: ['azurerm_storage_account'], check: (r) => (r.shared_access_key_enabled !== false ? 'accepts shared keys' : undefined) },
   { id: 'AzureSecure-StoragePublicBlobs', types: ['azurerm_storage_account'], check: (r) => (r.allow_nested_items_to_be_public !== false ? 'allows public blobs' : undefined) },
@@ -85,8 +102,8 @@ export const AZURE_SECURE_DEFAULT_RULES: readonly Rule[] = [
 export function secureDefaultFindings(stack: SynthesizedStack): { rule: string; path: string; problem: string }[] {
   return AZURE_SECURE_DEFAULT_RULES.flatMap((rule) =>
     rule.types.flatMap((type) =>
-      Object.values(stack.resource?.[type] ?? {}).flatMap((resource) => {
-        const problem = rule.check(resource, stack);
+      Object.entries(stack.resource?.[type] ?? {}).flatMap(([id, resource]) => {
+        const problem = rule.check(resource, stack, id);
         return problem ? [{ rule: rule.id, path: resource['//']?.metadata?.path as string, problem }] : [];
       }),
     ),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../../contract/skills/catalog';
-import { assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
+import { afterRolePropagation, assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { type RoleAssignment, type StorageAccount, StorageBlob, StorageContainer } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
@@ -44,7 +44,7 @@ export class AzureSkillStore extends Construct {
       location: props.location,
     });
     this.container = new StorageContainer(this, 'Container', { name: 'skills', storageAccountId: this.account.id, containerAccessType: 'private' });
-    const uploads = assignDeployer(this, 'DeployerUploads', this.container.resourceManagerId, 'Storage Blob Data Contributor');
+    const uploads = afterRolePropagation(this, 'DeployerUploadsPropagated', [assignDeployer(this, 'DeployerUploads', this.container.resourceManagerId, 'Storage Blob Data Contributor')]);
     // Skills are text; their content goes into the plan, so a changed skill is a changed blob.
     const files = this.index.skills.flatMap((s) => [SKILL_FILE, ...s.files].map((f) => `${s.name}/${f}`));
     files.forEach((name, i) => {

@@ -25,8 +25,10 @@ export const AZURE_RUNTIME_ENV = {
   skillsAccountUrl: 'SKILLS_ACCOUNT_URL',
   skillsContainer: 'SKILLS_CONTAINER',
   topicEndpoint: 'AGENT_TOPIC_ENDPOINT',
-  /** The agent's own storage account: job status and audit, in the containers below. */
+  /** The agent's own storage account: the host's state and job status, in the containers below. */
   stateAccountUrl: 'STATE_ACCOUNT_URL',
+  /** The account of the agent's audit container, where records can be created but not changed. */
+  auditAccountUrl: 'AUDIT_ACCOUNT_URL',
   /** The agent's Service Bus queue; triggers bind to it as `%AGENT_QUEUE%`. */
   queue: 'AGENT_QUEUE',
   /** The queue's max delivery count, so the runtime knows a message's last delivery. */
@@ -35,7 +37,7 @@ export const AZURE_RUNTIME_ENV = {
   eventsMaxDeliveries: 'AGENT_EVENTS_MAX_DELIVERIES',
   /** The connection name the Service Bus trigger and output use. */
   serviceBusConnection: 'ServiceBusConnection',
-  /** `function` (keys) or `anonymous` behind Entra ID authentication on the app. */
+  /** `function` (keys), `anonymous` (behind Entra ID authentication on the app, or with a stated reason), or `admin` where no HTTP route is served. */
   httpAuthLevel: 'HTTP_AUTH_LEVEL',
   /** The NCRONTAB expression of the agent's i-th schedule trigger, bound as `%SCHEDULE_i%`. */
   schedule: (index: number) => `SCHEDULE_${index}`,
@@ -44,8 +46,20 @@ export const AZURE_RUNTIME_ENV = {
 /** The functions an agent's Function App serves; Event Grid subscriptions name the `events` one. */
 export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
 
-/** The containers of an Azure agent's state account. */
-export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', audit: 'audit', package: 'package' } as const;
+/** The containers of an Azure agent's state account, and of the runtime package's account. */
+export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', package: 'package' } as const;
+
+/**
+ * The container of an Azure agent's audit account, under a time-based immutability policy; the
+ * secure-default checks look for that policy on every container of this name.
+ */
+export const AZURE_AUDIT_CONTAINER = 'audit';
+
+/**
+ * The message of the log line that carries an Azure run's metrics, which the failed-run alert
+ * queries in Application Insights.
+ */
+export const AZURE_RUN_METRICS_MESSAGE = 'agent run metrics';
 
 /** What an Azure secret holds until someone sets it: the deployment creates it, never its value. */
 export const UNSET_SECRET_VALUE = 'serverless-agents: not set yet';

@@ -5,8 +5,9 @@ import type { JobRecord, JobStore } from '../core/jobs/jobs';
 import { auditObject } from '../entry/audit';
 
 /**
- * An Azure agent's state in its own storage account, where only its identity may write: job status
- * as one JSON blob per job, audit records laid out as in S3 on AWS.
+ * An Azure agent's state in storage only its identity may write: job status as one JSON blob per
+ * job in its state account, audit records laid out as in S3 on AWS in its audit account, whose
+ * container keeps every record unchanged for the retention period.
  */
 
 const isNotFound = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;

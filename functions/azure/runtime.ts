@@ -1,7 +1,7 @@
 import { EventGridPublisherClient } from '@azure/eventgrid';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, secretSetting, UNSET_SECRET_VALUE } from '../../contract/config/settings';
+import { AZURE_AUDIT_CONTAINER, AZURE_RUN_METRICS_MESSAGE, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, secretSetting, UNSET_SECRET_VALUE } from '../../contract/config/settings';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import type { EventPublisher } from '../core/events/events';
 import type { MetricsSink, MetricUnit, RunMetric } from '../core/telemetry/metrics';
@@ -28,7 +28,7 @@ export function managedIdentityClients(env: NodeJS.ProcessEnv = process.env): Az
   const clientId = env[ENV.identityClientId];
   let credential: TokenCredential | undefined;
   const identity = () => (credential ??= clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential());
-  // One client per account: the state account's job and audit containers share its connections.
+  // One client per account, whose containers share its connections.
   const accounts = new Map<string, BlobServiceClient>();
   const account = (url: string) => accounts.get(url) ?? accounts.set(url, new BlobServiceClient(url, identity())).get(url)!;
   return {
@@ -59,14 +59,14 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
   const skillsAccount = env[ENV.skillsAccountUrl];
   const topic = env[ENV.topicEndpoint];
   const stateAccount = env[ENV.stateAccountUrl];
+  const auditAccount = env[ENV.auditAccountUrl];
   // Function tools call AWS Lambda; AzureAgentFunction refuses them at synth, so no invoker here.
   return assembleRuntime(config, {
     ...(skillsAccount && { skills: new BlobSkillStore(clients.container(skillsAccount, env[ENV.skillsContainer] ?? 'skills')) }),
     ...(topic && { events: clients.topic(topic) }),
-    ...(stateAccount && {
-      audit: new BlobAuditSink(clients.container(stateAccount, AZURE_STATE_CONTAINERS.audit)),
-      jobs: new BlobJobStore(clients.container(stateAccount, AZURE_STATE_CONTAINERS.jobs)),
-    }),
+    // Audit lives in an account of its own, whose container refuses to change or delete a record.
+    ...(auditAccount && { audit: new BlobAuditSink(clients.container(auditAccount, AZURE_AUDIT_CONTAINER)) }),
+    ...(stateAccount && { jobs: new BlobJobStore(clients.container(stateAccount, AZURE_STATE_CONTAINERS.jobs)) }),
     metrics: new LogMetrics(definition.name, definition.cohort),
     secret: appSettingSecrets(env),
   });
@@ -92,7 +92,7 @@ export class LogMetrics implements MetricsSink {
 
   flush(): void {
     if (!Object.keys(this.values).length) return;
-    this.write(JSON.stringify({ message: 'agent run metrics', agent: this.agent, cohort: this.cohort, metrics: this.values }));
+    this.write(JSON.stringify({ message: AZURE_RUN_METRICS_MESSAGE, agent: this.agent, cohort: this.cohort, metrics: this.values }));
     this.values = {};
   }
 }

@@ -27,7 +27,10 @@ export interface AzureSingleAgentStackProps {
   readonly toolPolicies?: Readonly<Record<string, ToolPolicyInput>>;
   /** @default the repository's skills/ folder */
   readonly skillsPath?: string;
-  /** Who may call the agents' HTTP routes. @default function keys */
+  /**
+   * Who may call the agents' HTTP routes.
+   * @default Entra ID, with an app registration created per agent
+   */
   readonly auth?: AzureHttpAuth;
   readonly tags?: Readonly<Record<string, string>>;
 }
@@ -35,8 +38,8 @@ export interface AzureSingleAgentStackProps {
 /**
  * Roadmap stage 1 on Azure: the same agents as the AWS SingleAgentStack, each in its own Function
  * App on its own Consumption plan behind authenticated HTTP routes, with its own Service Bus
- * queue, on one skill store, model
- * router, event topic and Key Vault. Built only from the public Azure constructs.
+ * queue, on one skill store, model router, event topic and Key Vault; dead letters and failed
+ * runs alert one action group. Built only from the public Azure constructs.
  */
 export class AzureSingleAgentStack extends TerraformStack {
   readonly resourceGroup: ResourceGroup;
@@ -80,11 +83,15 @@ export class AzureSingleAgentStack extends TerraformStack {
         events: this.events,
         ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
         ...(props.auth && { auth: props.auth }),
+        actionGroupId: alerts.id,
         ...(needsQueue && {
           queue: new AzureAgentQueue(this, `Queue-${agent.name}`, { bus, agent: agent.name, timeoutSeconds: agent.limits.timeoutSeconds, actionGroupId: alerts.id }),
         }),
       });
       new TerraformOutput(this, `${agent.name}-url`, { value: fn.invokeUrl, description: `POST here to run agent ${agent.name}` });
+      if (fn.tokenAudience) {
+        new TerraformOutput(this, `${agent.name}-token-audience`, { value: fn.tokenAudience, description: `Callers of agent ${agent.name} send an Entra ID token for this audience` });
+      }
       return fn;
     });
   }

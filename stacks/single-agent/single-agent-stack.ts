@@ -49,7 +49,7 @@ export class SingleAgentStack extends Stack {
     super(scope, id, props);
     this.skills = new SkillBucket(this, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
     this.router = new ModelRouter(this, 'Models', props.models);
-    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Agent dead-letter alarms', enforceSSL: true });
+    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Agent dead-letter and failed-run alarms', enforceSSL: true });
     const alarmAction = new cloudwatchActions.SnsAction(alarms);
     this.bus = new AgentBus(this, 'Bus', { alarmAction });
     this.state = new AgentStateTable(this, 'State');
@@ -69,6 +69,7 @@ export class SingleAgentStack extends Stack {
           bus: this.bus,
           audit: this.audit,
           deadLetterQueue: this.deadLetters,
+          alarmAction,
           ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
         }),
     );

@@ -3,11 +3,13 @@ import { describe, it } from 'node:test';
 import * as cdk from 'aws-cdk-lib';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../../constructs/aws';
 import { isScheduleMessage } from '../../contract/api/messages';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
@@ -99,6 +101,28 @@ describe('AgentFunction', () => {
     const { template } = build({}, { memorySize: 2048, architecture: lambda.Architecture.X86_64, logRetention: logs.RetentionDays.ONE_WEEK, reservedConcurrentExecutions: 5 });
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 2048, Architectures: ['x86_64'], ReservedConcurrentExecutions: 5 });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  it('alarms on its first failed run in five minutes, on the metric the runtime emits, notifying the action given', async () => {
+    const { agent, template } = build({ cohort: 'research' });
+    const emitted = await emittedMetrics('helper', 'research');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: emitted.namespace,
+      MetricName: 'RunFailures',
+      Dimensions: emitted.dimensions.map((name) => ({ Name: name, Value: emitted.values[name] })).sort((a, b) => a.Name.localeCompare(b.Name)),
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: Match.absent(),
+    });
+    assert.equal(agent.runFailuresAlarm.metric.toString().includes('RunFailures'), true);
+    const stack = testStack(new App());
+    const topic = new sns.Topic(stack, 'OnCall');
+    new AgentFunction(stack, 'Agent', { agent: agentInput(), router: new ModelRouter(stack, 'Models', ROUTER), api: new AgentApi(stack, 'Api'), alarmAction: new cloudwatchActions.SnsAction(topic) });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunFailures', AlarmActions: [{ Ref: Match.stringLikeRegexp('^OnCall') }] });
   });
 
   it('wires a schedule trigger to its queue with a dead-letter queue and retries', () => {

@@ -78,7 +78,7 @@ describe('AgentQueue', () => {
     new AgentFunction(stack, 'Agent', { agent: agentInput({ model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'queue' }] }), queue: a, state: new AgentStateTable(stack, 'State') });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS' }, 0);
   });
 
   it('turns matching events on an agent bus into runs, undeliverable ones into dead letters', () => {

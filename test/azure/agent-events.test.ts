@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AzureAgentEvents, eventGridFilter } from '../../constructs/azure/agent-events';
+import { StorageContainer } from '../../constructs/azure/engine';
 import { roleAssignments, single, synthAzure } from '../__fixtures__/azure-synth';
 
 const LOCATION = { resourceGroupName: 'agents', location: 'westeurope' };
@@ -34,6 +35,17 @@ describe('AzureAgentEvents', () => {
       roleAssignments(resources).map((r) => r.replace(/_[0-9A-F]{8}\b/g, '')),
       ['EventGrid Data Sender @ ${azurerm_eventgrid_topic.Events_Topic.id}', 'Storage Blob Data Contributor @ ${azurerm_storage_container.Events_DeadLetterContainer.resource_manager_id}'],
     );
+  });
+
+  it('subscribes after what it is told to wait for, such as the function app\'s trigger sync', () => {
+    const r = synthAzure((scope) => {
+      const events = new AzureAgentEvents(scope, 'Events', { name: 'agents-events', ...LOCATION });
+      // Any resource stands in for the sync here.
+      const registered = new StorageContainer(scope, 'Registered', { name: 'x', storageAccountId: 'a' });
+      events.subscribe('helper-handoffs', '/subscriptions/s/resourceGroups/agents/providers/Microsoft.Web/sites/helper', 'events', { detailType: ['handoff'] }, [registered]);
+    });
+    assert.deepEqual(single(r, 'azurerm_eventgrid_event_subscription').depends_on, ['azurerm_storage_container.Registered']);
+    assert.equal(single(resources, 'azurerm_eventgrid_event_subscription').depends_on, undefined);
   });
 
   it('refuses retry settings Event Grid does not allow, and patterns it cannot filter on', () => {

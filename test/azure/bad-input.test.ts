@@ -25,6 +25,13 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
   { input: 'an Azure location that is not a region name in cdktf.json', run: azureApp({ environments: { dev: { location: 'West Europe' } } }), culprit: /cdktf\.json context: environments\.dev\.location: must be an Azure region name/ },
   { input: 'a subscription that is not a GUID in cdktf.json', run: azureApp({ environments: { dev: { location: 'westeurope', subscriptionId: 'prod' } } }), culprit: /cdktf\.json context: environments\.dev\.subscriptionId: must be a subscription id/ },
   { input: 'a stage cdktf.json does not name', run: azureApp({ stage: 'qa' }), culprit: /stage "qa" is not an environment in cdktf\.json \(known: dev, prod\)/ },
+  {
+    input: 'function keys chosen in cdktf.json without a reason',
+    run: azureApp({ stage: 'dev', httpAuth: { dev: { type: 'function-keys' } } }),
+    culprit: /agent "support": auth: function keys name no caller and are shared secrets; choosing them needs the reason they are enough here/,
+  },
+  { input: 'an HTTP auth in cdktf.json for an environment it does not name', run: azureApp({ httpAuth: { qa: { type: 'entra-id' } } }), culprit: /cdktf\.json context: httpAuth\.qa: is not an environment \(known: dev, prod\)/ },
+  { input: 'an HTTP auth type cdktf.json does not know', run: azureApp({ httpAuth: { dev: { type: 'basic' } } }), culprit: /cdktf\.json context: httpAuth\.dev\.type: / },
   { input: 'model config with an unknown provider in cdktf.json', run: azureApp({ models: { aliases: { smart: [{ provider: 'vertex', model: 'gemini' }] } } }), culprit: /cdktf\.json context: models\.aliases\.smart\[0\]\.provider: / },
 ];
 

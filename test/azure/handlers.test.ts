@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AzureKeyCredential, EventGridPublisherClient } from '@azure/eventgrid';
 import { HttpRequest, InvocationContext, output, type EventGridEvent, type HttpResponseInit } from '@azure/functions';
@@ -9,14 +7,14 @@ import { defineAgent } from '../../contract/definition';
 import { secretSetting, UNSET_SECRET_VALUE } from '../../contract/config/settings';
 import { type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { toRuntimeTarget } from '../../contract/routing/config';
-import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
+import { BlobAuditSink } from '../../functions/azure/blob-state';
 import { EventGridPublisher } from '../../functions/azure/eventgrid-publisher';
 import type { JobMessage } from '../../contract/api/messages';
 import { agentHandlers, type AgentHandlers } from '../../functions/azure/handlers';
 import { appSettingSecrets, buildAzureRuntime, type AzureClients } from '../../functions/azure/runtime';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
 import { SKILLS } from '../helpers';
-import { startAzurite, type Azurite } from '../__fixtures__/azurite';
+import { startAzurite, uploadSkills, type Azurite } from '../__fixtures__/azurite';
 import { startLoopback, type LoopbackServer } from '../__fixtures__/loopback';
 import { startAnthropicFake, startOpenAiFake, type ModelFake } from '../__fixtures__/model-fakes';
 import { resetBreakers } from '../../functions/core/models/circuit-breaker';
@@ -33,7 +31,9 @@ let anthropic: ModelFake;
 let topic: LoopbackServer;
 let handlers: AgentHandlers;
 let clients: AzureClients;
-const env = { [secretSetting('anthropic-api-key')]: 'test-anthropic-key', SKILLS_ACCOUNT_URL: 'http://skills.invalid', STATE_ACCOUNT_URL: 'http://state.invalid' };
+const env = { [secretSetting('anthropic-api-key')]: 'test-anthropic-key', SKILLS_ACCOUNT_URL: 'http://skills.invalid', STATE_ACCOUNT_URL: 'http://state.invalid', AUDIT_ACCOUNT_URL: 'http://audit.invalid' };
+/** Which containers each account the settings name holds: audit has an account of its own. */
+const ACCOUNTS: Record<string, readonly string[]> = { 'http://skills.invalid': ['skills'], 'http://state.invalid': ['jobs'], 'http://audit.invalid': ['audit'] };
 const jobs = output.serviceBusQueue({ queueName: '%AGENT_QUEUE%', connection: 'ServiceBusConnection' });
 
 const future = () => new Date(Date.now() + 3 * 86_400_000).toISOString();
@@ -57,15 +57,7 @@ before(async () => {
   topic = await startLoopback(() => ({ status: 200, body: '' }));
   const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
   for (const name of ['skills', 'jobs', 'audit']) await service.getContainerClient(name).create();
-  const skills = service.getContainerClient('skills');
-  const index = readSkillsFolder(SKILLS);
-  for (const skill of index.skills) {
-    for (const file of ['SKILL.md', ...skill.files]) {
-      const body = readFileSync(join(SKILLS, skill.name, file));
-      await skills.getBlockBlobClient(`${skill.name}/${file}`).upload(body, body.length);
-    }
-  }
-  await skills.getBlockBlobClient(SKILL_INDEX_KEY).upload(JSON.stringify(index), Buffer.byteLength(JSON.stringify(index)));
+  await uploadSkills(service.getContainerClient('skills'), SKILLS);
 
   // The example agent, routed to the Anthropic API with its key as the platform hands it over.
   const config: AgentRuntimeConfig = { definition: exampleAgent(), route: [{ provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'anthropic-api-key' }] };
@@ -73,7 +65,11 @@ before(async () => {
   Object.assign(env, { AGENT_TOPIC_ENDPOINT: `${topic.url}/api/events` });
   // In Azure these clients use the managed identity; here Azurite's account and the loopback topic.
   clients = {
-    container: (_url, name) => service.getContainerClient(name),
+    // Azurite serves one account; a container asked of an account that does not hold it fails.
+    container: (url, name) => {
+      if (!ACCOUNTS[url]?.includes(name)) throw new Error(`the runtime asked account ${url} for container ${name}`);
+      return service.getContainerClient(name);
+    },
     topic: (endpoint) => new EventGridPublisher(new EventGridPublisherClient(endpoint, 'EventGrid', new AzureKeyCredential('k'), { allowInsecureConnection: true })),
   };
   const runtime = buildAzureRuntime(config, env, clients);
@@ -161,6 +157,25 @@ describe('the Azure HTTP trigger', () => {
     assert.equal(attempts.length, 2, 'two attempts, two audit blobs');
     // A second write to an attempt's blob is refused: audit blobs are created, never replaced.
     await assert.rejects(container.getBlockBlobClient(attempts[0]!).upload('x', 1, { conditions: { ifNoneMatch: '*' } }), (e: { statusCode?: number }) => e.statusCode === 409);
+  });
+
+  it('writes audit records to the audit account, and a record once written is never overwritten', async () => {
+    const response = await handlers.invoke(post('invocations', { input: 'Where is order ord_24242424?', idempotencyKey: 'audit-az-1' }), context('invoke'));
+    assert.equal(response.status, 200);
+    const name = (await auditBlob('audit-az-1'))!;
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('audit');
+    const read = async () => (await container.getBlobClient(name).downloadToBuffer()).toString('utf8');
+    const stored = await read();
+    const [run] = stored.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+    assert.equal(run!.runId, 'audit-az-1');
+    // The same attempt written again, altered (a retried write, or a run trying to cover its
+    // tracks): the writer creates only, so the stored record stays as it was. Past that, the
+    // container's immutability policy refuses overwrites and deletes to any writer in Azure,
+    // which Azurite does not emulate.
+    await new BlobAuditSink(container).write([{ ...run, stopReason: 'end_turn', output: 'nothing happened here' } as never]);
+    assert.equal(await read(), stored);
+    await assert.rejects(container.getBlockBlobClient(name).upload('forged', 6, { conditions: { ifNoneMatch: '*' } }), (e: { statusCode?: number }) => e.statusCode === 409);
+    assert.equal(await read(), stored);
   });
 
   it('answers 422 with the validation report when the answer breaks its rules', async () => {

@@ -46,5 +46,9 @@ describe('the Azure runtime package', () => {
       'Storage Blob Data Reader @ ${azurerm_storage_container.Runtime_Container.resource_manager_id}',
     ]);
     assert.equal(blob.lifecycle.create_before_destroy, true, 'apps move to a new zip before the old one goes');
+    // Uploaded once the deployer's role has reached the storage account.
+    const sleep = single(resources, 'time_sleep');
+    assert.match(blob.depends_on[0], /^time_sleep\.Runtime_DeployerUploadsPropagated_\w+$/);
+    assert.match(Object.values(sleep.triggers)[0] as string, /^\$\{azurerm_role_assignment\.Runtime_DeployerUploads_\w+\.id\}$/);
   });
 });

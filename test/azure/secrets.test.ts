@@ -4,7 +4,7 @@ import { Testing } from '../../constructs/azure/engine';
 import { AzureSecrets } from '../../constructs/azure/secrets';
 import { UNSET_SECRET_VALUE } from '../../contract/config/settings';
 
-type Synthesized = { resource: Record<string, Record<string, Record<string, any>>>; data: Record<string, unknown> };
+type Synthesized = { resource: Record<string, Record<string, Record<string, any>>>; data: Record<string, unknown>; terraform: { required_providers: Record<string, unknown> } };
 
 describe('AzureSecrets', () => {
   it('is an RBAC Key Vault with purge protection, read granted per secret', () => {
@@ -44,7 +44,13 @@ describe('AzureSecrets', () => {
     const officer = Object.values(synthesized.resource.azurerm_role_assignment!).find((a) => a.role_definition_name === 'Key Vault Secrets Officer')!;
     assert.match(officer.scope, /^\$\{azurerm_key_vault\.\w+\.id\}$/);
     assert.match(officer.principal_id, /data\.azurerm_client_config\.[\w-]+\.object_id/);
-    assert.match(secrets[0]!.depends_on[0], /^azurerm_role_assignment\.Secrets_DeployerWrites_\w+$/);
+    // Written only once that role has reached Key Vault, which takes a while after it is created.
+    const [sleepId, sleep] = Object.entries(synthesized.resource.time_sleep!)[0]!;
+    assert.deepEqual(secrets[0]!.depends_on, [`time_sleep.${sleepId}`]);
+    assert.equal(sleep.create_duration, '60s');
+    const [officerId] = Object.entries(synthesized.resource.azurerm_role_assignment!).find(([, a]) => a.role_definition_name === 'Key Vault Secrets Officer')!;
+    assert.deepEqual(sleep.triggers, { 'Secrets/DeployerWrites': `\${azurerm_role_assignment.${officerId}.id}` });
+    assert.deepEqual(synthesized.terraform.required_providers, { time: { source: 'hashicorp/time', version: '~> 0.12' } });
   });
 
   it('refuses a name Key Vault does not allow, naming the construct', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AzureSecureDefaults } from '../../constructs/azure';
-import { AzurermProvider, StorageAccount, Testing, TerraformStack } from '../../constructs/azure/engine';
-import { ACKNOWLEDGMENTS_KEY } from '../../constructs/azure/secure-defaults';
+import { AzurermProvider, StorageAccount, StorageContainer, StorageContainerImmutabilityPolicy, Testing, TerraformStack } from '../../constructs/azure/engine';
+import { ACKNOWLEDGMENTS_KEY, secureDefaultFindings, type SynthesizedStack } from '../../constructs/azure/secure-defaults';
 import { defineAgent } from '../../contract/definition';
 import { agentInput } from '../helpers';
 import { azureAgent } from '../__fixtures__/azure-synth';
@@ -38,6 +38,32 @@ describe('the Azure secure-default checks', () => {
   it('pass the constructs themselves with no finding and no acknowledgment', () => {
     const out = synth((stack) => azureAgent(stack, { agent: agentInput({ triggers: [{ type: 'api' }, { type: 'job' }] }) }));
     assert.equal(out['//'][ACKNOWLEDGMENTS_KEY], undefined);
+    assert.deepEqual(secureDefaultFindings(out as SynthesizedStack), []);
+  });
+
+  it('refuse an audit container without a time-based immutability policy, or one that lets records be appended to', () => {
+    const audit = (stack: TerraformStack, policy?: { appends: boolean }) => {
+      AzureSecureDefaults.applyTo(stack);
+      const container = new StorageContainer(stack, 'Audit', { name: 'audit', storageAccountId: 'account' });
+      new StorageContainer(stack, 'Reports', { name: 'reports', storageAccountId: 'account' });
+      if (policy) new StorageContainerImmutabilityPolicy(stack, 'Worm', { storageContainerResourceManagerId: container.resourceManagerId, immutabilityPeriodInDays: 30, protectedAppendWritesEnabled: policy.appends });
+    };
+    assert.throws(() => synth((stack) => audit(stack)), /AzureSecure-AuditImmutability: team\/Audit holds audit records without a time-based immutability policy, so they can be overwritten or deleted/);
+    assert.throws(() => synth((stack) => audit(stack, { appends: true })), /AzureSecure-AuditImmutability: team\/Audit lets audit records be appended to/);
+    assert.doesNotThrow(() => synth((stack) => audit(stack, { appends: false })));
+  });
+
+  it('accept function keys only with their reason, recorded beside the finding', () => {
+    const agent = defineAgent(agentInput({ triggers: [{ type: 'api' }] }));
+    const reason = 'Only the on-call runbook calls this agent, with a key kept in the vault.';
+    const out = synth((stack) => azureAgent(stack, { agent, auth: { type: 'function-keys', reason } }));
+    assert.deepEqual(out['//'][ACKNOWLEDGMENTS_KEY], [{ rule: 'AzureSecure-FunctionKeys', path: 'team/Agent/App', reason }]);
+    assert.throws(() => synth((stack) => azureAgent(stack, { agent, auth: { type: 'function-keys', reason: '' } })), /agent "helper": auth: function keys name no caller/);
+  });
+
+  it('find an app that takes function keys without Entra ID in front, whoever built it', () => {
+    const findings = secureDefaultFindings({ resource: { azurerm_linux_function_app: { Legacy: { app_settings: { HTTP_AUTH_LEVEL: 'function' }, '//': { metadata: { path: 'team/Legacy' } } } } } });
+    assert.ok(findings.some((f) => f.rule === 'AzureSecure-FunctionKeys' && f.path === 'team/Legacy'));
   });
 
   it('accept a finding acknowledged with a reason on the construct or a parent, and record it in the stack', () => {

@@ -37,6 +37,15 @@ describe('AzureSkillStore', () => {
     assert.match(blobs.find((b) => b.name === 'ticket-triage/SKILL.md')!.source_content, /^---\nname: ticket-triage/);
   });
 
+  it('uploads only once the deploying identity\'s role on the container has taken effect', () => {
+    const resources = synth();
+    const [sleepId, sleep] = Object.entries(resources.time_sleep!)[0]!;
+    assert.equal(Object.keys(resources.time_sleep!).length, 1, 'one wait for the store, not one per blob');
+    const [uploadsId] = Object.entries(resources.azurerm_role_assignment!).find(([, a]) => a.role_definition_name === 'Storage Blob Data Contributor')!;
+    assert.deepEqual(Object.values(sleep.triggers), [`\${azurerm_role_assignment.${uploadsId}.id}`]);
+    for (const blob of Object.values(resources.azurerm_storage_blob!)) assert.deepEqual(blob.depends_on, [`time_sleep.${sleepId}`]);
+  });
+
   it('grants an identity Storage Blob Data Reader on the skills container only', () => {
     const assignment = Object.values(synth().azurerm_role_assignment!).find((a) => a.role_definition_name === 'Storage Blob Data Reader');
     assert.equal(assignment!.role_definition_name, 'Storage Blob Data Reader');

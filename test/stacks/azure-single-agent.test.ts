@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildAzureApp, cdktfContext } from '../../bin/azure';
 import { App, Testing } from '../../constructs/azure/engine';
+import { ACKNOWLEDGMENTS_KEY } from '../../constructs/azure/secure-defaults';
 import { defineAgent } from '../../contract/definition';
 import { AzureSingleAgentStack } from '../../stacks/single-agent/azure-single-agent-stack';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
@@ -32,7 +33,12 @@ describe('AzureSingleAgentStack', () => {
     assert.deepEqual(Object.values(resources.azurerm_servicebus_queue!).map((q) => q.name), ['support']);
     const alert = Object.values(resources.azurerm_monitor_metric_alert!)[0]!;
     assert.match(alert.action[0].action_group_id, /azurerm_monitor_action_group\.Alerts\.id/);
-    assert.equal(apps.find((a) => a.app_settings.AGENT_QUEUE === undefined)!.app_settings.HTTP_AUTH_LEVEL, 'function');
+  });
+
+  it('alerts the same action group on failed runs of each agent', () => {
+    const alerts = Object.values(resources.azurerm_monitor_scheduled_query_rules_alert_v2!);
+    assert.equal(alerts.length, 2);
+    for (const alert of alerts) assert.deepEqual(alert.action.action_groups, ['${azurerm_monitor_action_group.Alerts.id}']);
   });
 
   it('reaches keyless storage with Entra ID, the deployer granted only the data roles it writes through', () => {
@@ -48,8 +54,11 @@ describe('AzureSingleAgentStack', () => {
     for (const blob of Object.values(synthesized.resource.azurerm_storage_blob!)) assert.match(blob.depends_on[0], /DeployerUploads/);
   });
 
-  it('has no anonymous entry point, no storage key, and no role wider than one resource', () => {
-    for (const app of apps) assert.equal(app.app_settings.HTTP_AUTH_LEVEL, 'function');
+  it('has no entry point without an Entra ID token, no storage key, and no role wider than one resource', () => {
+    for (const app of apps) {
+      assert.equal(app.auth_settings_v2.require_authentication, true);
+      assert.match(app.auth_settings_v2.active_directory_v2.client_id, /^\$\{azuread_application\.Agent-\w+_AppRegistration_\w+\.client_id\}$/);
+    }
     for (const account of Object.values(resources.azurerm_storage_account!)) {
       assert.equal(account.shared_access_key_enabled, false);
       assert.equal(account.allow_nested_items_to_be_public, false);
@@ -92,5 +101,23 @@ describe('AzureSingleAgentStack', () => {
     const stack = JSON.parse(readFileSync(join(outdir, manifest.stacks['support-agent-dev']!.synthesizedStackPath), 'utf8')) as { resource: Resources };
     assert.equal(Object.values(stack.resource.azurerm_resource_group!)[0]!.location, 'westeurope');
     assert.equal(Object.values(stack.resource.azurerm_linux_function_app!).length, 1);
+  });
+
+  it('serves prod behind Entra ID and dev with function keys, as cdktf.json says, with dev\'s reason recorded', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
+    buildAzureApp(new App({ outdir, context: cdktfContext() })).synth();
+    const read = (stage: string) => JSON.parse(readFileSync(join(outdir, 'stacks', `support-agent-${stage}`, 'cdk.tf.json'), 'utf8')) as { resource: Resources; output: Record<string, { value: string }>; '//': Record<string, any> };
+    const prod = read('prod');
+    const prodApp = Object.values(prod.resource.azurerm_linux_function_app!)[0]!;
+    assert.equal(prodApp.auth_settings_v2.require_authentication, true);
+    assert.equal(Object.keys(prod.resource.azuread_application!).length, 1);
+    assert.match(prod.output['support-token-audience']!.value, /^api:\/\/\$\{data\.azurerm_client_config\.Deployer\.tenant_id\}\//);
+    assert.equal(prod['//'][ACKNOWLEDGMENTS_KEY], undefined);
+    const dev = read('dev');
+    const devApp = Object.values(dev.resource.azurerm_linux_function_app!)[0]!;
+    assert.equal(devApp.app_settings.HTTP_AUTH_LEVEL, 'function');
+    assert.equal(dev.resource.azuread_application, undefined);
+    const reason = (cdktfContext().httpAuth as Record<string, { reason: string }>).dev!.reason;
+    assert.deepEqual(dev['//'][ACKNOWLEDGMENTS_KEY], [{ rule: 'AzureSecure-FunctionKeys', path: 'support-agent-dev/Agent-support/App', reason }]);
   });
 });

@@ -35,8 +35,15 @@ describe('one agent definition, both clouds', () => {
     aws.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 7 ? * MON-FRI *)' });
     aws.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: Match.anyValue() }) });
     assert.equal(functionApp.app_settings.SCHEDULE_0, '0 0 7 * * 1-5');
-    assert.equal(functionApp.app_settings.HTTP_AUTH_LEVEL, 'function');
+    // Authenticated on both: IAM on AWS, an Entra ID token on Azure.
+    assert.equal(functionApp.auth_settings_v2.require_authentication, true);
     assert.deepEqual(Object.values(azure.azurerm_servicebus_queue!).map((q) => [q.name, q.max_delivery_count, q.dead_lettering_on_message_expiration]), [['support', 3, true]]);
+  });
+
+  it('alerts on failed runs on both clouds, from the count the runtime emits', () => {
+    aws.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunFailures', Dimensions: Match.arrayWith([{ Name: 'agent', Value: agent.name }]) });
+    const [alert] = Object.values(azure.azurerm_monitor_scheduled_query_rules_alert_v2!);
+    assert.match(alert!.criteria[0].query, new RegExp(`line\\.agent\\) == "${agent.name}"[\\s\\S]*RunFailures`));
   });
 
   it('gives the skills the agent lists to it on both clouds, from the same index', () => {

@@ -18,7 +18,8 @@ describe('SingleAgentStack', () => {
     template.resourceCountIs('AWS::ApiGateway::Method', 3); // invoke, submit a job, read a job
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: exampleAgent().triggers.find((t) => t.type === 'schedule')!.expression });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2); // agent dead letters and bus dead letters
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunFailures', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3); // agent dead letters, bus dead letters, the agent's failed runs
   });
 
   it('gives every agent queue one shared, alarmed dead-letter queue', () => {
@@ -31,7 +32,7 @@ describe('SingleAgentStack', () => {
     assert.equal(Object.keys(redriven).length, 3);
   });
 
-  it('costs six CloudFormation resources per extra queued agent', () => {
+  it('costs seven CloudFormation resources per extra queued agent', () => {
     const fleet = (n: number) =>
       countResources(
         new SingleAgentStack(new App(), 'Fleet', {
@@ -40,6 +41,6 @@ describe('SingleAgentStack', () => {
           agents: Array.from({ length: n }, (_, i) => defineAgent(agentInput({ name: `agent-${i}`, triggers: [{ type: 'api' }, { type: 'job' }] }))),
         }),
       );
-    assert.equal(fleet(11) - fleet(1), 60);
+    assert.equal(fleet(11) - fleet(1), 70);
   });
 });
