@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, type PutItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -84,8 +84,18 @@ export class DynamoJobStore implements JobStore {
   }
 
   async create(record: JobRecord): Promise<boolean> {
+    return this.putIf(record, { ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': STATE_TABLE.partitionKey } });
+  }
+
+  async replace(expected: JobRecord, next: JobRecord): Promise<boolean> {
+    // The record attribute is the JSON `get` parsed, so the text compares exactly.
+    return this.putIf(next, { ConditionExpression: '#record = :expected', ExpressionAttributeNames: { '#record': STATE_TABLE.record }, ExpressionAttributeValues: { ':expected': { S: JSON.stringify(expected) } } });
+  }
+
+  /** A conditional put: false when the condition fails. */
+  private async putIf(record: JobRecord, condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>): Promise<boolean> {
     try {
-      await this.client.send(new PutItemCommand({ ...this.item(record), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': STATE_TABLE.partitionKey } }));
+      await this.client.send(new PutItemCommand({ ...this.item(record), ...condition }));
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return false;

@@ -62,10 +62,9 @@ export interface QueuedRunOptions {
 /**
  * Runs a queued run, the same on every cloud, and leaves its job record (keyed by run id) in a
  * true state. A finished run is not run again: a redelivery of a `succeeded` or `failed` job
- * returns its record (a `dead_lettered` job that arrives again was redriven, and runs). The first
- * delivery of a run claims its record with a create-only write, so a duplicate arriving at the
- * same moment runs nothing. Then, by
- * the run's verdict (contract/runs):
+ * returns its record (a `dead_lettered` job that arrives again was redriven, and runs). The delivery
+ * that moves the run's record to `running` with a conditional write owns the run, so a duplicate
+ * arriving at the same moment runs nothing. Then, by the run's verdict (contract/runs):
  * - succeeded: `succeeded`, run.completed, and the summary returned;
  * - failed (another try would not help): `failed`, run.failed with the reason, and returned, so the
  *   message is done with and never goes back through the queue;
@@ -80,8 +79,16 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   const previous = await jobs?.get(run.runId);
   if (previous?.status === 'succeeded' || previous?.status === 'failed') return previous;
   const deliveries = (previous?.deliveries ?? 0) + 1;
-  const status = (value: JobStatus, extra: Partial<JobRecord> = {}) =>
-    jobs?.put({ jobId: run.runId, agent: definition.name, status: value, updatedAt: new Date().toISOString(), deliveries, ...(previous?.request && { request: previous.request }), ...extra });
+  const record = (value: JobStatus, extra: Partial<JobRecord> = {}): JobRecord => ({
+    jobId: run.runId,
+    agent: definition.name,
+    status: value,
+    updatedAt: new Date().toISOString(),
+    deliveries,
+    ...(previous?.request && { request: previous.request }),
+    ...extra,
+  });
+  const status = (value: JobStatus, extra: Partial<JobRecord> = {}) => jobs?.put(record(value, extra));
   const jobId = run.jobId ? { jobId: run.jobId } : {};
   const announceFailure = (error: unknown, final: JobStatus) => publishFailure(events, definition, run.runId, run.trigger, error, { ...jobId, status: final });
 
@@ -92,11 +99,14 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
     return { runId: run.runId, status: 'failed', error: run.invalid };
   }
 
-  if (previous || !jobs) {
-    await status('running');
-  } else if (!(await jobs.create({ jobId: run.runId, agent: definition.name, status: 'running', updatedAt: new Date().toISOString(), deliveries }))) {
-    // Another delivery of the same run (a firing or an event delivered twice at once) claimed it
-    // a moment ago and owns it now, retries included: this one runs nothing.
+  // The delivery that moves the record to `running` owns the run: a create-only write for a run
+  // never recorded, a write over exactly the record read for one that was (a job the API queued,
+  // a run handed back). Another delivery that read the same record at the same moment (a firing,
+  // event or message delivered twice) loses the race and runs nothing; the owner's own retries go
+  // through its message. A delivery that arrives while the owner still runs (a record already
+  // `running`, after a lost lock) is not told apart from one after a crash, and runs: on AWS,
+  // Powertools idempotency holds it back until the owner's time is up.
+  if (jobs && !(await (previous ? jobs.replace(previous, record('running')) : jobs.create(record('running'))))) {
     const current = await jobs.get(run.runId);
     log(JSON.stringify({ message: 'run already claimed by another delivery; not run again', runId: run.runId, trigger: run.trigger, status: current?.status }));
     return current ?? { runId: run.runId, status: 'running' };

@@ -98,4 +98,25 @@ describe('two deliveries of one run at the same moment', () => {
     assert.equal(results.filter((r) => r.status === 'running').length, 1);
     assert.match(lines.join('\n'), /run already claimed by another delivery/);
   });
+
+  it('run a job the API already recorded once too: only one write over the queued record wins', async () => {
+    const { provider, jobs, events, rt } = await memoryRuntime([answer('2099-01-01T00:00:00Z'), answer('2099-01-01T00:00:00Z')]);
+    await jobs.put({ jobId: 'job-7', agent: rt.config.definition.name, status: 'queued', updatedAt: new Date().toISOString() });
+    const job: QueuedRun = { runId: 'job-7', jobId: 'job-7', trigger: 'job', input: 'Triage ticket 7.' };
+    const lines: string[] = [];
+    await Promise.all([0, 1].map(() => runQueued(rt, job, { deadline: Date.now() + 30_000, log: (line) => lines.push(line) })));
+    assert.equal(provider.requests.length, 1, 'one model call: one run');
+    assert.deepEqual(jobs.history.map((r) => r.status), ['queued', 'running', 'succeeded']);
+    assert.equal(events.events.length, 1, 'announced once');
+    assert.match(lines.join('\n'), /run already claimed by another delivery/);
+  });
+
+  it('runs a job a crashed delivery left running: the next delivery writes over that record and owns it', async () => {
+    const { provider, jobs, rt } = await memoryRuntime([answer('2099-01-01T00:00:00Z')]);
+    await jobs.put({ jobId: 'job-8', agent: rt.config.definition.name, status: 'running', updatedAt: new Date().toISOString(), deliveries: 1 });
+    await runQueued(rt, { runId: 'job-8', jobId: 'job-8', trigger: 'job', input: 'Triage ticket 8.' }, { deadline: Date.now() + 30_000 });
+    assert.equal(provider.requests.length, 1);
+    assert.deepEqual(jobs.history.at(-1)?.status, 'succeeded');
+    assert.equal(jobs.history.at(-1)?.deliveries, 2);
+  });
 });

@@ -7,6 +7,12 @@ export interface JobStore {
   put(record: JobRecord): Promise<void>;
   /** Writes the record only if none exists under its id; false when one does. */
   create(record: JobRecord): Promise<boolean>;
+  /**
+   * Writes `next` only if the stored record is still `expected` (as `get` returned it); false when
+   * another writer changed it first. Two deliveries of one job that read the same record race
+   * here, and only one wins.
+   */
+  replace(expected: JobRecord, next: JobRecord): Promise<boolean>;
   /** A job's record, or undefined for an id never recorded. */
   get(jobId: string): Promise<JobRecord | undefined>;
 }
@@ -23,6 +29,13 @@ export class MemoryJobStore implements JobStore {
     // Checked and written in one turn, as the real stores' conditional writes are atomic.
     if (this.history.some((r) => r.jobId === record.jobId)) return false;
     this.history.push(record);
+    return true;
+  }
+
+  async replace(expected: JobRecord, next: JobRecord): Promise<boolean> {
+    // Compared and written in one turn, as the real stores' conditional writes are atomic.
+    if (JSON.stringify(this.history.filter((r) => r.jobId === next.jobId).at(-1)) !== JSON.stringify(expected)) return false;
+    this.history.push(next);
     return true;
   }
 
