@@ -13,7 +13,7 @@ import type { JobRecord } from '../../contract/jobs/job-record';
 import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
-import { startEventBridgeFake, startS3Fake, startSecretsManagerFake, startSqsFake } from '../../test/__fixtures__/aws-fakes';
+import { loopbackAwsEnvironment, startEventBridgeFake, startS3Fake, startSecretsManagerFake, startSqsFake } from '../../test/__fixtures__/aws-fakes';
 import { startAnthropicFake, startBedrockFake } from '../../test/__fixtures__/model-fakes';
 import { ROUTER, SKILLS } from '../../test/helpers';
 import { faultReport, SimulatedQueue, type QueuedMessage } from './queue';
@@ -82,17 +82,7 @@ async function main(): Promise<FaultReport> {
     [RUNTIME_ENV.auditBucket]: 'audit',
     [RUNTIME_ENV.queueMaxReceives]: String(MAX_RECEIVES),
     [RUNTIME_ENV.queueUrl]: queueUrl,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_LAMBDA_FUNCTION_NAME: 'support-agent',
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-    AWS_ENDPOINT_URL_S3: s3.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
-    AWS_ENDPOINT_URL_SQS: sqs.url,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    ANTHROPIC_BASE_URL: anthropic.url,
+    ...loopbackAwsEnvironment({ bedrock: bedrock.url, s3: s3.url, eventBridge: events.url, dynamoDb: dynamoUrl, sqs: sqs.url, secretsManager: secrets.url, anthropic: anthropic.url }),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });

@@ -1,4 +1,4 @@
-import { DAY_NAMES, MONTH_NAMES, parseSchedule, valueOf, type CronFields } from '../../contract/schedule/expression';
+import { cronFieldRule, parseSchedule, valueOf, type CronFields } from '../../contract/schedule/expression';
 
 /**
  * Agent schedules are written once, in EventBridge syntax (`rate(...)`, `cron(...)`, checked by
@@ -32,8 +32,8 @@ function cronToNcrontab(expression: string, fields: CronFields): string {
   }
   const any = (f: string) => (f === '?' ? '*' : f);
   // EventBridge numbers days 1-7 from Sunday, NCRONTAB 0-6; months are 1-12 in both.
-  const day = (v: string) => String(valueOf(v, { min: 1, max: 7, names: DAY_NAMES, firstName: 1 })! - 1);
-  const month = (v: string) => String(valueOf(v, { min: 1, max: 12, names: MONTH_NAMES, firstName: 1 }));
+  const day = (v: string) => String(valueOf(v, cronFieldRule('dayOfWeek'))! - 1);
+  const month = (v: string) => String(valueOf(v, cronFieldRule('month')));
   return ['0', fields.minutes, fields.hours, any(fields.dayOfMonth), mapValues(any(fields.month), month), mapValues(any(fields.dayOfWeek), day)].join(' ');
 }
 

@@ -18,10 +18,10 @@ export interface CronFields {
 
 export type Schedule = { readonly kind: 'rate'; readonly value: number; readonly unit: RateUnit } | { readonly kind: 'cron'; readonly fields: CronFields };
 
-export const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] as const;
-export const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] as const;
+const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] as const;
+const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] as const;
 
-interface FieldRule {
+export interface FieldRule {
   readonly name: string;
   readonly min: number;
   readonly max: number;
@@ -43,6 +43,11 @@ const FIELDS: readonly (FieldRule & { readonly key: keyof CronFields })[] = [
   { key: 'dayOfWeek', name: 'day-of-week', min: 1, max: 7, names: DAY_NAMES, firstName: 1, special: /^(L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(L|#[1-5]))$/i, question: true },
   { key: 'year', name: 'year', min: 1970, max: 2199 },
 ];
+
+/** How EventBridge reads one cron field: its range and names. */
+export function cronFieldRule(key: keyof CronFields): FieldRule {
+  return FIELDS.find((f) => f.key === key)!;
+}
 
 /** The schedule an expression names, or why EventBridge would refuse it. */
 export function parseSchedule(expression: string): { ok: true; schedule: Schedule } | { ok: false; problem: string } {

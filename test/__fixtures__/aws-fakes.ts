@@ -607,3 +607,34 @@ export async function startSqsFake(): Promise<SqsFake> {
   });
   return { ...server, sent };
 }
+
+/** Where each fake an agent's runtime calls listens. */
+export interface LoopbackAwsEndpoints {
+  readonly bedrock: string;
+  readonly s3: string;
+  readonly eventBridge: string;
+  readonly dynamoDb: string;
+  readonly sqs: string;
+  readonly secretsManager: string;
+  readonly anthropic: string;
+}
+
+/**
+ * The environment Lambda gives an agent's function, with every client pointed at a loopback fake
+ * through the SDK's per-service endpoint variables, and test credentials.
+ */
+export function loopbackAwsEnvironment(endpoints: LoopbackAwsEndpoints): Record<string, string> {
+  return {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_LAMBDA_FUNCTION_NAME: 'support-agent',
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: endpoints.bedrock,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventBridge,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoDb,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    ANTHROPIC_BASE_URL: endpoints.anthropic,
+  };
+}

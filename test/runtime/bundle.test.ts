@@ -14,7 +14,7 @@ import { AGENT_CONFIG_ENV } from '../../contract/config/runtime-config';
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import { readSkillsFolder, SKILL_INDEX_KEY } from '../../contract/skills/catalog';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
-import { startEventBridgeFake, startS3Fake, startSecretsManagerFake, startSqsFake, type EventBridgeFake, type S3Fake, type SecretsManagerFake, type SqsFake } from '../__fixtures__/aws-fakes';
+import { loopbackAwsEnvironment, startEventBridgeFake, startS3Fake, startSecretsManagerFake, startSqsFake, type EventBridgeFake, type S3Fake, type SecretsManagerFake, type SqsFake } from '../__fixtures__/aws-fakes';
 import { startAnthropicFake, startBedrockFake, type ModelFake } from '../__fixtures__/model-fakes';
 import { REPO, ROUTER, SKILLS } from '../helpers';
 
@@ -91,19 +91,9 @@ before(async () => {
     [RUNTIME_ENV.bus]: 'agents',
     [RUNTIME_ENV.stateTable]: TABLE,
     [RUNTIME_ENV.auditBucket]: AUDIT,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_LAMBDA_FUNCTION_NAME: 'support-agent',
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-    AWS_ENDPOINT_URL_S3: s3.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
-    AWS_ENDPOINT_URL_SQS: sqs.url,
     [RUNTIME_ENV.queueMaxReceives]: '3',
     [RUNTIME_ENV.queueUrl]: QUEUE_URL,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    ANTHROPIC_BASE_URL: anthropic.url,
+    ...loopbackAwsEnvironment({ bedrock: bedrock.url, s3: s3.url, eventBridge: events.url, dynamoDb: dynamoUrl, sqs: sqs.url, secretsManager: secrets.url, anthropic: anthropic.url }),
     POWERTOOLS_METRICS_DISABLED: 'false',
   };
 });
