@@ -2,6 +2,7 @@ import type { JobAccepted } from '../../contract/api/messages';
 import type { RequestBody } from '../../contract/api/request';
 import { contentDigest } from '../../contract/digest/content';
 import type { JobRecord } from '../../contract/jobs/job-record';
+import { claimJob } from '../core/jobs/jobs';
 import type { Runtime } from './assemble';
 import { answerNow } from './outcome';
 
@@ -68,8 +69,9 @@ export async function answerOnce(runtime: Runtime, body: RequestBody, request: {
     const finished = (previous.status === 'succeeded' || previous.status === 'failed') && !previous.retryable;
     if (finished && previous.response) return previous.response;
     deliveries = (previous.deliveries ?? 0) + 1;
-    await jobs.put(running(deliveries));
-  } else if (!(await jobs.create(running(deliveries)))) {
+  }
+  // Claimed as queued runs are: of two requests with the key at once, one runs.
+  if (!(await claimJob(jobs, previous, running(deliveries)))) {
     // Another request with this key got there first, a moment ago.
     const first = await jobs.get(key);
     return (first && otherRequest(first, 'invocation', fingerprint, key)) ?? conflict(key, `a request with idempotency key "${key}" is still running; retry later`, true);

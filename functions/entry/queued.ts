@@ -1,6 +1,7 @@
 import type { parseRequestBody } from '../../contract/api/request';
 import type { JobRecord, JobStatus } from '../../contract/jobs/job-record';
 import type { RunResult } from '../core/agent/agent';
+import { claimJob } from '../core/jobs/jobs';
 import type { Runtime } from './assemble';
 import { publishFailure, publishRun, RetryableRunError, summary, verdictOf } from './outcome';
 
@@ -106,7 +107,7 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   // through its message. A delivery that arrives while the owner still runs (a record already
   // `running`, after a lost lock) is not told apart from one after a crash, and runs: on AWS,
   // Powertools idempotency holds it back until the owner's time is up.
-  if (jobs && !(await (previous ? jobs.replace(previous, record('running')) : jobs.create(record('running'))))) {
+  if (jobs && !(await claimJob(jobs, previous, record('running')))) {
     const current = await jobs.get(run.runId);
     log(JSON.stringify({ message: 'run already claimed by another delivery; not run again', runId: run.runId, trigger: run.trigger, status: current?.status }));
     return current ?? { runId: run.runId, status: 'running' };

@@ -92,6 +92,15 @@ describe('idempotency keys on invocations', () => {
     assert.deepEqual([a.status, b.status].sort(), [200, 409]);
     assert.equal(provider.requests.length, 1);
   });
+
+  it('lets one of two simultaneous retries of a key that ended retryably run', async () => {
+    const down = new ModelError('overloaded', 'overloaded', 529);
+    const { rt, provider } = await memoryRuntime([down, down, down, answer(future), answer(future)]);
+    assert.equal((await answerOnce(rt, body('Triage ticket 14.', 'k-7'), request())).status, 503);
+    const [a, b] = await Promise.all([answerOnce(rt, body('Triage ticket 14.', 'k-7'), request()), answerOnce(rt, body('Triage ticket 14.', 'k-7'), request())]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 409]);
+    assert.equal(provider.requests.length, 4, 'three failed attempts, then one run');
+  });
 });
 
 describe('idempotency keys on jobs', () => {

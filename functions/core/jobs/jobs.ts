@@ -17,6 +17,15 @@ export interface JobStore {
   get(jobId: string): Promise<JobRecord | undefined>;
 }
 
+/**
+ * Writes `next` only if the record is still what was read (`read`, or nothing): create-only for a
+ * job never recorded, a write over exactly that record otherwise. Of several writers that read the
+ * same record, one wins; it owns the job.
+ */
+export function claimJob(jobs: JobStore, read: JobRecord | undefined, next: JobRecord): Promise<boolean> {
+  return read ? jobs.replace(read, next) : jobs.create(next);
+}
+
 /** Keeps every record written, in memory: for tests and local runs. */
 export class MemoryJobStore implements JobStore {
   readonly history: JobRecord[] = [];
