@@ -65,7 +65,9 @@ export interface QueuedRunOptions {
  * true state. A finished run is not run again: a redelivery of a `succeeded` or `failed` job
  * returns its record (a `dead_lettered` job that arrives again was redriven, and runs). The delivery
  * that moves the run's record to `running` with a conditional write owns the run, so a duplicate
- * arriving at the same moment runs nothing. Then, by the run's verdict (contract/runs):
+ * arriving at the same moment runs nothing; its ending is written only over the record it claimed,
+so of two deliveries that both ran, only the one that claimed last records and announces. Then,
+by the run's verdict (contract/runs):
  * - succeeded: `succeeded`, run.completed, and the summary returned;
  * - failed (another try would not help): `failed`, run.failed with the reason, and returned, so the
  *   message is done with and never goes back through the queue;
@@ -107,11 +109,18 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   // through its message. A delivery that arrives while the owner still runs (a record already
   // `running`, after a lost lock) is not told apart from one after a crash, and runs: on AWS,
   // Powertools idempotency holds it back until the owner's time is up.
-  if (jobs && !(await claimJob(jobs, previous, record('running')))) {
-    const current = await jobs.get(run.runId);
-    log(JSON.stringify({ message: 'run already claimed by another delivery; not run again', runId: run.runId, trigger: run.trigger, status: current?.status }));
-    return current ?? { runId: run.runId, status: 'running' };
-  }
+  const claimed = record('running');
+  const current = async (message: string) => {
+    const now = await jobs!.get(run.runId);
+    log(JSON.stringify({ message, runId: run.runId, trigger: run.trigger, status: now?.status }));
+    return now ?? { runId: run.runId, status: 'running' };
+  };
+  if (jobs && !(await claimJob(jobs, previous, claimed))) return current('run already claimed by another delivery; not run again');
+  // How this delivery's run ends on the record: written only over the record it claimed. If
+  // another delivery claimed the run since (one that took this one for dead), that one owns the
+  // ending: this one records and announces nothing, and its message is done with.
+  const settle = async (value: JobStatus, extra: Partial<JobRecord>) => !jobs || jobs.replace(claimed, record(value, extra));
+  const overtaken = () => current('another delivery took the run over; this delivery ends without recording or announcing');
   let result: RunResult | undefined;
   let thrown: unknown;
   try {
@@ -123,7 +132,7 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   const answer = result ? { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }), ...(result.validation && { validation: result.validation }) } : {};
 
   if (verdict.outcome === 'succeeded') {
-    await status('succeeded', answer);
+    if (!(await settle('succeeded', answer))) return overtaken();
     await publishRun(events, definition, 'run.completed', result!, { trigger: run.trigger, ...jobId });
     return summary(result!);
   }
@@ -131,21 +140,21 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   const publish = (final: JobStatus) =>
     result ? publishRun(events, definition, 'run.failed', result, { trigger: run.trigger, error: reason, status: final, ...jobId }) : announceFailure(thrown, final);
   if (verdict.outcome === 'failed') {
-    await status('failed', { ...answer, error: reason });
+    if (!(await settle('failed', { ...answer, error: reason }))) return overtaken();
     await publish('failed');
     return { ...summary(result!), status: 'failed', error: reason };
   }
   const last = options.lastDelivery ?? (options.maxDeliveries !== undefined && deliveries >= options.maxDeliveries ? 'dead_lettered' : undefined);
   if (last) {
     // Nothing will deliver it again: final now, announced once; a message is dead-lettered next.
+    if (!(await settle(last, { ...answer, error: reason }))) return overtaken();
     log(JSON.stringify({ message: 'run failed for the last time', runId: run.runId, trigger: run.trigger, deliveries, status: last, error: reason }));
-    await status(last, { ...answer, error: reason });
     await publish(last);
   } else {
     // Worth another delivery: back to queued, with the reason for whoever looks. No event: one
     // per delivery would read as final.
+    if (!(await settle('queued', { ...answer, error: reason }))) return overtaken();
     log(JSON.stringify({ message: 'run failed; it will be delivered again', runId: run.runId, trigger: run.trigger, deliveries, error: reason }));
-    await status('queued', { ...answer, error: reason });
   }
   throw thrown ?? new RetryableRunError(run.runId, reason);
 }

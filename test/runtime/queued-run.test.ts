@@ -119,4 +119,36 @@ describe('two deliveries of one run at the same moment', () => {
     assert.deepEqual(jobs.history.at(-1)?.status, 'succeeded');
     assert.equal(jobs.history.at(-1)?.deliveries, 2);
   });
+
+  it('let only the delivery that claimed last record and announce: one overtaken mid-run ends quietly', async () => {
+    const takeover: JobRecord = { jobId: 'job-9', agent: 'helper', status: 'running', updatedAt: new Date().toISOString(), deliveries: 2 };
+    // While this delivery's model answers, another delivery (it took this one for dead) claims the run.
+    const { provider, jobs, events, rt } = await memoryRuntime([
+      () => {
+        jobs.history.push(takeover);
+        return answer('2099-01-01T00:00:00Z');
+      },
+    ]);
+    const lines: string[] = [];
+    const result = (await runQueued(rt, { runId: 'job-9', jobId: 'job-9', trigger: 'job', input: 'Triage ticket 9.' }, { deadline: Date.now() + 30_000, log: (line) => lines.push(line) })) as JobRecord;
+    assert.equal(provider.requests.length, 1);
+    assert.deepEqual(jobs.history.at(-1), takeover, 'the record is the owner\'s, untouched');
+    assert.equal(result.status, 'running');
+    assert.deepEqual(events.events, [], 'nothing announced');
+    assert.match(lines.join('\n'), /another delivery took the run over/);
+  });
+
+  it('hand a retryable run back quietly when another delivery took it over: no throw, no second delivery', async () => {
+    const { jobs, rt } = await memoryRuntime([
+      () => {
+        jobs.history.push({ jobId: 'job-10', agent: 'helper', status: 'running', updatedAt: new Date().toISOString(), deliveries: 2 });
+        return new ModelError('overloaded', 'overloaded', 529);
+      },
+      new ModelError('overloaded', 'overloaded', 529),
+      new ModelError('overloaded', 'overloaded', 529),
+    ]);
+    const result = (await runQueued(rt, { runId: 'job-10', jobId: 'job-10', trigger: 'job', input: 'Triage ticket 10.' }, { deadline: Date.now() + 30_000, log: () => {} })) as JobRecord;
+    assert.equal(result.status, 'running');
+    assert.equal(jobs.history.at(-1)?.deliveries, 2);
+  });
 });
