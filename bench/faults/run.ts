@@ -70,7 +70,8 @@ ${(LATE_DUPLICATES * 100).toFixed(0)}% of finished messages are delivered once m
   visible again after ${RUN_TIMEOUT_SECONDS + 5} s (the visibility timeout, scaled like the run limit).
 - **Azure**: the Functions handlers with real \`HttpRequest\`/\`InvocationContext\` objects, job status
   and audit in Azurite, Event Grid on loopback; the Anthropic API (primary) and an OpenAI-compatible
-  endpoint (fallback); an abandoned message is delivered again at once, as Service Bus does.
+  endpoint (fallback); an abandoned message is delivered again at once, as Service Bus does, after
+  the handler's own pause before giving it back (10 s, then 20 s).
 - **Baseline**: the AWS bundle built from commit ${BASELINE} (before runs had attempt timeouts,
   terminal states, dead-letter marking and content-keyed writes), same workload; its jobs are
   written and queued as its API did. Its Lambda context reports remaining time in whole tens of

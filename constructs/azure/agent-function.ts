@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
-import { AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
+import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
@@ -79,9 +79,8 @@ export interface AzureAgentFunctionProps {
   readonly actionGroupId?: string;
 }
 
-/** Consumption instances stop a function after 10 minutes; the run needs 30 s after its own limit. */
+/** Consumption instances stop a function after 10 minutes; the run needs AZURE_AFTER_RUN_SECONDS after its own limit. */
 const CONSUMPTION_TIMEOUT_SECONDS = 600;
-const AFTER_RUN_SECONDS = 30;
 
 /**
  * An agent on Azure Functions running the shared runtime, configured only by its agent definition:
@@ -137,9 +136,9 @@ export class AzureAgentFunction extends Construct {
       AzureWebJobsStorage__clientId: clientId,
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${clientId};Authorization=AAD`,
       ...UNSAMPLED_RUN_METRICS_SETTINGS,
-      AzureFunctionsJobHost__functionTimeout: duration(agent.limits.timeoutSeconds + AFTER_RUN_SECONDS),
+      AzureFunctionsJobHost__functionTimeout: duration(agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS),
       // Service Bus locks a message for 5 minutes at most; the host renews it for as long as a run may take.
-      AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration: duration(agent.limits.timeoutSeconds + AFTER_RUN_SECONDS),
+      AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration: duration(agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS),
       ...props.router.settings(route),
     };
     if (scale) {
@@ -300,8 +299,8 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
   });
   problems.push(...skillProblems(agent.skills, props.skills?.index, 'AzureSkillStore'));
   const consumption = props.plan.skuNameInput === 'Y1';
-  if (consumption && agent.limits.timeoutSeconds + AFTER_RUN_SECONDS > CONSUMPTION_TIMEOUT_SECONDS) {
-    problems.push(`limits.timeoutSeconds: ${agent.limits.timeoutSeconds} s is more than a Consumption plan allows (at most ${CONSUMPTION_TIMEOUT_SECONDS - AFTER_RUN_SECONDS} s); use a Dedicated plan or a shorter limit`);
+  if (consumption && agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS > CONSUMPTION_TIMEOUT_SECONDS) {
+    problems.push(`limits.timeoutSeconds: ${agent.limits.timeoutSeconds} s is more than a Consumption plan allows (at most ${CONSUMPTION_TIMEOUT_SECONDS - AZURE_AFTER_RUN_SECONDS} s); use a Dedicated plan or a shorter limit`);
   }
   if (props.auth) problems.push(...httpAuthProblems(props.auth));
   const retention = props.auditRetentionDays;

@@ -61,6 +61,12 @@ export const AZURE_AUDIT_CONTAINER = 'audit';
  */
 export const AZURE_RUN_METRICS_MESSAGE = 'agent run metrics';
 
+/**
+ * Seconds an Azure agent's function is given past its run's limit, to write its results and give
+ * its message back: the host's function timeout and Service Bus lock renewal are the limit plus this.
+ */
+export const AZURE_AFTER_RUN_SECONDS = 30;
+
 /** What an Azure secret holds until someone sets it: the deployment creates it, never its value. */
 export const UNSET_SECRET_VALUE = 'serverless-agents: not set yet';
 

@@ -4,6 +4,7 @@ import { ID_PATTERN, ID_RULE } from '../../contract/api/ids';
 import { scheduledRunId, type JobMessage } from '../../contract/api/messages';
 import type { RequestBody } from '../../contract/api/request';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { AZURE_AFTER_RUN_SECONDS } from '../../contract/config/settings';
 import { acceptJob, answerOnce } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
@@ -14,8 +15,9 @@ import type { AzureRuntime } from './runtime';
  * The Azure Functions entry points of an agent, on the `@azure/functions` v4 programming model.
  * They do what the Lambda handler does on AWS, around the same core: run now over HTTP, queue a
  * job through Service Bus, and run queued messages, Event Grid events and schedules. A queued run
- * that throws is abandoned, so Service Bus (or Event Grid) delivers it again and, when deliveries
- * run out, dead-letters it: nothing is dropped. A run nothing will deliver again (a timer's, or a
+ * that throws is abandoned (a Service Bus message after a pause, see redeliveryPauseMs), so Service
+ * Bus (or Event Grid) delivers it again and, when deliveries run out, dead-letters it: nothing is
+ * dropped. A run nothing will deliver again (a timer's, or a
  * message on its last delivery) is marked failed and announced with run.failed.
  */
 
@@ -37,6 +39,19 @@ export interface AgentHandlerOptions {
   readonly maxDeliveries?: number;
   /** Event Grid's delivery attempts: after the last, it dead-letters the event. */
   readonly maxEventDeliveries?: number;
+  /** How the queue handler waits before giving a message back (tests pass a recorder). @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * How long a queue run that failed for a reason worth a retry holds its message before giving it
+ * back: 10 s, doubling with each delivery, at most 60 s, and never past the host's timeout (less 5 s
+ * to give the message back). Service Bus delivers an abandoned message again at once, so without a
+ * pause every delivery of a job meets the same throttled or overloaded model (or its open circuit)
+ * within a second and the job is dead-lettered; on AWS the visibility timeout spaces them out.
+ */
+export function redeliveryPauseMs(deliveryCount: number, hostTimeLeftMs: number): number {
+  return Math.max(0, Math.min(10_000 * 2 ** (deliveryCount - 1), 60_000, hostTimeLeftMs - 5_000));
 }
 
 /**
@@ -104,10 +119,19 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   }
 
   async function queueMessage(message: unknown, context: InvocationContext): Promise<unknown> {
+    const started = Date.now();
     const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
     // Service Bus dead-letters a message that fails its last delivery.
     const last = options.maxDeliveries !== undefined && deliveryCount >= options.maxDeliveries;
-    return runOnce(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context, last ? { lastDelivery: 'dead_lettered' } : {});
+    try {
+      return await runOnce(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context, last ? { lastDelivery: 'dead_lettered' } : {});
+    } catch (error) {
+      if (!last) {
+        const hostTimeLeft = started + (definition.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS) * 1000 - Date.now();
+        await (options.sleep ?? sleep)(redeliveryPauseMs(deliveryCount, hostTimeLeft));
+      }
+      throw error;
+    }
   }
 
   async function event(received: EventGridEvent, context: InvocationContext): Promise<unknown> {
@@ -137,6 +161,8 @@ function parseMessage(message: unknown, messageId: string, parseRequestBody: Par
   if (typeof event?.id === 'string' && typeof event.eventType === 'string' && typeof event.subject === 'string') return { runId: event.id, trigger: 'event', input: body as Record<string, unknown> };
   return plainRun(body, messageId, parseRequestBody);
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function json(status: number, body: unknown): HttpResponseInit {
   return { status, jsonBody: body, headers: { 'content-type': 'application/json' } };

@@ -10,7 +10,7 @@ import { toRuntimeTarget } from '../../contract/routing/config';
 import { BlobAuditSink } from '../../functions/azure/blob-state';
 import { EventGridPublisher } from '../../functions/azure/eventgrid-publisher';
 import type { JobMessage } from '../../contract/api/messages';
-import { agentHandlers, type AgentHandlers } from '../../functions/azure/handlers';
+import { agentHandlers, redeliveryPauseMs, type AgentHandlers } from '../../functions/azure/handlers';
 import { appSettingSecrets, buildAzureRuntime, type AzureClients } from '../../functions/azure/runtime';
 import { exampleAgent } from '../../stacks/single-agent/example-agent';
 import { SKILLS } from '../helpers';
@@ -73,7 +73,7 @@ before(async () => {
     topic: (endpoint) => new EventGridPublisher(new EventGridPublisherClient(endpoint, 'EventGrid', new AzureKeyCredential('k'), { allowInsecureConnection: true })),
   };
   const runtime = buildAzureRuntime(config, env, clients);
-  handlers = agentHandlers(config, () => runtime, jobs, { maxDeliveries: 3 });
+  handlers = agentHandlers(config, () => runtime, jobs, { maxDeliveries: 3, sleep: async (ms) => void pauses.push(ms) });
 });
 
 after(async () => {
@@ -81,6 +81,8 @@ after(async () => {
   await Promise.all([azurite?.stop(), anthropic?.close(), topic?.close()]);
 });
 
+/** The pauses the queue handler took before giving a message back. */
+const pauses: number[] = [];
 let invocations = 0;
 const context = (functionName: string, triggerMetadata?: Record<string, unknown>) =>
   new InvocationContext({ invocationId: `inv-${++invocations}`, functionName, ...(triggerMetadata && { triggerMetadata }) });
@@ -239,11 +241,14 @@ describe('jobs through Service Bus', () => {
 
   it('marks a job dead-lettered and announces it on its last delivery, before Service Bus dead-letters it', async () => {
     const message: JobMessage = { jobId: 'job-crash', agent: 'support', input: 'OVERLOADED please' };
+    pauses.length = 0;
     await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-5', deliveryCount: 1 })));
+    assert.deepEqual(pauses, [10_000], 'the message is held 10 s before Service Bus gets it back');
     const retrying = bodyOf(await handlers.jobStatus(get('job-crash'), context('job-status')));
     assert.deepEqual([retrying.status, typeof retrying.error], ['queued', 'string']);
     assert.ok(!published().some((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-crash'), 'no event while deliveries remain');
     await assert.rejects(handlers.queueMessage(message, context('queue', { messageId: 'm-5', deliveryCount: 3 })));
+    assert.deepEqual(pauses, [10_000], 'no pause on the last delivery: it is dead-lettered next');
     assert.equal(bodyOf(await handlers.jobStatus(get('job-crash'), context('job-status'))).status, 'dead_lettered');
     assert.deepEqual(published().filter((e) => e.eventType === 'run.failed' && e.data.jobId === 'job-crash').map((e) => e.data.status), ['dead_lettered']);
   });
@@ -351,5 +356,13 @@ describe('an Azure OpenAI route', () => {
     await assert.rejects(secrets('anthropic-api-key'), /app setting SECRET_ANTHROPIC_API_KEY is an unresolved Key Vault reference/);
     await assert.rejects(appSettingSecrets({})('anthropic-api-key'), /secret anthropic-api-key is not in app setting SECRET_ANTHROPIC_API_KEY/);
     await assert.rejects(appSettingSecrets({ SECRET_ANTHROPIC_API_KEY: UNSET_SECRET_VALUE })('anthropic-api-key'), /secret anthropic-api-key still holds the deployment's placeholder: set it with az keyvault secret set/);
+  });
+});
+
+describe('the pause before a Service Bus message goes back', () => {
+  it('doubles from 10 s per delivery up to 60 s, and never runs past the host timeout', () => {
+    assert.deepEqual([1, 2, 3, 4, 5].map((n) => redeliveryPauseMs(n, 600_000)), [10_000, 20_000, 40_000, 60_000, 60_000]);
+    assert.equal(redeliveryPauseMs(2, 12_000), 7_000, '5 s kept to give the message back');
+    assert.equal(redeliveryPauseMs(1, 3_000), 0);
   });
 });
