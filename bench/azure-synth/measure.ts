@@ -10,7 +10,7 @@ import { fleet } from '../synth/fleet';
  * The app `cdktf synth` runs for one measurement: `measure.ts <agents>`, the Azure stage-1 stack
  * with that many agents and the models of cdktf.json. Beside the output it writes bench.json: its
  * synth phase (building the construct tree and synthesizing), its own peak memory and the
- * stack's resources.
+ * stack's resources; resource-types.json counts them by type.
  */
 const agents = fleet(Number(process.argv[2]));
 const started = performance.now();
@@ -19,5 +19,7 @@ const { config } = readAzureAppConfig(app);
 const stack = new AzureSingleAgentStack(app, 'bench', { location: 'westeurope', models: config.models, toolPolicies: config.toolPolicies, agents });
 app.synth();
 const synthMs = performance.now() - started;
-const resources = Object.values((stack.toTerraform() as { resource: Record<string, object> }).resource).reduce((n, byId) => n + Object.keys(byId).length, 0);
+const byType = Object.fromEntries(Object.entries((stack.toTerraform() as { resource: Record<string, object> }).resource).map(([type, byId]) => [type, Object.keys(byId).length]));
+const resources = Object.values(byType).reduce((n, count) => n + count, 0);
 writeFileSync(join(app.outdir, 'bench.json'), JSON.stringify({ synthMs, peakRssMb: process.resourceUsage().maxRSS / 1024, resources }));
+writeFileSync(join(app.outdir, 'resource-types.json'), JSON.stringify(byType));

@@ -9,6 +9,8 @@ import { AGENT_COUNTS, machine, medianSample, ROOT, SYNTH_RUNS, writeSection, ty
  * fresh `cdktf synth` with the project's pinned CLI, as a user runs it. The median of RUNS.
  */
 type Sample = SynthSample;
+/** Resources by Terraform type, per agent count, from the last run of each. */
+const types = new Map<number, Record<string, number>>();
 
 function measure(agents: number): Sample {
   return medianSample('bench-azure-', (outdir) => {
@@ -20,6 +22,7 @@ function measure(agents: number): Sample {
       env: { ...process.env, ...CDKTF_CLI_ENV },
     });
     const cliMs = performance.now() - started;
+    types.set(agents, JSON.parse(readFileSync(join(outdir, 'resource-types.json'), 'utf8')) as Record<string, number>);
     return { cliMs, ...(JSON.parse(readFileSync(join(outdir, 'bench.json'), 'utf8')) as Omit<Sample, 'cliMs'>) };
   });
 }
@@ -28,6 +31,13 @@ const byCount = AGENT_COUNTS.map((n) => ({ n, ...measure(n) }));
 const [one, , many] = byCount as [(typeof byCount)[0], unknown, (typeof byCount)[0]];
 const perAgent = (many.resources - one.resources) / (many.n - one.n);
 const msPerAgent = (many.synthMs - one.synthMs) / (many.n - one.n);
+// What an extra agent adds, by Terraform type, most first.
+const addedTypes = Object.entries(types.get(many.n)!)
+  .map(([type, count]) => [type, (count - (types.get(one.n)![type] ?? 0)) / (many.n - one.n)] as const)
+  .filter(([, perAgent]) => perAgent > 0)
+  .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+  .map(([type, perAgent]) => `${type.replace(/^azurerm_/, '')} ${perAgent}`)
+  .join(', ');
 writeSection(
   'azure-synth',
   `## Azure synth: cost of an extra agent (\`npm run bench:azure-synth\`)
@@ -44,7 +54,7 @@ triggers, two skills, an HTTP tool, the \`smart\` alias).
 ${byCount.map((r) => `| ${r.n} | ${(r.cliMs / 1000).toFixed(2)} | ${(r.synthMs / 1000).toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${r.resources} | ${((r.resources - one.resources) / Math.max(r.n - 1, 1)).toFixed(1)} |`).join('\n')}
 
 - \`cdktf synth\` at 25 agents takes ${(many.cliMs / one.cliMs).toFixed(2)}x its time at 1 agent; inside the app, ${(many.synthMs / one.synthMs).toFixed(2)}x. An extra agent adds ${msPerAgent.toFixed(0)} ms to the app's synth.
-- ${perAgent.toFixed(1)} Terraform resources per extra agent: a Function App on its own plan, its identity, its keyless state account with two containers and a retention policy, a Service Bus queue with its dead-letter alert, and one role assignment per resource it reaches (${Math.round(perAgent) - 9} of them). Terraform has no per-stack resource limit; plan and apply time grow with the count.
+- ${perAgent.toFixed(1)} Terraform resources per extra agent (by type, \`azurerm_\` left out: ${addedTypes}): a Function App on its own plan with its identity, app registration, trigger sync and failed-run alert, a keyless state account and an audit account under an immutability policy, a Service Bus queue with its dead-letter alert, one role assignment per resource it reaches, and waits for those roles to take effect. Terraform has no per-stack resource limit; plan and apply time grow with the count.
 - Peak memory grows by ${((many.peakRssMb - one.peakRssMb) / (many.n - one.n)).toFixed(1)} MiB per agent: provider classes load by deep path, so an app loads only the dozen resource types it uses.
 `,
 );

@@ -47,8 +47,6 @@ export const FAULTS = [
   { name: 'hang (never answers)', share: 0.05 },
 ] as const;
 
-export type FaultName = (typeof FAULTS)[number]['name'];
-
 export const jobInput = (n: number) => `[job ${n}] Customer says order ord_${String(n).padStart(8, '0')} was charged twice; they want a refund.`;
 const JOB_TAG = /\[job (\d+)\]/;
 const TICKET_OPENED = 'TICKET_OPENED';
@@ -104,7 +102,7 @@ function ticketInput(job: number): Record<string, unknown> {
 /** A fixed share of jobs, chosen by job number (Knuth's multiplicative hash), the same on every run. */
 const share = (job: number, salt: number) => ((((job + salt) * 2654435761) >>> 0) / 4294967296);
 /** Whether a job's model always breaks the output rules (a due date in the past). */
-export const refusesRules = (job: number) => share(job, 0) < INVALID_OUTPUT;
+const refusesRules = (job: number) => share(job, 0) < INVALID_OUTPUT;
 const inOutage = (job: number) => share(job, 7919) < OUTAGE;
 
 function triage(job: number) {
@@ -203,9 +201,6 @@ export function duplicateEffects(tools: ToolServices): { duplicates: number; unk
   for (const job of [...[...tools.effects.values()].map((e) => e.job), ...tools.unkeyed]) perJob.set(job, (perJob.get(job) ?? 0) + 1);
   return { duplicates: [...perJob.values()].reduce((n, effects) => n + effects - 1, 0), unkeyed: tools.unkeyed.length };
 }
-
-/** A job's number from its record's input, when the driver did not keep it. */
-export const jobOf = (input: string) => Number(JOB_TAG.exec(input)?.[1] ?? -1);
 
 /** Runs `work` over `items` with at most `limit` at once. */
 export async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
