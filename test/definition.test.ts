@@ -15,7 +15,8 @@ describe('agent definition', () => {
     assert.deepEqual(agent.tools, []);
     assert.deepEqual(agent.skills, []);
     assert.deepEqual(agent.triggers, [{ type: 'api' }]);
-    assert.deepEqual(agent.limits, { maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1 });
+    assert.deepEqual(agent.limits, { maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1, maxHops: 5, chainTimeoutSeconds: 3600 });
+    assert.deepEqual(agent.handoffs, []);
     assert.equal(agent.promptVersion, contentHash('You help.'));
     assert.match(agent.version, /^[0-9a-f]{16}$/);
   });

@@ -26,6 +26,8 @@ export interface AgentRuntimeConfig {
   readonly prices?: Readonly<Record<string, ModelPrice>>;
   /** What the agent's cohort may do with its tools. Omitted: everything the definition lists. */
   readonly toolPolicy?: ToolPolicy;
+  /** The agents of its team that may send it tasks (call it, give it jobs, hand off to it). Omitted: none. */
+  readonly callers?: readonly string[];
 }
 
 /** USD per million tokens of each kind, for one model: the router config's price entry. */

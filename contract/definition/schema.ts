@@ -66,6 +66,14 @@ const toolBase = {
   sideEffect: z.enum(['read', 'write']).default('read'),
 };
 
+/** The input an agent tool takes unless it says otherwise: the task, as the called agent's prompt. */
+export const AGENT_TOOL_INPUT = {
+  type: 'object',
+  required: ['task'],
+  additionalProperties: false,
+  properties: { task: { type: 'string', minLength: 1, description: 'The task, with everything the agent needs to know to do it' } },
+} as const satisfies Record<string, unknown>;
+
 /** Tools are reached over TLS; plain http only on the loopback interface, for local development. */
 const httpsUrl = z
   .url({ protocol: /^https?$/, error: 'must be an https:// URL' })
@@ -89,6 +97,20 @@ const tool = z.discriminatedUnion('kind', [
         /^((arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:function:)|(\d{12}:function:))?[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$/,
         'must be a Lambda function name, ACCOUNT:function:NAME, or a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME), each with an optional :VERSION or :ALIAS',
       ),
+  }),
+  z.strictObject({
+    ...toolBase,
+    kind: z.literal('agent'),
+    /** The agent this tool runs, by its agent name. */
+    agent: agentNameSchema,
+    /**
+     * `call`: the agent runs now and its answer is this tool's result (short work, within this
+     * run's deadline). `job`: the task goes on the agent's queue, with its retries and dead-letter
+     * queue, and this run waits for the job's result up to its deadline.
+     */
+    mode: z.enum(['call', 'job']).default('call'),
+    /** What the model sends: by default one `task` text, which becomes the agent's prompt. */
+    input: objectSchema.default(AGENT_TOOL_INPUT),
   }),
   z.strictObject({
     ...toolBase,
@@ -142,8 +164,29 @@ const limits = z
     /** Wall time of one run; also the function timeout. */
     timeoutSeconds: z.number().int().min(1).max(900).default(120),
     budgetUsd: z.number().positive().max(1000).default(1),
+    /**
+     * Hops a chain of delegations and hand-offs may take from the agent that started it: past it,
+     * a hop is refused. The smallest limit along a chain applies.
+     */
+    maxHops: z.number().int().min(1).max(20).default(5),
+    /**
+     * How long a chain this agent starts may run, across every hop: hand-offs and jobs inherit
+     * what is left of it, and a task that arrives after it is refused.
+     */
+    chainTimeoutSeconds: z.number().int().min(1).max(86_400).default(3600),
   })
-  .refine((l) => l.maxOutputTokens <= l.maxTotalTokens, { message: 'must not exceed maxTotalTokens', path: ['maxOutputTokens'] });
+  .refine((l) => l.maxOutputTokens <= l.maxTotalTokens, { message: 'must not exceed maxTotalTokens', path: ['maxOutputTokens'] })
+  .refine((l) => l.chainTimeoutSeconds >= l.timeoutSeconds, { message: 'must be at least timeoutSeconds: a chain includes the run that starts it', path: ['chainTimeoutSeconds'] });
+
+/** An agent this one may transfer the conversation to, over the bus. */
+const handoff = z.union([
+  agentNameSchema.transform((agent): { agent: string; description?: string } => ({ agent })),
+  z.strictObject({
+    agent: agentNameSchema,
+    /** When to hand off to it, for the model. @default the agent's own description */
+    description: z.string().min(1).max(1024).optional(),
+  }),
+]);
 
 const rule = z.discriminatedUnion('check', [
   z.strictObject({ field: z.string().min(1), check: z.enum(['past', 'future', 'nonNegative', 'positive']), message: z.string().optional() }),
@@ -187,7 +230,9 @@ export const agentDefinitionSchema = z
     tools: z.array(tool).default([]),
     skills: z.array(z.string().min(1)).default([]),
     triggers: z.array(trigger).min(1, 'an agent needs at least one trigger (api, job, queue, schedule or event), or nothing could ever run it').default([{ type: 'api' }]),
-    limits: limits.default({ maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1 }),
+    /** Agents this one may hand the conversation to; the model gets a `handoff` tool naming them. */
+    handoffs: z.array(handoff).default([]),
+    limits: limits.default({ maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1, maxHops: 5, chainTimeoutSeconds: 3600 }),
     output: output.optional(),
     /** The team or tenant the agent serves; picks the router policy and tool permissions. */
     cohort: dnsLabel(63).default('default'),
@@ -197,6 +242,16 @@ export const agentDefinitionSchema = z
     d.tools.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `duplicates tool "${t.name}"` });
       seen.add(t.name);
+    });
+    d.tools.forEach((t, i) => {
+      if (t.kind === 'agent' && t.agent === d.name) ctx.addIssue({ code: 'custom', path: ['tools', i, 'agent'], message: `names the agent itself ("${d.name}"); an agent cannot call itself` });
+    });
+    if (d.handoffs.length && seen.has(HANDOFF_TOOL)) ctx.addIssue({ code: 'custom', path: ['tools', d.tools.findIndex((t) => t.name === HANDOFF_TOOL), 'name'], message: `"${HANDOFF_TOOL}" is the built-in tool of an agent's handoffs; name the tool otherwise` });
+    const targets = new Set<string>();
+    d.handoffs.forEach((h, i) => {
+      if (h.agent === d.name) ctx.addIssue({ code: 'custom', path: ['handoffs', i], message: `names the agent itself ("${d.name}"); an agent cannot hand off to itself` });
+      if (targets.has(h.agent)) ctx.addIssue({ code: 'custom', path: ['handoffs', i], message: `lists agent "${h.agent}" twice` });
+      targets.add(h.agent);
     });
     const skills = new Set<string>();
     d.skills.forEach((s, i) => {
@@ -216,6 +271,9 @@ export const agentDefinitionSchema = z
     }
   });
 
+/** The built-in tool through which the model hands the conversation to one of the agent's handoffs. */
+export const HANDOFF_TOOL = 'handoff';
+
 /** What an agent team writes: defaults may be left out, instructions may come from a file. */
 export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;
 /** A parsed definition with every default filled in. */
@@ -226,3 +284,5 @@ export type AgentLimits = AgentSpec['limits'];
 export type AgentOutput = NonNullable<AgentSpec['output']>;
 export type OutputRule = AgentOutput['rules'][number];
 export type ModelReference = AgentSpec['model'];
+export type AgentHandoff = AgentSpec['handoffs'][number];
+export type AgentCallTool = Extract<AgentTool, { kind: 'agent' }>;

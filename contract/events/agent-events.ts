@@ -1,4 +1,5 @@
-import type { JobStatus } from '../jobs/job-record';
+import type { RefusalReason, TaskKind } from '../chain/envelope';
+import type { ChainLink, JobStatus } from '../jobs/job-record';
 import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
 
 /**
@@ -10,7 +11,11 @@ import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
 /** The source of every agent event on the bus. */
 export const AGENT_EVENT_SOURCE = 'serverless-agents';
 
-export const AGENT_EVENT_TYPES = ['run.completed', 'run.failed', 'handoff'] as const;
+/**
+ * What agents announce. Tasks one agent sends another travel as events too, typed by their target
+ * (`handoff.to.NAME`, `delegation.to.NAME`, see contract/chain), so grants and rules can name them.
+ */
+export const AGENT_EVENT_TYPES = ['run.completed', 'run.failed', 'handoff.refused'] as const;
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
 
 /** The detail of every agent event (EventBridge `detail`, Event Grid `data`); fields that don't apply are left out. */
@@ -32,8 +37,10 @@ export interface AgentEventDetail {
   readonly validation?: ValidationReport;
   readonly usage?: Usage;
   readonly costUsd?: number;
-  /** For `handoff`: the agent asked to continue, and what it is asked. */
-  readonly handoff?: { readonly to: string; readonly input: string };
+  /** For a run in a chain of agents: the chain, the run that sent it, and its hop. */
+  readonly chain?: ChainLink;
+  /** For `handoff.refused`: the task refused, and why. */
+  readonly refused?: { readonly kind: TaskKind; readonly from: string; readonly to: string; readonly taskRunId: string; readonly reason: RefusalReason; readonly message: string };
 }
 
 /**

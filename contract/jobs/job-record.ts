@@ -1,4 +1,5 @@
-import type { RunStopReason, ValidationReport } from '../runs/results';
+import type { TaskKind } from '../chain/envelope';
+import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
 
 /**
  * Where a queued run stands. `succeeded`, `failed` and `dead_lettered` are final: `failed` for a
@@ -36,6 +37,36 @@ export interface JobRecord {
    * time): a request with the same key and body runs it again.
    */
   readonly retryable?: boolean;
+  /** What the run spent itself. */
+  readonly usage?: Usage;
+  readonly costUsd?: number;
+  /** What the agents it called spent within its budget. */
+  readonly delegatedCostUsd?: number;
+  /** For a run another agent sent: the chain it belongs to and the run that sent it. */
+  readonly chain?: ChainLink;
+  /** The tasks the run sent to other agents, with their states as the run last saw them. */
+  readonly children?: readonly ChildRun[];
+}
+
+/** Where a run sits in a chain of agents. */
+export interface ChainLink {
+  readonly correlationId: string;
+  /** The run that sent this one, and its agent. */
+  readonly parentRunId: string;
+  readonly parentAgent: string;
+  readonly hop: number;
+  readonly kind: TaskKind;
+}
+
+/** A task a run sent to another agent, as the run's job record and audit record list it. */
+export interface ChildRun {
+  readonly runId: string;
+  readonly agent: string;
+  readonly kind: TaskKind;
+  /** `queued` for a hand-off or job sent and not seen to end; `refused` for one never sent. */
+  readonly status: JobStatus | 'refused';
+  readonly costUsd?: number;
+  readonly error?: string;
 }
 
 /** Days a job's record stays readable, on both clouds; the audit trail keeps the history. */

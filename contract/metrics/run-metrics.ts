@@ -24,6 +24,7 @@ export const RUN_METRICS = [
   'Refusals',
   'ModelFallbacks',
   'ValidationFailures',
+  'HandoffRefusals',
 ] as const;
 
 export type RunMetric = (typeof RUN_METRICS)[number];

@@ -2,6 +2,8 @@ import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { OPEN_TOOL_POLICY } from '../../contract/policy/tool-denial';
 import { Agent } from '../core/agent/agent';
 import type { AuditSink } from '../core/audit/records';
+import type { AgentDelegates } from '../core/chain/chain';
+import type { TaskInbox } from '../core/chain/inbox';
 import { NO_EVENTS, type EventPublisher } from '../core/events/events';
 import type { JobStore } from '../core/jobs/jobs';
 import { PORTABLE_PROVIDERS, providerFactory, type ProviderLoaders } from '../core/models/providers';
@@ -30,6 +32,10 @@ export interface RuntimeAdapters {
   readonly secret: (name: string) => Promise<string>;
   /** Model providers this cloud adds to the portable ones (Bedrock on AWS). */
   readonly providers?: ProviderLoaders;
+  /** How the agent reaches the agents it delegates and hands off to. Omitted: it cannot. */
+  readonly delegates?: AgentDelegates;
+  /** Where large task inputs wait, for this agent and the agents it sends tasks to. */
+  readonly inbox?: TaskInbox;
   /** Invokes function tools (Lambda on AWS). Omitted: function tools answer that they are unavailable. */
   readonly functions?: FunctionInvoker;
   /** Builds providers and tools differently, for replays and recordings. */
@@ -42,6 +48,8 @@ export interface Runtime {
   readonly agent: Agent;
   readonly events: EventPublisher;
   readonly jobs?: JobStore;
+  /** Where inputs too large for a task message wait. */
+  readonly inbox?: TaskInbox;
   /** Ends open tool sessions (MCP), for processes that exit. */
   close(): Promise<void>;
 }
@@ -71,6 +79,7 @@ export async function assembleRuntime(config: AgentRuntimeConfig, adapters: Runt
     prices: config.prices ?? {},
     toolPolicy: config.toolPolicy ?? OPEN_TOOL_POLICY,
     ...(adapters.events && { events }),
+    ...(adapters.delegates && { delegates: adapters.delegates }),
   });
-  return { config, agent, events, ...(adapters.jobs && { jobs: adapters.jobs }), close: () => mcp.close() };
+  return { config, agent, events, ...(adapters.jobs && { jobs: adapters.jobs }), ...(adapters.inbox && { inbox: adapters.inbox }), close: () => mcp.close() };
 }

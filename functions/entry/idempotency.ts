@@ -5,6 +5,7 @@ import type { JobRecord } from '../../contract/jobs/job-record';
 import { claimJob } from '../core/jobs/jobs';
 import type { Runtime } from './assemble';
 import { answerNow } from './outcome';
+import { jobAnswer } from './queued';
 
 /**
  * A caller's idempotency key, the same on both clouds: the key names one request, recorded in the
@@ -88,9 +89,7 @@ export async function answerOnce(runtime: Runtime, body: RequestBody, request: {
     request: fingerprint,
     response: { status: answer.status, body: answer.body },
     ...(answer.outcome === 'retryable' && { retryable: true }),
-    ...(result && { stopReason: result.stopReason, output: result.output }),
-    ...(result?.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }),
-    ...(result?.validation && { validation: result.validation }),
+    ...(result && jobAnswer(result)),
     ...(answer.reason && { error: answer.reason }),
   });
   return answer;

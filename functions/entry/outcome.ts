@@ -40,6 +40,9 @@ export function summary(result: RunResult) {
     usage: result.usage,
     costUsd: result.costUsd,
     ...(result.model && { provider: result.provider, model: result.model }),
+    ...(result.chain || result.children?.length ? { correlationId: result.correlationId } : {}),
+    ...(result.children?.length && { children: result.children }),
+    ...(result.delegatedCostUsd && { delegatedCostUsd: result.delegatedCostUsd }),
   };
 }
 
@@ -113,6 +116,7 @@ export async function publishRun(
       ...(result.validation && { validation: result.validation }),
       usage: result.usage,
       costUsd: result.costUsd,
+      ...(result.chain && { chain: result.chain }),
       ...extra,
     });
   } catch (e) {

@@ -1,9 +1,13 @@
 import type { parseRequestBody } from '../../contract/api/request';
 import type { JobRecord, JobStatus } from '../../contract/jobs/job-record';
 import type { RunResult } from '../core/agent/agent';
+import type { IncomingTask } from '../core/chain/chain';
 import { claimJob } from '../core/jobs/jobs';
 import type { Runtime } from './assemble';
 import { publishFailure, publishRun, RetryableRunError, summary, verdictOf } from './outcome';
+
+/** What a run another agent sent is triggered by: a call, a job, a hand-off. */
+export type TaskTrigger = 'call' | 'delegation' | 'handoff';
 
 /** The request-body check, passed in because it loads with the first message, not at start. */
 type RequestParser = typeof parseRequestBody;
@@ -12,8 +16,10 @@ type RequestParser = typeof parseRequestBody;
 export interface QueuedRun {
   readonly runId: string;
   readonly jobId?: string;
-  readonly trigger: 'job' | 'schedule' | 'event' | 'queue';
+  readonly trigger: 'job' | 'schedule' | 'event' | 'queue' | TaskTrigger;
   readonly input: string | Record<string, unknown>;
+  /** The task another agent sent, whose envelope the run inherits. */
+  readonly task?: IncomingTask;
   /** Why the message cannot be run at all (a job whose body breaks the request schema). */
   readonly invalid?: string;
 }
@@ -89,6 +95,7 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
     updatedAt: new Date().toISOString(),
     deliveries,
     ...(previous?.request && { request: previous.request }),
+    ...(run.task && { chain: { correlationId: run.task.chain.correlationId, parentRunId: run.task.chain.causationId, parentAgent: run.task.from, hop: run.task.chain.hop, kind: run.task.kind } }),
     ...extra,
   });
   const status = (value: JobStatus, extra: Partial<JobRecord> = {}) => jobs?.put(record(value, extra));
@@ -124,12 +131,12 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   let result: RunResult | undefined;
   let thrown: unknown;
   try {
-    result = await agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: options.deadline });
+    result = await agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: options.deadline, ...(run.task && { task: run.task }) });
   } catch (e) {
     thrown = e;
   }
   const verdict = result ? verdictOf(definition, result) : { outcome: 'retryable' as const, reason: `the runtime failed: ${(thrown as Error).message}` };
-  const answer = result ? { stopReason: result.stopReason, output: result.output, ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }), ...(result.validation && { validation: result.validation }) } : {};
+  const answer = result ? jobAnswer(result) : {};
 
   if (verdict.outcome === 'succeeded') {
     if (!(await settle('succeeded', answer))) return overtaken();
@@ -157,4 +164,18 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
     log(JSON.stringify({ message: 'run failed; it will be delivered again', runId: run.runId, trigger: run.trigger, deliveries, error: reason }));
   }
   throw thrown ?? new RetryableRunError(run.runId, reason);
+}
+
+/** What a job record keeps of a run's result: the answer, its spending, and the tasks it sent. */
+export function jobAnswer(result: RunResult): Partial<JobRecord> {
+  return {
+    stopReason: result.stopReason,
+    output: result.output,
+    ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }),
+    ...(result.validation && { validation: result.validation }),
+    usage: result.usage,
+    costUsd: result.costUsd,
+    ...(result.delegatedCostUsd && { delegatedCostUsd: result.delegatedCostUsd }),
+    ...(result.children?.length && { children: result.children }),
+  };
 }

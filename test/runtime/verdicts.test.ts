@@ -8,7 +8,7 @@ import { ZERO_USAGE } from '../../functions/core/models/types';
 import { answerNow } from '../../functions/entry/outcome';
 import { agentInput } from '../helpers';
 
-const result = (stopReason: RunStopReason, extra: Partial<RunResult> = {}): RunResult => ({ runId: 'r-1', agent: 'helper', stopReason, output: '', steps: 1, usage: ZERO_USAGE, costUsd: 0, ...extra });
+const result = (stopReason: RunStopReason, extra: Partial<RunResult> = {}): RunResult => ({ runId: 'r-1', agent: 'helper', stopReason, output: '', steps: 1, usage: ZERO_USAGE, costUsd: 0, correlationId: 'r-1', ...extra });
 const invalid = { ok: false, problems: [{ kind: 'rule' as const, path: 'dueBy', message: 'must be in the future' }] };
 
 /** Every way a run can end: its verdict, and the status a synchronous caller gets. */

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context as otelContext, SpanStatusCode, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+import { formatTraceparent, parseTraceparent } from '../../../contract/chain/envelope';
 import { attemptId } from '../../../contract/audit/layout';
 import type { AgentDefinition } from '../../../contract/definition/define';
 import type { ToolPolicy } from '../../../contract/policy/tool-policy';
 import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } from '../audit/records';
 import { runVerdict } from '../../../contract/runs/results';
 import { AllTargetsFailedError, ModelCallError, type ModelRouter, type RoutedResponse } from '../models/router';
+import { isRefusal, RunChain, type AgentDelegates, type AgentTask, type IncomingTask } from '../chain/chain';
+import { AgentToolTransport, handoffTool } from '../chain/delegation';
 import type { EventPublisher } from '../events/events';
 import { ZERO_USAGE, type ContentBlock, type Message, type ModelRequest, type Usage } from '../models/types';
 import { OutputValidator, repairPrompt, type ValidationReport } from '../output/validate';
@@ -13,6 +16,8 @@ import { AgentSkills, LOAD_SKILL, READ_SKILL_FILE } from '../skills/skills';
 import type { MetricsSink } from '../telemetry/metrics';
 import { addUsage, costUsd, totalTokens, type PriceTable } from '../telemetry/pricing';
 import { ToolExecutor, type BuiltinTool, type ToolOutcome, type Transports } from '../tools/executor';
+import { ToolError, type ToolChain } from '../tools/types';
+import type { ChainLink, ChildRun } from '../../../contract/jobs/job-record';
 
 /** What the agent needs from the world: every port, no cloud SDK. */
 export interface AgentPorts {
@@ -23,8 +28,13 @@ export interface AgentPorts {
   readonly metrics: MetricsSink;
   readonly prices: PriceTable;
   readonly toolPolicy: ToolPolicy;
-  /** Where the agent hands work to another agent; with it, the model gets a `handoff` tool. */
+  /** Where refused hand-offs and delegations are announced (`handoff.refused`). */
   readonly events?: EventPublisher;
+  /**
+   * How the agent reaches the agents its definition delegates and hands off to. Without it,
+   * agent tools answer that they are unavailable and the model gets no `handoff` tool.
+   */
+  readonly delegates?: AgentDelegates;
   readonly now?: () => number;
 }
 
@@ -36,6 +46,8 @@ export interface RunRequest {
   readonly trigger: string;
   /** When the run must have ended (epoch ms): the platform's deadline minus time to write results. */
   readonly deadline: number;
+  /** The task that started the run, when another agent sent it: its envelope sets the run's limits. */
+  readonly task?: IncomingTask;
 }
 
 /** A run request as one attempt at it: a redelivery or a retried request is another attempt. */
@@ -57,6 +69,16 @@ export interface RunResult {
   readonly model?: string;
   /** Why the run ended without an answer, when a model failure ended it. */
   readonly error?: string;
+  /** The chain the run belongs to: its own run id when it started one. */
+  readonly correlationId: string;
+  /** The run that sent this one, when another agent did. */
+  readonly chain?: ChainLink;
+  /** The tasks the run sent other agents, as it last saw them. */
+  readonly children?: readonly ChildRun[];
+  /** What those agents spent, which counted against this run's budgets too. */
+  readonly delegatedCostUsd?: number;
+  /** The W3C trace id every run of the chain shares. */
+  readonly traceId?: string;
 }
 
 const tracer = trace.getTracer('serverless-agents');
@@ -78,8 +100,10 @@ export class Agent {
     private readonly ports: AgentPorts,
   ) {
     this.now = ports.now ?? Date.now;
-    const builtins = [...skillTools(ports.skills), ...(ports.events ? [handoffTool(definition, ports.events)] : [])];
-    this.tools = new ToolExecutor(definition.tools, builtins, ports.toolPolicy, ports.transports);
+    const delegates = ports.delegates;
+    const builtins = [...skillTools(ports.skills), ...(delegates && definition.handoffs.length ? [handoffTool(definition, delegates)] : [])];
+    const transports: Transports = delegates ? { agent: new AgentToolTransport(delegates), ...ports.transports } : ports.transports;
+    this.tools = new ToolExecutor(definition.tools, builtins, ports.toolPolicy, transports);
     if (definition.output) this.validator = new OutputValidator(definition.output, this.now);
     const catalog = ports.skills.catalog();
     this.system = [{ text: definition.instructions, cache: true }, ...(catalog ? [{ text: catalog, cache: true }] : [])];
@@ -87,12 +111,15 @@ export class Agent {
 
   async run(request: RunRequest): Promise<RunResult> {
     const { definition: agent } = this;
-    return tracer.startActiveSpan(`invoke_agent ${agent.name}`, { attributes: agentAttributes(agent, request) }, async (span) => {
-      const started = this.now();
+    const started = this.now();
+    const chain = new RunChain(agent, request.runId, request.deadline, started, request.task);
+    return tracer.startActiveSpan(`invoke_agent ${agent.name}`, { attributes: agentAttributes(agent, request, chain.correlationId) }, traceParent(request.task?.chain.traceparent), async (span) => {
       const records: AuditRecord[] = [];
       const current: RunAttempt = { ...request, attempt: attemptId(started, randomBytes(3).toString('hex')) };
+      const traceId = validTraceId(span);
+      const ofChain = { chain, ...(traceId && { traceId }) };
       try {
-        const result = await this.loop(current, records, span);
+        const result = withChain(await this.loop(current, records, span, chain), ofChain);
         if (runVerdict(result, agent.output !== undefined).outcome !== 'succeeded') this.ports.metrics.add('RunFailures', 'Count', 1);
         this.recordRun(current, result, records, started);
         span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens, 'serverless_agents.stop_reason': result.stopReason });
@@ -101,7 +128,7 @@ export class Agent {
         span.recordException(e as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
         this.ports.metrics.add('RunFailures', 'Count', 1);
-        records.push(this.runRecord(current, started, { stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }));
+        records.push(this.runRecord(current, started, withChain({ stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }, ofChain)));
         throw e;
       } finally {
         this.ports.metrics.add('RunLatency', 'Milliseconds', this.now() - started);
@@ -112,7 +139,7 @@ export class Agent {
     });
   }
 
-  private async loop(request: RunAttempt, records: AuditRecord[], span: Span): Promise<RunResult> {
+  private async loop(request: RunAttempt, records: AuditRecord[], span: Span, chain: RunChain): Promise<Omit<RunResult, 'correlationId'>> {
     const { definition: agent, ports } = this;
     const { limits } = agent;
     const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: typeof request.input === 'string' ? request.input : JSON.stringify(request.input) }] }];
@@ -122,7 +149,7 @@ export class Agent {
     let steps = 0;
     let repairs = 0;
     let last: RoutedResponse | undefined;
-    const finish = (stopReason: RunStopReason, output = '', validation?: ValidationReport, error?: string): RunResult => ({
+    const finish = (stopReason: RunStopReason, output = '', validation?: ValidationReport, error?: string): Omit<RunResult, 'correlationId'> => ({
       runId: request.runId,
       agent: agent.name,
       stopReason,
@@ -136,13 +163,17 @@ export class Agent {
       ...(last && { provider: last.provider, model: last.model }),
     });
 
-    // One deadline signal for the whole run: every model call is cut off at the same moment.
-    const deadline = AbortSignal.timeout(Math.max(0, Math.floor(request.deadline - this.now())));
+    // One deadline signal for the whole run: every model call is cut off at the same moment. The
+    // run's limits are its own, or what its chain has left when that is less.
+    const runDeadline = chain.deadline;
+    const deadline = AbortSignal.timeout(Math.max(0, Math.floor(runDeadline - this.now())));
+    const tokensUsed = () => totalTokens(usage) + chain.delegatedTokens;
+    const toolChain: ToolChain = { run: chain, send: (kind, to, input) => this.task(chain, kind, to, input, { costUsd: cost, usage }, request, traceparentOf(span)) };
     for (;;) {
       if (steps >= limits.maxSteps) return finish('max_steps');
-      if (totalTokens(usage) >= limits.maxTotalTokens) return finish('token_budget');
-      if (cost >= limits.budgetUsd) return finish('cost_budget');
-      const remaining = request.deadline - this.now();
+      if (tokensUsed() >= chain.tokenBudget) return finish('token_budget');
+      if (cost + chain.delegatedCostUsd >= chain.costBudget) return finish('cost_budget');
+      const remaining = runDeadline - this.now();
       if (remaining <= 0) return finish('deadline');
 
       const modelRequest: ModelRequest = {
@@ -150,13 +181,13 @@ export class Agent {
         messages: [...messages],
         tools,
         cacheTools: tools.length > 0,
-        maxTokens: Math.max(1, Math.min(limits.maxOutputTokens, limits.maxTotalTokens - totalTokens(usage))),
+        maxTokens: Math.max(1, Math.min(limits.maxOutputTokens, chain.tokenBudget - tokensUsed())),
       };
       steps += 1;
       const stepStarted = this.now();
       let response: RoutedResponse;
       try {
-        response = await this.chat(modelRequest, deadline, request.deadline);
+        response = await this.chat(modelRequest, deadline, runDeadline);
       } catch (e) {
         if (deadline.aborted) return finish('deadline');
         // The model failures a run ends on, with a reason; anything else is the runtime's own and throws.
@@ -178,7 +209,7 @@ export class Agent {
       }
       const calls = response.content.filter((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use');
       if (response.stopReason === 'tool_use' && calls.length > 0) {
-        const outcomes = await this.runTools(calls, request, steps, span, deadline);
+        const outcomes = await this.runTools(calls, request, steps, span, deadline, toolChain);
         records.push(this.stepRecord(step, outcomes, stepCost));
         messages.push({ role: 'assistant', content: response.content });
         messages.push({ role: 'user', content: outcomes.map((o) => ({ type: 'tool_result', toolUseId: o.id, content: o.content, ...(o.status !== 'ok' && { isError: true }) })) });
@@ -201,6 +232,32 @@ export class Agent {
       messages.push({ role: 'assistant', content: response.content });
       messages.push({ role: 'user', content: [{ type: 'text', text: repairPrompt(validation) }] });
     }
+  }
+
+  /**
+   * The task a tool sends another agent, with the envelope the run gives it. A task the chain's
+   * limits refuse (hops, a loop, the deadline, the budget) is announced with `handoff.refused`
+   * and comes back to the model as the tool's error.
+   */
+  private async task(chain: RunChain, kind: AgentTask['kind'], to: string, input: string | Record<string, unknown>, spent: { costUsd: number; usage: Usage }, request: RunRequest, traceparent: string | undefined): Promise<AgentTask> {
+    const task = chain.task(kind, to, input, spent, traceparent);
+    if (!isRefusal(task)) return task;
+    this.ports.metrics.add('HandoffRefusals', 'Count', 1);
+    const { definition: agent } = this;
+    await this.ports.events
+      ?.publish('handoff.refused', {
+        version: 1,
+        runId: request.runId,
+        agent: agent.name,
+        cohort: agent.cohort,
+        trigger: request.trigger,
+        promptVersion: agent.promptVersion,
+        definitionVersion: agent.version,
+        ...(chain.link && { chain: chain.link }),
+        refused: { kind, from: agent.name, to, taskRunId: chain.children.at(-1)!.runId, reason: task.reason, message: task.message },
+      })
+      .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', type: 'handoff.refused', runId: request.runId, error: (e as Error).message })));
+    throw new ToolError(`Refused: ${task.message}.`);
   }
 
   private chat(request: ModelRequest, signal: AbortSignal, deadline: number): Promise<RoutedResponse> {
@@ -229,13 +286,13 @@ export class Agent {
     });
   }
 
-  private async runTools(calls: Extract<ContentBlock, { type: 'tool_use' }>[], request: RunRequest, step: number, parent: Span, signal: AbortSignal): Promise<ToolOutcome[]> {
+  private async runTools(calls: Extract<ContentBlock, { type: 'tool_use' }>[], request: RunRequest, step: number, parent: Span, signal: AbortSignal, chain: ToolChain): Promise<ToolOutcome[]> {
     const { metrics } = this.ports;
     const outcomes = await Promise.all(
       calls.map((call) =>
         tracer.startActiveSpan(`execute_tool ${call.name}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': call.id, 'gen_ai.agent.name': this.definition.name } }, async (span) => {
           // Tools are cut off at the run's deadline too, not only by their own timeouts.
-          const outcome = await this.tools.run(call, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal });
+          const outcome = await this.tools.run(call, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal, chain });
           span.setAttributes({ 'serverless_agents.tool.status': outcome.status, 'gen_ai.tool.type': outcome.kind });
           if (call.name === LOAD_SKILL && outcome.status === 'ok') {
             const skill = (call.input as { name: string }).name;
@@ -321,6 +378,11 @@ export class Agent {
       ...(result.structuredOutput !== undefined && { structuredOutput: result.structuredOutput }),
       ...(result.validation && { validation: result.validation }),
       ...(result.error && { error: result.error }),
+      correlationId: result.correlationId ?? request.runId,
+      ...(result.chain && { chain: result.chain }),
+      ...(result.children?.length && { children: result.children }),
+      ...(result.delegatedCostUsd && { delegatedCostUsd: result.delegatedCostUsd }),
+      ...(result.traceId && { traceId: result.traceId }),
     };
   }
 
@@ -329,37 +391,6 @@ export class Agent {
     for (const record of records) console.log(JSON.stringify({ audit: record.type, ...record }));
     await this.ports.audit.write(records);
   }
-}
-
-/** The built-in tool through which the model hands a task to another agent, as a `handoff` event. */
-export const HANDOFF = 'handoff';
-
-function handoffTool(agent: AgentDefinition, events: EventPublisher): BuiltinTool {
-  return {
-    spec: {
-      name: HANDOFF,
-      description: 'Hand a task to another agent, named by its agent name, with everything it needs to know. It runs on its own; you will not see its answer.',
-      inputSchema: {
-        type: 'object',
-        required: ['agent', 'input'],
-        additionalProperties: false,
-        properties: { agent: { type: 'string', pattern: '^[a-z]([a-z0-9-]*[a-z0-9])?$' }, input: { type: 'string', minLength: 1 } },
-      },
-    },
-    run: async (input, context) => {
-      await events.publish('handoff', {
-        version: 1,
-        runId: context.runId,
-        agent: agent.name,
-        cohort: agent.cohort,
-        trigger: context.trigger ?? 'unknown',
-        promptVersion: agent.promptVersion,
-        definitionVersion: agent.version,
-        handoff: { to: input.agent as string, input: input.input as string },
-      });
-      return `Handed off to ${input.agent as string}.`;
-    },
-  };
 }
 
 /** The skill tools as built-ins: loading a skill and reading its files. */
@@ -378,15 +409,53 @@ function textOf(content: readonly ContentBlock[]): string {
     .join('');
 }
 
-function agentAttributes(agent: AgentDefinition, request: RunRequest) {
+function agentAttributes(agent: AgentDefinition, request: RunRequest, correlationId: string) {
   return {
     'gen_ai.operation.name': 'invoke_agent',
     'gen_ai.agent.name': agent.name,
     'gen_ai.agent.description': agent.description,
-    'gen_ai.conversation.id': request.runId,
+    'gen_ai.conversation.id': correlationId,
+    'serverless_agents.run_id': request.runId,
     'serverless_agents.cohort': agent.cohort,
     'serverless_agents.prompt_version': agent.promptVersion,
     'serverless_agents.trigger': request.trigger,
     'serverless_agents.skills': [...agent.skills],
+  };
+}
+
+/**
+ * The context a run's span starts in: the sending run's, from its `traceparent`, so one trace spans
+ * every agent of a chain. A run that starts a chain with no trace around it (no telemetry SDK
+ * running) gets a trace id of its own, so its chain still shares one.
+ */
+function traceParent(traceparent: string | undefined): Context {
+  const active = otelContext.active();
+  const parent = parseTraceparent(traceparent);
+  if (parent) return trace.setSpanContext(active, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true });
+  if (trace.getSpanContext(active) && trace.isSpanContextValid(trace.getSpanContext(active)!)) return active;
+  return trace.setSpanContext(active, { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+}
+
+function validTraceId(span: Span): string | undefined {
+  const context = span.spanContext();
+  return trace.isSpanContextValid(context) ? context.traceId : undefined;
+}
+
+/** The W3C traceparent of the run's span, for the tasks it sends. */
+function traceparentOf(span: Span): string | undefined {
+  const context = span.spanContext();
+  return trace.isSpanContextValid(context) ? formatTraceparent(context.traceId, context.spanId, context.traceFlags) : undefined;
+}
+
+/** A run's result with its chain: its correlation id, its parent, its children and their spending. */
+function withChain<T extends object>(result: T, of: { chain: RunChain; traceId?: string }): T & Pick<RunResult, 'correlationId' | 'chain' | 'children' | 'delegatedCostUsd' | 'traceId'> {
+  const { chain } = of;
+  return {
+    ...result,
+    correlationId: chain.correlationId,
+    ...(chain.link && { chain: chain.link }),
+    ...(chain.children.length && { children: [...chain.children] }),
+    ...(chain.delegatedCostUsd && { delegatedCostUsd: chain.delegatedCostUsd }),
+    ...(of.traceId && { traceId: of.traceId }),
   };
 }

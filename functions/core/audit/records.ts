@@ -1,5 +1,6 @@
 import type { Attempt } from '../models/router';
 import type { ModelRequest, StopReason as ModelStopReason, Usage } from '../models/types';
+import type { ChainLink, ChildRun } from '../../../contract/jobs/job-record';
 import type { RunStopReason, ValidationReport } from '../../../contract/runs/results';
 import type { ToolOutcome } from '../tools/executor';
 
@@ -58,6 +59,16 @@ export interface RunRecord {
   readonly structuredOutput?: unknown;
   readonly validation?: ValidationReport;
   readonly error?: string;
+  /** The chain of agents the run belongs to: the run id of the run that started it. */
+  readonly correlationId: string;
+  /** For a run another agent sent: that run (the causation), its agent, the hop and how it came. */
+  readonly chain?: ChainLink;
+  /** The tasks the run sent other agents. */
+  readonly children?: readonly ChildRun[];
+  /** What those agents spent within this run's budget. */
+  readonly delegatedCostUsd?: number;
+  /** The W3C trace id every run of the chain shares. */
+  readonly traceId?: string;
 }
 
 export type AuditRecord = RunRecord | StepRecord;
@@ -74,4 +85,14 @@ export class MemoryAuditSink implements AuditSink {
   async write(records: readonly AuditRecord[]): Promise<void> {
     this.records.push(...records);
   }
+}
+
+/**
+ * The runs of one chain of agents, in the order they ran: by hop, then by start. Takes run records
+ * from anywhere (the audit store's chain index, a query engine, memory), of every agent involved.
+ */
+export function chainOf(records: readonly AuditRecord[], correlationId: string): RunRecord[] {
+  return records
+    .filter((r): r is RunRecord => r.type === 'run' && r.correlationId === correlationId)
+    .sort((a, b) => (a.chain?.hop ?? 0) - (b.chain?.hop ?? 0) || a.startedAt.localeCompare(b.startedAt));
 }

@@ -1,4 +1,6 @@
+import type { TaskKind } from '../../../contract/chain/envelope';
 import type { AgentTool } from '../../../contract/definition/schema';
+import type { AgentTask, RunChain } from '../chain/chain';
 
 /** What a tool transport gets besides the input. */
 export interface ToolContext {
@@ -10,6 +12,15 @@ export interface ToolContext {
   /** Present for write tools: the same run and step always give the same key. */
   readonly idempotencyKey?: string;
   readonly signal?: AbortSignal;
+  /** The run's place in its chain of agents, for tools that delegate to another agent. */
+  readonly chain?: ToolChain;
+}
+
+/** What a delegating tool gets from its run: the chain, and the one way to make a task. */
+export interface ToolChain {
+  readonly run: RunChain;
+  /** The task to send `to`, with the envelope the run gives it; a refused one is announced and thrown as a ToolError. */
+  send(kind: TaskKind, to: string, input: string | Record<string, unknown>): Promise<AgentTask>;
 }
 
 /** Runs one kind of tool (HTTP, function, MCP) and returns what the model reads back. */
