@@ -13,7 +13,18 @@ export const RUNTIME_ENV = {
   queueUrl: 'AGENT_QUEUE_URL',
   /** The agent queue's maxReceiveCount, so the runtime knows a message's last receive. */
   queueMaxReceives: 'AGENT_QUEUE_MAX_RECEIVES',
+  /** How the agent reaches the agents it delegates to, as JSON (`AwsPeers`). */
+  peers: 'AGENT_PEERS',
 } as const;
+
+/** The agents an AWS agent delegates to, by name: the function a call invokes. */
+export type AwsPeers = Readonly<Record<string, { readonly function: string }>>;
+
+/**
+ * The agents an Azure agent delegates to, by name: the task route a call posts to and the Entra ID
+ * audience of its token, and the storage account whose job records and inbox it reads and writes.
+ */
+export type AzurePeers = Readonly<Record<string, { readonly taskUrl?: string; readonly audience?: string; readonly stateAccountUrl: string }>>;
 
 /**
  * The app settings AzureAgentFunction sets and the Azure adapter reads. Service Bus settings use the
@@ -41,13 +52,18 @@ export const AZURE_RUNTIME_ENV = {
   httpAuthLevel: 'HTTP_AUTH_LEVEL',
   /** The NCRONTAB expression of the agent's i-th schedule trigger, bound as `%SCHEDULE_i%`. */
   schedule: (index: number) => `SCHEDULE_${index}`,
+  /** How the agent reaches the agents it delegates to, as JSON (`AzurePeers`). */
+  peers: 'AGENT_PEERS',
 } as const;
 
 /** The functions an agent's Function App serves; Event Grid subscriptions name the `events` one. */
-export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
+export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', task: 'task', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
 
-/** The containers of an Azure agent's state account, and of the runtime package's account. */
-export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', package: 'package' } as const;
+/**
+ * The containers of an Azure agent's state account (job records; the inbox where agents that send
+ * it tasks leave inputs too large for a message), and of the runtime package's account.
+ */
+export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', inbox: 'inbox', package: 'package' } as const;
 
 /**
  * The container of an Azure agent's audit account, under a time-based immutability policy; the

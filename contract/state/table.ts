@@ -25,6 +25,10 @@ export const STATE_KEYS = {
   idempotencyKeyPrefix: (agent: string) => `idem#${agent}`,
   /** Every idempotency record of the agent starts with this. */
   idempotencyPrefix: (agent: string) => `idem#${agent}#`,
+  /** Task inputs too large for a message, left for the agent by the agents that send it tasks. */
+  inboxPrefix: (agent: string) => `inbox#${agent}#`,
+  /** One part of such an input. */
+  inbox: (agent: string, key: string, part: number) => `inbox#${agent}#${key}#${part}`,
 } as const;
 
 /** A job's record as a blob in an Azure agent's `jobs` container. */
