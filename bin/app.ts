@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { MultiAgentStack } from '../stacks/multi-agent/multi-agent-stack';
 import { SingleAgentStack } from '../stacks/single-agent/single-agent-stack';
 import { readAppConfig } from './config';
 
 /**
- * The example app: the stage-1 stack once per environment in cdk.json, checked by the AwsSolutions
- * and Serverless rule packs. `npx cdk synth -c stage=dev` builds one environment.
+ * The example app: the stage-1 and stage-2 stacks once per environment in cdk.json, checked by the
+ * AwsSolutions and Serverless rule packs. `npx cdk synth -c stage=dev` builds one environment.
  */
 export function buildApp(app = new App()): App {
   const { config, stages } = readAppConfig(app);
@@ -15,6 +16,13 @@ export function buildApp(app = new App()): App {
     new SingleAgentStack(app, `SupportAgent-${stage}`, {
       env: { account: env.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: env.region },
       description: `serverless-agents stage 1: the support agent (${stage})`,
+      tags: { 'serverless-agents:environment': stage },
+      models: config.models,
+      toolPolicies: config.toolPolicies,
+    });
+    new MultiAgentStack(app, `SupportTeam-${stage}`, {
+      env: { account: env.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: env.region },
+      description: `serverless-agents stage 2: a triage agent with billing and technical specialists (${stage})`,
       tags: { 'serverless-agents:environment': stage },
       models: config.models,
       toolPolicies: config.toolPolicies,

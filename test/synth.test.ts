@@ -23,8 +23,11 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
 
   it('holds one stack per environment, one runtime bundle, and no open security finding', () => {
     const summary = summarizeAssembly(outdir);
-    assert.deepEqual(summary.stacks.map((s) => s.name), ['SupportAgent-dev', 'SupportAgent-prod']);
-    assert.deepEqual(summary.stacks.map((s) => s.agents.map((a) => a.name)), [['support'], ['support']]);
+    assert.deepEqual(summary.stacks.map((s) => s.name).sort(), ['SupportAgent-dev', 'SupportAgent-prod', 'SupportTeam-dev', 'SupportTeam-prod']);
+    assert.deepEqual(
+      summary.stacks.map((s) => [s.name, s.agents.map((a) => a.name).sort()]).sort(),
+      [['SupportAgent-dev', ['support']], ['SupportAgent-prod', ['support']], ['SupportTeam-dev', ['billing', 'technical', 'triage']], ['SupportTeam-prod', ['billing', 'technical', 'triage']]],
+    );
     assert.equal(summary.runtimeAssets.length, 1);
     assert.equal(summary.openFindings, 0);
     assert.equal(summary.unexplained, 0);
@@ -32,12 +35,12 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
   });
 
   it('points every agent function in every stack at the same runtime asset', () => {
-    const keys = ['SupportAgent-dev', 'SupportAgent-prod'].flatMap((stack) =>
+    const keys = ['SupportAgent-dev', 'SupportAgent-prod', 'SupportTeam-dev', 'SupportTeam-prod'].flatMap((stack) =>
       Object.values(resources(outdir, stack))
         .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[AGENT_CONFIG_ENV])
         .map((r) => r.Properties.Code.S3Key),
     );
-    assert.equal(keys.length, 2);
+    assert.equal(keys.length, 8);
     assert.equal(new Set(keys).size, 1);
     assert.equal(keys[0], `${summarizeAssembly(outdir).runtimeAssets[0]!.path.replace('asset.', '')}.zip`);
   });
@@ -54,8 +57,8 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
 describe('the example app config', () => {
   it('builds only the stage asked for, in its region', () => {
     const app = buildApp(new App({ context: { ...JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context, stage: 'prod' } }));
-    const stacks = app.node.children.filter((c) => c.node.id.startsWith('SupportAgent-'));
-    assert.deepEqual(stacks.map((s) => s.node.id), ['SupportAgent-prod']);
+    const stacks = app.node.children.filter((c) => c.node.id.startsWith('Support'));
+    assert.deepEqual(stacks.map((s) => s.node.id), ['SupportAgent-prod', 'SupportTeam-prod']);
     assert.equal((stacks[0] as import('aws-cdk-lib').Stack).region, 'eu-central-1');
   });
 });

@@ -4,6 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { AGENT_EVENT_SOURCE } from '../../contract/events/agent-events';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { addQueueTarget } from './defaults';
 
@@ -32,6 +33,8 @@ export interface IAgentBus extends IResource {
   readonly eventBusArn: string;
   /** Lets `grantee` publish events to this bus only. */
   grantPutEvents(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` publish agent events of exactly these detail types to this bus, and nothing else. */
+  grantPublish(grantee: iam.IGrantable, detailTypes: readonly string[]): iam.Grant;
 }
 
 export interface AgentBusAttributes {
@@ -52,6 +55,15 @@ abstract class AgentBusBase extends Resource implements IAgentBus {
 
   grantPutEvents(grantee: iam.IGrantable): iam.Grant {
     return this.eventBus.grantPutEventsTo(grantee);
+  }
+
+  grantPublish(grantee: iam.IGrantable, detailTypes: readonly string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutEvents'],
+      resourceArns: [this.eventBusArn],
+      conditions: { StringEquals: { 'events:source': AGENT_EVENT_SOURCE, 'events:detail-type': [...detailTypes] } },
+    });
   }
 }
 

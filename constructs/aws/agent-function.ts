@@ -1,7 +1,6 @@
-import { Annotations, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -18,12 +17,16 @@ import { pricesFor, resolveModel, toRuntimeTarget } from '../../contract/routing
 import { skillProblems } from '../../contract/skills/catalog';
 import type { IAgentApi } from './agent-api';
 import type { IAgentBus } from './agent-bus';
+import type { AgentTeam } from './agent-team';
+import { AGENT_EVENT_SOURCE, AGENT_EVENT_TYPES } from '../../contract/events/agent-events';
+import { taskEventType } from '../../contract/chain/envelope';
+import * as events from 'aws-cdk-lib/aws-events';
 import { AgentQueue } from './agent-queue';
 import { AgentRole } from './agent-role';
 import type { IAgentStateTable } from './agent-state-table';
 import type { IAuditBucket } from './audit-bucket';
 import type { IDeadLetterQueue } from './dead-letter-queue';
-import { retainedLogGroup } from './defaults';
+import { addQueueTarget, retainedLogGroup } from './defaults';
 import { grantTargets, type IModelRouter } from './model-router';
 import { acknowledge } from './nag';
 import { RUNTIME_HANDLER, runtimeCode } from './runtime-code';
@@ -94,6 +97,12 @@ export interface AgentFunctionProps {
    * trigger, and refuses invocations that carry an idempotency key (400)
    */
   readonly state?: IAgentStateTable;
+  /**
+   * The team whose agents this one calls, hands off to, or is called by (roadmap stage 2). Its bus
+   * carries the agent's events and the hand-offs and jobs it sends and receives.
+   * @default none: the agent's definition may name no agent tools or handoffs
+   */
+  readonly team?: AgentTeam;
   /**
    * Where the agent writes an audit record of every run.
    * @default none: audit records go to the function's logs only
@@ -209,7 +218,10 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     const runtimeRoute = route.map(toRuntimeTarget);
     const prices = pricesFor(props.router?.policy, runtimeRoute.map((t) => t.model));
     const toolPolicy = parseToolPolicy(agent, props.toolPolicy);
-    const config: AgentRuntimeConfig = { definition: agent, route: runtimeRoute, prices, ...(toolPolicy && { toolPolicy }) };
+    const team = props.team;
+    const callers = team?.graph.callersOf(agent.name) ?? [];
+    const config: AgentRuntimeConfig = { definition: agent, route: runtimeRoute, prices, ...(toolPolicy && { toolPolicy }), ...(callers.length && { callers }) };
+    const bus = props.bus ?? team?.bus;
     // An API in another stack or app reaches this agent by name, so the agent's stack never
     // references the API's resources the other way.
     const remoteApi = props.api?.reachesByName(this) ? props.api : undefined;
@@ -217,7 +229,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name}`);
     this.grantPrincipal = this.role;
     this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
-    if (agent.triggers.some((t) => t.type !== 'api')) {
+    // Hand-offs and jobs from other agents arrive on the agent's queue too.
+    if (agent.triggers.some((t) => t.type !== 'api') || team?.graph.receivesQueued(agent.name)) {
       this.queue =
         props.queue ??
         new AgentQueue(this, 'Queue', {
@@ -227,7 +240,12 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 
     const environment: Record<string, string> = { ...checkExtraEnvironment(agent.name, props.environment), [AGENT_CONFIG_ENV]: encodeAgentConfig(config) };
     if (props.skills && agent.skills.length) environment[RUNTIME_ENV.skillsBucket] = props.skills.bucketName;
-    if (props.bus) environment[RUNTIME_ENV.bus] = props.bus.eventBusName;
+    if (bus) environment[RUNTIME_ENV.bus] = bus.eventBusName;
+    const calls = [...new Set((team?.graph.from(agent.name) ?? []).filter((e) => e.kind === 'call').map((e) => e.to))];
+    if (team && team.graph.from(agent.name).length) {
+      // The functions it calls, known once every member has joined.
+      environment[RUNTIME_ENV.peers] = Lazy.string({ produce: () => Stack.of(this).toJsonString(Object.fromEntries(calls.map((to) => [to, { function: team.functionName(to) }]))) });
+    }
     if (state) environment[RUNTIME_ENV.stateTable] = state.tableName;
     if (props.audit) environment[RUNTIME_ENV.auditBucket] = props.audit.bucketName;
     if (this.queue) environment[RUNTIME_ENV.queueMaxReceives] = String(this.queue.maxReceiveCount);
@@ -263,7 +281,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     else grantTargets(this, this.role, route);
     if (props.skills && agent.skills.length) props.skills.grantRead(this.role, agent.skills);
     this.grantFunctionTools(agent);
-    if (props.bus) props.bus.grantPutEvents(this.role);
+    if (bus) bus.grantPublish(this.role, [...AGENT_EVENT_TYPES, ...(team?.graph.from(agent.name) ?? []).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, e.to)]))]);
+    if (team) this.joinTeam(agent, team, state!, calls);
     if (state) state.grantAgent(this, agent.name);
     props.audit?.grantWrite(this, agent.name);
     this.wireTriggers(agent, props, state);
@@ -373,6 +392,27 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (arns.length) iam.Grant.addToPrincipal({ grantee: this.role, actions: ['lambda:InvokeFunction'], resourceArns: [...new Set(arns)] });
   }
 
+  /**
+   * The agent's part in its team: invoke on exactly the agents it calls; its targets' inboxes, and
+   * for jobs their job records; and, when agents send it hand-offs or jobs, the rule that takes
+   * exactly those event types off the bus into its queue, with the queue's dead-letter queue behind.
+   */
+  private joinTeam(agent: AgentDefinition, team: AgentTeam, state: IAgentStateTable, calls: readonly string[]): void {
+    team.join(agent, this.function);
+    if (calls.length) iam.Grant.addToPrincipal({ grantee: this.role, actions: ['lambda:InvokeFunction'], resourceArns: calls.map((to) => team.functionArn(to)) });
+    const queued = team.graph.from(agent.name).filter((e) => e.kind !== 'call');
+    for (const to of new Set(queued.map((e) => e.to))) state.grantDelegation(this.role, to, { readJobs: queued.some((e) => e.to === to && e.kind === 'job') });
+    const received = [...new Set(team.graph.to(agent.name).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, agent.name)])))];
+    if (received.length) {
+      const rule = new events.Rule(this, 'Tasks', {
+        description: `Hand-offs and jobs other agents send ${agent.name}`,
+        eventBus: team.bus.eventBus,
+        eventPattern: { source: [AGENT_EVENT_SOURCE], detailType: received },
+      });
+      addQueueTarget(rule, this.queue!.queue, this.queue!.deadLetterQueue.queue);
+    }
+  }
+
   /** A function in a VPC reaches it through network interfaces Lambda creates with the function's role. */
   private allowNetworkInterfaces(): void {
     this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
@@ -384,7 +424,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
   }
 
   private wireTriggers(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined): void {
-    const { api, bus } = props;
+    const { api } = props;
+    const bus = props.bus ?? props.team?.bus;
     const queue = this.queue;
     if (queue) queue.attachAgent(this.function, Duration.seconds(agent.limits.timeoutSeconds), agent.name);
     agent.triggers.forEach((trigger, i) => {
@@ -434,6 +475,13 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: I
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
     if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
   });
+  const team = props.team;
+  if (team && props.bus && props.bus !== team.bus) problems.push('bus: must be the team\'s bus, which carries its hand-offs and jobs (or leave it out)');
+  if (team && !state) problems.push('team: an agent of a team needs an AgentStateTable (pass state, or give the AgentApi one): a task delivered twice must run once, and large inputs wait there');
+  if (!team) {
+    agent.tools.forEach((t, i) => t.kind === 'agent' && problems.push(`tools[${i}]: "${t.name}" calls agent "${t.agent}", which needs an AgentTeam holding both (pass team)`));
+    agent.handoffs.forEach((h, i) => problems.push(`handoffs[${i}]: a hand-off to "${h.agent}" needs an AgentTeam holding both (pass team)`));
+  }
   if (props.queue && props.deadLetterQueue) problems.push('(props): deadLetterQueue is for the queue this construct creates; the queue given already has its own');
   const memory = props.memorySize;
   if (memory !== undefined && !Token.isUnresolved(memory) && !(Number.isInteger(memory) && memory >= 128 && memory <= 10_240)) {

@@ -21,6 +21,11 @@ export interface IAgentStateTable extends IResource {
   grantAgent(grantee: iam.IGrantable, agent: string): iam.Grant;
   /** Lets `grantee` read job records (the API's job status route). */
   grantReadJobs(grantee: iam.IGrantable): iam.Grant;
+  /**
+   * Lets `grantee` (an agent that sends `to` tasks) leave inputs in `to`'s inbox, and, with
+   * `readJobs`, read `to`'s job records (to await a job it gave it); nothing else of `to`'s.
+   */
+  grantDelegation(grantee: iam.IGrantable, to: string, options?: { readonly readJobs?: boolean }): iam.Grant;
 }
 
 export interface AgentStateTableAttributes {
@@ -40,8 +45,26 @@ abstract class AgentStateTableBase extends Resource implements IAgentStateTable 
       grantee,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       resourceArns: [this.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`, `${STATE_KEYS.inboxPrefix(agent)}*`] } },
     });
+  }
+
+  grantDelegation(grantee: iam.IGrantable, to: string, options: { readonly readJobs?: boolean } = {}): iam.Grant {
+    const inbox = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem'],
+      resourceArns: [this.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.inboxPrefix(to)}*`] } },
+    });
+    if (!options.readJobs) return inbox;
+    return inbox.combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['dynamodb:GetItem'],
+        resourceArns: [this.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(to)}*`] } },
+      }),
+    );
   }
 
   grantReadJobs(grantee: iam.IGrantable): iam.Grant {

@@ -10,6 +10,7 @@ export * from './agent-bus';
 export * from './agent-function';
 export * from './agent-queue';
 export * from './agent-state-table';
+export * from './agent-team';
 export * from './audit-bucket';
 export * from './dead-letter-queue';
 export * from './model-router';

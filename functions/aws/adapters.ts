@@ -1,4 +1,8 @@
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, type PutItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { taskEventType, type AgentTask, type TaskResult } from '../../contract/chain/envelope';
+import type { AwsPeers } from '../../contract/config/settings';
+import type { AgentDelegates } from '../core/chain/chain';
+import { packTask, type TaskInbox } from '../core/chain/inbox';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -69,6 +73,93 @@ export class EventBridgePublisher implements EventPublisher {
     );
     if (result.FailedEntryCount) throw new Error(`the bus refused the ${type} event: ${result.Entries?.[0]?.ErrorMessage ?? 'unknown error'}`);
   }
+}
+
+/**
+ * Tasks for other agents on the AgentBus, typed by their target (`handoff.to.NAME`,
+ * `delegation.to.NAME`): the sender's grant names exactly those types, and each target's rule
+ * feeds its own queue.
+ */
+export class EventBridgeTaskSender {
+  constructor(
+    private readonly busName: string,
+    private readonly client: EventBridgeClient = new EventBridgeClient({}),
+  ) {}
+
+  async send(task: AgentTask): Promise<void> {
+    if (task.kind === 'call') throw new Error('a call goes straight to its agent, not over the bus');
+    const type = taskEventType(task.kind, task.to);
+    const result = await this.client.send(new PutEventsCommand({ Entries: [{ EventBusName: this.busName, Source: AGENT_EVENT_SOURCE, DetailType: type, Detail: JSON.stringify(task) }] }));
+    if (result.FailedEntryCount) throw new Error(`the bus refused the ${type} event: ${result.Entries?.[0]?.ErrorMessage ?? 'unknown error'}`);
+  }
+}
+
+/** Task inputs too large for a message, in the state table under the target's inbox prefix, in parts DynamoDB items can hold. */
+export class DynamoTaskInbox implements TaskInbox {
+  constructor(
+    private readonly table: string,
+    private readonly client: DynamoDBClient = new DynamoDBClient({}),
+  ) {}
+
+  async put(agent: string, key: string, text: string): Promise<void> {
+    // 100,000 UTF-16 units are at most 300 KB of UTF-8: inside DynamoDB's 400 KB item.
+    const parts = Math.max(1, Math.ceil(text.length / INBOX_PART_CHARS));
+    const expiration = { N: String(Math.floor(Date.now() / 1000) + JOB_RETENTION_DAYS * 86_400) };
+    for (let i = parts - 1; i >= 0; i--) {
+      // The first part, which names the count, is written last: a reader finds all or nothing.
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            [STATE_TABLE.partitionKey]: { S: STATE_KEYS.inbox(agent, key, i) },
+            [STATE_TABLE.record]: { S: text.slice(i * INBOX_PART_CHARS, (i + 1) * INBOX_PART_CHARS) },
+            ...(i === 0 && { parts: { N: String(parts) } }),
+            [STATE_TABLE.expiration]: expiration,
+          },
+        }),
+      );
+    }
+  }
+
+  async get(agent: string, key: string): Promise<string | undefined> {
+    const read = async (part: number) =>
+      (await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [STATE_TABLE.partitionKey]: { S: STATE_KEYS.inbox(agent, key, part) } }, ConsistentRead: true }))).Item;
+    const first = await read(0);
+    if (!first) return undefined;
+    const parts = Number(first.parts?.N ?? 1);
+    const rest = await Promise.all(Array.from({ length: parts - 1 }, (_, i) => read(i + 1)));
+    if (rest.some((item) => !item)) throw new Error(`the input ${key} in agent ${agent}'s inbox is missing a part`);
+    return [first, ...rest].map((item) => item![STATE_TABLE.record]!.S!).join('');
+  }
+}
+
+const INBOX_PART_CHARS = 100_000;
+
+/**
+ * How an agent on Lambda reaches the agents it delegates to: a call invokes the target's function
+ * with the task (Lambda's 6 MB payload takes any input), a job or hand-off goes over the bus (by
+ * reference through the inbox when too large), and a job's result is read from the target's job
+ * records.
+ */
+export function awsDelegates(peers: AwsPeers, bus: EventBridgeTaskSender | undefined, table: string | undefined, inbox: TaskInbox | undefined, invoker: LambdaInvoker): AgentDelegates {
+  const stores = new Map<string, DynamoJobStore>();
+  return {
+    call: async (task, signal) => {
+      const peer = peers[task.to];
+      if (!peer) throw new Error(`agent ${task.to} is not one this agent may call`);
+      return (await invoker.invoke(peer.function, { agentTask: task }, signal)) as TaskResult;
+    },
+    send: async (task) => {
+      if (!bus) throw new Error(`agent ${task.from} has no bus to send agent ${task.to} a task over`);
+      await bus.send(await packTask(task, inbox));
+    },
+    status: async (agent, runId) => {
+      if (!table) throw new Error('no state table to read the job from');
+      let store = stores.get(agent);
+      if (!store) stores.set(agent, (store = new DynamoJobStore(table, agent)));
+      return store.get(runId);
+    },
+  };
 }
 
 /** Job status in the agent state table, under the agent's own key prefix. */

@@ -7,7 +7,9 @@ import { loadConfig } from '../entry/config';
 import { acceptJob, answerOnce, type JobSender } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
-import { jobRun, messageBody, plainRun, runQueued, type QueuedRun } from '../entry/queued';
+import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
+import { runTask } from '../entry/tasks';
+import { isAgentTask } from '../../contract/chain/envelope';
 import { buildRuntime, type AwsRuntime } from './runtime';
 
 /**
@@ -27,6 +29,8 @@ const loadRequestParser = () => import('../../contract/api/request.js').then((m)
 export async function handler(event: unknown, context: Context) {
   if (isSqsEvent(event)) return processBatch(event, context);
   if (isInvocation(event)) return invoke(event, context);
+  // Another agent calling this one as a tool, by invoking its function (only a role granted it can).
+  if (isDirectTask(event)) return runTask(await getRuntime(), event.agentTask, { deadline: deadline(context) });
   if (isEventBridgeEvent(event)) return runOnce({ runId: event.id, trigger: 'event', input: event as unknown as Record<string, unknown> }, context);
   return respond(400, { message: 'unrecognized event: expected an API invocation, an SQS batch or an EventBridge event' });
 }
@@ -90,20 +94,38 @@ async function processBatch(event: SQSEvent, context: Context) {
   const parseBody = await loadRequestParser();
   // A batch whose every message failed is reported like any other, message by message: SQS
   // then returns each to the queue, as it would after an invocation error, but without one.
-  return processPartialResponse(event, (record: SQSRecord) => runOnce(parseRecord(record, parseBody), context, record), processor, { context, throwOnFullBatchFailure: false });
+  return processPartialResponse(
+    event,
+    (record: SQSRecord) => {
+      const task = taskOf(record);
+      return task ? runOnce({ runId: task.runId }, context, record, (options) => getRuntime().then((rt) => runTask(rt, task, options))) : runOnce(parseRecord(record, parseBody), context, record);
+    },
+    processor,
+    { context, throwOnFullBatchFailure: false },
+  );
+}
+
+/** A task another agent sent over the bus (its rule put the event on this agent's queue), or undefined. */
+function taskOf(record: SQSRecord): { readonly runId: string } | undefined {
+  const body = messageBody(record.body);
+  if (!isEventBridgeEvent(body) || !/^(handoff|delegation)\.to\./.test(body['detail-type'])) return undefined;
+  // A malformed task still goes to runTask, which records and reports why it cannot run.
+  const detail = (body.detail ?? {}) as { runId?: unknown };
+  return isAgentTask(detail) ? detail : { ...detail, runId: typeof detail.runId === 'string' ? detail.runId : record.messageId };
 }
 
 /**
  * A queued run through Powertools idempotency, so a redelivered run that already finished returns
  * its stored result even while the first delivery is still writing its job record.
  */
-async function runOnce(run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
+async function runOnce(run: Pick<QueuedRun, 'runId'> & Partial<QueuedRun>, context: Context, record?: SQSRecord, work?: (options: QueuedRunOptions) => Promise<unknown>): Promise<unknown> {
   const rt = await getRuntime();
-  if (!rt.stateTable) return execute(rt, run, context, record);
+  const execute = (r: Pick<QueuedRun, 'runId'>) => (work ? work(deliveryOptions(rt, context, record)) : runQueued(rt, r as QueuedRun, deliveryOptions(rt, context, record)));
+  if (!rt.stateTable) return execute(run);
   const { IdempotencyConfig, makeIdempotent, persistenceStore } = await idempotency(rt.stateTable);
   const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: 'runId', expiresAfterSeconds: 7 * 86_400 });
   idempotencyConfig.registerLambdaContext(context);
-  const idempotent = makeIdempotent((r: QueuedRun) => execute(rt, r, context, record), {
+  const idempotent = makeIdempotent((r: Pick<QueuedRun, 'runId'>) => execute(r), {
     persistenceStore,
     config: idempotencyConfig,
     keyPrefix: STATE_KEYS.idempotencyKeyPrefix(config.definition.name),
@@ -112,13 +134,14 @@ async function runOnce(run: QueuedRun, context: Context, record?: SQSRecord): Pr
 }
 
 /**
- * The shared life cycle (functions/entry/queued.ts). A message on its last receive (SQS moves it to
- * the dead-letter queue at its next receive) ends `dead_lettered` if it fails again.
+ * How the shared life cycle (functions/entry/queued.ts) is to treat this delivery. A message on its
+ * last receive (SQS moves it to the dead-letter queue at its next receive) ends `dead_lettered` if
+ * it fails again.
  */
-function execute(rt: AwsRuntime, run: QueuedRun, context: Context, record?: SQSRecord): Promise<unknown> {
+function deliveryOptions(rt: AwsRuntime, context: Context, record?: SQSRecord): QueuedRunOptions {
   const receives = Number(record?.attributes?.ApproximateReceiveCount ?? 1);
   const last = record && rt.maxReceives !== undefined && receives >= rt.maxReceives;
-  return runQueued(rt, run, { deadline: deadline(context), ...(last && { lastDelivery: 'dead_lettered' as const }) });
+  return { deadline: deadline(context), ...(last && { lastDelivery: 'dead_lettered' as const }) };
 }
 
 /** What an SQS message asks for: a job from the API, an event, a scheduled run, or a request body. */
@@ -156,6 +179,10 @@ function respond(statusCode: number, body: unknown) {
 function isSqsEvent(event: unknown): event is SQSEvent {
   const records = (event as SQSEvent | undefined)?.Records;
   return Array.isArray(records) && records.length > 0 && records[0]?.eventSource === 'aws:sqs';
+}
+
+function isDirectTask(event: unknown): event is { agentTask: unknown } {
+  return typeof event === 'object' && event !== null && 'agentTask' in event;
 }
 
 function isEventBridgeEvent(event: unknown): event is EventBridgeEvent<string, unknown> {

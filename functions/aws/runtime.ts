@@ -4,7 +4,8 @@ import { RUNTIME_ENV } from '../../contract/config/settings';
 import { metricDimensions, METRICS_NAMESPACE } from '../../contract/metrics/run-metrics';
 import type { MetricsSink, MetricUnit as CoreUnit, RunMetric } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
-import { awsProviders, DynamoJobStore, EventBridgePublisher, LambdaInvoker, S3AuditSink, S3SkillStore, secretsManager } from './adapters';
+import type { AwsPeers } from '../../contract/config/settings';
+import { awsDelegates, awsProviders, DynamoJobStore, DynamoTaskInbox, EventBridgePublisher, EventBridgeTaskSender, LambdaInvoker, S3AuditSink, S3SkillStore, secretsManager } from './adapters';
 
 const ENV = RUNTIME_ENV;
 
@@ -25,6 +26,10 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
   const stateTable = env[ENV.stateTable];
   const maxReceives = Number(env[ENV.queueMaxReceives]) || undefined;
   const queueUrl = env[ENV.queueUrl];
+  const peersJson = env[ENV.peers];
+  const peers = peersJson ? (JSON.parse(peersJson) as AwsPeers) : undefined;
+  const invoker = new LambdaInvoker();
+  const inbox = stateTable ? new DynamoTaskInbox(stateTable) : undefined;
   const runtime = await assembleRuntime(config, {
     ...(skillsBucket && { skills: new S3SkillStore(skillsBucket) }),
     ...(bus && { events: new EventBridgePublisher(bus) }),
@@ -33,7 +38,9 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     metrics: new PowertoolsMetrics(definition.name, definition.cohort),
     secret: secretsManager(),
     providers: awsProviders(env.AWS_REGION ?? 'us-east-1'),
-    functions: new LambdaInvoker(),
+    functions: invoker,
+    ...(inbox && { inbox }),
+    ...(peers && { delegates: awsDelegates(peers, bus ? new EventBridgeTaskSender(bus) : undefined, stateTable, inbox, invoker) }),
   });
   return { ...runtime, ...(stateTable && { stateTable }), ...(maxReceives && { maxReceives }), ...(queueUrl && { queueUrl }) };
 }
