@@ -21,3 +21,13 @@ export const auditKey = (agent: string, date: string, runId: string, attempt: st
  * began, and random hex, so two deliveries starting in the same millisecond still differ.
  */
 export const attemptId = (startedMs: number, random: string) => `${new Date(startedMs).toISOString().replace(/[-:.]/g, '')}-${random}`;
+
+/**
+ * Where a run that belongs to a chain of agents (one another agent sent, or one that sent tasks)
+ * also leaves its run record: under its agent's partition, by the chain's correlation id, so the
+ * whole chain is found by listing one prefix per agent of the team, in the order its runs began.
+ * Query engines reading the `date=` partitions do not see these.
+ */
+export const chainPrefix = (agent: string, correlationId: string) => `${auditPrefix(agent)}chain=${correlationId}/`;
+
+export const chainKey = (agent: string, correlationId: string, runId: string, attempt: string) => `${chainPrefix(agent, correlationId)}${attempt}-${runId}.json`;

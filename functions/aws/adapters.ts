@@ -4,9 +4,9 @@ import type { AwsPeers } from '../../contract/config/settings';
 import type { AgentDelegates } from '../core/chain/chain';
 import { packTask, type TaskInbox } from '../core/chain/inbox';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { AuditRecord, AuditSink } from '../core/audit/records';
+import type { AuditReader, AuditRecord, AuditSink } from '../core/audit/records';
 import { AGENT_EVENT_SOURCE, type AgentEventDetail, type AgentEventType } from '../../contract/events/agent-events';
 import type { EventPublisher } from '../core/events/events';
 import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
@@ -15,7 +15,7 @@ import type { JobRecord, JobStore } from '../core/jobs/jobs';
 import type { ProviderLoaders } from '../core/models/providers';
 import type { SkillStore } from '../core/skills/store';
 import type { FunctionInvoker } from '../core/tools/types';
-import { auditObject } from '../entry/audit';
+import { auditObjects } from '../entry/audit';
 
 /**
  * The AWS side of the runtime's ports: thin translations to the SDK clients, nothing more. Each
@@ -48,15 +48,38 @@ export class S3AuditSink implements AuditSink {
   ) {}
 
   async write(records: readonly AuditRecord[]): Promise<void> {
-    const object = auditObject(records);
-    if (!object) return;
-    try {
-      // Create-only: an attempt's object is written once and never replaced.
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: object.key, Body: object.body, ContentType: 'application/x-ndjson', IfNoneMatch: '*' }));
-    } catch (e) {
-      // The same attempt's records already stored (a write retried after its answer was lost).
-      if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw e;
+    for (const object of auditObjects(records)) {
+      try {
+        // Create-only: an attempt's object is written once and never replaced.
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: object.key, Body: object.body, ContentType: 'application/x-ndjson', IfNoneMatch: '*' }));
+      } catch (e) {
+        // The same attempt's records already stored (a write retried after its answer was lost).
+        if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw e;
+      }
     }
+  }
+}
+
+/** Reads the AuditBucket back, for operators' tools (readChain); agents themselves can read nothing there. */
+export class S3AuditReader implements AuditReader {
+  constructor(
+    private readonly bucket: string,
+    private readonly client: S3Client = new S3Client({}),
+  ) {}
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token && { ContinuationToken: token }) }));
+      keys.push(...(page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return new S3SkillStore(this.bucket, this.client).read(key);
   }
 }
 

@@ -4,7 +4,7 @@
  * does. Started by `startLambdaWorker`.
  */
 async function main(): Promise<void> {
-  const { handler } = await import('../../functions/aws/handler');
+  const { handler } = await import('../../functions/aws/handler.js');
   const context = (timeoutMs: number) => {
     const started = Date.now();
     return { functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, awsRequestId: `req-${started}`, getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started) };

@@ -9,8 +9,9 @@ import { AGENT_CONFIG_ENV, encodeAgentConfig } from '../../contract/config/runti
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import { AgentTeamGraph } from '../../contract/chain/team';
 import type { JobRecord } from '../../contract/jobs/job-record';
-import { DynamoJobStore } from '../../functions/aws/adapters';
-import { chainOf, type RunRecord } from '../../functions/core/audit/records';
+import { DynamoJobStore, S3AuditReader } from '../../functions/aws/adapters';
+import { chainOf, readChain, type RunRecord } from '../../functions/core/audit/records';
+import { S3Client } from '@aws-sdk/client-s3';
 import { loopbackAwsEnvironment, startEventBridgeFake, startLambdaFake, startS3Fake, type EventBridgeFake, type LambdaFake, type S3Fake } from '../__fixtures__/aws-fakes';
 import { startLambdaWorker, type LambdaWorker } from '../__fixtures__/lambda-workers';
 import { startBedrockFake, type FakeTurn, type ModelFake } from '../__fixtures__/model-fakes';
@@ -82,7 +83,7 @@ const invocation = (agent: string, input: string) => ({
 });
 
 /** The SQS batch a bus rule's delivery of `entry` to its target's queue hands the function. */
-const queued = (entry: EventBridgeFake['entries'][number], receives = 1, messageId = randomUUID()) => ({
+const queued = (entry: EventBridgeFake['entries'][number], receives = 1, messageId: string = randomUUID()) => ({
   Records: [
     {
       messageId,
@@ -101,9 +102,12 @@ const queued = (entry: EventBridgeFake['entries'][number], receives = 1, message
 const job = (agent: string, runId: string): Promise<JobRecord | undefined> =>
   new DynamoJobStore(TABLE, agent, new DynamoDBClient({ endpoint: dynamoUrl, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })).get(runId);
 
+const s3Client = () => new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+
+/** Every run record of the attempts' objects (not the chain index). */
 const auditRuns = (): RunRecord[] =>
   [...s3.objects.entries()]
-    .filter(([key]) => key.startsWith(`${BUCKET}/`))
+    .filter(([key]) => key.startsWith(`${BUCKET}/`) && key.endsWith('.jsonl'))
     .flatMap(([, body]) => body.toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as RunRecord))
     .filter((r) => r.type === 'run');
 
@@ -125,8 +129,9 @@ describe('a team of agents on AWS, each in its own function', () => {
     const record = (await job('technical', body.children[1]!.runId))!;
     assert.deepEqual([record.status, record.output, record.chain?.parentAgent, record.chain?.hop], ['succeeded', 'Update the app to 4.3; the crash is fixed there.', 'triage', 1]);
 
-    const chain = chainOf(auditRuns(), body.runId);
+    const chain = await readChain(new S3AuditReader(BUCKET, s3Client()), ['triage', 'billing', 'technical'], body.runId);
     assert.deepEqual(chain.map((r) => [r.agent, r.trigger]), [['triage', 'api'], ['billing', 'call'], ['technical', 'handoff']]);
+    assert.deepEqual(chainOf(auditRuns(), body.runId), chain, 'the chain index holds the same run records as the attempts');
     assert.equal(new Set(chain.map((r) => r.traceId)).size, 1, 'one trace across the three functions');
     assert.ok(events.entries.some((e) => e.DetailType === 'run.completed' && (e.Detail as { chain?: { correlationId: string } }).chain?.correlationId === body.runId));
   });

@@ -1,5 +1,6 @@
 import type { Attempt } from '../models/router';
 import type { ModelRequest, StopReason as ModelStopReason, Usage } from '../models/types';
+import { chainPrefix } from '../../../contract/audit/layout';
 import type { ChainLink, ChildRun } from '../../../contract/jobs/job-record';
 import type { RunStopReason, ValidationReport } from '../../../contract/runs/results';
 import type { ToolOutcome } from '../tools/executor';
@@ -95,4 +96,21 @@ export function chainOf(records: readonly AuditRecord[], correlationId: string):
   return records
     .filter((r): r is RunRecord => r.type === 'run' && r.correlationId === correlationId)
     .sort((a, b) => (a.chain?.hop ?? 0) - (b.chain?.hop ?? 0) || a.startedAt.localeCompare(b.startedAt));
+}
+
+/** Reads audit objects: S3 on AWS, Blob storage on Azure. For operators' tools, never the runtime. */
+export interface AuditReader {
+  /** The keys under `prefix`. */
+  list(prefix: string): Promise<string[]>;
+  get(key: string): Promise<string | undefined>;
+}
+
+/**
+ * A chain of agents' runs by its correlation id, in order, from the chain index each run in it
+ * leaves under its agent's partition: one listing per agent that may have taken part.
+ */
+export async function readChain(reader: AuditReader, agents: readonly string[], correlationId: string): Promise<RunRecord[]> {
+  const keys = (await Promise.all(agents.map((agent) => reader.list(chainPrefix(agent, correlationId))))).flat();
+  const bodies = await Promise.all(keys.map((key) => reader.get(key)));
+  return chainOf(bodies.flatMap((body) => (body ? [JSON.parse(body) as RunRecord] : [])), correlationId);
 }
