@@ -1,15 +1,20 @@
 #!/usr/bin/env node
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadAgentFile } from '../contract/definition';
+import { AgentTeamGraph } from '../contract/chain/team';
+import { loadAgentFile, type AgentDefinition } from '../contract/definition';
 import { toolPolicySchema } from '../contract/policy/tool-policy';
-import { parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget } from '../contract/routing/config';
+import { parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget, type RouterPolicy } from '../contract/routing/config';
 import { awsProviders, LambdaInvoker, secretsManager } from '../functions/aws/adapters';
-import type { AuditRecord } from '../functions/core/audit/records';
+import type { RunResult } from '../functions/core/agent/agent';
+import { chainOf, type AuditRecord } from '../functions/core/audit/records';
+import type { AgentDelegates } from '../functions/core/chain/chain';
 import { MemoryMetrics } from '../functions/core/telemetry/metrics';
-import { assembleRuntime } from '../functions/entry/assemble';
+import { MemoryJobStore } from '../functions/core/jobs/jobs';
+import { assembleRuntime, type Runtime } from '../functions/entry/assemble';
 import { LocalSkillStore } from '../functions/local/skill-store';
+import { LocalAgentTeam } from '../functions/local/team';
 import { RecordingProvider, RecordingTools, ReplayProvider, ReplayTools, type Transcript } from '../functions/local/transcript';
 
 /**
@@ -18,101 +23,167 @@ import { RecordingProvider, RecordingTools, ReplayProvider, ReplayTools, type Tr
  *   npm run agent -- "I was charged twice for ord_12345678"
  *   npm run agent -- --agent path/to/x.agent.yaml --record run.json "..."   (live, and keep a transcript)
  *   npm run agent -- --transcript run.json "..."                              (offline replay)
+ *   npm run agent -- --team stacks/multi-agent "..."                          (an orchestrator and its specialists)
  *
  * It runs live when the environment has credentials for the agent's route (AWS credentials for
  * Bedrock, ANTHROPIC_API_KEY for the Anthropic API), and otherwise replays the agent's recorded
- * transcript. Audit records go to .agent-runs/.
+ * transcript. With `--team`, every `*.agent.yaml` of the folder runs in this process as a team
+ * (calls at once, hand-offs and jobs on an in-process queue), each agent live or from its own
+ * `<name>.transcript.json`; `--record DIR` keeps one transcript per agent. Audit records go to
+ * .agent-runs/.
  */
 const root = resolve(__dirname, '..');
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    agent: { type: 'string', default: join(root, 'stacks/single-agent/support.agent.yaml') },
+    agent: { type: 'string' },
+    team: { type: 'string' },
     transcript: { type: 'string' },
     record: { type: 'string' },
   },
 });
 const prompt = positionals.join(' ').trim();
 if (!prompt) {
-  console.error('usage: npm run agent -- [--agent FILE] [--transcript FILE | --record FILE] "prompt"');
+  console.error('usage: npm run agent -- [--agent FILE | --team FOLDER [--agent NAME]] [--transcript FILE | --record FILE|DIR] "prompt"');
   process.exit(2);
 }
 
-async function main(): Promise<void> {
-  const definition = loadAgentFile(resolve(values.agent!));
+/** What the example app's config says about models and tool policies. */
+function appContext(): { policy: RouterPolicy; toolPolicies: Record<string, unknown> } {
   const context = (JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context: { models: unknown; toolPolicies?: Record<string, unknown> } }).context;
-  const policy = parseRouterConfig(context.models, 'cdk.json models');
-  const route = resolveModel(policy, definition).map(toRuntimeTarget);
-  const toolPolicy = toolPolicySchema.parse(context.toolPolicies?.[definition.cohort] ?? {});
-  const transcriptPath = values.transcript ?? join(dirname(resolve(values.agent!)), `${basename(values.agent!).replace(/\.agent\.ya?ml$/, '')}.transcript.json`);
-  const live = !values.transcript && hasCredentials(route.map((t) => t.provider));
+  return { policy: parseRouterConfig(context.models, 'cdk.json models'), toolPolicies: context.toolPolicies ?? {} };
+}
 
+/** One agent's runtime for this process: live (and maybe recording) or replaying its transcript. */
+interface LocalAgent {
+  readonly runtime: Runtime;
+  readonly live: boolean;
+  readonly source?: string;
+  /** The transcript of what it did, when recording. */
+  recorded(): Transcript | undefined;
+}
+
+async function localAgent(definition: AgentDefinition, options: { transcriptPath: string; replay: boolean; record: boolean; audit: AuditRecord[]; metrics: MemoryMetrics; delegates?: AgentDelegates; callers?: string[]; inbox?: LocalAgentTeam['inbox'] }): Promise<LocalAgent> {
+  const { policy, toolPolicies } = appContext();
+  const route = resolveModel(policy, definition).map(toRuntimeTarget);
+  const toolPolicy = toolPolicySchema.parse(toolPolicies[definition.cohort] ?? {});
+  const live = !options.replay && hasCredentials(route.map((t) => t.provider));
   let transcript: Transcript | undefined;
   if (!live) {
-    if (!existsSync(transcriptPath)) throw new Error(`no credentials for ${route.map((t) => t.provider).join(', ')} and no transcript at ${transcriptPath}`);
-    transcript = JSON.parse(readFileSync(transcriptPath, 'utf8')) as Transcript;
-    console.error(`offline: replaying ${transcriptPath}${transcript.note ? ` (${transcript.note})` : ''}`);
+    if (!existsSync(options.transcriptPath)) throw new Error(`agent ${definition.name}: no credentials for ${route.map((t) => t.provider).join(', ')} and no transcript at ${options.transcriptPath}`);
+    transcript = JSON.parse(readFileSync(options.transcriptPath, 'utf8')) as Transcript;
   }
   const recorders: { providers: RecordingProvider[]; tools?: RecordingTools } = { providers: [] };
   const replay = transcript && new ReplayTools(transcript);
-
-  const audit: AuditRecord[] = [];
-  const metrics = new MemoryMetrics();
+  const record = live && options.record;
   const runtime = await assembleRuntime(
-    { definition, route, prices: pricesFor(policy, route.map((t) => t.model)), toolPolicy },
+    { definition, route, prices: pricesFor(policy, route.map((t) => t.model)), toolPolicy, ...(options.callers?.length && { callers: options.callers }) },
     {
       skills: new LocalSkillStore(join(root, 'skills')),
-      audit: { write: async (records) => void audit.push(...records) },
-      metrics,
+      audit: { write: async (records) => void options.audit.push(...records) },
+      metrics: options.metrics,
       secret: secretFromEnv,
       providers: awsProviders(process.env.AWS_REGION ?? 'us-east-1'),
       functions: new LambdaInvoker(),
+      ...(options.delegates && { delegates: options.delegates, jobs: new MemoryJobStore() }),
+      ...(options.inbox && { inbox: options.inbox }),
       replace: {
         providers: (liveProviders) =>
           transcript
             ? async (target) => new ReplayProvider(target.model, transcript!)
-            : values.record
+            : record
               ? async (target) => {
                   const provider = new RecordingProvider(await liveProviders(target));
                   recorders.providers.push(provider);
                   return provider;
                 }
               : liveProviders,
-        transports: (liveTools) =>
-          replay ? { http: replay, function: replay, mcp: replay } : values.record ? { ...liveTools, http: (recorders.tools = new RecordingTools(liveTools.http!)) } : liveTools,
+        transports: (liveTools) => (replay ? { ...liveTools, http: replay, function: replay, mcp: replay } : record ? { ...liveTools, http: (recorders.tools = new RecordingTools(liveTools.http!)) } : liveTools),
       },
     },
   );
-  const { agent } = runtime;
+  return {
+    runtime,
+    live,
+    ...(transcript && { source: `${options.transcriptPath}${transcript.note ? ` (${transcript.note})` : ''}` }),
+    recorded: () => (record ? { agent: definition.name, recordedAt: new Date().toISOString(), turns: recorders.providers.flatMap((p) => p.turns), toolResults: recorders.tools?.results ?? [] } : undefined),
+  };
+}
+
+const transcriptBeside = (file: string) => join(dirname(resolve(file)), `${basename(file).replace(/\.agent\.ya?ml$/, '')}.transcript.json`);
+
+async function main(): Promise<void> {
+  const audit: AuditRecord[] = [];
+  const metrics = new MemoryMetrics();
   const runId = `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const { agents, entry, team } = values.team ? await teamAgents(resolve(values.team), audit, metrics) : await singleAgent(audit, metrics);
+  for (const [name, a] of agents) console.error(`${a.live ? "live" : `offline: replaying ${a.source}`} (agent ${name})`);
+
+  const definition = entry.runtime.config.definition;
   const originalLog = console.log;
   console.log = () => {}; // the runtime's structured audit lines; they go to .agent-runs/ instead
-  const result = await agent.run({ runId, input: prompt, trigger: 'local', deadline: Date.now() + definition.limits.timeoutSeconds * 1000 }).finally(() => (console.log = originalLog));
-  await runtime.close();
+  let result: RunResult;
+  try {
+    result = await entry.runtime.agent.run({ runId, input: prompt, trigger: 'local', deadline: Date.now() + definition.limits.timeoutSeconds * 1000 });
+    await team?.idle();
+  } finally {
+    console.log = originalLog;
+  }
+  await Promise.all([...agents.values()].map((a) => a.runtime.close()));
 
   mkdirSync(join(root, '.agent-runs'), { recursive: true });
   writeFileSync(join(root, '.agent-runs', `${runId}.jsonl`), audit.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  if (live && values.record) {
-    const transcript: Transcript = {
-      agent: definition.name,
-      recordedAt: new Date().toISOString(),
-      turns: recorders.providers.flatMap((p) => p.turns),
-      toolResults: recorders.tools?.results ?? [],
-    };
-    writeFileSync(resolve(values.record), JSON.stringify(transcript, null, 2) + '\n');
+  if (values.record) {
+    for (const [name, a] of agents) {
+      const transcript = a.recorded();
+      if (transcript) writeFileSync(values.team ? join(resolve(values.record), `${name}.transcript.json`) : resolve(values.record), JSON.stringify(transcript, null, 2) + '\n');
+    }
   }
 
-  console.log(result.structuredOutput !== undefined ? JSON.stringify(result.structuredOutput, null, 2) : result.output);
+  console.log(answerText(result));
+  const chain = chainOf(audit, runId);
+  for (const run of chain.slice(1)) console.log(`--- ${run.agent} (${run.chain?.kind}, hop ${run.chain?.hop}) ---\n${run.structuredOutput !== undefined ? JSON.stringify(run.structuredOutput, null, 2) : run.output}`);
   console.error(
     [
-      `agent ${definition.name} (${definition.cohort}) · ${live ? 'live' : 'replayed'} on ${result.provider}/${result.model}`,
+      `agent ${definition.name} (${definition.cohort}) · ${entry.live ? 'live' : 'replayed'} on ${result.provider}/${result.model}`,
       `stop: ${result.stopReason} after ${result.steps} step(s) · tokens in ${result.usage.inputTokens} out ${result.usage.outputTokens} cached ${result.usage.cacheReadTokens} · $${result.costUsd.toFixed(6)}`,
       result.validation ? `output: ${result.validation.ok ? 'valid' : `INVALID: ${result.validation.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`}` : '',
+      ...(chain.length > 1 ? [`chain ${runId}: ${chain.map((r) => `${r.agent}${r.chain ? ` (${r.chain.kind})` : ''} ${r.stopReason}`).join(' → ')}`] : []),
       `tool calls ${metrics.sum('ToolCalls')} · skills loaded ${metrics.sum('SkillActivations')} · audit .agent-runs/${runId}.jsonl`,
     ]
       .filter(Boolean)
       .join('\n'),
   );
+}
+
+async function singleAgent(audit: AuditRecord[], metrics: MemoryMetrics) {
+  const file = values.agent ?? join(root, 'stacks/single-agent/support.agent.yaml');
+  const definition = loadAgentFile(resolve(file));
+  const entry = await localAgent(definition, { transcriptPath: values.transcript ?? transcriptBeside(file), replay: Boolean(values.transcript), record: Boolean(values.record), audit, metrics });
+  return { agents: new Map([[definition.name, entry]]), entry, team: undefined };
+}
+
+/** Every agent of a folder as one team; the entry is `--agent NAME`, or the agent no other calls. */
+async function teamAgents(folder: string, audit: AuditRecord[], metrics: MemoryMetrics) {
+  const files = readdirSync(folder).filter((f) => /\.agent\.ya?ml$/.test(f)).map((f) => join(folder, f));
+  const definitions = files.map((f) => loadAgentFile(f));
+  const graph = new AgentTeamGraph(definitions);
+  const team = new LocalAgentTeam();
+  if (values.record) mkdirSync(resolve(values.record), { recursive: true });
+  const agents = new Map<string, LocalAgent>();
+  for (const [i, definition] of definitions.entries()) {
+    const agent = await localAgent(definition, { transcriptPath: transcriptBeside(files[i]!), replay: false, record: Boolean(values.record), audit, metrics, delegates: team.delegates(), callers: graph.callersOf(definition.name), inbox: team.inbox });
+    team.add(agent.runtime);
+    agents.set(definition.name, agent);
+  }
+  const name = values.agent ?? graph.names.find((n) => graph.callersOf(n).length === 0);
+  const entry = name && agents.get(name);
+  if (!entry) throw new Error(`no entry agent: name one with --agent (the team has ${graph.names.join(', ')})`);
+  return { agents, entry, team };
+}
+
+function answerText(result: RunResult): string {
+  return result.structuredOutput !== undefined ? JSON.stringify(result.structuredOutput, null, 2) : result.output;
 }
 
 /** Credentials the environment offers for at least one provider of the route. */

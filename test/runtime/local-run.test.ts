@@ -45,4 +45,15 @@ describe('npm run agent', () => {
     assert.deepEqual(JSON.parse(replayed.stdout), answer);
     assert.equal(bedrock.requests.length, 1, 'the replay made no model call');
   });
+
+  it('runs the stage-2 team in one process from each agent\'s transcript: a call, a hand-off, one chain', async () => {
+    const { stdout, stderr } = await cli(['--team', 'stacks/multi-agent', 'I was charged twice for ord_12345678 and the app crashes when I sign in'], {});
+    const [answer, ...children] = stdout.split(/^--- /m);
+    assert.match(answer!, /refunded it\. Our technical support team now has your sign-in problem/);
+    assert.match(children[0]!, /^billing \(call, hop 1\) ---\n\{\n  "finding": "Order ord_12345678 was charged 49 EUR twice/);
+    assert.match(children[1]!, /^technical \(handoff, hop 1\) ---\nThere is an open incident on the mobile app/);
+    for (const agent of ['triage', 'billing', 'technical']) assert.match(stderr, new RegExp(`offline: replaying .*${agent}\\.transcript\\.json.*\\(agent ${agent}\\)`));
+    assert.match(stderr, /chain local-[^:]+: triage end_turn → billing \(call\) end_turn → technical \(handoff\) end_turn/);
+    assert.match(stderr, /skills loaded 3/);
+  });
 });
