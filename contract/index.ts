@@ -5,7 +5,8 @@
  * `serverless-agents/azure`.
  */
 export { AGENT_NAME_MAX, agentDefinitionSchema } from './definition/schema';
-export type { AgentDefinitionInput, AgentLimits, AgentOutput, AgentSpec, AgentTool, AgentTrigger, ModelReference, OutputRule } from './definition/schema';
+export { AGENT_TOOL_INPUT, HANDOFF_TOOL } from './definition/schema';
+export type { AgentCallTool, AgentDefinitionInput, AgentHandoff, AgentLimits, AgentOutput, AgentSpec, AgentTool, AgentTrigger, ModelReference, OutputRule } from './definition/schema';
 export { AgentDefinitionError, defineAgent, formatIssues, type AgentDefinition, type DefineAgentOptions } from './definition/define';
 export { contentHash, definitionVersion } from './definition/integrity';
 export { loadAgentFile } from './definition/load';
@@ -18,7 +19,9 @@ export { decodeAgentConfig, type AgentRuntimeConfig, type ModelPrice, type Model
 export { parseRequestBody, requestBodySchema, type RequestBody } from './api/request';
 export type { JobAccepted, JobMessage, JobMessageAttributes, ScheduleMessage } from './api/messages';
 export type { Invocation } from './api/invocation';
-export { JOB_RETENTION_DAYS, type JobRecord, type JobStatus } from './jobs/job-record';
+export { JOB_RETENTION_DAYS, type ChainLink, type ChildRun, type JobRecord, type JobStatus } from './jobs/job-record';
+export { AgentTeamGraph, type TeamEdge } from './chain/team';
+export { taskEventType, TASK_MESSAGE_LIMIT, type AgentTask, type ChainEnvelope, type RefusalReason, type TaskKind, type TaskResult } from './chain/envelope';
 export type { RunStopReason, Usage, ValidationProblem, ValidationReport } from './runs/results';
 export { AGENT_EVENT_SOURCE, AGENT_EVENT_TYPES, type AgentEventDetail, type AgentEventType } from './events/agent-events';
 export { METRICS_NAMESPACE, RUN_METRICS, type RunMetric } from './metrics/run-metrics';
