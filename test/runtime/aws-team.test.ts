@@ -46,12 +46,16 @@ before(async () => {
   events = await startEventBridgeFake();
   s3 = await startS3Fake();
   lambda = await startLambdaFake({ 'billing-fn': (payload) => workers.billing!.invoke(payload) });
-  const definitions = teamDefinitions({ triage: { handoffs: ['technical'] } });
+  // technical may hand back to triage, so a loop between the two can be tried; every turn costs
+  // 1000 USD per million tokens (a scripted turn of 10 in and 5 out costs 0.015), so the budget
+  // test can spend the chain's budget in a few turns.
+  const definitions = teamDefinitions({ triage: { limits: { budgetUsd: 0.25 } }, technical: { handoffs: ['triage'] } });
   const graph = new AgentTeamGraph(definitions);
   for (const definition of definitions) {
     const name = definition.name;
     models[name] = await startBedrockFake((_body, index) => scripts[name]![0] ? scripts[name]!.shift()! : { status: 500, body: { message: `no scripted turn ${index}` } });
-    const config = { definition, route: [{ provider: 'bedrock' as const, model: `${name}-model` }], callers: graph.callersOf(name) };
+    const model = `${name}-model`;
+    const config = { definition, route: [{ provider: 'bedrock' as const, model }], prices: { [model]: { inputPerMTok: 1000, outputPerMTok: 1000 } }, callers: graph.callersOf(name) };
     workers[name] = await startLambdaWorker({
       ...loopbackAwsEnvironment({ bedrock: models[name]!.url, s3: s3.url, eventBridge: events.url, dynamoDb: dynamoUrl, sqs: 'http://127.0.0.1:9', secretsManager: 'http://127.0.0.1:9', anthropic: 'http://127.0.0.1:9' }),
       AWS_ENDPOINT_URL_LAMBDA: lambda.url,
@@ -61,7 +65,8 @@ before(async () => {
       [RUNTIME_ENV.bus]: 'agents',
       [RUNTIME_ENV.auditBucket]: BUCKET,
       [RUNTIME_ENV.queueMaxReceives]: '3',
-      ...(name === 'triage' && { [RUNTIME_ENV.peers]: JSON.stringify({ billing: { function: 'billing-fn' } }) }),
+      // As AgentFunction sets it: for an agent with tasks to send, the functions it calls.
+      ...(graph.from(name).length && { [RUNTIME_ENV.peers]: JSON.stringify(name === 'triage' ? { billing: { function: 'billing-fn' } } : {}) }),
     });
   }
 });
@@ -168,5 +173,61 @@ describe('a team of agents on AWS, each in its own function', () => {
     assert.deepEqual(body.children.map((c) => [c.agent, c.status]), [['billing', 'failed']]);
     const toolResult = JSON.stringify(models.triage!.requests.at(-1)!.body);
     assert.match(toolResult, /agent \\"billing\\" did not answer: a model refused the request/);
+  });
+
+  it('stops two agents handing a conversation back and forth, and announces it over the bus', async () => {
+    scripts.triage!.push({ toolUses: [{ name: 'handoff', input: { agent: 'technical', input: 'Yours.' } }] }, { text: 'Passed.' });
+    const answer = (await workers.triage!.invoke(invocation('triage', 'Whose is it?'))) as { body: string };
+    const root = (JSON.parse(answer.body) as { runId: string }).runId;
+    const first = events.entries.filter((e) => e.DetailType === 'handoff.to.technical').at(-1)!;
+    scripts.technical!.push({ toolUses: [{ name: 'handoff', input: { agent: 'triage', input: 'Not mine.' } }] }, { text: 'Passed back.' });
+    await workers.technical!.invoke(queued(first));
+    const back = events.entries.filter((e) => e.DetailType === 'handoff.to.triage').at(-1)!;
+    assert.equal((back.Detail as AgentTask).chain.hop, 2);
+    scripts.triage!.push({ toolUses: [{ name: 'handoff', input: { agent: 'technical', input: 'Yours again.' } }] }, { text: 'Could not pass it on.' });
+    await workers.triage!.invoke(queued(back));
+    const refused = events.entries.filter((e) => e.DetailType === 'handoff.refused').at(-1)!;
+    const detail = refused.Detail as { agent: string; refused: { reason: string; message: string; to: string }; chain: { correlationId: string } };
+    assert.deepEqual([detail.agent, detail.refused.to, detail.refused.reason, detail.chain.correlationId], ['triage', 'technical', 'loop', root]);
+    assert.match(detail.refused.message, /triage → technical → triage/);
+    assert.equal(events.entries.filter((e) => e.DetailType === 'handoff.to.technical' && (e.Detail as AgentTask).chain.correlationId === root).length, 1, 'the third hop never went out');
+  });
+
+  it('refuses a task past its hop limit at the receiver: recorded failed once, handoff.refused, nothing run', async () => {
+    const first = events.entries.find((e) => e.DetailType === 'handoff.to.technical')!;
+    const task = first.Detail as AgentTask;
+    const tooFar = { ...task, runId: 'task-too-far', chain: { ...task.chain, hop: 6, maxHops: 9, path: ['triage', 'billing', 'triage', 'billing', 'triage', 'triage'] } };
+    const calls = models.technical!.requests.length;
+    const entry = { ...first, Detail: tooFar };
+    const result = (await workers.technical!.invoke(queued(entry))) as { batchItemFailures: unknown[] };
+    assert.deepEqual(result.batchItemFailures, [], 'a refusal is final: the message is done with');
+    await workers.technical!.invoke(queued(entry, 2));
+    assert.equal(models.technical!.requests.length, calls, 'nothing ran');
+    const record = (await job('technical', 'task-too-far'))!;
+    assert.deepEqual([record.status, record.error], ['failed', 'refused: the chain has reached its limit of 5 hops']);
+    const refusals = events.entries.filter((e) => e.DetailType === 'handoff.refused' && (e.Detail as { refused: { taskRunId: string } }).refused.taskRunId === 'task-too-far');
+    assert.equal(refusals.length, 1, 'announced once, however often delivered');
+    assert.equal((refusals[0]!.Detail as { refused: { reason: string } }).refused.reason, 'max_hops');
+  });
+
+  it('shares one budget along the chain: billing runs out of what triage left it, and the chain ends on cost_budget', async () => {
+    // 100 tokens in and 5 out a turn: 0.105 USD; triage may spend 0.25 for the whole chain.
+    const costly = { usage: { inputTokens: 100 } };
+    scripts.triage!.push({ toolUses: [{ name: 'ask_billing', input: { task: 'Audit every invoice.' } }], ...costly }, { text: 'never reached', ...costly });
+    scripts.billing!.push({ toolUses: [{ name: 'nothing', input: {} }], ...costly }, { toolUses: [{ name: 'nothing', input: {} }], ...costly }, { text: 'never reached', ...costly });
+    const answer = (await workers.triage!.invoke(invocation('triage', 'Audit.'))) as { statusCode: number; body: string };
+    const body = JSON.parse(answer.body) as { stopReason: string; message: string; runId: string };
+    assert.equal(answer.statusCode, 422, answer.body);
+    assert.equal(body.stopReason, 'cost_budget');
+    const billingRuns = auditRuns().filter((r) => r.agent === 'billing' && r.correlationId === body.runId);
+    assert.deepEqual(
+      billingRuns.map((r) => [r.stopReason, Math.round(r.costUsd * 1000) / 1000]),
+      [['cost_budget', 0.21]],
+      'billing had 0.145 of the chain left, not its own 1 USD, and stopped after its second turn',
+    );
+    const triageRun = auditRuns().find((r) => r.runId === body.runId)!;
+    assert.equal(Math.round((triageRun.costUsd + triageRun.delegatedCostUsd!) * 1000) / 1000, 0.315);
+    scripts.triage!.length = 0;
+    scripts.billing!.length = 0;
   });
 });
