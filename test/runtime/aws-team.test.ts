@@ -49,7 +49,16 @@ before(async () => {
   // technical may hand back to triage, so a loop between the two can be tried; every turn costs
   // 1000 USD per million tokens (a scripted turn of 10 in and 5 out costs 0.015), so the budget
   // test can spend the chain's budget in a few turns.
-  const definitions = teamDefinitions({ triage: { limits: { budgetUsd: 0.25 } }, technical: { handoffs: ['triage'] } });
+  const definitions = teamDefinitions({
+    triage: {
+      limits: { budgetUsd: 0.25 },
+      tools: [
+        { name: 'ask_billing', kind: 'agent', agent: 'billing', description: 'Ask the billing specialist.' },
+        { name: 'review', kind: 'agent', agent: 'billing', mode: 'job', description: 'Have billing review a customer.' },
+      ],
+    },
+    technical: { handoffs: ['triage'] },
+  });
   const graph = new AgentTeamGraph(definitions);
   for (const definition of definitions) {
     const name = definition.name;
@@ -229,5 +238,33 @@ describe('a team of agents on AWS, each in its own function', () => {
     assert.equal(Math.round((triageRun.costUsd + triageRun.delegatedCostUsd!) * 1000) / 1000, 0.315);
     scripts.triage!.length = 0;
     scripts.billing!.length = 0;
+  });
+
+  it('gives billing a job over the bus and waits for its result in the same run', async () => {
+    scripts.triage!.push({ toolUses: [{ name: 'review', input: { task: 'Review every invoice of cus_123456.' } }] }, { text: 'The review found one wrong charge.' });
+    scripts.billing!.push({ text: 'One wrong charge of 12 EUR in March.' });
+    const seen = events.entries.length;
+    // The bus rule and the queue, as a pump: each delegation event reaches billing's function.
+    let pumping = true;
+    const pump = (async () => {
+      let next = seen;
+      while (pumping) {
+        const entry = events.entries.slice(next).find((e) => e.DetailType === 'delegation.to.billing');
+        if (entry) {
+          next = events.entries.indexOf(entry) + 1;
+          await workers.billing!.invoke(queued(entry));
+        } else await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const answer = (await workers.triage!.invoke(invocation('triage', 'Review cus_123456.'))) as { statusCode: number; body: string };
+    pumping = false;
+    await pump;
+    assert.equal(answer.statusCode, 200, answer.body);
+    const body = JSON.parse(answer.body) as { output: string; children: { agent: string; kind: string; status: string; runId: string }[] };
+    assert.equal(body.output, 'The review found one wrong charge.');
+    assert.deepEqual(body.children.map((c) => [c.agent, c.kind, c.status]), [['billing', 'job', 'succeeded']]);
+    assert.match(JSON.stringify(models.triage!.requests.at(-1)!.body), /One wrong charge of 12 EUR in March\./);
+    const record = (await job('billing', body.children[0]!.runId))!;
+    assert.deepEqual([record.status, record.chain?.kind], ['succeeded', 'job']);
   });
 });

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { ModelError } from '../../functions/core/models/types';
 import { chainOf } from '../../functions/core/audit/records';
 import { resetBreakers } from '../../functions/core/models/circuit-breaker';
+import { runQueued } from '../../functions/entry/queued';
+import { runTask } from '../../functions/entry/tasks';
 import { memoryTeam, teamDefinitions } from '../__fixtures__/team';
 
 const ask = (task: string) => ({ toolUses: [{ name: 'ask_billing', input: { task } }] });
@@ -147,6 +149,36 @@ describe('a team of agents in one process', () => {
     ]);
     assert.equal(new Set(chain.map((r) => r.traceId)).size, 1);
     assert.match(chain[0]!.traceId!, /^[0-9a-f]{32}$/);
+    await team.close();
+  });
+
+  it('gives a specialist a job through its queue and waits for the result; the queued orchestrator\'s record lists its children', async () => {
+    const definitions = teamDefinitions({ triage: { triggers: [{ type: 'job' }], tools: [{ name: 'review', kind: 'agent', agent: 'billing', mode: 'job', description: 'Review a customer.', input: { type: 'object', required: ['customerId'], properties: { customerId: { type: 'string' } } } }] } });
+    const { team, providers, jobs } = await memoryTeam(definitions, {
+      triage: [{ toolUses: [{ name: 'review', input: { customerId: 'cus_123456' } }] }, { text: 'Review done: one wrong charge.' }],
+      billing: [{ text: 'One wrong charge of 12 EUR in March.' }],
+    });
+    const done = (await runQueued(team.runtime('triage'), { runId: 'job-9', jobId: 'job-9', trigger: 'job', input: 'Review cus_123456' }, { deadline: Date.now() + 30_000 })) as { output: string };
+    assert.equal(done.output, 'Review done: one wrong charge.');
+    assert.deepEqual(JSON.parse((providers.billing!.requests[0]!.messages[0]!.content[0] as { text: string }).text), { customerId: 'cus_123456' }, 'a structured input reaches the agent as JSON');
+    const toolResult = providers.triage!.requests[1]!.messages[2]!.content[0] as { content: string; isError?: boolean };
+    assert.deepEqual([toolResult.content, toolResult.isError], ['One wrong charge of 12 EUR in March.', undefined]);
+    const record = (await jobs.triage!.get('job-9'))!;
+    assert.equal(record.status, 'succeeded');
+    assert.deepEqual(record.children!.map((c) => [c.agent, c.kind, c.status]), [['billing', 'job', 'succeeded']]);
+    const child = (await jobs.billing!.get(record.children![0]!.runId))!;
+    assert.deepEqual([child.status, child.chain?.kind, child.chain?.parentRunId, child.chain?.correlationId], ['succeeded', 'job', 'job-9', 'job-9']);
+    await team.close();
+  });
+
+  it('refuses a task from an agent that may not send it one, before anything runs', async () => {
+    const { team, providers, jobs, events } = await memoryTeam(teamDefinitions(), { technical: [{ text: 'must not run' }] });
+    const forged = { version: 1 as const, kind: 'handoff' as const, from: 'billing', to: 'technical', runId: 'task-forged', input: 'Do it.', chain: { correlationId: 'c', causationId: 'c', hop: 1, maxHops: 5, deadline: Date.now() + 60_000, budget: { costUsd: 1, tokens: 1000 }, cohort: 'default', path: ['billing'] } };
+    const result = await runTask(team.runtime('technical'), forged, { deadline: Date.now() + 30_000 });
+    assert.deepEqual([result.status, result.error], ['refused', 'refused: agent billing may not send tasks to technical (its definition does not list it)']);
+    assert.equal(providers.technical!.requests.length, 0);
+    assert.equal((await jobs.technical!.get('task-forged'))!.status, 'failed');
+    assert.deepEqual(events.events.map((e) => [e.type, e.detail.refused?.reason]), [['handoff.refused', 'not_allowed']]);
     await team.close();
   });
 });
