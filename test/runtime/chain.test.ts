@@ -181,4 +181,22 @@ describe('a team of agents in one process', () => {
     assert.deepEqual(events.events.map((e) => [e.type, e.detail.refused?.reason]), [['handoff.refused', 'not_allowed']]);
     await team.close();
   });
+
+  it('dead-letters a hand-off that keeps failing, and its record and run.failed say so', async () => {
+    resetBreakers();
+    const overloaded = () => new ModelError('overloaded', 'overloaded', 529);
+    const { team, jobs, events } = await memoryTeam(teamDefinitions(), {
+      triage: [handoff('technical', 'The app crashes.'), { text: 'Passed on.' }],
+      // Three deliveries, each trying the model three times.
+      technical: Array.from({ length: 9 }, overloaded),
+    });
+    const result = await team.runtime('triage').agent.run({ runId: 'root-dlq', input: 'Crash', trigger: 'api', deadline: Date.now() + 30_000 });
+    await team.idle();
+    const record = (await jobs.technical!.get(result.children![0]!.runId))!;
+    assert.deepEqual([record.status, record.deliveries, record.chain?.kind], ['dead_lettered', 3, 'handoff']);
+    assert.match(record.error!, /no model was available/);
+    const failed = events.events.filter((e) => e.type === 'run.failed');
+    assert.deepEqual(failed.map((e) => [e.detail.agent, e.detail.status, e.detail.chain?.correlationId]), [['technical', 'dead_lettered', 'root-dlq']]);
+    await team.close();
+  });
 });
