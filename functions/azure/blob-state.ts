@@ -1,13 +1,15 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { jobBlobName } from '../../contract/state/table';
-import type { AuditRecord, AuditSink } from '../core/audit/records';
+import type { AuditReader, AuditRecord, AuditSink } from '../core/audit/records';
+import type { TaskInbox } from '../core/chain/inbox';
 import type { JobRecord, JobStore } from '../core/jobs/jobs';
-import { auditObject } from '../entry/audit';
+import { auditObjects } from '../entry/audit';
 
 /**
  * An Azure agent's state in storage only its identity may write: job status as one JSON blob per
  * job in its state account, audit records laid out as in S3 on AWS in its audit account, whose
- * container keeps every record unchanged for the retention period.
+ * container keeps every record unchanged for the retention period. Its inbox, in the same state
+ * account, is the one place the agents that send it tasks may write too.
  */
 
 const isNotFound = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;
@@ -87,16 +89,82 @@ export class BlobAuditSink implements AuditSink {
   constructor(private readonly container: ContainerClient) {}
 
   async write(records: readonly AuditRecord[]): Promise<void> {
-    const object = auditObject(records);
-    if (!object) return;
-    try {
-      // Create-only: an attempt's blob is written once and never replaced.
-      await this.container
-        .getBlockBlobClient(object.key)
-        .upload(object.body, Buffer.byteLength(object.body), { blobHTTPHeaders: { blobContentType: 'application/x-ndjson' }, conditions: { ifNoneMatch: '*' } });
-    } catch (e) {
-      // The same attempt's records already stored (a write retried after its answer was lost).
-      if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+    // The attempt's records, and for a run in a chain of agents its run record under the chain's index.
+    for (const object of auditObjects(records)) {
+      try {
+        // Create-only: an attempt's blob is written once and never replaced.
+        await this.container
+          .getBlockBlobClient(object.key)
+          .upload(object.body, Buffer.byteLength(object.body), { blobHTTPHeaders: { blobContentType: 'application/x-ndjson' }, conditions: { ifNoneMatch: '*' } });
+      } catch (e) {
+        // The same attempt's records already stored (a write retried after its answer was lost).
+        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      }
     }
   }
 }
+
+/**
+ * Reads a team's audit records back, for operators' tools (`readChain`); agents themselves can
+ * read nothing there. Each agent's records are in its own audit account: `containerOf` names it
+ * for the agent every key starts with (`agent=NAME/`).
+ */
+export class BlobAuditReader implements AuditReader {
+  constructor(private readonly containerOf: (agent: string) => ContainerClient) {}
+
+  async list(prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const blob of this.containerOf(agentOfKey(prefix)).listBlobsFlat({ prefix })) names.push(blob.name);
+    return names;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    try {
+      return (await this.containerOf(agentOfKey(key)).getBlobClient(key).downloadToBuffer()).toString('utf8');
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+}
+
+/** The agent an audit key or prefix belongs to (contract/audit/layout.ts). */
+function agentOfKey(key: string): string {
+  const agent = /^agent=([^/]+)\//.exec(key)?.[1];
+  if (!agent) throw new Error(`"${key}" is not under an agent's audit partition (agent=NAME/)`);
+  return agent;
+}
+
+/**
+ * Task inputs too large for a message, as `<key>.json` in the `inbox` container of the receiving
+ * agent's state account: the sender writes there (a role on that container alone), the receiver
+ * reads its own. `containerOf` names the container of an agent's inbox, and may refuse an agent
+ * this one cannot reach.
+ */
+export class BlobTaskInbox implements TaskInbox {
+  constructor(private readonly containerOf: (agent: string) => ContainerClient) {}
+
+  async put(agent: string, key: string, text: string): Promise<void> {
+    try {
+      // Create-only: a task's input never changes under its run id.
+      await this.containerOf(agent)
+        .getBlockBlobClient(inboxBlobName(key))
+        .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' }, conditions: { ifNoneMatch: '*' } });
+    } catch (e) {
+      // Already there: the same task sent again after its first answer was lost.
+      const status = (e as { statusCode?: number }).statusCode;
+      if (status !== 409 && status !== 412) throw e;
+    }
+  }
+
+  async get(agent: string, key: string): Promise<string | undefined> {
+    try {
+      return (await this.containerOf(agent).getBlobClient(inboxBlobName(key)).downloadToBuffer()).toString('utf8');
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+}
+
+const inboxBlobName = (key: string) => `${key}.json`;

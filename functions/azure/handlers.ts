@@ -6,18 +6,20 @@ import type { RequestBody } from '../../contract/api/request';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { AZURE_AFTER_RUN_SECONDS } from '../../contract/config/settings';
 import { acceptJob, answerOnce } from '../entry/idempotency';
-import { deadlineFrom } from '../entry/outcome';
+import { deadlineFrom, RetryableRunError } from '../entry/outcome';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
+import { runTask } from '../entry/tasks';
 import type { AzureRuntime } from './runtime';
 
 /**
  * The Azure Functions entry points of an agent, on the `@azure/functions` v4 programming model.
  * They do what the Lambda handler does on AWS, around the same core: run now over HTTP, queue a
- * job through Service Bus, and run queued messages, Event Grid events and schedules. A queued run
- * that throws is abandoned (a Service Bus message after a pause, see redeliveryPauseMs), so Service
- * Bus (or Event Grid) delivers it again and, when deliveries run out, dead-letters it: nothing is
- * dropped. A run nothing will deliver again (a timer's, or a
+ * job through Service Bus, run a task another agent of its team calls it with, and run queued
+ * messages (jobs, and the tasks Event Grid delivers from the team's topic), Event Grid events and
+ * schedules. A queued run that throws is abandoned (a Service Bus message after a pause, see
+ * redeliveryPauseMs), so Service Bus (or Event Grid) delivers it again and, when deliveries run
+ * out, dead-letters it: nothing is dropped. A run nothing will deliver again (a timer's, or a
  * message on its last delivery) is marked failed and announced with run.failed.
  */
 
@@ -25,10 +27,15 @@ export interface AgentHandlers {
   invoke(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
   submitJob(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
   jobStatus(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
+  /** A task another agent of the team calls this one with: its answer, as the caller's tool result. */
+  task(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
   queueMessage(message: unknown, context: InvocationContext): Promise<unknown>;
   event(event: EventGridEvent, context: InvocationContext): Promise<unknown>;
   schedule(index: number): (timer: Timer, context: InvocationContext) => Promise<unknown>;
 }
+
+/** The Azure load balancer's idle timeout for HTTP requests to Functions, which no setting raises. */
+const AZURE_HTTP_TIMEOUT_SECONDS = 230;
 
 /** The request schema loads with the first request that needs checking, so zod is not parsed at start. */
 const requestParser = () => import('../../contract/api/request.js').then((m) => m.parseRequestBody);
@@ -111,6 +118,29 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   }
 
   /**
+   * A task sent by a caller waiting for the answer: run through the task entry (checked, once per
+   * run id) within the caller's deadline and the HTTP front end's. A run worth another try answers
+   * 503, which the caller's tool reports; the caller may send the same task again.
+   */
+  async function task(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    const elsewhere = notThisAgent(request, context);
+    if (elsewhere) return elsewhere;
+    let body: unknown;
+    try {
+      body = JSON.parse(await request.text());
+    } catch {
+      return json(400, { message: 'the request body is not JSON', requestId: context.invocationId });
+    }
+    const limit = Math.min(definition.limits.timeoutSeconds, AZURE_HTTP_TIMEOUT_SECONDS);
+    try {
+      return json(200, await runTask(await getRuntime(), body, { deadline: deadlineFrom(limit * 1000), messageId: context.invocationId, log: (line) => context.error(line) }));
+    } catch (e) {
+      if (e instanceof RetryableRunError) return json(503, { message: e.message, runId: e.runId });
+      throw e;
+    }
+  }
+
+  /**
    * A queued run through the shared life cycle (functions/entry/queued.ts). A run that throws is
    * abandoned, so Service Bus or Event Grid delivers it again, until either dead-letters it.
    */
@@ -123,8 +153,14 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
     // Service Bus dead-letters a message that fails its last delivery.
     const last = options.maxDeliveries !== undefined && deliveryCount >= options.maxDeliveries;
+    const delivery = last ? { lastDelivery: 'dead_lettered' as const } : {};
+    const messageId = String(context.triggerMetadata?.messageId ?? context.invocationId);
     try {
-      return await runOnce(parseMessage(message, String(context.triggerMetadata?.messageId ?? context.invocationId), await requestParser()), context, last ? { lastDelivery: 'dead_lettered' } : {});
+      const body = typeof message === 'string' ? messageBody(message) : message;
+      const task = taskOf(body);
+      // A hand-off or job from another agent, as the team's topic delivers it: checked and run once per run id.
+      if (task !== undefined) return await runTask(await getRuntime(), task, { deadline: deadline(), ...delivery, messageId, log: (line) => context.error(line) });
+      return await runOnce(parseMessage(body, messageId, await requestParser()), context, delivery);
     } catch (error) {
       if (!last) {
         const hostTimeLeft = started + (definition.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS) * 1000 - Date.now();
@@ -149,12 +185,24 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     return runOnce({ runId, trigger: 'schedule', input: trigger.input }, context, { lastDelivery: 'failed' });
   };
 
-  return { invoke, submitJob, jobStatus, queueMessage, event, schedule };
+  return { invoke, submitJob, jobStatus, task, queueMessage, event, schedule };
+}
+
+/** The event types tasks are published with (`taskEventType`): `handoff.to.NAME`, `delegation.to.NAME`. */
+const TASK_EVENT_TYPE = /^(handoff|delegation)\.to\./;
+
+/**
+ * The task an Event Grid event from the team's topic carries, or undefined for any other message.
+ * Its data is handed to the task entry as it is, which fails a malformed one at once, saying why.
+ */
+function taskOf(body: unknown): unknown {
+  const event = body as Partial<EventGridEvent> | undefined;
+  if (typeof event?.eventType !== 'string' || !TASK_EVENT_TYPE.test(event.eventType) || typeof event.subject !== 'string') return undefined;
+  return event.data;
 }
 
 /** What a Service Bus message asks for: a job from the API, an Event Grid event, or a request body. */
-function parseMessage(message: unknown, messageId: string, parseRequestBody: Parser): QueuedRun {
-  const body = typeof message === 'string' ? messageBody(message) : message;
+function parseMessage(body: unknown, messageId: string, parseRequestBody: Parser): QueuedRun {
   const job = body as Partial<JobMessage> | undefined;
   if (typeof job?.jobId === 'string') return jobRun(job.jobId, { input: job.input }, parseRequestBody);
   const event = body as Partial<EventGridEvent> | undefined;

@@ -39,7 +39,14 @@ export function registerAgent(
     host.http(AZURE_FUNCTIONS.jobStatus, { methods: ['GET'], authLevel, route: `${route}/jobs/{jobId}`, handler: handlers.jobStatus });
     registered.push(AZURE_FUNCTIONS.submitJob, AZURE_FUNCTIONS.jobStatus);
   }
-  if (kinds.has('job') || kinds.has('queue')) {
+  // The agents of its team that may send it tasks call its task route, with an Entra ID token in
+  // Azure; their jobs and hand-offs arrive on its queue.
+  const callers = config.callers ?? [];
+  if (callers.length) {
+    host.http(AZURE_FUNCTIONS.task, { methods: ['POST'], authLevel, route: `${route}/tasks`, handler: handlers.task });
+    registered.push(AZURE_FUNCTIONS.task);
+  }
+  if (kinds.has('job') || kinds.has('queue') || (callers.length && env[ENV.queue])) {
     host.serviceBusQueue(AZURE_FUNCTIONS.queue, { ...queue, handler: handlers.queueMessage });
     registered.push(AZURE_FUNCTIONS.queue);
   }

@@ -7,7 +7,8 @@ import type { EventPublisher } from '../core/events/events';
 import type { MetricsSink, MetricUnit, RunMetric } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import { BlobSkillStore } from './blob-skill-store';
-import { BlobAuditSink, BlobJobStore } from './blob-state';
+import { BlobAuditSink, BlobJobStore, BlobTaskInbox } from './blob-state';
+import { AzureDelegates, parsePeers } from './delegates';
 import { EventGridPublisher } from './eventgrid-publisher';
 
 const ENV = AZURE_RUNTIME_ENV;
@@ -22,9 +23,15 @@ export type AzureRuntime = Runtime;
 export interface AzureClients {
   container(accountUrl: string, name: string): ContainerClient;
   topic(endpoint: string): EventPublisher;
+  /** The topic's client, through which tasks for other agents are published. @default one with the managed identity */
+  taskTopic?(endpoint: string): Pick<EventGridPublisherClient<'EventGrid'>, 'send'>;
+  /** Where tokens for the task routes of the agents this one calls come from. @default the managed identity */
+  readonly credential?: TokenCredential;
+  /** How those task routes are called. @default the global fetch */
+  readonly fetch?: typeof fetch;
 }
 
-export function managedIdentityClients(env: NodeJS.ProcessEnv = process.env): AzureClients {
+export function managedIdentityClients(env: NodeJS.ProcessEnv = process.env): Required<Omit<AzureClients, 'fetch'>> {
   const clientId = env[ENV.identityClientId];
   let credential: TokenCredential | undefined;
   const identity = () => (credential ??= clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential());
@@ -34,6 +41,9 @@ export function managedIdentityClients(env: NodeJS.ProcessEnv = process.env): Az
   return {
     container: (accountUrl, name) => account(accountUrl).getContainerClient(name),
     topic: (endpoint) => new EventGridPublisher(new EventGridPublisherClient(endpoint, 'EventGrid', identity())),
+    taskTopic: (endpoint) => new EventGridPublisherClient(endpoint, 'EventGrid', identity()),
+    // Asked for a token only when a call is made: building the runtime reaches no identity endpoint.
+    credential: { getToken: (scopes, options) => identity().getToken(scopes, options) },
   };
 }
 
@@ -60,6 +70,16 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
   const topic = env[ENV.topicEndpoint];
   const stateAccount = env[ENV.stateAccountUrl];
   const auditAccount = env[ENV.auditAccountUrl];
+  const peers = env[ENV.peers] ? parsePeers(env[ENV.peers]!) : undefined;
+  // The agent's own inbox is in its state account; another agent's in that agent's.
+  const inboxAccount = (agent: string) => {
+    const url = agent === definition.name ? stateAccount : peers?.[agent]?.stateAccountUrl;
+    if (!url) throw new Error(`agent ${definition.name} has no way to the inbox of agent ${agent} (${agent === definition.name ? ENV.stateAccountUrl : ENV.peers})`);
+    return clients.container(url, AZURE_STATE_CONTAINERS.inbox);
+  };
+  const inbox = stateAccount || peers ? new BlobTaskInbox(inboxAccount) : undefined;
+  let defaults: ReturnType<typeof managedIdentityClients> | undefined;
+  const fallback = () => (defaults ??= managedIdentityClients(env));
   // Function tools call AWS Lambda; AzureAgentFunction refuses them at synth, so no invoker here.
   return assembleRuntime(config, {
     ...(skillsAccount && { skills: new BlobSkillStore(clients.container(skillsAccount, env[ENV.skillsContainer] ?? 'skills')) }),
@@ -67,6 +87,17 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
     // Audit lives in an account of its own, whose container refuses to change or delete a record.
     ...(auditAccount && { audit: new BlobAuditSink(clients.container(auditAccount, AZURE_AUDIT_CONTAINER)) }),
     ...(stateAccount && { jobs: new BlobJobStore(clients.container(stateAccount, AZURE_STATE_CONTAINERS.jobs)) }),
+    ...(inbox && { inbox }),
+    ...(peers && {
+      delegates: new AzureDelegates({
+        peers,
+        container: (url, name) => clients.container(url, name),
+        ...(topic && { topic: (clients.taskTopic ?? fallback().taskTopic)(topic) }),
+        inbox: inbox!,
+        credential: clients.credential ?? fallback().credential,
+        ...(clients.fetch && { fetch: clients.fetch }),
+      }),
+    }),
     metrics: new LogMetrics(definition.name, definition.cohort),
     secret: appSettingSecrets(env),
   });

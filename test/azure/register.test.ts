@@ -42,6 +42,17 @@ describe('registering an agent with the Functions host', () => {
     assert.equal(calls[0]!.options.authLevel, 'anonymous');
   });
 
+  it('serves the task route to an agent its team may send tasks, and takes its queued tasks from its queue', () => {
+    const { calls, host } = recordingHost();
+    const specialist = { definition: defineAgent(agentInput({ name: 'billing', triggers: [{ type: 'api' }] })), route: [], callers: ['triage'] } satisfies AgentRuntimeConfig;
+    assert.deepEqual(registerAgent(host as never, output, specialist, neverRuns, { HTTP_AUTH_LEVEL: 'anonymous', AGENT_QUEUE: 'billing' }), ['invoke', 'task', 'queue']);
+    const task = calls.find((c) => c.name === 'task')!;
+    assert.deepEqual([task.kind, task.options.methods, task.options.route, task.options.authLevel], ['http', ['POST'], 'agents/{name}/tasks', 'anonymous']);
+    // Without callers, no task route; without a queue setting, nothing to listen on.
+    assert.deepEqual(registerAgent(recordingHost().host as never, output, { ...specialist, callers: [] }, neverRuns, { AGENT_QUEUE: 'billing' }), ['invoke']);
+    assert.deepEqual(registerAgent(recordingHost().host as never, output, specialist, neverRuns, {}), ['invoke', 'task']);
+  });
+
   it('refuses an HTTP auth level it does not know', () => {
     const { host } = recordingHost();
     assert.throws(() => registerAgent(host as never, output, configOf(), neverRuns, { HTTP_AUTH_LEVEL: 'none' }), /HTTP_AUTH_LEVEL must be one of function, anonymous, admin, got "none"/);
