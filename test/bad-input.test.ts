@@ -73,7 +73,7 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     run: () => synthAgent({ model: { provider: 'anthropic', model: 'claude-sonnet-4-5' } }),
     culprit: /agent "helper": model: provider "anthropic" needs providers\.anthropic\.apiKeySecret/,
   },
-  { input: 'skill missing from the bucket', run: () => synthAgent({ skills: ['nope'] }, { skills: SKILLS }), culprit: /agent "helper": skills\[0\]: "nope" is not in the SkillBucket \(it has: refund-requests, ticket-triage\)/ },
+  { input: 'skill missing from the bucket', run: () => synthAgent({ skills: ['nope'] }, { skills: SKILLS }), culprit: /agent "helper": skills\[0\]: "nope" is not in the SkillBucket \(it has: refund-requests, ticket-triage, troubleshooting\)/ },
   {
     input: 'job trigger on an API without a state table',
     run: () => synthAgent({ triggers: [{ type: 'api' }, { type: 'job' }] }),

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import type { AgentTrigger } from '../../contract/definition/schema';
 import { subjectPrefix } from '../../contract/events/agent-events';
+import type { AzureAgentQueue } from './agent-queue';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { EventgridEventSubscription, EventgridTopic, type ITerraformDependable, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
@@ -27,6 +28,7 @@ type EventPattern = Extract<AgentTrigger, { type: 'event' }>['pattern'];
  * The Azure counterpart of the AgentBus: an Event Grid topic agents publish run.completed,
  * run.failed and handoff events to (Entra ID only, no access keys), and subscriptions that deliver
  * matching events to agents with retries, then to a dead-letter container instead of dropping them.
+ * A team's jobs and hand-offs travel on it too, to each target's queue.
  */
 export class AzureAgentEvents extends Construct {
   readonly topic: EventgridTopic;
@@ -83,6 +85,29 @@ export class AzureAgentEvents extends Construct {
       eventDeliverySchema: 'EventGridSchema',
       azureFunctionEndpoint: { functionId: `${functionAppId}/functions/${functionName}`, maxEventsPerBatch: 1 },
       ...eventGridFilter(pattern),
+      retryPolicy: this.retry,
+      deadLetterIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
+      storageBlobDeadLetterDestination: { storageAccountId: this.deadLetters.account.id, storageBlobContainerName: this.deadLetters.container.name },
+    });
+  }
+
+  /**
+   * Delivers the events of `eventTypes` (the tasks an agent receives: `handoff.to.NAME`,
+   * `delegation.to.NAME`) to its Service Bus queue, as the topic's delivery identity, which may
+   * send to that queue and no other. Service Bus then retries and dead-letters each task as it does
+   * a job; Event Grid retries a delivery the queue refuses, then dead-letters it to the container.
+   */
+  deliverToQueue(id: string, queue: AzureAgentQueue, eventTypes: readonly string[]): EventgridEventSubscription {
+    if (!eventTypes.length) throw new Error(`AzureAgentEvents ${this.node.path}: subscription ${id} must name the event types it delivers`);
+    const sender = queue.grantSend(this.deliveryIdentity.principalId, 'EventDelivery');
+    return new EventgridEventSubscription(this, id, {
+      dependsOn: [sender],
+      name: id.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
+      scope: this.topic.id,
+      eventDeliverySchema: 'EventGridSchema',
+      serviceBusQueueEndpointId: queue.queue.id,
+      deliveryIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
+      includedEventTypes: [...eventTypes],
       retryPolicy: this.retry,
       deadLetterIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
       storageBlobDeadLetterDestination: { storageAccountId: this.deadLetters.account.id, storageBlobContainerName: this.deadLetters.container.name },

@@ -9,10 +9,11 @@ import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/too
 import { skillProblems } from '../../contract/skills/catalog';
 import { eventGridFilter, type AzureAgentEvents } from './agent-events';
 import type { AzureAgentQueue } from './agent-queue';
+import type { AzureAgentTeam } from './agent-team';
 import { AzureAuditStore } from './audit-store';
 import { afterRolePropagation, assignRole, globalName, privateStorageAccount, storageAccountName } from './defaults';
 import { LinuxFunctionApp, StorageContainer, StorageManagementPolicy, Token, UserAssignedIdentity, type MonitorScheduledQueryRulesAlertV2, type RoleAssignment, type ServicePlan, type StorageAccount, type TerraformResource } from './engine';
-import { acknowledgeHttpAuth, httpAuthProblems, httpAuthSettings, type AzureHttpAuth } from './http-auth';
+import { acknowledgeHttpAuth, assignInvokeRole, httpAuthProblems, httpAuthSettings, type AgentRegistration, type AzureHttpAuth } from './http-auth';
 import type { AzureModelRouter } from './model-router';
 import { UNSAMPLED_RUN_METRICS_SETTINGS, type AzureObservability } from './observability';
 import type { AzureRuntimePackage } from './runtime-package';
@@ -41,6 +42,12 @@ export interface AzureAgentFunctionProps {
   readonly queue?: AzureAgentQueue;
   /** Where the agent publishes events and `event` triggers listen. @default none */
   readonly events?: AzureAgentEvents;
+  /**
+   * The team of agents this one delegates to, hands off to or takes tasks from: it joins the team,
+   * which wires it to the others as their definitions say.
+   * @default none: the agent neither sends nor takes tasks
+   */
+  readonly team?: AzureAgentTeam;
   /** The tool policy of the agent's cohort. @default every tool the definition lists */
   readonly toolPolicy?: ToolPolicyInput;
   /**
@@ -96,28 +103,47 @@ export class AzureAgentFunction extends Construct {
   readonly identity: UserAssignedIdentity;
   readonly app: LinuxFunctionApp;
   readonly state: StorageAccount;
+  /** The container of its job records, in its state account. */
+  readonly jobs: StorageContainer;
+  /** The container where the agents that send it jobs and hand-offs leave inputs too large for a message. */
+  readonly inbox?: StorageContainer;
+  readonly queue?: AzureAgentQueue;
   readonly audit: AzureAuditStore;
   /** Tells Azure the app's functions after each deploy; what depends on them registered waits for it. */
   readonly triggerSync: TerraformResource;
   readonly failedRunAlert: MonitorScheduledQueryRulesAlertV2;
   /** The audience callers request an Entra ID token for, when Entra ID guards the routes. */
   readonly tokenAudience?: string;
+  private readonly registration?: AgentRegistration;
+  /** Every role its identity holds, which the app waits for: its own, then those its team grants. */
+  private readonly roles: TerraformResource[];
 
   constructor(scope: Construct, id: string, props: AzureAgentFunctionProps) {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);
     const agent = (this.definition = defineAgent(props.agent));
+    const team = props.team?.membership(agent);
     const { schedules, scale } = checkWiring(agent, props);
     const route = props.router.route(agent);
     const toolPolicy = parseToolPolicy(agent, props.toolPolicy);
-    const config: AgentRuntimeConfig = { definition: agent, route, prices: props.router.prices(route), ...(toolPolicy && { toolPolicy }) };
+    const config: AgentRuntimeConfig = {
+      definition: agent,
+      route,
+      prices: props.router.prices(route),
+      ...(toolPolicy && { toolPolicy }),
+      ...(team?.callers.length && { callers: team.callers }),
+    };
     const location = { resourceGroupName: props.resourceGroupName, location: props.location };
     const name = props.name ?? globalName(this, 60);
 
     this.identity = new UserAssignedIdentity(this, 'Identity', { name: `${name}-identity`, ...location });
     const clientId = this.identity.clientId;
 
-    this.state = stateAccount(this, location);
+    const state = stateAccount(this, location, team?.takesQueued ?? false);
+    this.state = state.account;
+    this.jobs = state.jobs;
+    if (state.inbox) this.inbox = state.inbox;
+    if (props.queue) this.queue = props.queue;
     this.audit = new AzureAuditStore(this, 'Audit', {
       name: storageAccountName(this, 'audit'),
       ...location,
@@ -146,12 +172,16 @@ export class AzureAgentFunction extends Construct {
       // Job submissions and status reads share the cap; a caller over it gets a 429 to retry.
       if (agent.triggers.some((t) => t.type === 'api')) settings.AzureFunctionsJobHost__extensions__http__maxConcurrentRequests = String(scale.runsPerInstance);
     }
-    const roles = this.grantRoles(agent, props, route, settings);
+    this.roles = this.grantRoles(agent, props, route, settings);
     schedules.forEach((expression, i) => (settings[ENV.schedule(i)] = expression));
-    const servesHttp = agent.triggers.some((t) => t.type === 'api' || t.type === 'job');
+    // How it reaches the agents it sends tasks to, known once they are built.
+    if (team?.sends) settings[ENV.peers] = props.team!.peersSetting(agent.name);
+    // The agents that may send it tasks call its task route.
+    const servesHttp = agent.triggers.some((t) => t.type === 'api' || t.type === 'job') || !!team?.callers.length;
     const http = httpAuthSettings(this, agent.name, name, props.auth, servesHttp);
     settings[ENV.httpAuthLevel] = http.authLevel;
     if (http.tokenAudience) this.tokenAudience = http.tokenAudience;
+    if (http.registration) this.registration = http.registration;
 
     this.app = new LinuxFunctionApp(this, 'App', {
       name,
@@ -164,7 +194,7 @@ export class AzureAgentFunction extends Construct {
       identity: { type: 'UserAssigned', identityIds: [this.identity.id] },
       // It fetches its code, takes its host leases and resolves its Key Vault references as it
       // starts: only once every role of its identity has taken effect.
-      dependsOn: [afterRolePropagation(this, 'RolesPropagated', roles)],
+      dependsOn: [afterRolePropagation(this, 'RolesPropagated', this.roles)],
       keyVaultReferenceIdentityId: this.identity.id,
       httpsOnly: true,
       ftpPublishBasicAuthenticationEnabled: false,
@@ -192,6 +222,7 @@ export class AzureAgentFunction extends Construct {
       if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, AZURE_FUNCTIONS.events, t.pattern, [this.triggerSync]);
     });
     this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
+    props.team?.join(this);
   }
 
   /** The URL of `POST /agents/{name}/invocations` on this app. */
@@ -199,11 +230,43 @@ export class AzureAgentFunction extends Construct {
     return `https://${this.app.defaultHostname}/api/agents/${this.definition.name}/invocations`;
   }
 
+  /** The URL of `POST /agents/{name}/tasks`, where the agents of its team call it. */
+  get taskUrl(): string {
+    return `https://${this.app.defaultHostname}/api/agents/${this.definition.name}/tasks`;
+  }
+
+  /** Lets an identity get Entra ID tokens for this agent's routes: its registration's `Agent.Invoke` app role. */
+  grantInvoke(principalId: string, id: string): TerraformResource {
+    if (!this.registration) {
+      throw new AgentDefinitionError(this.definition.name, ['auth: only Entra ID names its callers, and this agent is not behind it, so no identity can be given the right to call it']);
+    }
+    return assignInvokeRole(this, `Invoker-${id}`, this.registration, principalId);
+  }
+
+  /** Lets an identity read this agent's job records (to await a job it gave the agent), and nothing else of its state. */
+  grantReadJobs(principalId: string, id: string): RoleAssignment {
+    return assignRole(this, `JobReader-${id}`, this.jobs.resourceManagerId, 'Storage Blob Data Reader', principalId);
+  }
+
+  /** Lets an identity leave task inputs in this agent's inbox, and nothing else of its state. */
+  grantInbox(principalId: string, id: string): RoleAssignment {
+    if (!this.inbox) throw new AgentDefinitionError(this.definition.name, ['team: no agent of its team sends it jobs or hand-offs, so it has no inbox to write to']);
+    return assignRole(this, `InboxWriter-${id}`, this.inbox.resourceManagerId, 'Storage Blob Data Contributor', principalId);
+  }
+
+  /**
+   * Makes the app start only once `role`, granted to its identity after it was built (by its
+   * team), has taken effect, as it does for the roles it grants itself.
+   */
+  waitsFor(role: TerraformResource): void {
+    this.roles.push(role);
+  }
+
   /** Every role the agent's identity holds, each on one resource, with the settings that name those resources. */
-  private grantRoles(agent: AgentDefinition, props: AzureAgentFunctionProps, route: ReturnType<AzureModelRouter['route']>, settings: Record<string, string>): RoleAssignment[] {
+  private grantRoles(agent: AgentDefinition, props: AzureAgentFunctionProps, route: ReturnType<AzureModelRouter['route']>, settings: Record<string, string>): TerraformResource[] {
     const principalId = this.identity.principalId;
     const clientId = this.identity.clientId;
-    const roles = [
+    const roles: TerraformResource[] = [
       // The host's leases and keys, and job status.
       assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId),
       props.runtime.grantRead(principalId, agent.name),
@@ -223,6 +286,7 @@ export class AzureAgentFunction extends Construct {
     }
     if (props.queue) {
       roles.push(props.queue.grantReceive(principalId, agent.name));
+      // A job the API accepts is sent by the agent itself; a team's tasks come through Event Grid.
       if (agent.triggers.some((t) => t.type === 'job')) roles.push(props.queue.grantSend(principalId, agent.name));
       settings[ENV.queue] = props.queue.queue.name;
       settings[ENV.queueMaxDeliveries] = String(props.queue.maxDeliveryCount);
@@ -236,18 +300,20 @@ export class AzureAgentFunction extends Construct {
 
 /**
  * The host's storage (leases, keys) and the agent's job status, reachable by the agent's identity
- * only. Not versioned: the host and job status rewrite their blobs, and every write would leave a
- * version behind.
+ * only; with `inbox`, the container the agents that send it tasks may write to as well, each by a
+ * role on that container alone. Not versioned: the host and job status rewrite their blobs, and
+ * every write would leave a version behind. Job records and inputs expire together.
  */
-function stateAccount(scope: Construct, location: { resourceGroupName: string; location: string }): StorageAccount {
+function stateAccount(scope: Construct, location: { resourceGroupName: string; location: string }, inbox: boolean): { account: StorageAccount; jobs: StorageContainer; inbox?: StorageContainer } {
   const account = privateStorageAccount(scope, 'State', { name: storageAccountName(scope), ...location, versioned: false });
-  const jobs = AZURE_STATE_CONTAINERS.jobs;
-  new StorageContainer(scope, `State-${jobs}`, { name: jobs, storageAccountId: account.id, containerAccessType: 'private' });
+  const container = (name: string) => new StorageContainer(scope, `State-${name}`, { name, storageAccountId: account.id, containerAccessType: 'private' });
+  const names = [AZURE_STATE_CONTAINERS.jobs, ...(inbox ? [AZURE_STATE_CONTAINERS.inbox] : [])];
+  const [jobs, inboxContainer] = names.map(container);
   new StorageManagementPolicy(scope, 'StateRetention', {
     storageAccountId: account.id,
-    rule: [{ name: `expire-${jobs}`, enabled: true, filters: { blobTypes: ['blockBlob'], prefixMatch: [`${jobs}/`] }, actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: JOB_RETENTION_DAYS } } }],
+    rule: names.map((name) => ({ name: `expire-${name}`, enabled: true, filters: { blobTypes: ['blockBlob'], prefixMatch: [`${name}/`] }, actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: JOB_RETENTION_DAYS } } })),
   });
-  return account;
+  return { account, jobs: jobs!, ...(inboxContainer && { inbox: inboxContainer }) };
 }
 
 /** The Azure load balancer's idle timeout for HTTP requests to Functions, which no setting raises. */
@@ -303,6 +369,7 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
     problems.push(`limits.timeoutSeconds: ${agent.limits.timeoutSeconds} s is more than a Consumption plan allows (at most ${CONSUMPTION_TIMEOUT_SECONDS - AZURE_AFTER_RUN_SECONDS} s); use a Dedicated plan or a shorter limit`);
   }
   if (props.auth) problems.push(...httpAuthProblems(props.auth));
+  if (props.team) problems.push(...props.team.problems(agent, props));
   const retention = props.auditRetentionDays;
   if (retention !== undefined && !(Number.isInteger(retention) && retention >= 1 && retention <= MAX_IMMUTABILITY_DAYS)) {
     problems.push(`auditRetentionDays: must be a whole number of days from 1 to ${MAX_IMMUTABILITY_DAYS}, as an immutability policy allows; got ${retention}`);

@@ -103,7 +103,7 @@ export class AzureAgentQueue extends Construct {
     return assignRole(this, `Receiver-${id}`, this.queue.id, 'Azure Service Bus Data Receiver', principalId);
   }
 
-  /** Lets an identity send jobs to this queue only (the HTTP entry point). */
+  /** Lets an identity send to this queue only: the agent's job route, or Event Grid delivering its team's tasks. */
   grantSend(principalId: string, id: string): RoleAssignment {
     return assignRole(this, `Sender-${id}`, this.queue.id, 'Azure Service Bus Data Sender', principalId);
   }

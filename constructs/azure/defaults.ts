@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Construct } from 'constructs';
-import { DataAzurermClientConfig, RoleAssignment, StorageAccount, TerraformStack, terraformResource, TIME_PROVIDER, type TerraformResource } from './engine';
+import { DataAzurermClientConfig, Lazy, RoleAssignment, StorageAccount, TerraformStack, terraformResource, TIME_PROVIDER, type TerraformResource } from './engine';
 
 /**
  * The secure defaults every Azure construct shares, in one place so they cannot drift apart: the
@@ -87,14 +87,15 @@ export const ROLE_PROPAGATION = '60s';
  * A wait between role assignments and what first uses them (a blob upload, a Key Vault write, an
  * app fetching its package): data-plane roles take effect some time after Azure reports them
  * created, and without the wait a first apply fails on 403 where a second one passes. It waits
- * again whenever an assignment is replaced. One per construct, for all its assignments.
+ * again whenever an assignment is replaced. One per construct, for all its assignments: read at
+ * synth, so assignments added to the list later (a team's grants) are waited for too.
  */
-export function afterRolePropagation(scope: Construct, id: string, assignments: readonly RoleAssignment[]): TerraformResource {
+export function afterRolePropagation(scope: Construct, id: string, assignments: readonly TerraformResource[]): TerraformResource {
   // Keyed by path below the stack, so two constructs' `Reader-x` assignments stay apart.
-  const key = (a: RoleAssignment) => a.node.path.split('/').slice(1).join('/');
+  const key = (a: TerraformResource) => a.node.path.split('/').slice(1).join('/');
   return terraformResource(scope, id, 'time_sleep', {
     provider: TIME_PROVIDER,
-    attributes: { create_duration: ROLE_PROPAGATION, triggers: Object.fromEntries(assignments.map((a) => [key(a), a.id])) },
+    attributes: { create_duration: ROLE_PROPAGATION, triggers: Lazy.anyValue({ produce: () => Object.fromEntries(assignments.map((a) => [key(a), a.getStringAttribute('id')])) }) },
   });
 }
 

@@ -5,10 +5,10 @@
  * `@cdktn/provider-azurerm`, same class names and paths), is a change to this file alone.
  * Provider classes come by deep path: the package's barrel costs seconds and hundreds of MB to load.
  */
-import { TerraformResource, TerraformStack, type ITerraformDependable, type TerraformResourceLifecycle } from 'cdktf';
+import { TerraformDataSource, TerraformResource, TerraformStack, type ITerraformDependable, type TerraformResourceLifecycle } from 'cdktf';
 import type { Construct } from 'constructs';
 
-export { App, Fn, TerraformAsset, TerraformOutput, TerraformResource, TerraformStack, Testing, Token, AssetType, type ITerraformDependable } from 'cdktf';
+export { App, Fn, Lazy, TerraformAsset, TerraformDataSource, TerraformOutput, TerraformResource, TerraformStack, Testing, Token, AssetType, type ITerraformDependable } from 'cdktf';
 export { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 export { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 export { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
@@ -79,7 +79,34 @@ class UntypedResource extends TerraformResource {
   }
 }
 
+/** A data source of a type no CDK binding is installed for: its arguments go out as given. */
+class UntypedDataSource extends TerraformDataSource {
+  constructor(
+    scope: Construct,
+    id: string,
+    type: string,
+    private readonly attributes: Readonly<Record<string, unknown>>,
+  ) {
+    super(scope, id, { terraformResourceType: type });
+  }
+
+  protected override synthesizeAttributes(): Record<string, unknown> {
+    return { ...this.attributes };
+  }
+}
+
 const requiredProviders = new WeakMap<TerraformStack, Set<string>>();
+
+/** Declares `provider` in the stack's `required_providers` once, for a resource or data source of `type`. */
+function requireProvider(scope: Construct, id: string, type: string, provider: TerraformProviderSource): void {
+  if (!type.startsWith(`${provider.name}_`)) throw new Error(`${scope.node.path}/${id}: resource type ${type} is not of provider ${provider.name}`);
+  const stack = TerraformStack.of(scope);
+  const declared = requiredProviders.get(stack) ?? requiredProviders.set(stack, new Set()).get(stack)!;
+  if (!declared.has(provider.name)) {
+    declared.add(provider.name);
+    stack.addOverride(`terraform.required_providers.${provider.name}`, { source: provider.source, version: provider.version });
+  }
+}
 
 /**
  * A resource of a provider this package ships no binding for (azapi, time, azuread), declared in
@@ -89,15 +116,12 @@ const requiredProviders = new WeakMap<TerraformStack, Set<string>>();
  * sign in as the azurerm provider does (Azure CLI or `ARM_*` variables).
  */
 export function terraformResource(scope: Construct, id: string, type: string, options: TerraformResourceOptions): TerraformResource {
-  const { provider } = options;
-  if (provider) {
-    if (!type.startsWith(`${provider.name}_`)) throw new Error(`${scope.node.path}/${id}: resource type ${type} is not of provider ${provider.name}`);
-    const stack = TerraformStack.of(scope);
-    const declared = requiredProviders.get(stack) ?? requiredProviders.set(stack, new Set()).get(stack)!;
-    if (!declared.has(provider.name)) {
-      declared.add(provider.name);
-      stack.addOverride(`terraform.required_providers.${provider.name}`, { source: provider.source, version: provider.version });
-    }
-  }
+  if (options.provider) requireProvider(scope, id, type, options.provider);
   return new UntypedResource(scope, id, type, options.attributes, options);
+}
+
+/** A data source of a provider this package ships no binding for (azuread), declared as `terraformResource` declares its provider. */
+export function terraformDataSource(scope: Construct, id: string, type: string, options: { readonly provider: TerraformProviderSource; readonly attributes: Readonly<Record<string, unknown>> }): TerraformDataSource {
+  requireProvider(scope, id, type, options.provider);
+  return new UntypedDataSource(scope, id, type, options.attributes);
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Construct } from 'constructs';
 import { deployer } from './defaults';
-import { AZUREAD_PROVIDER, terraformResource, type LinuxFunctionApp } from './engine';
+import { AZUREAD_PROVIDER, Fn, terraformDataSource, terraformResource, type LinuxFunctionApp, type TerraformDataSource, type TerraformResource } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 /**
@@ -43,6 +43,8 @@ export interface HttpAuthSettings {
   readonly authSettingsV2?: NonNullable<ConstructorParameters<typeof LinuxFunctionApp>[2]['authSettingsV2']>;
   /** The audience a caller requests a token for, under Entra ID. */
   readonly tokenAudience?: string;
+  /** The app registration behind the routes, under Entra ID: the one callers get `Agent.Invoke` of. */
+  readonly registration?: AgentRegistration;
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -60,11 +62,12 @@ export function httpAuthSettings(scope: Construct, agentName: string, appName: s
       return { authLevel: 'anonymous', tags: { 'serverless-agents-anonymous-reason': chosen.reason } };
     case 'entra-id': {
       const tenantId = chosen.tenantId ?? deployer(scope).tenantId;
-      const registration = chosen.clientId ? { clientId: chosen.clientId, identifierUri: `api://${chosen.clientId}` } : appRegistration(scope, agentName, appName, tenantId);
+      const registration: AgentRegistration = chosen.clientId ? { clientId: chosen.clientId, identifierUri: `api://${chosen.clientId}` } : appRegistration(scope, agentName, appName, tenantId);
       const allowedAudiences = [...(chosen.allowedAudiences ?? [registration.identifierUri])];
       return {
         authLevel: 'anonymous',
         tokenAudience: allowedAudiences[0]!,
+        registration,
         authSettingsV2: {
           authEnabled: true,
           requireAuthentication: true,
@@ -86,15 +89,45 @@ export function httpAuthSettings(scope: Construct, agentName: string, appName: s
 export const INVOKE_APP_ROLE = 'Agent.Invoke';
 
 /**
+ * An agent's app registration. One created here knows its service principal and `Agent.Invoke`
+ * role; one named by `clientId` is looked up in Entra ID when a caller is given its role.
+ */
+export interface AgentRegistration {
+  readonly clientId: string;
+  readonly identifierUri: string;
+  readonly servicePrincipalId?: string;
+  readonly invokeRoleId?: string;
+}
+
+/**
+ * Gives an identity the `Agent.Invoke` app role of an agent's registration, so Entra ID issues it
+ * tokens for the agent. A registration named by `clientId` must define that role.
+ */
+export function assignInvokeRole(scope: Construct, id: string, registration: AgentRegistration, principalId: string): TerraformResource {
+  let { servicePrincipalId, invokeRoleId } = registration;
+  if (!servicePrincipalId || !invokeRoleId) {
+    const lookup = (scope.node.tryFindChild('AppServicePrincipalLookup') as TerraformDataSource | undefined) ??
+      terraformDataSource(scope, 'AppServicePrincipalLookup', 'azuread_service_principal', { provider: AZUREAD_PROVIDER, attributes: { client_id: registration.clientId } });
+    servicePrincipalId = lookup.getStringAttribute('object_id');
+    invokeRoleId = Fn.lookup(lookup.getStringMapAttribute('app_role_ids'), INVOKE_APP_ROLE) as string;
+  }
+  return terraformResource(scope, id, 'azuread_app_role_assignment', {
+    provider: AZUREAD_PROVIDER,
+    attributes: { app_role_id: invokeRoleId, principal_object_id: principalId, resource_object_id: servicePrincipalId },
+  });
+}
+
+/**
  * An app registration for one agent, owned by the deploying identity: the audience its callers'
  * tokens name. Its identifier URI is `api://<tenant id>/<app name>`, a form tenants that restrict
  * custom identifier URIs still accept, unique because the app name is. Its service principal
  * requires an app role assignment, so Entra ID issues tokens only to callers given `Agent.Invoke`,
  * not to every identity in the tenant.
  */
-function appRegistration(scope: Construct, agentName: string, appName: string, tenantId: string): { clientId: string; identifierUri: string } {
+function appRegistration(scope: Construct, agentName: string, appName: string, tenantId: string): Required<AgentRegistration> {
   const owner = deployer(scope).objectId;
   const identifierUri = `api://${tenantId}/${appName}`;
+  const invokeRoleId = stableUuid(`${scope.node.path}/${INVOKE_APP_ROLE}`);
   const application = terraformResource(scope, 'AppRegistration', 'azuread_application', {
     provider: AZUREAD_PROVIDER,
     attributes: {
@@ -106,7 +139,7 @@ function appRegistration(scope: Construct, agentName: string, appName: string, t
       api: [{ requested_access_token_version: 2 }],
       app_role: [
         {
-          id: stableUuid(`${scope.node.path}/${INVOKE_APP_ROLE}`),
+          id: invokeRoleId,
           value: INVOKE_APP_ROLE,
           display_name: `Invoke agent ${agentName}`,
           description: `Run agent ${agentName} and read its jobs`,
@@ -117,11 +150,11 @@ function appRegistration(scope: Construct, agentName: string, appName: string, t
     },
   });
   const clientId = application.getStringAttribute('client_id');
-  terraformResource(scope, 'AppServicePrincipal', 'azuread_service_principal', {
+  const principal = terraformResource(scope, 'AppServicePrincipal', 'azuread_service_principal', {
     provider: AZUREAD_PROVIDER,
     attributes: { client_id: clientId, app_role_assignment_required: true, owners: [owner] },
   });
-  return { clientId, identifierUri };
+  return { clientId, identifierUri, servicePrincipalId: principal.getStringAttribute('object_id'), invokeRoleId };
 }
 
 /** A UUID that stays the same from one synth to the next, as an app role id must. */

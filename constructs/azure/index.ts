@@ -8,6 +8,7 @@ import './peers';
 export * from './agent-events';
 export * from './agent-function';
 export * from './agent-queue';
+export * from './agent-team';
 export * from './model-router';
 export { AzureObservability, type AzureObservabilityProps, type FailedRunAlertOptions } from './observability';
 export type { AzureAuditStore } from './audit-store';

@@ -44,7 +44,7 @@ describe('AgentStateTable and AuditBucket', () => {
   it('let an agent touch only its own job and idempotency records', () => {
     const { statements } = build();
     const dynamo = statements.find((s) => [s.Action].flat().includes('dynamodb:PutItem'))!;
-    assert.deepEqual(dynamo.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['job#helper#*', 'idem#helper#*'] } });
+    assert.deepEqual(dynamo.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['job#helper#*', 'idem#helper#*', 'inbox#helper#*'] } });
     assert.ok(![dynamo.Action].flat().some((a: string) => a.includes('Scan') || a.includes('Query')));
   });
 

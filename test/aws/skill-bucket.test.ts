@@ -40,7 +40,7 @@ describe('SkillBucket', () => {
     const hash = deployment.Properties.SourceObjectKeys[0]!.replace('.zip', '');
     const index = JSON.parse(readFileSync(join(assembly.directory, `asset.${hash}`, 'index.json'), 'utf8'));
     assert.deepEqual(index, skills.index);
-    assert.deepEqual(index.skills.map((s: { name: string }) => s.name), ['refund-requests', 'ticket-triage']);
+    assert.deepEqual(index.skills.map((s: { name: string }) => s.name), ['refund-requests', 'ticket-triage', 'troubleshooting']);
     assert.ok(readFileSync(join(assembly.directory, `asset.${hash}`, 'ticket-triage', 'references', 'severity-matrix.md'), 'utf8').includes('sev1'));
   });
 

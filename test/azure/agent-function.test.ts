@@ -289,7 +289,7 @@ describe('AzureAgentFunction', () => {
 describe('AzureAgentFunction bad input fails synth naming the agent and the field', () => {
   const cases: [string, Parameters<typeof azureAgent>[1], RegExp, { planSku?: string }?][] = [
     ['a function tool', { agent: agentInput({ tools: [{ name: 'refund', description: 'Refunds.', kind: 'function', function: 'refund', sideEffect: 'write', input: { type: 'object' } }] }) }, /agent "helper": tools\[0\]: "refund" is a function tool, which invokes AWS Lambda/],
-    ['a skill the store lacks', { agent: agentInput({ skills: ['billing'] }) }, /agent "helper": skills\[0\]: "billing" is not in the AzureSkillStore \(it has: refund-requests, ticket-triage\)/],
+    ['a skill the store lacks', { agent: agentInput({ skills: ['billing'] }) }, /agent "helper": skills\[0\]: "billing" is not in the AzureSkillStore \(it has: refund-requests, ticket-triage, troubleshooting\)/],
     ['a schedule timers cannot express', { agent: agentInput({ triggers: [{ type: 'schedule', expression: 'cron(0 9 L * ? *)', input: 'x' }] }) }, /agent "helper": triggers\[0\]\.expression: cron\(0 9 L \* \? \*\): day-of-month "L" uses L, W or #/],
     ['a timeout beyond the Consumption plan', { agent: agentInput({ limits: { timeoutSeconds: 900 } }) }, /agent "helper": limits\.timeoutSeconds: 900 s is more than a Consumption plan allows \(at most 570 s\)/],
     ['a cohort routed to Bedrock', { agent: agentInput({ cohort: 'research' }) }, /agent "helper": model: "smart" target 1 is bedrock, which Azure cannot call/],

@@ -31,7 +31,7 @@ describe('AzureSkillStore', () => {
   it('uploads every skill file and the same index the AWS SkillBucket publishes', () => {
     const blobs = Object.values(synth().azurerm_storage_blob!);
     const names = blobs.map((b) => b.name).sort();
-    assert.deepEqual(names, ['index.json', 'refund-requests/SKILL.md', 'refund-requests/references/policy.md', 'ticket-triage/SKILL.md', 'ticket-triage/references/severity-matrix.md']);
+    assert.deepEqual(names, ['index.json', 'refund-requests/SKILL.md', 'refund-requests/references/policy.md', 'ticket-triage/SKILL.md', 'ticket-triage/references/severity-matrix.md', 'troubleshooting/SKILL.md', 'troubleshooting/references/checks.md']);
     const index = blobs.find((b) => b.name === 'index.json')!;
     assert.deepEqual(JSON.parse(index.source_content), readSkillsFolder(SKILLS));
     assert.match(blobs.find((b) => b.name === 'ticket-triage/SKILL.md')!.source_content, /^---\nname: ticket-triage/);

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { AzureAgentEvents } from '../../constructs/azure/agent-events';
+import { AzureAgentFunction, type AzureHttpAuth } from '../../constructs/azure/agent-function';
+import { AzureAgentQueue, AzureServiceBus } from '../../constructs/azure/agent-queue';
+import type { AzureAgentTeam } from '../../constructs/azure/agent-team';
+import { globalName, NAME_SEED_CONTEXT } from '../../constructs/azure/defaults';
+import { AzurermProvider, MonitorActionGroup, ResourceGroup, ServicePlan, TerraformOutput, type TerraformStack } from '../../constructs/azure/engine';
+import { AzureModelRouter } from '../../constructs/azure/model-router';
+import { AzureObservability } from '../../constructs/azure/observability';
+import { AzureRuntimePackage } from '../../constructs/azure/runtime-package';
+import { AzureSecrets } from '../../constructs/azure/secrets';
+import { AzureSkillStore } from '../../constructs/azure/skill-store';
+import type { AgentDefinition } from '../../contract/definition';
+import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
+import type { RouterConfig } from '../../contract/routing/config';
+
+/** What every example Azure stack is given about where it goes and what it routes to. */
+export interface AzurePlatformProps {
+  /** The Azure region, such as `westeurope`. */
+  readonly location: string;
+  /** @default the Azure CLI's subscription, or ARM_SUBSCRIPTION_ID */
+  readonly subscriptionId?: string;
+  /** Model aliases and their Azure-reachable targets: the only place a model is named. */
+  readonly models: RouterConfig;
+  /** @default the repository's skills/ folder */
+  readonly skillsPath?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The shared parts of an example Azure stack, built from the public constructs: the provider, a
+ * resource group, telemetry, the Key Vault and router, the skill store, Service Bus, the event
+ * topic, an action group for alerts and the runtime package; and `agent`, which deploys one agent
+ * on them.
+ */
+export function azurePlatform(stack: TerraformStack, id: string, props: AzurePlatformProps) {
+  // Globally named resources take the subscription into their names, so the same stack deployed
+  // to two subscriptions does not collide.
+  if (props.subscriptionId) stack.node.setContext(NAME_SEED_CONTEXT, props.subscriptionId);
+  // Storage accounts here take no shared keys, so the provider must reach blobs with Entra ID.
+  new AzurermProvider(stack, 'Azure', { features: [{}], storageUseAzuread: true, ...(props.subscriptionId && { subscriptionId: props.subscriptionId }) });
+  const name = (max: number) => globalName(stack, max);
+  const resourceGroup = new ResourceGroup(stack, 'Group', { name: `${id}-rg`, location: props.location, ...(props.tags && { tags: { ...props.tags } }) });
+  const location = { resourceGroupName: resourceGroup.name, location: props.location };
+  const secrets = new AzureSecrets(stack, 'Secrets', { name: name(24), ...location });
+  const observability = new AzureObservability(stack, 'Observability', { name: name(40), ...location });
+  const router = new AzureModelRouter(stack, 'Models', { models: props.models, secrets });
+  const skills = new AzureSkillStore(stack, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills'), ...location });
+  const bus = new AzureServiceBus(stack, 'Bus', { name: name(50), ...location });
+  const events = new AzureAgentEvents(stack, 'Events', { name: name(50), ...location });
+  const alerts = new MonitorActionGroup(stack, 'Alerts', { name: `${id}-agent-alerts`, shortName: 'agents', resourceGroupName: resourceGroup.name });
+  const runtime = new AzureRuntimePackage(stack, 'Runtime', location);
+
+  /**
+   * One agent on the platform: its own Function App on its own Consumption plan (as Microsoft
+   * recommends: a plan costs nothing idle, and agents never compete for one plan's instance
+   * limit), its queue when it takes queued work, its failed runs and dead letters alerting the
+   * action group, and outputs for the agents people and systems call.
+   */
+  const agent = (definition: AgentDefinition, options: { queue: boolean; toolPolicy?: ToolPolicyInput; auth?: AzureHttpAuth; team?: AzureAgentTeam }) => {
+    const fn = new AzureAgentFunction(stack, `Agent-${definition.name}`, {
+      agent: definition,
+      ...location,
+      plan: new ServicePlan(stack, `Plan-${definition.name}`, { name: `${id}-${definition.name}-plan`, ...location, osType: 'Linux', skuName: 'Y1' }),
+      runtime,
+      observability,
+      router,
+      skills,
+      events,
+      ...(options.toolPolicy && { toolPolicy: options.toolPolicy }),
+      ...(options.auth && { auth: options.auth }),
+      ...(options.team && { team: options.team }),
+      actionGroupId: alerts.id,
+      ...(options.queue && {
+        queue: new AzureAgentQueue(stack, `Queue-${definition.name}`, { bus, agent: definition.name, timeoutSeconds: definition.limits.timeoutSeconds, actionGroupId: alerts.id }),
+      }),
+    });
+    if (definition.triggers.some((t) => t.type === 'api')) {
+      new TerraformOutput(stack, `${definition.name}-url`, { value: fn.invokeUrl, description: `POST here to run agent ${definition.name}` });
+      if (fn.tokenAudience) {
+        new TerraformOutput(stack, `${definition.name}-token-audience`, { value: fn.tokenAudience, description: `Callers of agent ${definition.name} send an Entra ID token for this audience` });
+      }
+    }
+    return fn;
+  };
+  return { resourceGroup, router, skills, events, agent };
+}
