@@ -8,6 +8,7 @@ import { RUNTIME_BUNDLE_OPTIONS, runtimeBundleDir } from '../../constructs/bundl
 import { stageFiles } from '../../constructs/bundle/staging';
 import { AGENT_CONFIG_ENV } from '../../contract/config/runtime-config';
 import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
+import { filesLoadedAtStart } from '../../test/__fixtures__/bundle-graph';
 
 /**
  * The runtime bundle beside its floor: bytes loaded at start (the entry and the chunks it imports
@@ -23,12 +24,8 @@ function floorBundleDir(): string {
 }
 
 /** The entry and every chunk reachable from it through static imports. */
-function loadedAtStart(dir: string, file = 'index.mjs', seen = new Set<string>()): number {
-  if (seen.has(file)) return 0;
-  seen.add(file);
-  const text = readFileSync(join(dir, file), 'utf8');
-  const imports = [...text.matchAll(/(?:^|[;}\n])\s*import\s*(?:[^'"()]*?from\s*)?["'](\.\/[^"']+)["']/g)].map((m) => join(file, '..', m[1]!).split(sep).join('/'));
-  return statSync(join(dir, file)).size + imports.reduce((n, f) => n + loadedAtStart(dir, f, seen), 0);
+function loadedAtStart(dir: string): number {
+  return filesLoadedAtStart(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
 }
 
 function totalBytes(dir: string): number {

@@ -7,6 +7,12 @@ import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
  * writes it; the receiver checks it before running anything, and runs within what it allows.
  */
 
+/**
+ * The built-in tool through which the model hands the conversation to one of the agent's handoffs.
+ * Here rather than beside the schema, so the runtime names it without loading the schema's zod.
+ */
+export const HANDOFF_TOOL = 'handoff';
+
 /** How a task reached its agent: called as a tool and awaited (`call`, `job`), or handed the conversation (`handoff`). */
 export type TaskKind = 'call' | 'job' | 'handoff';
 
@@ -91,7 +97,7 @@ export interface Refusal {
  * a chain with nothing left to spend.
  */
 export function hopRefusal(chain: Pick<ChainEnvelope, 'hop' | 'maxHops' | 'deadline' | 'budget' | 'path'>, to: string, now = Date.now()): Refusal | undefined {
-  if (chain.hop > chain.maxHops) return { reason: 'max_hops', message: `the chain has reached its limit of ${chain.maxHops} hops` };
+  if (chain.hop > chain.maxHops) return { reason: 'max_hops', message: `the chain has reached its limit of ${chain.maxHops} hop${chain.maxHops === 1 ? '' : 's'}` };
   const path = chain.path;
   const from = path.at(-1);
   for (let i = 0; i + 1 < path.length; i++) {

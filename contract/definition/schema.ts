@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { parseSchedule } from '../schedule/expression';
+import { HANDOFF_TOOL } from '../chain/envelope';
 import { jsonSchemaProblems } from './json-schema';
+
+export { HANDOFF_TOOL };
 
 /**
  * The agent definition: the one description of an agent that the AWS constructs, the Azure
@@ -270,9 +273,6 @@ export const agentDefinitionSchema = z
       }
     }
   });
-
-/** The built-in tool through which the model hands the conversation to one of the agent's handoffs. */
-export const HANDOFF_TOOL = 'handoff';
 
 /** What an agent team writes: defaults may be left out, instructions may come from a file. */
 export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import { SingleAgentStack } from '../../stacks/single-agent/single-agent-stack';
 import { loopbackAwsEnvironment, startEventBridgeFake, startS3Fake, startSecretsManagerFake, startSqsFake, type EventBridgeFake, type S3Fake, type SecretsManagerFake, type SqsFake } from '../__fixtures__/aws-fakes';
 import { startAnthropicFake, startBedrockFake, type ModelFake } from '../__fixtures__/model-fakes';
 import { REPO, ROUTER, SKILLS } from '../helpers';
+import { filesLoadedAtStart } from '../__fixtures__/bundle-graph';
 
 /**
  * The runtime bundle exactly as `cdk synth` stages it, loaded in a plain Node process with the
@@ -150,6 +151,19 @@ async function jobRecord(jobId: string): Promise<Record<string, any>> {
   client.destroy();
   return JSON.parse(item.Item!.record!.S!) as Record<string, any>;
 }
+
+describe('what the runtime bundles load at start', () => {
+  it('leaves zod, the model SDKs and Powertools batch for first use, on both clouds', () => {
+    for (const cloud of ['aws', 'azure'] as const) {
+      const dir = runtimeBundleDir(cloud);
+      const files = filesLoadedAtStart(dir);
+      const text = files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+      assert.doesNotMatch(text, /\$ZodType|ZodError/, `${cloud}: zod loads with the first body or answer to check`);
+      assert.doesNotMatch(text, /class Anthropic\b|BedrockRuntimeClient/, `${cloud}: model SDKs load with the first call`);
+      assert.ok(files.length < readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.mjs')).length, `${cloud}: some chunks wait for first use`);
+    }
+  });
+});
 
 describe('the synthesized runtime bundle, in plain Node against loopback fakes', () => {
   it('answers an API invocation with the validated answer, and writes audit and event', async () => {

@@ -75,7 +75,7 @@ describe('a team of agents in one process', () => {
     assert.equal(result.stopReason, 'end_turn');
     const refusedResult = providers.billing!.requests[1]!.messages[2]!.content[0] as { content: string; isError?: boolean };
     assert.equal(refusedResult.isError, true);
-    assert.match(refusedResult.content, /Refused: the chain has reached its limit of 1 hops/);
+    assert.match(refusedResult.content, /Refused: the chain has reached its limit of 1 hop\b/);
     const refused = events.events.find((e) => e.type === 'handoff.refused')!;
     assert.deepEqual([refused.detail.agent, refused.detail.refused?.to, refused.detail.refused?.reason], ['billing', 'technical', 'max_hops']);
     assert.equal(providers.technical!.requests.length, 0);

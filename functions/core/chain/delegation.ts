@@ -1,5 +1,6 @@
 import type { AgentDefinition } from '../../../contract/definition/define';
-import { HANDOFF_TOOL, type AgentCallTool } from '../../../contract/definition/schema';
+import { HANDOFF_TOOL } from '../../../contract/chain/envelope';
+import type { AgentCallTool } from '../../../contract/definition/schema';
 import type { JobRecord } from '../../../contract/jobs/job-record';
 import type { BuiltinTool } from '../tools/executor';
 import { ToolError, type ToolContext, type ToolTransport } from '../tools/types';
