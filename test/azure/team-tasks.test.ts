@@ -150,8 +150,12 @@ before(async () => {
     return { status: response.status ?? 200, body: response.jsonBody };
   });
 
+  // technical may hand back to triage, so a loop between the two can be tried; triage's chain may
+  // spend 0.25 USD, at 1000 USD per million tokens (a scripted turn of 10 in and 5 out: 0.015).
   const definitions = teamDefinitions({
+    technical: { handoffs: ['triage'] },
     triage: {
+      limits: { budgetUsd: 0.25 },
       tools: [
         { name: 'ask_billing', kind: 'agent', agent: 'billing', description: 'Ask the billing specialist.' },
         { name: 'billing_review', kind: 'agent', agent: 'billing', mode: 'job', description: 'Have billing review every order of a customer.' },
@@ -179,13 +183,16 @@ before(async () => {
   const jobsOutput = output.serviceBusQueue({ queueName: '%AGENT_QUEUE%', connection: 'ServiceBusConnection' });
   for (const definition of definitions) {
     const agent = definition.name as AgentName;
-    const config: AgentRuntimeConfig = { definition, route: [{ provider: 'anthropic', model: `claude-${agent}`, apiKeySecret: 'anthropic-api-key' }], callers: graph.callersOf(agent) };
+    const model = `claude-${agent}`;
+    const config: AgentRuntimeConfig = { definition, route: [{ provider: 'anthropic', model, apiKeySecret: 'anthropic-api-key' }], prices: { [model]: { inputPerMTok: 1000, outputPerMTok: 1000 } }, callers: graph.callersOf(agent) };
     const env = {
       [secretSetting('anthropic-api-key')]: 'test-anthropic-key',
       STATE_ACCOUNT_URL: stateUrl(agent),
       AUDIT_ACCOUNT_URL: auditUrl(agent),
       AGENT_TOPIC_ENDPOINT: `${topic.url}/api/events`,
       ...(agent === 'triage' && { AGENT_PEERS: JSON.stringify(peers) }),
+      // As AzureAgentTeam writes it for technical, which hands back to triage: its storage only.
+      ...(agent === 'technical' && { AGENT_PEERS: JSON.stringify({ triage: { stateAccountUrl: stateUrl('triage') } } satisfies AzurePeers) }),
     };
     const runtime = buildAzureRuntime(config, env, clients);
     handlers[agent] = agentHandlers(config, () => runtime, jobsOutput, { maxDeliveries: MAX_DELIVERIES, sleep: async (ms) => void pauses.push(ms) });
@@ -357,5 +364,54 @@ describe('jobs and hand-offs through Event Grid and the target\'s queue', () => 
     const record = (await jobRecord('technical', 'sb-not-a-task'))!;
     assert.deepEqual([record.status, record.error], ['failed', 'the task is malformed: from: must be text']);
     assert.equal(modelRequests('technical').length, calls);
+  });
+
+  it('stops two agents handing a conversation back and forth, announced over the topic, with one trace across the chain', async () => {
+    script('triage', { toolUses: [{ name: 'handoff', input: { agent: 'technical', input: 'Yours.' } }] }, { text: 'Passed.' }, { toolUses: [{ name: 'handoff', input: { agent: 'technical', input: 'Yours again.' } }] }, { text: 'Could not pass it on.' });
+    script('technical', { toolUses: [{ name: 'handoff', input: { agent: 'triage', input: 'Not mine.' } }] }, { text: 'Passed back.' });
+    const answer = await runTriage('Whose is it?');
+    // technical's hand-off back goes out while its own delivery runs, and is delivered in turn.
+    const outcomes: string[] = [];
+    for (let batch = await settled(); batch.length; batch = await settled()) outcomes.push(...batch);
+    assert.deepEqual(outcomes, ['completed', 'completed']);
+    const refused = published().filter((e) => e.eventType === 'handoff.refused' && e.data.chain?.correlationId === answer.runId);
+    assert.deepEqual(refused.map((e) => [e.data.agent, e.data.refused.to, e.data.refused.reason]), [['triage', 'technical', 'loop']]);
+    assert.match(refused[0]!.data.refused.message, /triage → technical → triage/);
+    assert.equal(taskEvents().filter((e) => e.data.chain.correlationId === answer.runId).length, 2, 'the third hop never went out');
+    const chain = await readChain(new BlobAuditReader((agent) => container(agent, 'audit')), AGENTS, answer.runId);
+    assert.deepEqual(chain.map((r) => [r.agent, r.chain?.hop ?? 0]), [['triage', 0], ['technical', 1], ['triage', 2]]);
+    assert.equal(new Set(chain.map((r) => r.traceId)).size, 1, 'one trace id across every run of the chain');
+  });
+
+  it('refuses at the receiver a task past its hop limit: recorded once, announced once, nothing run', async () => {
+    const task: AgentTask = {
+      version: 1,
+      kind: 'handoff',
+      from: 'triage',
+      to: 'technical',
+      runId: 'task-too-far',
+      input: 'Go on.',
+      chain: { correlationId: 'far', causationId: 'far', hop: 6, maxHops: 9, deadline: Date.now() + 60_000, budget: { costUsd: 1, tokens: 10_000 }, cohort: 'default', path: ['triage', 'billing', 'triage', 'billing', 'triage', 'triage'] },
+    };
+    const event: PublishedEvent = { id: task.runId, eventType: 'handoff.to.technical', subject: 'serverless-agents/agents/triage/runs/far', dataVersion: '1', data: task };
+    const calls = modelRequests('technical').length;
+    assert.equal(await deliver(event), 'completed', 'a refusal is final: the message is done with');
+    assert.equal(await deliver(event, 'sb-again'), 'completed');
+    assert.equal(modelRequests('technical').length, calls);
+    const record = (await jobRecord('technical', 'task-too-far'))!;
+    assert.deepEqual([record.status, record.error], ['failed', 'refused: the chain has reached its limit of 5 hops']);
+    assert.equal(published().filter((e) => e.eventType === 'handoff.refused' && e.data.refused.taskRunId === 'task-too-far').length, 1);
+  });
+
+  it('shares one budget along the chain: billing runs out of what triage left it, and the chain ends on cost_budget', async () => {
+    // 100 tokens in and 5 out a turn: 0.105 USD.
+    const costly = { usage: { inputTokens: 100 } };
+    script('triage', { toolUses: [{ name: 'ask_billing', input: { task: 'Audit every invoice.' } }], ...costly });
+    script('billing', { toolUses: [{ name: 'nothing', input: {} }], ...costly }, { toolUses: [{ name: 'nothing', input: {} }], ...costly });
+    const response = await handlers.triage.invoke(request('triage', 'invocations', { input: 'Audit.' }), context('invoke'));
+    assert.equal(response.status, 422, JSON.stringify(response.jsonBody));
+    assert.equal(bodyOf(response).stopReason, 'cost_budget');
+    const billing = (await readChain(new BlobAuditReader((agent) => container(agent, 'audit')), AGENTS, bodyOf(response).runId)).find((r) => r.agent === 'billing')!;
+    assert.deepEqual([billing.stopReason, Math.round(billing.costUsd * 1000) / 1000], ['cost_budget', 0.21], 'billing had 0.145 of the chain left, not its own 1 USD');
   });
 });
