@@ -17,10 +17,11 @@ import { REPO } from '../helpers';
 
 const STRICT = { strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noImplicitOverride: true, outDir: 'dist', rootDir: 'src', types: ['node'] };
 
-/** The example agent and skills, where the README's apps look for them. */
+/** The example agents and skills, where the README's apps look for them. */
 const agentFiles = (dir: string) => {
   cpSync(join(REPO, 'skills'), join(dir, 'skills'), { recursive: true });
   for (const file of ['support.agent.yaml', 'support.instructions.md']) cpSync(join(REPO, 'stacks/single-agent', file), join(dir, 'agents', file));
+  for (const name of ['triage', 'billing', 'technical']) for (const file of [`${name}.agent.yaml`, `${name}.instructions.md`]) cpSync(join(REPO, 'stacks/multi-agent', file), join(dir, 'agents', file));
 };
 
 function run(dir: string, command: string, args: string[], env: Record<string, string> = {}) {
@@ -46,6 +47,7 @@ describe('the package in a team AWS CDK app', () => {
   before(() => {
     dir = consumerProject('aws-team-app', ['aws-cdk-lib', 'constructs', 'cdk-nag', 'typescript', '@types/node'], {
       'src/app.ts': readmeExample('Compose the constructs in your own stack (AWS)'),
+      'src/team.ts': readmeExample('A team of agents (stage 2)'),
       // As `cdk init` writes it (CommonJS, classic module resolution), made stricter.
       // aws-cdk-lib's own declarations break under exactOptionalPropertyTypes, so an app with it must
       // skip library checks; the Azure app below checks this package's declarations.
@@ -83,6 +85,23 @@ describe('the package in a team AWS CDK app', () => {
     const staged = join(outdir, assets.files[String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')]!.source.path);
     assert.equal(folderHash(staged), folderHash(join(dir, 'node_modules/serverless-agents/dist/runtime/aws')));
     assert.equal(folderHash(staged), folderHash(join(REPO, 'dist/runtime/aws')), 'the same bytes the package was built with');
+  });
+
+  it('synthesizes the README\'s team of agents, each member granted only its own edges, with the rule packs clean', () => {
+    const outdir = join(dir, 'cdk.out.team');
+    const synth = run(dir, process.execPath, ['dist/team.js'], { CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ '@aws-cdk/core:validationReportJson': true }) });
+    assert.equal(synth.status, 0, synth.output);
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; violations: unknown[] }[] };
+    for (const plugin of report.pluginReports) assert.deepEqual(plugin.violations, [], `${plugin.pluginName} reports nothing open`);
+    const template = JSON.parse(readFileSync(join(outdir, 'SupportTeam.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+    const agents = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[AGENT_CONFIG_ENV]);
+    assert.deepEqual(agents.map((fn) => decodeAgentConfig(fn.Properties.Environment.Variables[AGENT_CONFIG_ENV]).definition.name).sort(), ['billing', 'technical', 'triage']);
+    const invokes = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+      .flatMap(([id, r]) => (r.Properties.Policies?.[0]?.PolicyDocument.Statement ?? []).filter((s: { Action: unknown }) => s.Action === 'lambda:InvokeFunction').map((s: { Resource: unknown }) => [id.replace(/Role.*/, ''), JSON.stringify(s.Resource)]));
+    assert.equal(invokes.length, 1, 'only triage calls another agent');
+    assert.match(invokes[0]![0], /^Agenttriage/);
+    assert.match(invokes[0]![1], /Agentbilling/);
   });
 
   it('says what to install when the Azure constructs are imported without CDK for Terraform', () => {
