@@ -5,7 +5,7 @@ import type { JobRecord } from '../../contract/jobs/job-record';
 import { claimJob } from '../core/jobs/jobs';
 import type { Runtime } from './assemble';
 import { answerNow } from './outcome';
-import { jobAnswer } from './queued';
+import { jobAnswer, staleAfterMs } from './queued';
 
 /**
  * A caller's idempotency key, the same on both clouds: the key names one request, recorded in the
@@ -27,8 +27,6 @@ export interface Reply {
 /** What identifies a request under its key: the route, the input and the session, in canonical JSON. */
 export const requestFingerprint = (route: KeyedRoute, body: RequestBody) => contentDigest(route, body.input, body.sessionId ?? null);
 
-/** Time after which a request still recorded `running` is taken to have died with its function. */
-const staleAfterMs = (runtime: Runtime) => (runtime.config.definition.limits.timeoutSeconds + 30) * 1000;
 
 function conflict(key: string, message: string, retryable = false): Reply {
   return { status: 409, body: { message, idempotencyKey: key, ...(retryable && { retryable: true }) } };

@@ -6,6 +6,9 @@ import { claimJob } from '../core/jobs/jobs';
 import type { Runtime } from './assemble';
 import { publishFailure, publishRun, RetryableRunError, summary, verdictOf } from './outcome';
 
+/** Time after which a run still recorded `running` is taken to have died with its function. */
+export const staleAfterMs = (runtime: Runtime) => (runtime.config.definition.limits.timeoutSeconds + 30) * 1000;
+
 /** What a run another agent sent is triggered by: a call, a job, a hand-off. */
 export type TaskTrigger = 'call' | 'delegation' | 'handoff';
 
@@ -116,6 +119,13 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   // through its message. A delivery that arrives while the owner still runs (a record already
   // `running`, after a lost lock) is not told apart from one after a crash, and runs: on AWS,
   // Powertools idempotency holds it back until the owner's time is up.
+  // A timer's firing that finds its run still going (two instances firing one occurrence, a
+  // restart's catch-up) leaves it to the firing that runs it: nothing would ever deliver this
+  // firing again, so there is no message to lose by stepping aside.
+  if (options.lastDelivery === 'failed' && previous?.status === 'running' && Date.now() - Date.parse(previous.updatedAt) < staleAfterMs(runtime)) {
+    log(JSON.stringify({ message: 'run already going in another firing; not run again', runId: run.runId, trigger: run.trigger }));
+    return previous;
+  }
   const claimed = record('running');
   const current = async (message: string) => {
     const now = await jobs!.get(run.runId);

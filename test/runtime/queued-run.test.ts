@@ -151,4 +151,19 @@ describe('two deliveries of one run at the same moment', () => {
     assert.equal(result.status, 'running');
     assert.equal(jobs.history.at(-1)?.deliveries, 2);
   });
+
+  it('leaves a timer\'s run to the firing already running it, and takes over one whose function died', async () => {
+    const { provider, jobs, rt } = await memoryRuntime([answer('2099-01-01T00:00:00Z')]);
+    const timerRun: QueuedRun = { runId: 'schedule-0-20261201T0600Z', trigger: 'schedule', input: 'Digest.' };
+    const fresh = { jobId: timerRun.runId, agent: 'helper', status: 'running' as const, updatedAt: new Date().toISOString(), deliveries: 1 };
+    await jobs.put(fresh);
+    const again = await runQueued(rt, timerRun, { deadline: Date.now() + 30_000, lastDelivery: 'failed', log: () => {} });
+    assert.deepEqual(again, fresh);
+    assert.equal(provider.requests.length, 0);
+    // Past the run's timeout and the margin to write its results, the firing that held it is taken for dead.
+    await jobs.put({ ...fresh, updatedAt: new Date(Date.now() - (120 + 31) * 1000).toISOString() });
+    await runQueued(rt, timerRun, { deadline: Date.now() + 30_000, lastDelivery: 'failed', log: () => {} });
+    assert.equal(provider.requests.length, 1);
+    assert.equal((await jobs.get(timerRun.runId))!.status, 'succeeded');
+  });
 });
