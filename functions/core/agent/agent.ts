@@ -7,7 +7,8 @@ import type { ToolPolicy } from '../../../contract/policy/tool-policy';
 import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } from '../audit/records';
 import { runVerdict } from '../../../contract/runs/results';
 import { AllTargetsFailedError, ModelCallError, type ModelRouter, type RoutedResponse } from '../models/router';
-import { isRefusal, RunChain, type AgentDelegates, type AgentTask, type IncomingTask } from '../chain/chain';
+import { isRefusal, NO_CHAIN_SPEND, RunChain, type AgentDelegates, type AgentTask, type IncomingTask } from '../chain/chain';
+import type { ModelTurn, RunAction, RunEnding, RunState, StepAction, StepContext, StepOutcome } from './steps';
 import { AgentToolTransport, handoffTool } from '../chain/delegation';
 import type { EventPublisher } from '../events/events';
 import { ZERO_USAGE, type ContentBlock, type Message, type ModelRequest, type Usage } from '../models/types';
@@ -119,7 +120,9 @@ export class Agent {
       const traceId = validTraceId(span);
       const ofChain = { chain, ...(traceId && { traceId }) };
       try {
-        const result = withChain(await this.loop(current, records, span, chain), ofChain);
+        const { result: ended, state } = await this.loop(current, records, span, chain);
+        chain.restore(state.chain);
+        const result = withChain(ended, ofChain);
         if (runVerdict(result, agent.output !== undefined).outcome !== 'succeeded') this.ports.metrics.add('RunFailures', 'Count', 1);
         this.recordRun(current, result, records, started);
         span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens, 'serverless_agents.stop_reason': result.stopReason });
@@ -139,99 +142,148 @@ export class Agent {
     });
   }
 
-  private async loop(request: RunAttempt, records: AuditRecord[], span: Span, chain: RunChain): Promise<Omit<RunResult, 'correlationId'>> {
-    const { definition: agent, ports } = this;
-    const { limits } = agent;
-    const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: typeof request.input === 'string' ? request.input : JSON.stringify(request.input) }] }];
+  /** The run's first state: the prompt as the conversation's first message, nothing spent. */
+  begin(input: RunRequest['input']): RunState {
+    return {
+      messages: [{ role: 'user', content: [{ type: 'text', text: typeof input === 'string' ? input : JSON.stringify(input) }] }],
+      steps: 0,
+      repairs: 0,
+      usage: ZERO_USAGE,
+      costUsd: 0,
+      chain: NO_CHAIN_SPEND,
+    };
+  }
+
+  /**
+   * What the run does next, from its state alone and the time `now`: a model turn, the tool calls
+   * the last turn asked for, the check of its answer, or the end. The run's limits are its own, or
+   * what its chain has left when that is less.
+   */
+  next(state: RunState, chain: RunChain, now: number): RunAction {
+    if (state.ended) return { type: 'end', ending: state.ended };
+    if (state.pending?.kind === 'tools') return { type: 'tools', step: state.steps, calls: state.pending.calls };
+    if (state.pending?.kind === 'validate') return { type: 'validate', step: state.steps, answer: state.pending.answer };
+    const { limits } = this.definition;
+    const tokens = totalTokens(state.usage) + state.chain.delegatedTokens;
+    if (state.steps >= limits.maxSteps) return { type: 'end', ending: { stopReason: 'max_steps' } };
+    if (tokens >= chain.tokenBudget) return { type: 'end', ending: { stopReason: 'token_budget' } };
+    if (state.costUsd + state.chain.delegatedCostUsd >= chain.costBudget) return { type: 'end', ending: { stopReason: 'cost_budget' } };
+    if (chain.deadline - now <= 0) return { type: 'end', ending: { stopReason: 'deadline' } };
     const tools = this.tools.specs();
-    let usage: Usage = ZERO_USAGE;
-    let cost = 0;
-    let steps = 0;
-    let repairs = 0;
-    let last: RoutedResponse | undefined;
-    const finish = (stopReason: RunStopReason, output = '', validation?: ValidationReport, error?: string): Omit<RunResult, 'correlationId'> => ({
-      runId: request.runId,
-      agent: agent.name,
-      stopReason,
-      output,
-      ...(error && { error }),
-      ...(validation?.value !== undefined && { structuredOutput: validation.value }),
-      ...(validation && { validation }),
-      steps,
-      usage,
-      costUsd: cost,
-      ...(last && { provider: last.provider, model: last.model }),
-    });
+    const request: ModelRequest = { system: this.system, messages: [...state.messages], tools, cacheTools: tools.length > 0, maxTokens: Math.max(1, Math.min(limits.maxOutputTokens, chain.tokenBudget - tokens)) };
+    return { type: 'model', step: state.steps + 1, request };
+  }
 
-    // One deadline signal for the whole run: every model call is cut off at the same moment. The
-    // run's limits are its own, or what its chain has left when that is less.
-    const runDeadline = chain.deadline;
-    const deadline = AbortSignal.timeout(Math.max(0, Math.floor(runDeadline - this.now())));
-    const tokensUsed = () => totalTokens(usage) + chain.delegatedTokens;
-    const toolChain: ToolChain = { run: chain, send: (kind, to, input) => this.task(chain, kind, to, input, { costUsd: cost, usage }, request, traceparentOf(span)) };
-    for (;;) {
-      if (steps >= limits.maxSteps) return finish('max_steps');
-      if (tokensUsed() >= chain.tokenBudget) return finish('token_budget');
-      if (cost + chain.delegatedCostUsd >= chain.costBudget) return finish('cost_budget');
-      const remaining = runDeadline - this.now();
-      if (remaining <= 0) return finish('deadline');
-
-      const modelRequest: ModelRequest = {
-        system: this.system,
-        messages: [...messages],
-        tools,
-        cacheTools: tools.length > 0,
-        maxTokens: Math.max(1, Math.min(limits.maxOutputTokens, chain.tokenBudget - tokensUsed())),
-      };
-      steps += 1;
-      const stepStarted = this.now();
-      let response: RoutedResponse;
-      try {
-        response = await this.chat(modelRequest, deadline, runDeadline);
-      } catch (e) {
-        if (deadline.aborted) return finish('deadline');
-        // The model failures a run ends on, with a reason; anything else is the runtime's own and throws.
-        if (e instanceof AllTargetsFailedError) return finish('model_unavailable', '', undefined, e.message);
-        if (e instanceof ModelCallError) return finish('model_error', '', undefined, e.message);
-        throw e;
+  /**
+   * Does one step: the only place a run touches the world (models, tools, the clock), so an engine
+   * that records each step's outcome can replay a run without doing any of it again. Metrics of
+   * the step are emitted here, once.
+   */
+  async perform(state: RunState, action: StepAction, context: StepContext): Promise<StepOutcome> {
+    switch (action.type) {
+      case 'model': {
+        const startedAt = this.now();
+        try {
+          const response = await this.chat(action.request, context.signal, context.deadline);
+          this.recordModelMetrics(response);
+          if (response.stopReason === 'refusal') this.ports.metrics.add('Refusals', 'Count', 1);
+          return { type: 'model', startedAt, finishedAt: this.now(), response };
+        } catch (e) {
+          const failed = (ending: RunEnding): StepOutcome => ({ type: 'model', startedAt, finishedAt: this.now(), failure: ending });
+          if (context.signal.aborted) return failed({ stopReason: 'deadline' });
+          // The model failures a run ends on, with a reason; anything else is the runtime's own and throws.
+          if (e instanceof AllTargetsFailedError) return failed({ stopReason: 'model_unavailable', error: e.message });
+          if (e instanceof ModelCallError) return failed({ stopReason: 'model_error', error: e.message });
+          throw e;
+        }
       }
-      last = response;
-      usage = addUsage(usage, response.usage);
-      const stepCost = costUsd(ports.prices, response.model, response.usage);
-      cost += stepCost ?? 0;
-      this.recordModelMetrics(response);
-
-      const step = { runId: request.runId, attempt: request.attempt, step: steps, agent: agent.name, started: stepStarted, request: modelRequest, response };
-      if (response.stopReason === 'refusal') {
-        ports.metrics.add('Refusals', 'Count', 1);
-        records.push(this.stepRecord(step, [], stepCost));
-        return finish('refusal', textOf(response.content));
+      case 'tools': {
+        context.chain.restore(state.chain);
+        const toolChain: ToolChain = { run: context.chain, send: (kind, to, input) => this.task(context.chain, kind, to, input, { costUsd: state.costUsd, usage: state.usage }, context.request, traceparentOf(context.span)) };
+        const outcomes = await this.runTools(action.calls, context.request, action.step, context.span, context.signal, toolChain);
+        return { type: 'tools', outcomes, chain: context.chain.snapshot(), finishedAt: this.now() };
       }
-      const calls = response.content.filter((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use');
-      if (response.stopReason === 'tool_use' && calls.length > 0) {
-        const outcomes = await this.runTools(calls, request, steps, span, deadline, toolChain);
-        records.push(this.stepRecord(step, outcomes, stepCost));
-        messages.push({ role: 'assistant', content: response.content });
-        messages.push({ role: 'user', content: outcomes.map((o) => ({ type: 'tool_result', toolUseId: o.id, content: o.content, ...(o.status !== 'ok' && { isError: true }) })) });
-        continue;
+      case 'validate': {
+        const report = await this.validator!.validate(action.answer);
+        if (!report.ok && state.repairs >= (this.definition.output?.maxRepairs ?? 0)) this.ports.metrics.add('ValidationFailures', 'Count', 1);
+        return { type: 'validate', report, finishedAt: this.now() };
       }
-
-      const answer = textOf(response.content);
-      if (!this.validator) {
-        records.push(this.stepRecord(step, [], stepCost));
-        return finish('end_turn', answer);
-      }
-      const validation = await this.validator.validate(answer);
-      records.push(this.stepRecord(step, [], stepCost, validation));
-      if (validation.ok) return finish('end_turn', answer, validation);
-      if (repairs >= (agent.output?.maxRepairs ?? 0)) {
-        ports.metrics.add('ValidationFailures', 'Count', 1);
-        return finish('end_turn', answer, validation);
-      }
-      repairs += 1;
-      messages.push({ role: 'assistant', content: response.content });
-      messages.push({ role: 'user', content: [{ type: 'text', text: repairPrompt(validation) }] });
     }
+  }
+
+  /**
+   * Folds a step's outcome into the run's state, and gives the audit record of a model turn once
+   * the turn's work is done. Deterministic: a replay from recorded outcomes rebuilds the same
+   * state and records.
+   */
+  apply(state: RunState, action: StepAction, outcome: StepOutcome, run: { readonly runId: string; readonly attempt: string }): { state: RunState; record?: StepRecord } {
+    if (outcome.type === 'model' && action.type === 'model') {
+      if (outcome.failure) return { state: { ...state, steps: action.step, ended: outcome.failure } };
+      const response = outcome.response;
+      const stepCost = costUsd(this.ports.prices, response.model, response.usage);
+      const next: RunState = { ...state, steps: action.step, usage: addUsage(state.usage, response.usage), costUsd: state.costUsd + (stepCost ?? 0), last: { provider: response.provider, model: response.model } };
+      const turn: ModelTurn = { step: action.step, request: action.request, response, startedAt: outcome.startedAt, ...(stepCost !== undefined && { costUsd: stepCost }) };
+      if (response.stopReason === 'refusal') return { state: { ...next, ended: { stopReason: 'refusal', output: textOf(response.content) } }, record: this.stepRecord(run, turn, [], outcome.finishedAt) };
+      const calls = response.content.filter((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use');
+      if (response.stopReason === 'tool_use' && calls.length > 0) return { state: { ...next, pending: { kind: 'tools', turn, calls } } };
+      const answer = textOf(response.content);
+      if (!this.validator) return { state: { ...next, ended: { stopReason: 'end_turn', output: answer } }, record: this.stepRecord(run, turn, [], outcome.finishedAt) };
+      return { state: { ...next, pending: { kind: 'validate', turn, answer } } };
+    }
+    const pending = state.pending!;
+    const { pending: _done, ...rest } = state;
+    if (outcome.type === 'tools') {
+      const results: Message = { role: 'user', content: outcome.outcomes.map((o) => ({ type: 'tool_result', toolUseId: o.id, content: o.content, ...(o.status !== 'ok' && { isError: true }) })) };
+      return {
+        state: { ...rest, chain: outcome.chain, messages: [...state.messages, { role: 'assistant', content: pending.turn.response.content }, results] },
+        record: this.stepRecord(run, pending.turn, outcome.outcomes, outcome.finishedAt),
+      };
+    }
+    if (outcome.type !== 'validate' || pending.kind !== 'validate') throw new Error(`step ${action.type} does not follow from the run's state`);
+    const report = outcome.report;
+    const record = this.stepRecord(run, pending.turn, [], outcome.finishedAt, report);
+    if (report.ok || state.repairs >= (this.definition.output?.maxRepairs ?? 0)) return { state: { ...rest, ended: { stopReason: 'end_turn', output: pending.answer, validation: report } }, record };
+    return {
+      state: { ...rest, repairs: state.repairs + 1, messages: [...state.messages, { role: 'assistant', content: pending.turn.response.content }, { role: 'user', content: [{ type: 'text', text: repairPrompt(report) }] }] },
+      record,
+    };
+  }
+
+  /** The result of a run that has ended. */
+  result(state: RunState, runId: string): Omit<RunResult, 'correlationId'> {
+    const ending = state.ended!;
+    return {
+      runId,
+      agent: this.definition.name,
+      stopReason: ending.stopReason,
+      output: ending.output ?? '',
+      ...(ending.error && { error: ending.error }),
+      ...(ending.validation?.value !== undefined && { structuredOutput: ending.validation.value }),
+      ...(ending.validation && { validation: ending.validation }),
+      steps: state.steps,
+      usage: state.usage,
+      costUsd: state.costUsd,
+      ...(state.last && { provider: state.last.provider, model: state.last.model }),
+    };
+  }
+
+  /** Runs the steps one after another in this invocation: a run that is not durable. */
+  private async loop(request: RunAttempt, records: AuditRecord[], span: Span, chain: RunChain): Promise<{ result: Omit<RunResult, 'correlationId'>; state: RunState }> {
+    // One deadline signal for the whole run: every model call is cut off at the same moment.
+    const signal = AbortSignal.timeout(Math.max(0, Math.floor(chain.deadline - this.now())));
+    const context: StepContext = { signal, deadline: chain.deadline, span, chain, request };
+    let state = this.begin(request.input);
+    for (;;) {
+      const action = this.next(state, chain, this.now());
+      if (action.type === 'end') {
+        state = { ...state, ended: action.ending };
+        break;
+      }
+      const applied = this.apply(state, action, await this.perform(state, action, context), request);
+      state = applied.state;
+      if (applied.record) records.push(applied.record);
+    }
+    return { result: this.result(state, request.runId), state };
   }
 
   /**
@@ -239,7 +291,7 @@ export class Agent {
    * limits refuse (hops, a loop, the deadline, the budget) is announced with `handoff.refused`
    * and comes back to the model as the tool's error.
    */
-  private async task(chain: RunChain, kind: AgentTask['kind'], to: string, input: string | Record<string, unknown>, spent: { costUsd: number; usage: Usage }, request: RunRequest, traceparent: string | undefined): Promise<AgentTask> {
+  private async task(chain: RunChain, kind: AgentTask['kind'], to: string, input: string | Record<string, unknown>, spent: { costUsd: number; usage: Usage }, request: Pick<RunRequest, 'runId' | 'trigger'>, traceparent: string | undefined): Promise<AgentTask> {
     const task = chain.task(kind, to, input, spent, traceparent);
     if (!isRefusal(task)) return task;
     this.ports.metrics.add('HandoffRefusals', 'Count', 1);
@@ -286,7 +338,7 @@ export class Agent {
     });
   }
 
-  private async runTools(calls: Extract<ContentBlock, { type: 'tool_use' }>[], request: RunRequest, step: number, parent: Span, signal: AbortSignal, chain: ToolChain): Promise<ToolOutcome[]> {
+  private async runTools(calls: readonly Extract<ContentBlock, { type: 'tool_use' }>[], request: Pick<RunRequest, 'runId' | 'trigger'>, step: number, parent: Span, signal: AbortSignal, chain: ToolChain): Promise<ToolOutcome[]> {
     const { metrics } = this.ports;
     const outcomes = await Promise.all(
       calls.map((call) =>
@@ -322,28 +374,24 @@ export class Agent {
     if (response.attempts.some((a) => a.outcome !== 'ok')) metrics.add('ModelFallbacks', 'Count', response.attempts.filter((a) => a.outcome !== 'ok').length);
   }
 
-  private stepRecord(
-    step: { runId: string; attempt: string; step: number; agent: string; started: number; request: ModelRequest; response: RoutedResponse },
-    toolCalls: ToolOutcome[],
-    cost: number | undefined,
-    validation?: ValidationReport,
-  ): StepRecord {
+  private stepRecord(run: { readonly runId: string; readonly attempt: string }, turn: ModelTurn, toolCalls: readonly ToolOutcome[], finishedAt: number, validation?: ValidationReport): StepRecord {
+    const { response } = turn;
     return {
       type: 'step',
-      runId: step.runId,
-      attempt: step.attempt,
-      agent: step.agent,
-      step: step.step,
-      startedAt: new Date(step.started).toISOString(),
-      durationMs: this.now() - step.started,
-      provider: step.response.provider,
-      model: step.response.model,
-      attempts: step.response.attempts,
-      request: step.request,
-      response: step.response.raw,
-      stopReason: step.response.stopReason,
-      usage: step.response.usage,
-      ...(cost !== undefined && { costUsd: cost }),
+      runId: run.runId,
+      attempt: run.attempt,
+      agent: this.definition.name,
+      step: turn.step,
+      startedAt: new Date(turn.startedAt).toISOString(),
+      durationMs: finishedAt - turn.startedAt,
+      provider: response.provider,
+      model: response.model,
+      attempts: response.attempts,
+      request: turn.request,
+      response: response.raw,
+      stopReason: response.stopReason,
+      usage: response.usage,
+      ...(turn.costUsd !== undefined && { costUsd: turn.costUsd }),
       toolCalls,
       ...(validation && { validation }),
     };

@@ -27,6 +27,15 @@ export interface IncomingTask {
   readonly chain: ChainEnvelope;
 }
 
+/** What a run's delegations have spent and the tasks it sent: the part of its chain that changes as it runs. */
+export interface ChainSpend {
+  readonly delegatedCostUsd: number;
+  readonly delegatedTokens: number;
+  readonly children: readonly ChildRun[];
+}
+
+export const NO_CHAIN_SPEND: ChainSpend = { delegatedCostUsd: 0, delegatedTokens: 0, children: [] };
+
 /**
  * One run's place in its chain: the limits it inherits (the smaller of its own and what the chain
  * has left), what it spends through its delegations, the tasks it sends, and the envelope each
@@ -117,6 +126,17 @@ export class RunChain {
       costUsd: this.delegated.costUsd + (result.costUsd ?? 0),
       tokens: this.delegated.tokens + (result.usage ? totalTokens(result.usage) : 0),
     };
+  }
+
+  /** What the delegations have spent and the tasks sent, to keep with the run's state. */
+  snapshot(): ChainSpend {
+    return { delegatedCostUsd: this.delegated.costUsd, delegatedTokens: this.delegated.tokens, children: [...this.sent] };
+  }
+
+  /** Takes up a snapshot again: a run resumed from its state, in whatever process. */
+  restore(spend: ChainSpend): void {
+    this.delegated = { costUsd: spend.delegatedCostUsd, tokens: spend.delegatedTokens };
+    this.sent.splice(0, this.sent.length, ...spend.children);
   }
 
   /** Records a task sent (or updates it, by run id) as the run last saw it. */

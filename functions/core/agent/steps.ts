@@ -1,0 +1,69 @@
+import type { Span } from '@opentelemetry/api';
+import type { RunStopReason, ValidationReport } from '../../../contract/runs/results';
+import type { ChainSpend, RunChain } from '../chain/chain';
+import type { RoutedResponse } from '../models/router';
+import type { ContentBlock, Message, ModelRequest, Usage } from '../models/types';
+import type { ToolOutcome } from '../tools/executor';
+
+/**
+ * A run as a sequence of steps an engine can record: the state between steps is plain data, each
+ * step (a model turn, the tool calls it asked for, the check of an answer) is the only place the
+ * run touches the world, and folding a step's outcome into the state is deterministic. A run that
+ * is not durable performs the steps one after another; a durable engine records each outcome and,
+ * replaying, folds the recorded ones in again without performing them.
+ */
+
+/** A model turn and when it began, kept until the work it asked for is done. */
+export interface ModelTurn {
+  readonly step: number;
+  readonly request: ModelRequest;
+  readonly response: RoutedResponse;
+  readonly startedAt: number;
+  readonly costUsd?: number;
+}
+
+/** How a run ended, before its result is put together. */
+export interface RunEnding {
+  readonly stopReason: RunStopReason;
+  readonly output?: string;
+  readonly validation?: ValidationReport;
+  readonly error?: string;
+}
+
+/** Everything a run carries from one step to the next. */
+export interface RunState {
+  readonly messages: readonly Message[];
+  readonly steps: number;
+  readonly repairs: number;
+  readonly usage: Usage;
+  readonly costUsd: number;
+  readonly last?: { readonly provider: string; readonly model: string };
+  readonly chain: ChainSpend;
+  /** What the last model turn left to do. */
+  readonly pending?:
+    | { readonly kind: 'tools'; readonly turn: ModelTurn; readonly calls: readonly Extract<ContentBlock, { type: 'tool_use' }>[] }
+    | { readonly kind: 'validate'; readonly turn: ModelTurn; readonly answer: string };
+  readonly ended?: RunEnding;
+}
+
+export type StepAction =
+  | { readonly type: 'model'; readonly step: number; readonly request: ModelRequest }
+  | { readonly type: 'tools'; readonly step: number; readonly calls: readonly Extract<ContentBlock, { type: 'tool_use' }>[] }
+  | { readonly type: 'validate'; readonly step: number; readonly answer: string };
+
+export type RunAction = StepAction | { readonly type: 'end'; readonly ending: RunEnding };
+
+export type StepOutcome =
+  | { readonly type: 'model'; readonly startedAt: number; readonly finishedAt: number; readonly response: RoutedResponse; readonly failure?: undefined }
+  | { readonly type: 'model'; readonly startedAt: number; readonly finishedAt: number; readonly failure: RunEnding; readonly response?: undefined }
+  | { readonly type: 'tools'; readonly outcomes: readonly ToolOutcome[]; readonly chain: ChainSpend; readonly finishedAt: number }
+  | { readonly type: 'validate'; readonly report: ValidationReport; readonly finishedAt: number };
+
+/** What performing a step needs besides the state: when to stop, the trace, the run's chain. */
+export interface StepContext {
+  readonly signal: AbortSignal;
+  readonly deadline: number;
+  readonly span: Span;
+  readonly chain: RunChain;
+  readonly request: { readonly runId: string; readonly trigger: string };
+}
