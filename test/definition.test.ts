@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AGENT_CONFIG_ENV, decodeAgentConfig, encodeAgentConfig } from '../contract/config/runtime-config';
-import { AgentDefinitionError, contentHash, defineAgent, loadAgentFile } from '../contract/definition';
+import { AgentDefinitionError, contentHash, defineAgent, loadAgentFile, type AgentDefinitionInput } from '../contract/definition';
 import { loadConfig } from '../functions/entry/config';
 import { agentInput, REPO } from './helpers';
 
@@ -15,8 +15,9 @@ describe('agent definition', () => {
     assert.deepEqual(agent.tools, []);
     assert.deepEqual(agent.skills, []);
     assert.deepEqual(agent.triggers, [{ type: 'api' }]);
-    assert.deepEqual(agent.limits, { maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1, maxHops: 5, chainTimeoutSeconds: 3600 });
+    assert.deepEqual(agent.limits, { maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1, maxHops: 5 });
     assert.deepEqual(agent.handoffs, []);
+    assert.equal(agent.durable, false);
     assert.equal(agent.promptVersion, contentHash('You help.'));
     assert.match(agent.version, /^[0-9a-f]{16}$/);
   });
@@ -94,3 +95,19 @@ export function catchError(fn: () => unknown): Error {
   }
   assert.fail('expected an error');
 }
+
+describe('durable agents', () => {
+  it('lets a durable agent run past one invocation and wait for approvals, and names the field otherwise', () => {
+    const refund = { name: 'issue_refund', description: 'Refund an order.', kind: 'http' as const, url: 'https://payments.example.com/refunds', sideEffect: 'write' as const, input: { type: 'object' }, approval: { approvers: ['role:finance-lead'] } };
+    const durable = defineAgent(agentInput({ durable: true, limits: { timeoutSeconds: 7200 }, tools: [refund] }));
+    assert.deepEqual(durable.tools[0]!.approval, { approvers: ['role:finance-lead'], timeoutSeconds: 86_400 });
+    const cases: [Partial<AgentDefinitionInput>, RegExp][] = [
+      [{ limits: { timeoutSeconds: 7200 } }, /agent "helper": limits\.timeoutSeconds: 7200 s is longer than one invocation allows \(900 s\); set durable: true/],
+      [{ tools: [refund] }, /agent "helper": tools\[0\]\.approval: needs durable: true: a run that waits for a person outlives any one invocation/],
+      [{ durable: true, tools: [{ ...refund, approval: { approvers: [] } }] }, /tools\[0\]\.approval\.approvers: must name at least one approver/],
+      [{ durable: true, tools: [{ ...refund, approval: { approvers: ['x'], timeoutSeconds: 5 } }] }, /tools\[0\]\.approval\.timeoutSeconds: Too small/],
+      [{ durable: true, limits: { timeoutSeconds: 40_000_000, chainTimeoutSeconds: 86_400 } }, /limits\.timeoutSeconds: Too big/],
+    ];
+    for (const [input, message] of cases) assert.throws(() => defineAgent(agentInput(input)), message);
+  });
+});

@@ -61,12 +61,32 @@ const instructions = z.union([
   z.strictObject({ file: z.string().min(1) }),
 ]);
 
+/** Seconds a durable run may take at most: a Lambda durable execution's limit, one year. */
+export const DURABLE_MAX_SECONDS = 31_536_000;
+/** Seconds one invocation may take: Lambda's 15 minutes, the shorter of the two clouds' limits for a run that is not durable. */
+export const INVOCATION_MAX_SECONDS = 900;
+
+/**
+ * A person must approve each call of the tool before it runs: the run waits (durably, at no cost)
+ * until someone named in `approvers` approves or rejects it, or `timeoutSeconds` pass, which rejects.
+ */
+const approval = z.strictObject({
+  /**
+   * Who may approve: caller identities as the API reports them (an IAM ARN or an Entra ID object
+   * id), `*` matching any run of characters, or `role:NAME` for a caller holding that app role
+   * (Entra ID) or in that group (Cognito).
+   */
+  approvers: z.array(z.string().min(1).max(256)).min(1, 'must name at least one approver'),
+  timeoutSeconds: z.number().int().min(10).max(DURABLE_MAX_SECONDS).default(86_400),
+});
+
 const toolBase = {
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, underscores or hyphens'),
   description: z.string().min(1).max(1024),
   input: objectSchema,
   scopes: z.array(z.string().min(1)).default([]),
   sideEffect: z.enum(['read', 'write']).default('read'),
+  approval: approval.optional(),
 };
 
 /** The input an agent tool takes unless it says otherwise: the task, as the called agent's prompt. */
@@ -164,8 +184,11 @@ const limits = z
     maxSteps: z.number().int().min(1).max(100).default(10),
     maxOutputTokens: z.number().int().min(1).max(128_000).default(4096),
     maxTotalTokens: z.number().int().min(1).max(10_000_000).default(200_000),
-    /** Wall time of one run; also the function timeout. */
-    timeoutSeconds: z.number().int().min(1).max(900).default(120),
+    /**
+     * Wall time of one run; also the function timeout. Past 900 s (one invocation) the agent must
+     * be durable, and its runs span as many invocations as they need.
+     */
+    timeoutSeconds: z.number().int().min(1).max(DURABLE_MAX_SECONDS).default(120),
     budgetUsd: z.number().positive().max(1000).default(1),
     /**
      * Hops a chain of delegations and hand-offs may take from the agent that started it: past it,
@@ -175,11 +198,12 @@ const limits = z
     /**
      * How long a chain this agent starts may run, across every hop: hand-offs and jobs inherit
      * what is left of it, and a task that arrives after it is refused.
+     * @default an hour, or timeoutSeconds when that is longer
      */
-    chainTimeoutSeconds: z.number().int().min(1).max(86_400).default(3600),
+    chainTimeoutSeconds: z.number().int().min(1).max(DURABLE_MAX_SECONDS).optional(),
   })
   .refine((l) => l.maxOutputTokens <= l.maxTotalTokens, { message: 'must not exceed maxTotalTokens', path: ['maxOutputTokens'] })
-  .refine((l) => l.chainTimeoutSeconds >= l.timeoutSeconds, { message: 'must be at least timeoutSeconds: a chain includes the run that starts it', path: ['chainTimeoutSeconds'] });
+  .refine((l) => l.chainTimeoutSeconds === undefined || l.chainTimeoutSeconds >= l.timeoutSeconds, { message: 'must be at least timeoutSeconds: a chain includes the run that starts it', path: ['chainTimeoutSeconds'] });
 
 /** An agent this one may transfer the conversation to, over the bus. */
 const handoff = z.union([
@@ -235,10 +259,16 @@ export const agentDefinitionSchema = z
     triggers: z.array(trigger).min(1, 'an agent needs at least one trigger (api, job, queue, schedule or event), or nothing could ever run it').default([{ type: 'api' }]),
     /** Agents this one may hand the conversation to; the model gets a `handoff` tool naming them. */
     handoffs: z.array(handoff).default([]),
-    limits: limits.default({ maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1, maxHops: 5, chainTimeoutSeconds: 3600 }),
+    limits: limits.default({ maxSteps: 10, maxOutputTokens: 4096, maxTotalTokens: 200_000, timeoutSeconds: 120, budgetUsd: 1, maxHops: 5 }),
     output: output.optional(),
     /** The team or tenant the agent serves; picks the router policy and tool permissions. */
     cohort: dnsLabel(63).default('default'),
+    /**
+     * Runs survive crashes and deploys and may wait for people: each model turn and tool call is
+     * a checkpointed step, replayed without calling anything again (Lambda durable functions, Azure
+     * Durable Functions).
+     */
+    durable: z.boolean().default(false),
   })
   .superRefine((d, ctx) => {
     const seen = new Set<string>();
@@ -265,6 +295,12 @@ export const agentDefinitionSchema = z
       if (t.type === 'api' && t.timeoutSeconds !== undefined && t.timeoutSeconds > d.limits.timeoutSeconds) {
         ctx.addIssue({ code: 'custom', path: ['triggers', i, 'timeoutSeconds'], message: `must not exceed limits.timeoutSeconds (${d.limits.timeoutSeconds})` });
       }
+    });
+    if (!d.durable && d.limits.timeoutSeconds > INVOCATION_MAX_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'timeoutSeconds'], message: `${d.limits.timeoutSeconds} s is longer than one invocation allows (${INVOCATION_MAX_SECONDS} s); set durable: true, and the run spans as many invocations as it needs` });
+    }
+    d.tools.forEach((t, i) => {
+      if (t.approval && !d.durable) ctx.addIssue({ code: 'custom', path: ['tools', i, 'approval'], message: 'needs durable: true: a run that waits for a person outlives any one invocation' });
     });
     const kinds = d.triggers.map((t) => t.type);
     for (const once of ['api', 'job', 'queue'] as const) {

@@ -25,6 +25,7 @@ export const RUN_METRICS = [
   'ModelFallbacks',
   'ValidationFailures',
   'HandoffRefusals',
+  'ToolRejections',
 ] as const;
 
 export type RunMetric = (typeof RUN_METRICS)[number];

@@ -8,7 +8,7 @@ import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } fro
 import { runVerdict } from '../../../contract/runs/results';
 import { AllTargetsFailedError, ModelCallError, type ModelRouter, type RoutedResponse } from '../models/router';
 import { isRefusal, NO_CHAIN_SPEND, RunChain, type AgentDelegates, type AgentTask, type IncomingTask } from '../chain/chain';
-import type { ModelTurn, RunAction, RunEnding, RunState, StepAction, StepContext, StepOutcome } from './steps';
+import { IMMEDIATE_STEPS, type ApprovalDecision, type ApprovalRequest, type ModelTurn, type RunAction, type RunEnding, type RunState, type StepAction, type StepContext, type StepOutcome, type StepRunner } from './steps';
 import { AgentToolTransport, handoffTool } from '../chain/delegation';
 import type { EventPublisher } from '../events/events';
 import { ZERO_USAGE, type ContentBlock, type Message, type ModelRequest, type Usage } from '../models/types';
@@ -110,17 +110,25 @@ export class Agent {
     this.system = [{ text: definition.instructions, cache: true }, ...(catalog ? [{ text: catalog, cache: true }] : [])];
   }
 
-  async run(request: RunRequest): Promise<RunResult> {
+  /**
+   * Runs a request to its end. `runner` carries the steps out: at once (the default), or through a
+   * durable engine, whose replays return recorded steps without running them again; the run's
+   * start, and its closing records and metrics, are steps too.
+   */
+  async run(request: RunRequest, runner: StepRunner = IMMEDIATE_STEPS): Promise<RunResult> {
     const { definition: agent } = this;
-    const started = this.now();
+    const { started, attempt } = await runner.step('start', async () => {
+      const at = this.now();
+      return { started: at, attempt: attemptId(at, randomBytes(3).toString('hex')) };
+    });
     const chain = new RunChain(agent, request.runId, request.deadline, started, request.task);
     return tracer.startActiveSpan(`invoke_agent ${agent.name}`, { attributes: agentAttributes(agent, request, chain.correlationId) }, traceParent(request.task?.chain.traceparent), async (span) => {
       const records: AuditRecord[] = [];
-      const current: RunAttempt = { ...request, attempt: attemptId(started, randomBytes(3).toString('hex')) };
+      const current: RunAttempt = { ...request, attempt };
       const traceId = validTraceId(span);
       const ofChain = { chain, ...(traceId && { traceId }) };
       try {
-        const { result: ended, state } = await this.loop(current, records, span, chain);
+        const { result: ended, state } = await this.loop(current, records, span, chain, runner, started);
         chain.restore(state.chain);
         const result = withChain(ended, ofChain);
         if (runVerdict(result, agent.output !== undefined).outcome !== 'succeeded') this.ports.metrics.add('RunFailures', 'Count', 1);
@@ -161,7 +169,13 @@ export class Agent {
    */
   next(state: RunState, chain: RunChain, now: number): RunAction {
     if (state.ended) return { type: 'end', ending: state.ended };
-    if (state.pending?.kind === 'tools') return { type: 'tools', step: state.steps, calls: state.pending.calls };
+    if (state.pending?.kind === 'tools') {
+      const approvals = state.pending.calls.flatMap((call): ApprovalRequest[] => {
+        const approval = this.definition.tools.find((t) => t.name === call.name)?.approval;
+        return approval ? [{ callId: call.id, tool: call.name, input: call.input, approvers: approval.approvers, timeoutSeconds: approval.timeoutSeconds }] : [];
+      });
+      return { type: 'tools', step: state.steps, calls: state.pending.calls, approvals };
+    }
     if (state.pending?.kind === 'validate') return { type: 'validate', step: state.steps, answer: state.pending.answer };
     const { limits } = this.definition;
     const tokens = totalTokens(state.usage) + state.chain.delegatedTokens;
@@ -200,7 +214,7 @@ export class Agent {
       case 'tools': {
         context.chain.restore(state.chain);
         const toolChain: ToolChain = { run: context.chain, send: (kind, to, input) => this.task(context.chain, kind, to, input, { costUsd: state.costUsd, usage: state.usage }, context.request, traceparentOf(context.span)) };
-        const outcomes = await this.runTools(action.calls, context.request, action.step, context.span, context.signal, toolChain);
+        const outcomes = await this.runTools(action.calls, context.request, action.step, context.span, context.signal, toolChain, context.approvals);
         return { type: 'tools', outcomes, chain: context.chain.snapshot(), finishedAt: this.now() };
       }
       case 'validate': {
@@ -267,21 +281,34 @@ export class Agent {
     };
   }
 
-  /** Runs the steps one after another in this invocation: a run that is not durable. */
-  private async loop(request: RunAttempt, records: AuditRecord[], span: Span, chain: RunChain): Promise<{ result: Omit<RunResult, 'correlationId'>; state: RunState }> {
-    // One deadline signal for the whole run: every model call is cut off at the same moment.
-    const signal = AbortSignal.timeout(Math.max(0, Math.floor(chain.deadline - this.now())));
-    const context: StepContext = { signal, deadline: chain.deadline, span, chain, request };
+  /**
+   * Carries the run's steps out with `runner`: performed now, or recorded and replayed by a durable
+   * engine. A `tools` step whose calls need approval first waits for each decision.
+   */
+  private async loop(request: RunAttempt, records: AuditRecord[], span: Span, chain: RunChain, runner: StepRunner, started: number): Promise<{ result: Omit<RunResult, 'correlationId'>; state: RunState }> {
+    // Not durable: one deadline signal for the whole run, every model call cut off at the same
+    // moment. Durable: each step stops at the run's deadline or when its own invocation ends.
+    const runSignal = runner.durable ? undefined : runner.signal(chain.deadline);
     let state = this.begin(request.input);
+    let now = runner.durable ? started : this.now();
     for (;;) {
-      const action = this.next(state, chain, this.now());
+      const action = this.next(state, chain, now);
       if (action.type === 'end') {
         state = { ...state, ended: action.ending };
         break;
       }
-      const applied = this.apply(state, action, await this.perform(state, action, context), request);
+      const approvals: Record<string, ApprovalDecision> = {};
+      if (action.type === 'tools') {
+        for (const approval of action.approvals) approvals[approval.callId] = await runner.approval(`approval-${action.step}-${approval.callId}`, approval);
+      }
+      const current = state;
+      const outcome = await runner.step(`${action.type}-${action.step}`, () =>
+        this.perform(current, action, { signal: runSignal ?? runner.signal(chain.deadline), deadline: chain.deadline, span, chain, request, approvals }),
+      );
+      const applied = this.apply(state, action, outcome, request);
       state = applied.state;
       if (applied.record) records.push(applied.record);
+      now = runner.durable ? finishedAt(outcome) : this.now();
     }
     return { result: this.result(state, request.runId), state };
   }
@@ -338,13 +365,21 @@ export class Agent {
     });
   }
 
-  private async runTools(calls: readonly Extract<ContentBlock, { type: 'tool_use' }>[], request: Pick<RunRequest, 'runId' | 'trigger'>, step: number, parent: Span, signal: AbortSignal, chain: ToolChain): Promise<ToolOutcome[]> {
+  private async runTools(
+    calls: readonly Extract<ContentBlock, { type: 'tool_use' }>[],
+    request: Pick<RunRequest, 'runId' | 'trigger'>,
+    step: number,
+    parent: Span,
+    signal: AbortSignal,
+    chain: ToolChain,
+    approvals: Readonly<Record<string, ApprovalDecision>> = {},
+  ): Promise<ToolOutcome[]> {
     const { metrics } = this.ports;
     const outcomes = await Promise.all(
       calls.map((call) =>
         tracer.startActiveSpan(`execute_tool ${call.name}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': call.id, 'gen_ai.agent.name': this.definition.name } }, async (span) => {
           // Tools are cut off at the run's deadline too, not only by their own timeouts.
-          const outcome = await this.tools.run(call, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal, chain });
+          const outcome = await this.tools.run(call, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal, chain }, approvals[call.id]);
           span.setAttributes({ 'serverless_agents.tool.status': outcome.status, 'gen_ai.tool.type': outcome.kind });
           if (call.name === LOAD_SKILL && outcome.status === 'ok') {
             const skill = (call.input as { name: string }).name;
@@ -360,6 +395,7 @@ export class Agent {
     metrics.add('ToolCalls', 'Count', outcomes.length);
     metrics.add('ToolFailures', 'Count', outcomes.filter((o) => o.status === 'error' || o.status === 'invalid_input' || o.status === 'unknown_tool').length);
     metrics.add('ToolDenials', 'Count', outcomes.filter((o) => o.status === 'denied').length);
+    metrics.add('ToolRejections', 'Count', outcomes.filter((o) => o.status === 'rejected').length);
     metrics.add('SkillActivations', 'Count', outcomes.filter((o) => o.name === LOAD_SKILL && o.status === 'ok').length);
     return outcomes;
   }
@@ -506,4 +542,9 @@ function withChain<T extends object>(result: T, of: { chain: RunChain; traceId?:
     ...(chain.delegatedCostUsd && { delegatedCostUsd: chain.delegatedCostUsd }),
     ...(of.traceId && { traceId: of.traceId }),
   };
+}
+
+/** When a step's work ended, as recorded with its outcome. */
+function finishedAt(outcome: StepOutcome): number {
+  return outcome.finishedAt;
 }

@@ -46,9 +46,27 @@ export interface RunState {
   readonly ended?: RunEnding;
 }
 
+/** A tool call waiting for a person: what the approver is shown, and who may decide. */
+export interface ApprovalRequest {
+  readonly callId: string;
+  readonly tool: string;
+  readonly input: unknown;
+  readonly approvers: readonly string[];
+  readonly timeoutSeconds: number;
+}
+
+/** What a person (or the clock) decided about a tool call. */
+export interface ApprovalDecision {
+  readonly decision: 'approved' | 'rejected' | 'expired';
+  /** Who decided, as the API identified them. */
+  readonly by?: string;
+  readonly reason?: string;
+  readonly at: string;
+}
+
 export type StepAction =
   | { readonly type: 'model'; readonly step: number; readonly request: ModelRequest }
-  | { readonly type: 'tools'; readonly step: number; readonly calls: readonly Extract<ContentBlock, { type: 'tool_use' }>[] }
+  | { readonly type: 'tools'; readonly step: number; readonly calls: readonly Extract<ContentBlock, { type: 'tool_use' }>[]; readonly approvals: readonly ApprovalRequest[] }
   | { readonly type: 'validate'; readonly step: number; readonly answer: string };
 
 export type RunAction = StepAction | { readonly type: 'end'; readonly ending: RunEnding };
@@ -66,4 +84,31 @@ export interface StepContext {
   readonly span: Span;
   readonly chain: RunChain;
   readonly request: { readonly runId: string; readonly trigger: string };
+  /** The decisions on the calls of a `tools` step that needed approval, by call id. */
+  readonly approvals?: Readonly<Record<string, ApprovalDecision>>;
 }
+
+/**
+ * How a run's steps are carried out: at once, in this invocation (`IMMEDIATE_STEPS`), or by a
+ * durable engine that records each step's outcome and, replaying, returns it without running the
+ * step again, and that can wait for a person without holding a function.
+ */
+export interface StepRunner {
+  /** True when outcomes are recorded and replayed: time then comes from the outcomes, never the clock. */
+  readonly durable: boolean;
+  step<T>(name: string, perform: () => Promise<T>): Promise<T>;
+  /** Waits for a decision on a tool call; the clock rejects it after its timeout. */
+  approval(name: string, request: ApprovalRequest): Promise<ApprovalDecision>;
+  /** When a step performed now must give up: the run's deadline, or the invocation's end if sooner. */
+  signal(deadline: number): AbortSignal;
+}
+
+/** Steps one after another in this invocation: a run that is not durable cannot wait for people. */
+export const IMMEDIATE_STEPS: StepRunner = {
+  durable: false,
+  step: (_name, perform) => perform(),
+  approval: async () => {
+    throw new Error('a tool that needs approval can only run in a durable agent');
+  },
+  signal: (deadline) => AbortSignal.timeout(Math.max(0, Math.floor(deadline - Date.now()))),
+};

@@ -71,7 +71,7 @@ export class RunChain {
     this.hop = chain?.hop ?? 0;
     this.maxHops = Math.min(agent.limits.maxHops, chain?.maxHops ?? Infinity);
     this.cohort = chain?.cohort ?? agent.cohort;
-    this.chainDeadline = chain?.deadline ?? started + agent.limits.chainTimeoutSeconds * 1000;
+    this.chainDeadline = chain?.deadline ?? started + chainTimeoutSeconds(agent.limits) * 1000;
     this.deadline = Math.min(runDeadline, this.chainDeadline);
     this.costBudget = Math.min(agent.limits.budgetUsd, chain?.budget.costUsd ?? Infinity);
     this.tokenBudget = Math.min(agent.limits.maxTotalTokens, chain?.budget.tokens ?? Infinity);
@@ -146,5 +146,8 @@ export class RunChain {
     else this.sent.push(child);
   }
 }
+
+/** How long a chain an agent starts may run: its own setting, or an hour, or its run limit when that is longer. */
+export const chainTimeoutSeconds = (limits: AgentDefinition['limits']) => limits.chainTimeoutSeconds ?? Math.max(3600, limits.timeoutSeconds);
 
 export const isRefusal = (value: AgentTask | Refusal): value is Refusal => typeof (value as Refusal).reason === 'string' && !('chain' in value);

@@ -3,6 +3,7 @@ import type { AgentTool } from '../../../contract/definition/schema';
 import { toolDenial, type ToolPolicy } from '../../../contract/policy/tool-denial';
 import type { ToolSpec } from '../models/types';
 import { compileJsonSchema, type Validate } from '../validation/json-schema';
+import type { ApprovalDecision } from '../agent/steps';
 import { ToolError, type ToolContext, type ToolTransport } from './types';
 
 /** A tool the runtime itself provides, such as loading a skill. */
@@ -17,7 +18,7 @@ export interface ToolCallRequest {
   readonly input: unknown;
 }
 
-export type ToolOutcomeStatus = 'ok' | 'error' | 'invalid_input' | 'denied' | 'unknown_tool';
+export type ToolOutcomeStatus = 'ok' | 'error' | 'invalid_input' | 'denied' | 'unknown_tool' | 'rejected';
 
 /** What happened to one tool call; the model reads `content`, the audit keeps the rest. */
 export interface ToolOutcome {
@@ -29,6 +30,8 @@ export interface ToolOutcome {
   readonly durationMs: number;
   readonly kind: AgentTool['kind'] | 'builtin' | 'unknown';
   readonly idempotencyKey?: string;
+  /** For a tool that needs approval: what was decided, by whom. */
+  readonly approval?: ApprovalDecision;
 }
 
 export type Transports = { readonly [K in AgentTool['kind']]?: ToolTransport<Extract<AgentTool, { kind: K }>> };
@@ -62,7 +65,11 @@ export class ToolExecutor {
     return Promise.all(calls.map((call) => this.run(call, context)));
   }
 
-  async run(call: ToolCallRequest, context: Omit<ToolContext, 'idempotencyKey'>): Promise<ToolOutcome> {
+  /**
+   * Runs one call. A tool that needs approval runs only with an `approved` decision; any other
+   * ending (rejected, expired, none asked for) goes back to the model as a rejection.
+   */
+  async run(call: ToolCallRequest, context: Omit<ToolContext, 'idempotencyKey'>, approval?: ApprovalDecision): Promise<ToolOutcome> {
     const started = performance.now();
     const done = (status: ToolOutcomeStatus, content: string, kind: ToolOutcome['kind'], idempotencyKey?: string): ToolOutcome => ({
       id: call.id,
@@ -73,6 +80,7 @@ export class ToolExecutor {
       kind,
       durationMs: performance.now() - started,
       ...(idempotencyKey && { idempotencyKey }),
+      ...(approval && { approval }),
     });
 
     const builtin = this.builtins.find((b) => b.spec.name === call.name);
@@ -93,6 +101,7 @@ export class ToolExecutor {
         return done('error', (e as Error).message, 'builtin');
       }
     }
+    if (tool!.approval && approval?.decision !== 'approved') return done('rejected', rejection(tool!, approval), tool!.kind);
     const idempotencyKey = tool!.sideEffect === 'write' ? idempotencyKeyFor(context.runId, tool!.name, call.input) : undefined;
     const transport = this.transports[tool!.kind] as ToolTransport | undefined;
     if (!transport) return done('error', `Tools of kind "${tool!.kind}" are not available here.`, tool!.kind);
@@ -126,4 +135,11 @@ export class ToolExecutor {
  */
 export function idempotencyKeyFor(runId: string, tool: string, input: unknown): string {
   return contentDigest(runId, tool, input);
+}
+
+/** What the model is told about a call that did not get its approval. */
+function rejection(tool: AgentTool, approval: ApprovalDecision | undefined): string {
+  if (!approval) return `Not run: "${tool.name}" needs a person's approval, and none could be asked for.`;
+  if (approval.decision === 'expired') return `Not run: no one approved "${tool.name}" within ${tool.approval!.timeoutSeconds} s, so the call was rejected.`;
+  return `Not run: ${approval.by ?? 'an approver'} rejected the call to "${tool.name}"${approval.reason ? `: ${approval.reason}` : '.'}`;
 }
