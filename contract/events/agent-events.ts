@@ -1,5 +1,5 @@
 import type { RefusalReason, TaskKind } from '../chain/envelope';
-import type { ChainLink, JobStatus } from '../jobs/job-record';
+import type { ChainLink, JobStatus, WaitingForApproval } from '../jobs/job-record';
 import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
 
 /**
@@ -15,7 +15,7 @@ export const AGENT_EVENT_SOURCE = 'serverless-agents';
  * What agents announce. Tasks one agent sends another travel as events too, typed by their target
  * (`handoff.to.NAME`, `delegation.to.NAME`, see contract/chain), so grants and rules can name them.
  */
-export const AGENT_EVENT_TYPES = ['run.completed', 'run.failed', 'handoff.refused'] as const;
+export const AGENT_EVENT_TYPES = ['run.completed', 'run.failed', 'handoff.refused', 'approval.requested'] as const;
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
 
 /** The detail of every agent event (EventBridge `detail`, Event Grid `data`); fields that don't apply are left out. */
@@ -39,6 +39,8 @@ export interface AgentEventDetail {
   readonly costUsd?: number;
   /** For a run in a chain of agents: the chain, the run that sent it, and its hop. */
   readonly chain?: ChainLink;
+  /** For `approval.requested`: the tool call waiting for a person, who may decide, until when. */
+  readonly approval?: WaitingForApproval;
   /** For `handoff.refused`: the task refused, and why. */
   readonly refused?: { readonly kind: TaskKind; readonly from: string; readonly to: string; readonly taskRunId: string; readonly reason: RefusalReason; readonly message: string };
 }

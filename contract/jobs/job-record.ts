@@ -7,7 +7,7 @@ import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
  * reasons worth a retry until its queue gave up and dead-lettered the message (a redriven message
  * runs again).
  */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead_lettered';
+export type JobStatus = 'queued' | 'running' | 'waiting_for_approval' | 'succeeded' | 'failed' | 'dead_lettered';
 
 /** A queued run as its submitter reads it back by id: the body of `GET /agents/{name}/jobs/{jobId}`. */
 export interface JobRecord {
@@ -46,6 +46,30 @@ export interface JobRecord {
   readonly chain?: ChainLink;
   /** The tasks the run sent to other agents, with their states as the run last saw them. */
   readonly children?: readonly ChildRun[];
+  /** For a durable run waiting for a person: the tool call, who may decide, and until when. */
+  readonly waiting?: WaitingForApproval;
+  /** The last decision a person (or the clock) made on one of the run's tool calls. */
+  readonly lastApproval?: ApprovalDecision;
+}
+
+/** What a person (or the clock) decided about a tool call that needed approval. */
+export interface ApprovalDecision {
+  readonly decision: 'approved' | 'rejected' | 'expired';
+  /** Who decided, as the API identified them. */
+  readonly by?: string;
+  readonly reason?: string;
+  readonly at: string;
+}
+
+/** A tool call of a durable run that waits for a person's decision. */
+export interface WaitingForApproval {
+  readonly reason: 'approval';
+  readonly step: number;
+  readonly callId: string;
+  readonly tool: string;
+  readonly input: unknown;
+  readonly approvers: readonly string[];
+  readonly expiresAt: string;
 }
 
 /** Where a run sits in a chain of agents. */

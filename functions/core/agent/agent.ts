@@ -121,7 +121,9 @@ export class Agent {
       const at = this.now();
       return { started: at, attempt: attemptId(at, randomBytes(3).toString('hex')) };
     });
-    const chain = new RunChain(agent, request.runId, request.deadline, started, request.task);
+    // A durable run's own limit counts from its recorded start, the same on every replay.
+    const deadline = runner.durable ? started + agent.limits.timeoutSeconds * 1000 : request.deadline;
+    const chain = new RunChain(agent, request.runId, deadline, started, request.task);
     return tracer.startActiveSpan(`invoke_agent ${agent.name}`, { attributes: agentAttributes(agent, request, chain.correlationId) }, traceParent(request.task?.chain.traceparent), async (span) => {
       const records: AuditRecord[] = [];
       const current: RunAttempt = { ...request, attempt };

@@ -1,4 +1,5 @@
 import type { Span } from '@opentelemetry/api';
+import type { ApprovalDecision } from '../../../contract/jobs/job-record';
 import type { RunStopReason, ValidationReport } from '../../../contract/runs/results';
 import type { ChainSpend, RunChain } from '../chain/chain';
 import type { RoutedResponse } from '../models/router';
@@ -55,14 +56,7 @@ export interface ApprovalRequest {
   readonly timeoutSeconds: number;
 }
 
-/** What a person (or the clock) decided about a tool call. */
-export interface ApprovalDecision {
-  readonly decision: 'approved' | 'rejected' | 'expired';
-  /** Who decided, as the API identified them. */
-  readonly by?: string;
-  readonly reason?: string;
-  readonly at: string;
-}
+export type { ApprovalDecision };
 
 export type StepAction =
   | { readonly type: 'model'; readonly step: number; readonly request: ModelRequest }

@@ -1,0 +1,53 @@
+import type { DurableContext } from '@aws/durable-execution-sdk-js';
+import type { ApprovalDecision } from '../../contract/jobs/job-record';
+import type { ApprovalRequest, StepRunner } from '../core/agent/steps';
+
+/**
+ * The steps of a run on a Lambda durable function: each step is a durable step, recorded once and
+ * returned from its checkpoint on every replay; an approval is a durable callback, for which no
+ * function runs while it waits. The callback's id goes with the waiting record, where the
+ * approvals route finds it; an approval not given before its timeout is `expired`.
+ */
+export function durableSteps(
+  ctx: DurableContext,
+  hooks: {
+    /** The call waits for a person, under `callbackId`: record and announce it (run once). */
+    readonly requested: (request: ApprovalRequest & { readonly step: number; readonly expiresAt: string; readonly callbackId: string }) => Promise<void>;
+    /** A decision came: record it (run once). */
+    readonly decided: (decision: ApprovalDecision) => Promise<void>;
+  },
+  /** When the current invocation must stop (epoch ms), from the Lambda context. */
+  invocationEnd: () => number,
+): StepRunner {
+  return {
+    durable: true,
+    step: <T>(name: string, perform: () => Promise<T>) => ctx.step(name, async () => perform()) as Promise<T>,
+    approval: async (name, request) => {
+      const step = Number(/^approval-(\d+)-/.exec(name)?.[1] ?? 0);
+      // When the wait started, as recorded: the expiry the approver is shown is the same on every replay.
+      const expiresAt = await ctx.step(`${name}-asked`, async () => new Date(Date.now() + request.timeoutSeconds * 1000).toISOString());
+      let decision: ApprovalDecision;
+      try {
+        const answer = await ctx.waitForCallback(name, async (callbackId) => hooks.requested({ ...request, step, expiresAt, callbackId }), { timeout: { seconds: request.timeoutSeconds } });
+        decision = parseDecision(answer);
+      } catch (e) {
+        if ((e as Error).name !== 'CallbackTimeoutError') throw e;
+        decision = { decision: 'expired', at: expiresAt };
+      }
+      await ctx.step(`${name}-decided`, async () => hooks.decided(decision));
+      return decision;
+    },
+    signal: (deadline) => AbortSignal.timeout(Math.max(0, Math.floor(Math.min(deadline, invocationEnd()) - Date.now()))),
+  };
+}
+
+/** A decision as the approvals route sends it; anything else is a rejection that says so. */
+export function parseDecision(answer: string): ApprovalDecision {
+  try {
+    const value = JSON.parse(answer) as Partial<ApprovalDecision>;
+    if ((value.decision === 'approved' || value.decision === 'rejected') && typeof value.at === 'string') return value as ApprovalDecision;
+  } catch {
+    // Not JSON: refused below.
+  }
+  return { decision: 'rejected', reason: 'the decision could not be read', at: new Date().toISOString() };
+}

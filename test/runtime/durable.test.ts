@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { withDurableExecution, type DurableContext } from '@aws/durable-execution-sdk-js';
+import { LocalDurableTestRunner, WaitingOperationStatus } from '@aws/durable-execution-sdk-js-testing';
+import { defineAgent } from '../../contract/definition';
+import { durableSteps } from '../../functions/aws/durable';
+import type { RunRecord } from '../../functions/core/audit/records';
+import { MemoryAuditSink } from '../../functions/core/audit/records';
+import { MemoryEventPublisher } from '../../functions/core/events/events';
+import { MemoryJobStore } from '../../functions/core/jobs/jobs';
+import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
+import { assembleRuntime } from '../../functions/entry/assemble';
+import { approvalDecided, approvalRequested, runDurable } from '../../functions/entry/durable';
+import { agentInput } from '../helpers';
+import { ScriptedProvider, type ScriptStep } from '../__fixtures__/scripted-provider';
+
+/**
+ * A durable agent on Lambda's durable execution engine, run by its local test runner (waits
+ * skipped): the runtime's steps are durable steps, its approvals durable callbacks. The model is
+ * scripted in-process, so every call it gets, across every replay, is counted; the refund service
+ * counts the effects it applied per Idempotency-Key.
+ */
+let refunds: { url: string; requests: { key: string | undefined; body: unknown }[]; effects: Set<string>; close(): void };
+before(async () => {
+  const requests: { key: string | undefined; body: unknown }[] = [];
+  const effects = new Set<string>();
+  const server = createServer((req: IncomingMessage, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const key = req.headers['idempotency-key'] as string | undefined;
+      requests.push({ key, body: JSON.parse(body || '{}') });
+      if (key) effects.add(key);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ refunded: true }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  server.unref();
+  refunds = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, effects, close: () => (server.closeAllConnections(), server.close()) };
+});
+after(() => refunds.close());
+// The runner skips time with fake timers, which node:test itself would wait on between tests: on
+// only while a test runs.
+beforeEach(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
+afterEach(() => LocalDurableTestRunner.teardownTestEnvironment());
+
+let models = 0;
+/** A durable agent whose refund tool needs a finance lead's approval, on a scripted model, in memory. */
+async function durableAgent(script: ScriptStep[], options: { timeoutSeconds?: number; failOnce?: string } = {}) {
+  const model = `durable-model-${++models}`;
+  const definition = defineAgent(
+    agentInput({
+      durable: true,
+      limits: { timeoutSeconds: 7200 },
+      tools: [
+        {
+          name: 'issue_refund',
+          description: 'Refund an order.',
+          kind: 'http',
+          url: `${refunds.url}/refunds`,
+          sideEffect: 'write',
+          input: { type: 'object', required: ['orderId', 'amount'], properties: { orderId: { type: 'string' }, amount: { type: 'number' } } },
+          approval: { approvers: ['role:finance-lead'], timeoutSeconds: options.timeoutSeconds ?? 3600 },
+        },
+      ],
+    }),
+  );
+  const provider = new ScriptedProvider(model, script);
+  const jobs = new MemoryJobStore();
+  const events = new MemoryEventPublisher();
+  const audit = new MemoryAuditSink();
+  const metrics = new MemoryMetrics();
+  let failures = options.failOnce ? 1 : 0;
+  // A metrics sink that fails once when `failOnce` is counted: the step performing it fails after
+  // its work is done, as a function dying between the work and its checkpoint would.
+  const flaky = { add: (name: Parameters<MemoryMetrics['add']>[0], unit: Parameters<MemoryMetrics['add']>[1], value: number) => {
+    if (name === options.failOnce && failures-- > 0) throw new Error('the function died here');
+    metrics.add(name, unit, value);
+  }, flush: () => metrics.flush() };
+  const rt = await assembleRuntime({ definition, route: [{ provider: 'bedrock', model }] }, { jobs, events, audit, metrics: flaky, secret: async () => '', providers: { bedrock: async () => provider } });
+  const callbacks: string[] = [];
+  const handler = withDurableExecution(async (event: { jobId: string; input: string }, ctx: DurableContext) => {
+    const run = { runId: event.jobId, jobId: event.jobId, trigger: 'job' as const, input: event.input };
+    const requested = approvalRequested(rt, run);
+    return runDurable(rt, run, durableSteps(ctx, { requested: async (r) => (callbacks.push(r.callbackId), requested(r)), decided: approvalDecided(rt, run) }, () => Date.now() + 60_000));
+  });
+  return { handler, provider, jobs, events, audit, metrics, callbacks };
+}
+
+const refund = { toolUses: [{ name: 'issue_refund', input: { orderId: 'ord_12345678', amount: 49 } }] };
+const runs = (audit: MemoryAuditSink) => audit.records.filter((r): r is RunRecord => r.type === 'run');
+
+describe('a durable run on Lambda durable functions (local runner)', () => {
+  it('waits for approval without a running function, then runs the approved write once and finishes without calling the model again for recorded turns', async () => {
+    const agent = await durableAgent([refund, { text: 'Refunded 49 EUR.' }]);
+    const runner = new LocalDurableTestRunner({ handlerFunction: agent.handler });
+    const running = runner.run({ payload: { jobId: 'job-approve', input: 'Refund ord_12345678.' } });
+    const approval = runner.getOperation('approval-1-call_1_0');
+    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    const waiting = (await agent.jobs.get('job-approve'))!;
+    assert.equal(waiting.status, 'waiting_for_approval');
+    assert.deepEqual([waiting.waiting?.tool, waiting.waiting?.approvers, waiting.waiting?.input], ['issue_refund', ['role:finance-lead'], { orderId: 'ord_12345678', amount: 49 }]);
+    const requested = agent.events.events.find((e) => e.type === 'approval.requested')!;
+    assert.equal(requested.detail.approval?.tool, 'issue_refund');
+    assert.equal(refunds.requests.filter((r) => r.key && JSON.stringify(r.body).includes('ord_12345678')).length, 0, 'nothing runs before the approval');
+
+    await approval.sendCallbackSuccess(JSON.stringify({ decision: 'approved', by: 'arn:aws:iam::123456789012:role/finance-lead', at: new Date().toISOString() }));
+    const execution = await running;
+    assert.equal(execution.getStatus(), 'SUCCEEDED');
+    assert.equal((execution.getResult() as { output: string }).output, 'Refunded 49 EUR.');
+    assert.equal(agent.provider.requests.length, 2, 'one call per model turn, across every replay');
+    const record = (await agent.jobs.get('job-approve'))!;
+    assert.deepEqual([record.status, record.lastApproval?.decision, record.lastApproval?.by], ['succeeded', 'approved', 'arn:aws:iam::123456789012:role/finance-lead']);
+    assert.equal(runs(agent.audit).length, 1, 'one run record, written once');
+    assert.equal(runs(agent.audit)[0]!.stopReason, 'end_turn');
+  });
+
+  it('tells the model a rejected call was not run, with who rejected it and why', async () => {
+    const before = refunds.requests.length;
+    const agent = await durableAgent([refund, { text: 'The refund was not approved.' }]);
+    const runner = new LocalDurableTestRunner({ handlerFunction: agent.handler });
+    const running = runner.run({ payload: { jobId: 'job-reject', input: 'Refund ord_12345678.' } });
+    const approval = runner.getOperation('approval-1-call_1_0');
+    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    await approval.sendCallbackSuccess(JSON.stringify({ decision: 'rejected', by: 'finance-lead-7', reason: 'over the monthly limit', at: new Date().toISOString() }));
+    assert.equal((await running).getStatus(), 'SUCCEEDED');
+    assert.equal(refunds.requests.length, before, 'the refund service was never called');
+    const toolResult = agent.provider.requests[1]!.messages[2]!.content[0] as { content: string; isError?: boolean };
+    assert.deepEqual([toolResult.content, toolResult.isError], ['Not run: finance-lead-7 rejected the call to "issue_refund": over the monthly limit', true]);
+    assert.equal(agent.metrics.sum('ToolRejections'), 1);
+  });
+
+  it('rejects a call no one approved before its timeout, and the model is told', async () => {
+    const agent = await durableAgent([refund, { text: 'No approval came in time.' }], { timeoutSeconds: 10 });
+    const runner = new LocalDurableTestRunner({ handlerFunction: agent.handler });
+    const execution = await runner.run({ payload: { jobId: 'job-expire', input: 'Refund ord_12345678.' } });
+    assert.equal(execution.getStatus(), 'SUCCEEDED');
+    const toolResult = agent.provider.requests[1]!.messages[2]!.content[0] as { content: string };
+    assert.equal(toolResult.content, 'Not run: no one approved "issue_refund" within 10 s, so the call was rejected.');
+    assert.equal((await agent.jobs.get('job-expire'))!.lastApproval?.decision, 'expired');
+  });
+
+  it('resumes a step that died after its work without calling the model again, and the write lands once', async () => {
+    const agent = await durableAgent([refund, { text: 'Refunded.' }], { failOnce: 'ToolCalls' });
+    const earlier = refunds.requests.length;
+    const runner = new LocalDurableTestRunner({ handlerFunction: agent.handler });
+    const running = runner.run({ payload: { jobId: 'job-crash', input: 'Refund ord_99999999.' } });
+    const approval = runner.getOperation('approval-1-call_1_0');
+    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    await approval.sendCallbackSuccess(JSON.stringify({ decision: 'approved', by: 'lead', at: new Date().toISOString() }));
+    const execution = await running;
+    assert.equal(execution.getStatus(), 'SUCCEEDED');
+    // The step that died was run again, and its write sent again under the same effect key.
+    const sent = refunds.requests.slice(earlier);
+    assert.equal(sent.length, 2);
+    assert.equal(new Set(sent.map((r) => r.key)).size, 1, 'one effect: the service applies it once');
+    assert.equal(agent.provider.requests.length, 2, 'the model was not called again for the recorded turn');
+    assert.equal((await agent.jobs.get('job-crash'))!.status, 'succeeded');
+  });
+});
