@@ -32,6 +32,7 @@ function synthAgent(
 const appWithContext = (context: Record<string, unknown>) => new App({ context: { environments: { dev: { region: 'eu-west-1' } }, models: ROUTER, ...context } });
 
 const cases: { input: string; run: () => void; culprit: RegExp }[] = [
+  { input: 'a durable agent, which this version cannot deploy yet', run: () => synthAgent({ durable: true }), culprit: /^agent "helper": durable: durable agents cannot be deployed by this version yet/ },
   { input: 'agent name with capitals', run: () => synthAgent({ name: 'Support_Bot' }), culprit: /^agent "Support_Bot": name: must be lowercase/ },
   { input: 'agent without a description', run: () => synthAgent({ description: '' }), culprit: /^agent "helper": description:/ },
   {

@@ -475,6 +475,9 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: I
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
     if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
   });
+  // The runtime carries durable runs out (functions/entry/durable.ts), but nothing here deploys the
+  // engine yet: refused rather than deployed as a function that would fail its first approval.
+  if (agent.durable) problems.push('durable: durable agents cannot be deployed by this version yet (no durableConfig, version, alias or approvals route); deploy the agent without durable, and without tools that need approval');
   const team = props.team;
   if (team && props.bus && props.bus !== team.bus) problems.push('bus: must be the team\'s bus, which carries its hand-offs and jobs (or leave it out)');
   if (team && !state) problems.push('team: an agent of a team needs an AgentStateTable (pass state, or give the AgentApi one): a task delivered twice must run once, and large inputs wait there');

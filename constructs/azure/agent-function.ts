@@ -368,6 +368,9 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
   if (consumption && agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS > CONSUMPTION_TIMEOUT_SECONDS) {
     problems.push(`limits.timeoutSeconds: ${agent.limits.timeoutSeconds} s is more than a Consumption plan allows (at most ${CONSUMPTION_TIMEOUT_SECONDS - AZURE_AFTER_RUN_SECONDS} s); use a Dedicated plan or a shorter limit`);
   }
+  // The runtime carries durable runs out, but no orchestrator is registered here yet: refused
+  // rather than deployed as an app that would fail its first approval.
+  if (agent.durable) problems.push('durable: durable agents cannot be deployed by this version yet (no orchestrator, activities or approvals route); deploy the agent without durable, and without tools that need approval');
   if (props.auth) problems.push(...httpAuthProblems(props.auth));
   if (props.team) problems.push(...props.team.problems(agent, props));
   const retention = props.auditRetentionDays;
