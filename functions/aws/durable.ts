@@ -1,6 +1,7 @@
 import type { DurableContext } from '@aws/durable-execution-sdk-js';
 import type { ApprovalDecision } from '../../contract/jobs/job-record';
 import type { ApprovalRequest, StepRunner } from '../core/agent/steps';
+import { parseDecision } from '../entry/durable';
 
 /**
  * The steps of a run on a Lambda durable function: each step is a durable step, recorded once and
@@ -39,15 +40,4 @@ export function durableSteps(
     },
     signal: (deadline) => AbortSignal.timeout(Math.max(0, Math.floor(Math.min(deadline, invocationEnd()) - Date.now()))),
   };
-}
-
-/** A decision as the approvals route sends it; anything else is a rejection that says so. */
-export function parseDecision(answer: string): ApprovalDecision {
-  try {
-    const value = JSON.parse(answer) as Partial<ApprovalDecision>;
-    if ((value.decision === 'approved' || value.decision === 'rejected') && typeof value.at === 'string') return value as ApprovalDecision;
-  } catch {
-    // Not JSON: refused below.
-  }
-  return { decision: 'rejected', reason: 'the decision could not be read', at: new Date().toISOString() };
 }

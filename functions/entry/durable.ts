@@ -1,4 +1,5 @@
 import type { JobRecord, WaitingForApproval } from '../../contract/jobs/job-record';
+import type { RunResult } from '../core/agent/agent';
 import type { ApprovalDecision, ApprovalRequest, StepRunner } from '../core/agent/steps';
 import type { Runtime } from './assemble';
 import { publishFailure, publishRun, summary, verdictOf } from './outcome';
@@ -16,42 +17,58 @@ import { jobAnswer, type QueuedRun } from './queued';
 export async function runDurable(runtime: Runtime, run: QueuedRun, runner: StepRunner): Promise<unknown> {
   const { agent, events, jobs } = runtime;
   const { definition } = runtime.config;
-  const record = (status: JobRecord['status'], extra: Partial<JobRecord> = {}): JobRecord => ({
-    jobId: run.runId,
-    agent: definition.name,
-    status,
-    updatedAt: new Date().toISOString(),
-    ...(run.task && { chain: { correlationId: run.task.chain.correlationId, parentRunId: run.task.chain.causationId, parentAgent: run.task.from, hop: run.task.chain.hop, kind: run.task.kind } }),
-    ...extra,
-  });
-  const jobId = run.jobId ? { jobId: run.jobId } : {};
-  await runner.step('job-running', async () => void (await jobs?.put(record('running'))));
-  let result;
+  await runner.step('job-running', () => durableJobRunning(runtime, run));
+  let result: RunResult;
   try {
     result = await agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: Number.POSITIVE_INFINITY, ...(run.task && { task: run.task }) }, runner);
   } catch (e) {
     const reason = `the runtime failed: ${(e as Error).message}`;
     await runner.step('job-settled', async () => {
-      await jobs?.put(record('failed', { error: reason }));
-      await publishFailure(events, definition, run.runId, run.trigger, e, { ...jobId, status: 'failed' });
+      await jobs?.put(durableRecord(runtime, run, 'failed', { error: reason }));
+      await publishFailure(events, definition, run.runId, run.trigger, e, { ...(run.jobId && { jobId: run.jobId }), status: 'failed' });
     });
     throw e;
   }
-  const verdict = verdictOf(definition, result);
   const done = result;
-  return runner.step('job-settled', async () => {
-    // The last decision on the run's tool calls stays on its record.
-    const decided = (await jobs?.get(run.runId))?.lastApproval;
-    const kept = decided ? { lastApproval: decided } : {};
-    if (verdict.outcome === 'succeeded') {
-      await jobs?.put(record('succeeded', { ...jobAnswer(done), ...kept }));
-      await publishRun(events, definition, 'run.completed', done, { trigger: run.trigger, ...jobId });
-      return summary(done);
-    }
-    await jobs?.put(record('failed', { ...jobAnswer(done), ...kept, error: verdict.reason! }));
-    await publishRun(events, definition, 'run.failed', done, { trigger: run.trigger, error: verdict.reason!, status: 'failed', ...jobId });
-    return { ...summary(done), status: 'failed', error: verdict.reason };
-  });
+  return runner.step('job-settled', () => settleDurable(runtime, run, done));
+}
+
+/** A durable run's job record, with its place in a chain. */
+function durableRecord(runtime: Runtime, run: QueuedRun, status: JobRecord['status'], extra: Partial<JobRecord> = {}): JobRecord {
+  return {
+    jobId: run.runId,
+    agent: runtime.config.definition.name,
+    status,
+    updatedAt: new Date().toISOString(),
+    ...(run.task && { chain: { correlationId: run.task.chain.correlationId, parentRunId: run.task.chain.causationId, parentAgent: run.task.from, hop: run.task.chain.hop, kind: run.task.kind } }),
+    ...extra,
+  };
+}
+
+/** Marks a durable run `running`: its first step. */
+export async function durableJobRunning(runtime: Runtime, run: QueuedRun): Promise<void> {
+  await runtime.jobs?.put(durableRecord(runtime, run, 'running'));
+}
+
+/**
+ * A durable run's ending, written once (as a step): succeeded, or failed with the reason; the last
+ * decision on its tool calls stays on its record; the ending is announced.
+ */
+export async function settleDurable(runtime: Runtime, run: QueuedRun, result: RunResult): Promise<unknown> {
+  const { events, jobs } = runtime;
+  const { definition } = runtime.config;
+  const verdict = verdictOf(definition, result);
+  const jobId = run.jobId ? { jobId: run.jobId } : {};
+  const decided = (await jobs?.get(run.runId))?.lastApproval;
+  const kept = decided ? { lastApproval: decided } : {};
+  if (verdict.outcome === 'succeeded') {
+    await jobs?.put(durableRecord(runtime, run, 'succeeded', { ...jobAnswer(result), ...kept }));
+    await publishRun(events, definition, 'run.completed', result, { trigger: run.trigger, ...jobId });
+    return summary(result);
+  }
+  await jobs?.put(durableRecord(runtime, run, 'failed', { ...jobAnswer(result), ...kept, error: verdict.reason! }));
+  await publishRun(events, definition, 'run.failed', result, { trigger: run.trigger, error: verdict.reason!, status: 'failed', ...jobId });
+  return { ...summary(result), status: 'failed', error: verdict.reason };
 }
 
 /**
@@ -87,4 +104,15 @@ export function approvalDecided(runtime: Runtime, run: Pick<QueuedRun, 'runId'>)
     const { waiting: _waiting, ...rest } = previous;
     await runtime.jobs?.put({ ...rest, status: 'running', updatedAt: new Date().toISOString(), lastApproval: decision });
   };
+}
+
+/** A decision as the approvals route sends it; anything else is a rejection that says so. */
+export function parseDecision(answer: string): ApprovalDecision {
+  try {
+    const value = JSON.parse(answer) as Partial<ApprovalDecision>;
+    if ((value.decision === 'approved' || value.decision === 'rejected') && typeof value.at === 'string') return value as ApprovalDecision;
+  } catch {
+    // Not JSON: refused below.
+  }
+  return { decision: 'rejected', reason: 'the decision could not be read', at: new Date().toISOString() };
 }

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { withDurableExecution, type DurableContext } from '@aws/durable-execution-sdk-js';
 import { LocalDurableTestRunner, WaitingOperationStatus } from '@aws/durable-execution-sdk-js-testing';
-import { defineAgent } from '../../contract/definition';
 import { durableSteps } from '../../functions/aws/durable';
 import type { RunRecord } from '../../functions/core/audit/records';
 import { MemoryAuditSink } from '../../functions/core/audit/records';
@@ -13,7 +10,7 @@ import { MemoryJobStore } from '../../functions/core/jobs/jobs';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
 import { assembleRuntime } from '../../functions/entry/assemble';
 import { approvalDecided, approvalRequested, runDurable } from '../../functions/entry/durable';
-import { agentInput } from '../helpers';
+import { durableDefinition, startRefundService, type RefundService } from '../__fixtures__/durable-agent';
 import { ScriptedProvider, type ScriptStep } from '../__fixtures__/scripted-provider';
 
 /**
@@ -22,24 +19,9 @@ import { ScriptedProvider, type ScriptStep } from '../__fixtures__/scripted-prov
  * scripted in-process, so every call it gets, across every replay, is counted; the refund service
  * counts the effects it applied per Idempotency-Key.
  */
-let refunds: { url: string; requests: { key: string | undefined; body: unknown }[]; effects: Set<string>; close(): void };
+let refunds: RefundService;
 before(async () => {
-  const requests: { key: string | undefined; body: unknown }[] = [];
-  const effects = new Set<string>();
-  const server = createServer((req: IncomingMessage, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const key = req.headers['idempotency-key'] as string | undefined;
-      requests.push({ key, body: JSON.parse(body || '{}') });
-      if (key) effects.add(key);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ refunded: true }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  server.unref();
-  refunds = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, effects, close: () => (server.closeAllConnections(), server.close()) };
+  refunds = await startRefundService();
 });
 after(() => refunds.close());
 // The runner skips time with fake timers, which node:test itself would wait on between tests: on
@@ -51,23 +33,7 @@ let models = 0;
 /** A durable agent whose refund tool needs a finance lead's approval, on a scripted model, in memory. */
 async function durableAgent(script: ScriptStep[], options: { timeoutSeconds?: number; failOnce?: string } = {}) {
   const model = `durable-model-${++models}`;
-  const definition = defineAgent(
-    agentInput({
-      durable: true,
-      limits: { timeoutSeconds: 7200 },
-      tools: [
-        {
-          name: 'issue_refund',
-          description: 'Refund an order.',
-          kind: 'http',
-          url: `${refunds.url}/refunds`,
-          sideEffect: 'write',
-          input: { type: 'object', required: ['orderId', 'amount'], properties: { orderId: { type: 'string' }, amount: { type: 'number' } } },
-          approval: { approvers: ['role:finance-lead'], timeoutSeconds: options.timeoutSeconds ?? 3600 },
-        },
-      ],
-    }),
-  );
+  const definition = durableDefinition(refunds.url, options.timeoutSeconds);
   const provider = new ScriptedProvider(model, script);
   const jobs = new MemoryJobStore();
   const events = new MemoryEventPublisher();

@@ -52,7 +52,7 @@ export interface RunRequest {
 }
 
 /** A run request as one attempt at it: a redelivery or a retried request is another attempt. */
-type RunAttempt = RunRequest & { readonly attempt: string };
+export type RunAttempt = RunRequest & { readonly attempt: string };
 
 export interface RunResult {
   readonly runId: string;
@@ -130,11 +130,8 @@ export class Agent {
       const traceId = validTraceId(span);
       const ofChain = { chain, ...(traceId && { traceId }) };
       try {
-        const { result: ended, state } = await this.loop(current, records, span, chain, runner, started);
-        chain.restore(state.chain);
-        const result = withChain(ended, ofChain);
-        if (runVerdict(result, agent.output !== undefined).outcome !== 'succeeded') this.ports.metrics.add('RunFailures', 'Count', 1);
-        this.recordRun(current, result, records, started);
+        const { state } = await this.loop(current, records, span, chain, runner, started);
+        const result = this.conclude(current, started, state, records, chain, traceId);
         span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'gen_ai.usage.output_tokens': result.usage.outputTokens, 'serverless_agents.stop_reason': result.stopReason });
         return result;
       } catch (e) {
@@ -144,9 +141,7 @@ export class Agent {
         records.push(this.runRecord(current, started, withChain({ stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }, ofChain)));
         throw e;
       } finally {
-        this.ports.metrics.add('RunLatency', 'Milliseconds', this.now() - started);
-        this.ports.metrics.flush();
-        await this.writeAudit(records);
+        await this.close(records, started);
         span.end();
       }
     });
@@ -263,6 +258,25 @@ export class Agent {
       state: { ...rest, repairs: state.repairs + 1, messages: [...state.messages, { role: 'assistant', content: pending.turn.response.content }, { role: 'user', content: [{ type: 'text', text: repairPrompt(report) }] }] },
       record,
     };
+  }
+
+  /**
+   * A run's result once its state has ended, with its run record added to `records` and its
+   * failure counted: what every driver does at the end (the caller writes the records).
+   */
+  conclude(request: RunAttempt, started: number, state: RunState, records: AuditRecord[], chain: RunChain, traceId?: string): RunResult {
+    chain.restore(state.chain);
+    const result = withChain(this.result(state, request.runId), { chain, ...(traceId && { traceId }) });
+    if (runVerdict(result, this.definition.output !== undefined).outcome !== 'succeeded') this.ports.metrics.add('RunFailures', 'Count', 1);
+    this.recordRun(request, result, records, started);
+    return result;
+  }
+
+  /** Writes a finished run's audit records and metrics (the records once, whatever the driver). */
+  async close(records: readonly AuditRecord[], started: number): Promise<void> {
+    this.ports.metrics.add('RunLatency', 'Milliseconds', this.now() - started);
+    this.ports.metrics.flush();
+    await this.writeAudit(records);
   }
 
   /** The result of a run that has ended. */
@@ -472,7 +486,7 @@ export class Agent {
     };
   }
 
-  private async writeAudit(records: AuditRecord[]): Promise<void> {
+  private async writeAudit(records: readonly AuditRecord[]): Promise<void> {
     // One structured log line per record, so a run can be found in the logs even if the sink fails.
     for (const record of records) console.log(JSON.stringify({ audit: record.type, ...record }));
     await this.ports.audit.write(records);
