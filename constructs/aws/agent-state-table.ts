@@ -45,7 +45,7 @@ abstract class AgentStateTableBase extends Resource implements IAgentStateTable 
       grantee,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       resourceArns: [this.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`, `${STATE_KEYS.inboxPrefix(agent)}*`] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`, `${STATE_KEYS.inboxPrefix(agent)}*`, `${STATE_KEYS.durablePrefix(agent)}*`] } },
     });
   }
 

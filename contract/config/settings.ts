@@ -63,7 +63,7 @@ export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobS
  * The containers of an Azure agent's state account (job records; the inbox where agents that send
  * it tasks leave inputs too large for a message), and of the runtime package's account.
  */
-export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', inbox: 'inbox', package: 'package' } as const;
+export const AZURE_STATE_CONTAINERS = { jobs: 'jobs', inbox: 'inbox', package: 'package', durable: 'durable' } as const;
 
 /**
  * The container of an Azure agent's audit account, under a time-based immutability policy; the

@@ -29,6 +29,13 @@ export const STATE_KEYS = {
   inboxPrefix: (agent: string) => `inbox#${agent}#`,
   /** One part of such an input. */
   inbox: (agent: string, key: string, part: number) => `inbox#${agent}#${key}#${part}`,
+  /**
+   * What a durable run keeps for itself and no other agent may write: step results and conversation
+   * state too large for a checkpoint, and the engine's handles on the run (its execution, the
+   * callback an approval answers).
+   */
+  durablePrefix: (agent: string) => `durable#${agent}#`,
+  durable: (agent: string, key: string, part: number) => `durable#${agent}#${key}#${part}`,
 } as const;
 
 /** A job's record as a blob in an Azure agent's `jobs` container. */

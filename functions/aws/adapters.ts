@@ -117,11 +117,16 @@ export class EventBridgeTaskSender {
   }
 }
 
-/** Task inputs too large for a message, in the state table under the target's inbox prefix, in parts DynamoDB items can hold. */
+/**
+ * Task inputs too large for a message, in the state table under the target's inbox prefix, in parts
+ * DynamoDB items can hold. With `STATE_KEYS.durable`, the same for what a durable run keeps for
+ * itself, under a prefix only the agent may write.
+ */
 export class DynamoTaskInbox implements TaskInbox {
   constructor(
     private readonly table: string,
     private readonly client: DynamoDBClient = new DynamoDBClient({}),
+    private readonly keyOf: (agent: string, key: string, part: number) => string = STATE_KEYS.inbox,
   ) {}
 
   async put(agent: string, key: string, text: string): Promise<void> {
@@ -134,7 +139,7 @@ export class DynamoTaskInbox implements TaskInbox {
         new PutItemCommand({
           TableName: this.table,
           Item: {
-            [STATE_TABLE.partitionKey]: { S: STATE_KEYS.inbox(agent, key, i) },
+            [STATE_TABLE.partitionKey]: { S: this.keyOf(agent, key, i) },
             [STATE_TABLE.record]: { S: text.slice(i * INBOX_PART_CHARS, (i + 1) * INBOX_PART_CHARS) },
             ...(i === 0 && { parts: { N: String(parts) } }),
             [STATE_TABLE.expiration]: expiration,
@@ -146,7 +151,7 @@ export class DynamoTaskInbox implements TaskInbox {
 
   async get(agent: string, key: string): Promise<string | undefined> {
     const read = async (part: number) =>
-      (await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [STATE_TABLE.partitionKey]: { S: STATE_KEYS.inbox(agent, key, part) } }, ConsistentRead: true }))).Item;
+      (await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [STATE_TABLE.partitionKey]: { S: this.keyOf(agent, key, part) } }, ConsistentRead: true }))).Item;
     const first = await read(0);
     if (!first) return undefined;
     const parts = Number(first.parts?.N ?? 1);

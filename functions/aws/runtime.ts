@@ -5,6 +5,8 @@ import { metricDimensions, METRICS_NAMESPACE } from '../../contract/metrics/run-
 import type { MetricsSink, MetricUnit as CoreUnit, RunMetric } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import type { AwsPeers } from '../../contract/config/settings';
+import { STATE_KEYS } from '../../contract/state/table';
+import { durableStoreOf } from '../entry/checkpoints';
 import { awsDelegates, awsProviders, DynamoJobStore, DynamoTaskInbox, EventBridgePublisher, EventBridgeTaskSender, LambdaInvoker, S3AuditSink, S3SkillStore, secretsManager } from './adapters';
 
 const ENV = RUNTIME_ENV;
@@ -40,6 +42,7 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     providers: awsProviders(env.AWS_REGION ?? 'us-east-1'),
     functions: invoker,
     ...(inbox && { inbox }),
+    ...(stateTable && definition.durable && { durable: durableStoreOf(new DynamoTaskInbox(stateTable, undefined, STATE_KEYS.durable), definition.name) }),
     ...(peers && { delegates: awsDelegates(peers, bus ? new EventBridgeTaskSender(bus) : undefined, stateTable, inbox, invoker) }),
   });
   return { ...runtime, ...(stateTable && { stateTable }), ...(maxReceives && { maxReceives }), ...(queueUrl && { queueUrl }) };

@@ -7,6 +7,7 @@ import { RunChain } from '../core/chain/chain';
 import type { Runtime } from '../entry/assemble';
 import { approvalDecided, approvalRequested, durableJobRunning, parseDecision, settleDurable } from '../entry/durable';
 import type { QueuedRun } from '../entry/queued';
+import { keepSmall, readKept, type CheckpointReference } from '../entry/checkpoints';
 
 /**
  * Durable runs on Azure Durable Functions. The orchestrator is a generator that only loops: every
@@ -38,13 +39,20 @@ export interface OrchestrationCalls {
 /** What the `agent-step` activity is asked to do. */
 export type StepInput =
   | { readonly type: 'running'; readonly run: QueuedRun }
-  | { readonly type: 'step'; readonly run: QueuedRun; readonly attempt: string; readonly started: number; readonly state?: RunState; readonly decisions: Readonly<Record<string, ApprovalDecision>> }
+  | { readonly type: 'step'; readonly run: QueuedRun; readonly attempt: string; readonly started: number; readonly state?: KeptState; readonly decisions: Readonly<Record<string, ApprovalDecision>> }
   | { readonly type: 'approval-requested'; readonly run: QueuedRun; readonly step: number; readonly request: ApprovalRequest; readonly expiresAt: string }
   | { readonly type: 'approval-decided'; readonly run: QueuedRun; readonly decision: ApprovalDecision }
-  | { readonly type: 'finish'; readonly run: QueuedRun; readonly attempt: string; readonly started: number; readonly state: RunState; readonly records: readonly StepRecord[] };
+  | { readonly type: 'finish'; readonly run: QueuedRun; readonly attempt: string; readonly started: number; readonly state: KeptState; readonly records: readonly (StepRecord | CheckpointReference)[] };
 
-/** What one `step` gives back: the state after it and the turn's record, or the calls waiting for people. */
-export type StepResult = { readonly state: RunState; readonly record?: StepRecord } | { readonly approvals: readonly ApprovalRequest[]; readonly step: number };
+/**
+ * The run's state as the orchestration carries it: whole while it is small, and once the
+ * conversation outgrows a checkpoint, a reference to it in the agent's state store, so the history
+ * does not hold the whole conversation again at every step.
+ */
+export type KeptState = RunState | CheckpointReference;
+
+/** What one `step` gives back: the state after it, whether the run ended, and the turn's record; or the calls waiting for people. */
+export type StepResult = { readonly state: KeptState; readonly ended: boolean; readonly record?: StepRecord | CheckpointReference } | { readonly approvals: readonly ApprovalRequest[]; readonly step: number };
 
 /** The orchestrator: the run's steps in order, approvals in between, the ending last. */
 export function* orchestrateRun(df: OrchestrationCalls, input: DurableRunInput): Generator<unknown, unknown, unknown> {
@@ -54,9 +62,9 @@ export function* orchestrateRun(df: OrchestrationCalls, input: DurableRunInput):
   const started = df.currentUtcDateTime.getTime();
   const attempt = attemptId(started, df.newGuid(`${run.runId}/attempt`).replace(/-/g, '').slice(0, 6));
   yield df.callActivity(step, { type: 'running', run } satisfies StepInput);
-  let state: RunState | undefined;
+  let state: KeptState | undefined;
   let decisions: Record<string, ApprovalDecision> = {};
-  const records: StepRecord[] = [];
+  const records: (StepRecord | CheckpointReference)[] = [];
   for (;;) {
     const result = (yield df.callActivity(step, { type: 'step', run, attempt, started, ...(state && { state }), decisions } satisfies StepInput)) as StepResult;
     if ('approvals' in result) {
@@ -66,7 +74,7 @@ export function* orchestrateRun(df: OrchestrationCalls, input: DurableRunInput):
     state = result.state;
     decisions = {};
     if (result.record) records.push(result.record);
-    if (state.ended) break;
+    if (result.ended) break;
   }
   return yield df.callActivity(step, { type: 'finish', run, attempt, started, state, records } satisfies StepInput);
 }
@@ -105,9 +113,14 @@ export async function agentStep(runtime: Runtime, input: StepInput): Promise<unk
     case 'step': {
       const { run } = input;
       const chain = chainOf(run, input.started);
-      const state = input.state ?? agent.begin(run.input);
+      const state = input.state ? await readKept(input.state, runtime.durable) : agent.begin(run.input);
       const action = agent.next(state, chain, Date.now());
-      if (action.type === 'end') return { state: { ...state, ended: action.ending } } satisfies StepResult;
+      const keep = async (next: RunState, record?: StepRecord): Promise<StepResult> => ({
+        state: await keepSmall(next, `${run.runId}/state-${action.type === 'end' ? 'end' : `${action.type}-${action.step}`}`, runtime.durable),
+        ended: next.ended !== undefined,
+        ...(record && { record: await keepSmall(record, `${run.runId}/record-${next.steps}`, runtime.durable) }),
+      });
+      if (action.type === 'end') return keep({ ...state, ended: action.ending });
       if (action.type === 'tools' && action.approvals.some((a) => !input.decisions[a.callId])) {
         return { approvals: action.approvals.filter((a) => !input.decisions[a.callId]), step: action.step } satisfies StepResult;
       }
@@ -115,15 +128,17 @@ export async function agentStep(runtime: Runtime, input: StepInput): Promise<unk
       try {
         const signal = AbortSignal.timeout(Math.max(0, Math.floor(chain.deadline - Date.now())));
         const outcome = await agent.perform(state, action, { signal, deadline: chain.deadline, span, chain, request: run, approvals: input.decisions });
-        return agent.apply(state, action, outcome, { runId: run.runId, attempt: input.attempt }) satisfies StepResult;
+        const applied = agent.apply(state, action, outcome, { runId: run.runId, attempt: input.attempt });
+        return keep(applied.state, applied.record);
       } finally {
         span.end();
       }
     }
     case 'finish': {
       const { run } = input;
-      const records: AuditRecord[] = [...input.records];
-      const result = agent.conclude({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: input.started + definition.limits.timeoutSeconds * 1000, attempt: input.attempt }, input.started, input.state, records, chainOf(run, input.started));
+      const records: AuditRecord[] = await Promise.all(input.records.map((r) => readKept(r, runtime.durable)));
+      const state = await readKept(input.state, runtime.durable);
+      const result = agent.conclude({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: input.started + definition.limits.timeoutSeconds * 1000, attempt: input.attempt }, input.started, state, records, chainOf(run, input.started));
       await agent.close(records, input.started);
       return settleDurable(runtime, run, result);
     }

@@ -8,6 +8,7 @@ import type { MetricsSink, MetricUnit, RunMetric } from '../core/telemetry/metri
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import { BlobSkillStore } from './blob-skill-store';
 import { BlobAuditSink, BlobJobStore, BlobTaskInbox } from './blob-state';
+import { durableStoreOf } from '../entry/checkpoints';
 import { AzureDelegates, parsePeers } from './delegates';
 import { EventGridPublisher } from './eventgrid-publisher';
 
@@ -88,6 +89,8 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
     ...(auditAccount && { audit: new BlobAuditSink(clients.container(auditAccount, AZURE_AUDIT_CONTAINER)) }),
     ...(stateAccount && { jobs: new BlobJobStore(clients.container(stateAccount, AZURE_STATE_CONTAINERS.jobs)) }),
     ...(inbox && { inbox }),
+    // What a durable run keeps by reference: its own container, which no other agent is granted.
+    ...(stateAccount && definition.durable && { durable: durableStoreOf(new BlobTaskInbox(() => clients.container(stateAccount, AZURE_STATE_CONTAINERS.durable)), definition.name) }),
     ...(peers && {
       delegates: new AzureDelegates({
         peers,

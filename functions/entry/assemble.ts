@@ -4,6 +4,7 @@ import { Agent } from '../core/agent/agent';
 import type { AuditSink } from '../core/audit/records';
 import type { AgentDelegates } from '../core/chain/chain';
 import type { TaskInbox } from '../core/chain/inbox';
+import type { DurableStore } from './checkpoints';
 import { NO_EVENTS, type EventPublisher } from '../core/events/events';
 import type { JobStore } from '../core/jobs/jobs';
 import { PORTABLE_PROVIDERS, providerFactory, type ProviderLoaders } from '../core/models/providers';
@@ -36,6 +37,8 @@ export interface RuntimeAdapters {
   readonly delegates?: AgentDelegates;
   /** Where large task inputs wait, for this agent and the agents it sends tasks to. */
   readonly inbox?: TaskInbox;
+  /** Where a durable run keeps what is too large for a checkpoint, and its engine's handles. */
+  readonly durable?: DurableStore;
   /** Invokes function tools (Lambda on AWS). Omitted: function tools answer that they are unavailable. */
   readonly functions?: FunctionInvoker;
   /** Builds providers and tools differently, for replays and recordings. */
@@ -50,6 +53,8 @@ export interface Runtime {
   readonly jobs?: JobStore;
   /** Where inputs too large for a task message wait. */
   readonly inbox?: TaskInbox;
+  /** Where a durable run keeps what is too large for a checkpoint, and its engine's handles. */
+  readonly durable?: DurableStore;
   /** Ends open tool sessions (MCP), for processes that exit. */
   close(): Promise<void>;
 }
@@ -81,5 +86,5 @@ export async function assembleRuntime(config: AgentRuntimeConfig, adapters: Runt
     ...(adapters.events && { events }),
     ...(adapters.delegates && { delegates: adapters.delegates }),
   });
-  return { config, agent, events, ...(adapters.jobs && { jobs: adapters.jobs }), ...(adapters.inbox && { inbox: adapters.inbox }), close: () => mcp.close() };
+  return { config, agent, events, ...(adapters.jobs && { jobs: adapters.jobs }), ...(adapters.inbox && { inbox: adapters.inbox }), ...(adapters.durable && { durable: adapters.durable }), close: () => mcp.close() };
 }

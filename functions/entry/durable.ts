@@ -2,6 +2,7 @@ import type { JobRecord, WaitingForApproval } from '../../contract/jobs/job-reco
 import type { RunResult } from '../core/agent/agent';
 import type { ApprovalDecision, ApprovalRequest, StepRunner } from '../core/agent/steps';
 import type { Runtime } from './assemble';
+import { keepingLargeResults } from './checkpoints';
 import { publishFailure, publishRun, summary, verdictOf } from './outcome';
 import { jobAnswer, type QueuedRun } from './queued';
 
@@ -14,8 +15,9 @@ import { jobAnswer, type QueuedRun } from './queued';
  * announced. A durable run's ending is final: succeeded, or failed with the reason (an engine's
  * retries have already been spent on the way).
  */
-export async function runDurable(runtime: Runtime, run: QueuedRun, runner: StepRunner): Promise<unknown> {
+export async function runDurable(runtime: Runtime, run: QueuedRun, engine: StepRunner): Promise<unknown> {
   const { agent, events, jobs } = runtime;
+  const runner = keepingLargeResults(engine, runtime.durable, run.runId);
   const { definition } = runtime.config;
   await runner.step('job-running', () => durableJobRunning(runtime, run));
   let result: RunResult;

@@ -22,13 +22,25 @@ export async function startRefundService(): Promise<RefundService> {
       requests.push({ key, body: JSON.parse(body || '{}') });
       if (key) effects.add(key);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ refunded: true }));
+      // Order ord_large comes back with a receipt larger than a checkpoint holds.
+      const large = (requests.at(-1)!.body as { orderId?: string }).orderId === 'ord_large';
+      res.end(JSON.stringify({ refunded: true, ...(large && { receipt: LARGE_RECEIPT }) }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   server.unref();
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, effects, close: () => (server.closeAllConnections(), server.close()) };
 }
+
+/**
+ * The receipt of order ord_large: the runtime passes an HTTP tool's first 50,000 characters on,
+ * so six refunds of it in one turn make a step result (about 300 KB) larger than a Lambda
+ * checkpoint's 256 KB.
+ */
+export const LARGE_RECEIPT = 'r'.repeat(60_000);
+export const LARGE_REFUNDS = 6;
+/** A model turn that refunds ord_large LARGE_REFUNDS times at once. */
+export const largeRefunds = { toolUses: Array.from({ length: LARGE_REFUNDS }, (_, i) => ({ name: 'issue_refund', input: { orderId: 'ord_large', amount: i + 1 } })) };
 
 /** A durable agent whose refund tool (a write) needs a finance lead's approval. */
 export function durableDefinition(refundsUrl: string, approvalTimeoutSeconds = 3600): AgentDefinition {

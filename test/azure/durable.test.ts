@@ -6,7 +6,9 @@ import { MemoryEventPublisher } from '../../functions/core/events/events';
 import { MemoryJobStore } from '../../functions/core/jobs/jobs';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../../functions/entry/assemble';
-import { durableDefinition, startRefundService, type RefundService } from '../__fixtures__/durable-agent';
+import { MemoryTaskInbox } from '../../functions/core/chain/inbox';
+import { durableStoreOf } from '../../functions/entry/checkpoints';
+import { durableDefinition, LARGE_RECEIPT, LARGE_REFUNDS, largeRefunds, startRefundService, type RefundService } from '../__fixtures__/durable-agent';
 import { ScriptedProvider, type ScriptStep } from '../__fixtures__/scripted-provider';
 
 /**
@@ -108,8 +110,12 @@ async function durableRuntime(script: ScriptStep[], timeoutSeconds = 3600) {
   const jobs = new MemoryJobStore();
   const events = new MemoryEventPublisher();
   const audit = new MemoryAuditSink();
-  const rt = await assembleRuntime({ definition, route: [{ provider: 'bedrock', model }] }, { jobs, events, audit, metrics: new MemoryMetrics(), secret: async () => '', providers: { bedrock: async () => provider } });
-  return { rt, provider, jobs, events, audit };
+  const kept = new MemoryTaskInbox();
+  const rt = await assembleRuntime(
+    { definition, route: [{ provider: 'bedrock', model }] },
+    { jobs, events, audit, metrics: new MemoryMetrics(), secret: async () => '', providers: { bedrock: async () => provider }, durable: durableStoreOf(kept, definition.name) },
+  );
+  return { rt, provider, jobs, events, audit, kept };
 }
 
 const refund = { toolUses: [{ name: 'issue_refund', input: { orderId: 'ord_12345678' } }] };
@@ -168,5 +174,21 @@ describe('a durable run on Azure Durable Functions (the orchestrator against a f
     assert.ok(orchestration.activitiesRun > activities);
     assert.equal(provider.requests.length, 2);
     assert.equal((await jobs.get('job-az-4'))!.status, 'succeeded');
+  });
+
+  it('carries the conversation by reference once it outgrows a checkpoint, so the history does not repeat it', async () => {
+    const { rt, provider, kept } = await durableRuntime([largeRefunds, { text: 'Refunded six times.' }]);
+    const orchestration = new FakeOrchestration(rt, { run: { runId: 'job-az-large', jobId: 'job-az-large', trigger: 'job', input: 'Refund ord_large six times.' } });
+    for (let i = 0; i < LARGE_REFUNDS; i++) orchestration.raised.set(`approval-1-call_1_${i}`, { decision: 'approved', by: 'lead', at: '2026-12-01T09:30:00Z' });
+    let done = await orchestration.replay();
+    for (let i = 0; !done.done && i < LARGE_REFUNDS; i++) done = await orchestration.replay();
+    assert.equal(done.done, true);
+    assert.equal((done.output as { output: string }).output, 'Refunded six times.');
+    const states = orchestration.history.flatMap((r) => (r && typeof r === 'object' && 'state' in r ? [(r as { state: unknown }).state] : []));
+    assert.ok(states.some((s) => (s as { checkpointRef?: string }).checkpointRef === 'job-az-large/state-tools-1'), 'the state after the large results is a reference');
+    assert.ok(Math.max(...orchestration.history.map((r) => JSON.stringify(r ?? null).length)) < 10 * 1024, 'no recorded result holds the receipts');
+    assert.ok([...kept.items.values()].some((text) => text.includes(LARGE_RECEIPT.slice(0, 40_000))));
+    const results = provider.requests[1]!.messages[2]!.content as unknown as readonly { content: string }[];
+    assert.equal(results.filter((r) => r.content.includes(LARGE_RECEIPT.slice(0, 40_000))).length, LARGE_REFUNDS);
   });
 });

@@ -10,7 +10,9 @@ import { MemoryJobStore } from '../../functions/core/jobs/jobs';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
 import { assembleRuntime } from '../../functions/entry/assemble';
 import { approvalDecided, approvalRequested, runDurable } from '../../functions/entry/durable';
-import { durableDefinition, startRefundService, type RefundService } from '../__fixtures__/durable-agent';
+import { MemoryTaskInbox } from '../../functions/core/chain/inbox';
+import { durableStoreOf } from '../../functions/entry/checkpoints';
+import { durableDefinition, LARGE_RECEIPT, LARGE_REFUNDS, largeRefunds, startRefundService, type RefundService } from '../__fixtures__/durable-agent';
 import { ScriptedProvider, type ScriptStep } from '../__fixtures__/scripted-provider';
 
 /**
@@ -24,9 +26,9 @@ before(async () => {
   refunds = await startRefundService();
 });
 after(() => refunds.close());
-// The runner skips time with fake timers, which node:test itself would wait on between tests: on
-// only while a test runs.
-beforeEach(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
+// On the real clock: skipping time fakes the timers, and the clock's jumps fire the HTTP client's
+// own timeouts under a tool call in flight. No test here waits long but the 10 s expiry.
+beforeEach(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: false }));
 afterEach(() => LocalDurableTestRunner.teardownTestEnvironment());
 
 let models = 0;
@@ -46,14 +48,16 @@ async function durableAgent(script: ScriptStep[], options: { timeoutSeconds?: nu
     if (name === options.failOnce && failures-- > 0) throw new Error('the function died here');
     metrics.add(name, unit, value);
   }, flush: () => metrics.flush() };
-  const rt = await assembleRuntime({ definition, route: [{ provider: 'bedrock', model }] }, { jobs, events, audit, metrics: flaky, secret: async () => '', providers: { bedrock: async () => provider } });
+  const kept = new MemoryTaskInbox();
+  const durable = durableStoreOf(kept, definition.name);
+  const rt = await assembleRuntime({ definition, route: [{ provider: 'bedrock', model }] }, { jobs, events, audit, metrics: flaky, secret: async () => '', providers: { bedrock: async () => provider }, durable });
   const callbacks: string[] = [];
   const handler = withDurableExecution(async (event: { jobId: string; input: string }, ctx: DurableContext) => {
     const run = { runId: event.jobId, jobId: event.jobId, trigger: 'job' as const, input: event.input };
     const requested = approvalRequested(rt, run);
     return runDurable(rt, run, durableSteps(ctx, { requested: async (r) => (callbacks.push(r.callbackId), requested(r)), decided: approvalDecided(rt, run) }, () => Date.now() + 60_000));
   });
-  return { handler, provider, jobs, events, audit, metrics, callbacks };
+  return { handler, provider, jobs, events, audit, metrics, callbacks, kept };
 }
 
 const refund = { toolUses: [{ name: 'issue_refund', input: { orderId: 'ord_12345678', amount: 49 } }] };
@@ -125,5 +129,25 @@ describe('a durable run on Lambda durable functions (local runner)', () => {
     assert.equal(new Set(sent.map((r) => r.key)).size, 1, 'one effect: the service applies it once');
     assert.equal(agent.provider.requests.length, 2, 'the model was not called again for the recorded turn');
     assert.equal((await agent.jobs.get('job-crash'))!.status, 'succeeded');
+  });
+
+  it('keeps a step result larger than a checkpoint in the state store, the checkpoint holding only its key', async () => {
+    const agent = await durableAgent([largeRefunds, { text: 'Refunded six times, receipts attached.' }]);
+    const runner = new LocalDurableTestRunner({ handlerFunction: agent.handler });
+    const running = runner.run({ payload: { jobId: 'job-large', input: 'Refund ord_large six times.' } });
+    for (let i = 0; i < LARGE_REFUNDS; i++) {
+      const approval = runner.getOperation(`approval-1-call_1_${i}`);
+      await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+      await approval.sendCallbackSuccess(JSON.stringify({ decision: 'approved', by: 'lead', at: new Date().toISOString() }));
+    }
+    const execution = await running;
+    assert.equal(execution.getStatus(), 'SUCCEEDED');
+    const checkpoint = runner.getOperation('tools-1').getStepDetails()?.result as { checkpointRef: string; bytes: number };
+    assert.equal(checkpoint.checkpointRef, 'job-large/tools-1');
+    assert.ok(checkpoint.bytes > 256 * 1024, `the step's result took ${checkpoint.bytes} bytes`);
+    assert.ok(JSON.stringify(checkpoint).length < 100, 'the checkpoint holds the key, not the result');
+    assert.ok(agent.kept.items.get('helper/job-large/tools-1')!.length > 256 * 1024);
+    const results = agent.provider.requests[1]!.messages[2]!.content as unknown as readonly { content: string }[];
+    assert.equal(results.filter((r) => r.content.includes(LARGE_RECEIPT.slice(0, 40_000))).length, LARGE_REFUNDS, 'the model saw every receipt, after the replays that followed each approval');
   });
 });
