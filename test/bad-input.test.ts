@@ -32,7 +32,15 @@ function synthAgent(
 const appWithContext = (context: Record<string, unknown>) => new App({ context: { environments: { dev: { region: 'eu-west-1' } }, models: ROUTER, ...context } });
 
 const cases: { input: string; run: () => void; culprit: RegExp }[] = [
-  { input: 'a durable agent, which this version cannot deploy yet', run: () => synthAgent({ durable: true }), culprit: /^agent "helper": durable: durable agents cannot be deployed by this version yet/ },
+  {
+    input: 'a tool that needs approval in an agent without a job trigger',
+    run: () =>
+      synthAgent({
+        durable: true,
+        tools: [{ name: 'pay', description: 'Pays.', kind: 'http', url: 'https://pay.example.com/pay', sideEffect: 'write', input: { type: 'object' }, approval: { approvers: ['role:finance'] } }],
+      }),
+    culprit: /^agent "helper": tools\[0\]\.approval: approvals are given on the job's route/,
+  },
   { input: 'agent name with capitals', run: () => synthAgent({ name: 'Support_Bot' }), culprit: /^agent "Support_Bot": name: must be lowercase/ },
   { input: 'agent without a description', run: () => synthAgent({ description: '' }), culprit: /^agent "helper": description:/ },
   {

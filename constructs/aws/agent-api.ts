@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
 import { INVOCATION_KIND, type ApiRoute, type InvocationTemplate } from '../../contract/api/invocation';
 import { requestBodyJsonSchema } from '../../contract/api/request';
+import { approvalBodyJsonSchema } from '../../contract/jobs/approvals';
 import { AGENT_NAME_MAX, agentNameSchema } from '../../contract/definition/schema';
 import { DEFAULT_SYNC_TIMEOUT_SECONDS } from '../../contract/definition/sync-timeout';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
@@ -67,10 +68,18 @@ export interface IAgentApi extends IResource {
   readonly state?: IAgentStateTable | undefined;
   /** How long the API waits for an agent's synchronous answer; an agent's sync runs must fit it. */
   readonly integrationTimeoutSeconds: number;
-  /** Serves `POST /agents/{agent}/invocations` with `fn`. */
-  addInvocations(agent: string, fn: lambda.IFunction): void;
+  /**
+   * Serves `POST /agents/{agent}/invocations` with `fn`, through its alias or version `qualifier`
+   * when given (a durable function refuses unqualified invocations).
+   */
+  addInvocations(agent: string, fn: lambda.IFunction, qualifier?: string): void;
   /** Hands `POST /agents/{agent}/jobs` to `fn`, which queues them, with their status from `state`. */
-  addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable): void;
+  addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable, qualifier?: string): void;
+  /**
+   * Hands a durable agent's `POST /agents/{agent}/jobs/{jobId}/approvals` (a person's decision on a
+   * call its run waits on) and `POST /agents/{agent}/jobs/{jobId}/cancel` to `fn`.
+   */
+  addDurableJobs(agent: string, fn: lambda.IFunction, qualifier: string): void;
   /** Lets `grantee` call every agent route: run, submit jobs, read their status (for IAM authorization). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
   /**
@@ -186,8 +195,9 @@ abstract class AgentApiBase extends Resource implements IAgentApi {
   abstract readonly integrationTimeoutSeconds: number;
   protected abstract readonly stageName: string;
 
-  abstract addInvocations(agent: string, fn: lambda.IFunction): void;
-  abstract addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable): void;
+  abstract addInvocations(agent: string, fn: lambda.IFunction, qualifier?: string): void;
+  abstract addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable, qualifier?: string): void;
+  abstract addDurableJobs(agent: string, fn: lambda.IFunction, qualifier: string): void;
 
   reachesByName(scope: IConstruct): boolean {
     return Stack.of(scope) !== this.stack;
@@ -245,6 +255,7 @@ export class AgentApi extends AgentApiBase {
       }
       addInvocations(): void {}
       addJobs(): void {}
+      addDurableJobs(): void {}
       protected metric(name: string, props?: cloudwatch.MetricOptions) {
         return new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName: name, dimensionsMap: { ApiId: this.restApiId, Stage: this.stageName }, ...props });
       }
@@ -266,8 +277,10 @@ export class AgentApi extends AgentApiBase {
   private readonly model: apigw.Model;
   private readonly validator: apigw.RequestValidator;
   /** The function each agent's route reaches it by, per route. */
-  private readonly functions = { invocations: new Map<string, string>(), jobs: new Map<string, string>() };
+  private readonly functions: Record<ApiRoute, Map<string, string>> = { invocations: new Map(), jobs: new Map(), approvals: new Map(), cancel: new Map() };
   private invocationsMethod?: apigw.Method;
+  private jobResource?: apigw.Resource;
+  private durableMethods?: { readonly approvals: apigw.Method; readonly cancel: apigw.Method };
 
   constructor(scope: Construct, id: string, props: AgentApiProps = {}) {
     super(scope, id);
@@ -337,18 +350,43 @@ export class AgentApi extends AgentApiBase {
     return this.jobTable;
   }
 
-  addInvocations(agent: string, fn: lambda.IFunction): void {
-    if (!this.reachesByName(fn)) return this.routeInvocations(agent, fn.functionName, fn.functionArn);
-    checkPhysicalName(fn, 'functionName', this.agentFunctionName(agent), `agent "${agent}"`);
-    this.routeInvocations(agent, this.agentFunctionName(agent));
+  addInvocations(agent: string, fn: lambda.IFunction, qualifier?: string): void {
+    this.routeInvocations(agent, ...this.target(agent, fn, qualifier));
   }
 
-  addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable): void {
+  addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable, qualifier?: string): void {
     if (!this.jobTable) this.serveJobs(state);
     else if (this.jobTable !== state) throw new Error(`AgentApi ${this.node.path} serves job status from one AgentStateTable; agent "${agent}" uses another`);
-    if (!this.reachesByName(fn)) return this.routeJobs(agent, fn.functionName, fn.functionArn);
+    this.routeJobs(agent, ...this.target(agent, fn, qualifier));
+  }
+
+  addDurableJobs(agent: string, fn: lambda.IFunction, qualifier: string): void {
+    if (!this.jobResource) throw new Error(`AgentApi ${this.node.path}: durable agent "${agent}" takes approvals on its jobs, so it must register jobs first`);
+    const [name, arn] = this.target(agent, fn, qualifier);
+    this.route('approvals', agent, name, arn);
+    this.route('cancel', agent, name, arn);
+    if (this.durableMethods) return;
+    const job = this.jobResource;
+    const approvalModel = this.restApi.addModel('ApprovalRequest', { contentType: 'application/json', schema: { ...apiGatewaySchema(approvalBodyJsonSchema()), title: 'ApprovalRequest' } });
+    const options = (statusCodes: string[], model?: apigw.IModel): apigw.MethodOptions => {
+      const { requestModels: _, ...base } = this.methodOptions(statusCodes);
+      return { ...base, ...(model && { requestModels: { 'application/json': model } }), requestParameters: { 'method.request.path.name': true, 'method.request.path.jobId': true } };
+    };
+    this.durableMethods = {
+      approvals: job.addResource('approvals').addMethod('POST', this.functionIntegration('approvals', '202'), options(['202', '400', '403', '404', '409', '500', '502'], approvalModel)),
+      cancel: job.addResource('cancel').addMethod('POST', this.functionIntegration('cancel', '202'), options(['202', '404', '409', '500', '502'])),
+    };
+  }
+
+  /**
+   * The function name (with its qualifier) an agent's route reaches, and its ARN when it is in this
+   * stack; an agent in another stack is reached by the name made from the prefix.
+   */
+  private target(agent: string, fn: lambda.IFunction, qualifier?: string): [string, string?] {
+    const q = qualifier ? `:${qualifier}` : '';
+    if (!this.reachesByName(fn)) return [`${fn.functionName}${q}`, `${fn.functionArn}${q}`];
     checkPhysicalName(fn, 'functionName', this.agentFunctionName(agent), `agent "${agent}"`);
-    this.routeJobs(agent, this.agentFunctionName(agent));
+    return [`${this.agentFunctionName(agent)}${q}`];
   }
 
   protected metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -392,7 +430,8 @@ export class AgentApi extends AgentApiBase {
     jobs.addMethod('POST', this.functionIntegration('jobs', '202'), this.methodOptions(['202', '400', '404', '409', '500', '502']));
     state.grantReadJobs(this.integrationRole);
     const { requestModels: _, ...options } = this.methodOptions(['200', '404', '502']);
-    jobs.addResource('{jobId}').addMethod('GET', this.jobStatusIntegration(state), {
+    this.jobResource = jobs.addResource('{jobId}');
+    this.jobResource.addMethod('GET', this.jobStatusIntegration(state), {
       ...options,
       requestParameters: { 'method.request.path.name': true, 'method.request.path.jobId': true },
     });
@@ -430,7 +469,9 @@ export class AgentApi extends AgentApiBase {
       requestId: '"$context.requestId"',
       requestTimeEpoch: '$context.requestTimeEpoch',
       caller: `"${caller}"`,
-      body: "$input.json('$')",
+      roles: `"$util.escapeJavaScript($!context.authorizer.claims['cognito:groups'])"`,
+      jobId: `"$util.escapeJavaScript($!input.params('jobId'))"`,
+      body: route === 'cancel' ? '{}' : "$input.json('$')",
     };
     const functions = this.functions[route];
     const request = Lazy.string({

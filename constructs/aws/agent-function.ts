@@ -7,7 +7,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
-import { RUNTIME_ENV } from '../../contract/config/settings';
+import { DURABLE_ALIAS, RUNTIME_ENV } from '../../contract/config/settings';
+import { INVOCATION_MAX_SECONDS } from '../../contract/definition/schema';
+import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
@@ -28,7 +30,7 @@ import type { IAuditBucket } from './audit-bucket';
 import type { IDeadLetterQueue } from './dead-letter-queue';
 import { addQueueTarget, retainedLogGroup } from './defaults';
 import { grantTargets, type IModelRouter } from './model-router';
-import { acknowledge } from './nag';
+import { acknowledge, acknowledgeWildcards } from './nag';
 import { RUNTIME_HANDLER, runtimeCode } from './runtime-code';
 import type { ISkillBucket } from './skill-bucket';
 
@@ -182,6 +184,9 @@ export interface AgentFunctionProps {
   readonly functionOverrides?: AgentFunctionOverrides;
 }
 
+/** How long the starter of a durable agent's queued runs takes at most to start one. */
+const STARTER_TIMEOUT_SECONDS = 60;
+
 /** Lambda allows 4 KB for all environment variables of a function together. */
 export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
 /** What an unresolved value (an ARN or name known at deploy) is assumed to take. */
@@ -202,6 +207,16 @@ export class AgentFunction extends Construct implements iam.IGrantable {
   readonly queue?: AgentQueue;
   /** In alarm from the first run in five minutes that ended without a valid answer. */
   readonly runFailuresAlarm: cloudwatch.Alarm;
+  /**
+   * A durable agent's alias, on the version this deploy published: every trigger reaches the agent
+   * through it, since durable functions refuse unqualified invocations.
+   */
+  readonly alias?: lambda.Alias;
+  /**
+   * A durable agent's starter: it takes the agent's queue and starts one durable execution per
+   * queued run, named after the run's id, so a redelivered message never starts a second one.
+   */
+  readonly starter?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
@@ -261,7 +276,9 @@ export class AgentFunction extends Construct implements iam.IGrantable {
       code: runtimeCode(Stack.of(this)),
       handler: RUNTIME_HANDLER,
       memorySize: props.memorySize ?? 1024,
-      timeout: Duration.seconds(agent.limits.timeoutSeconds),
+      // A durable run outlasts its invocations: each is at most Lambda's 15 minutes.
+      timeout: Duration.seconds(Math.min(agent.limits.timeoutSeconds, INVOCATION_MAX_SECONDS)),
+      ...(agent.durable && { durableConfig: { executionTimeout: Duration.seconds(agent.limits.timeoutSeconds), retentionPeriod: Duration.days(JOB_RETENTION_DAYS) } }),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -275,6 +292,11 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     });
     this.logGroup.grantWrite(this.role);
     props.environmentEncryption?.grantDecrypt(this.role);
+    if (agent.durable) {
+      this.alias = new lambda.Alias(this, 'Live', { aliasName: DURABLE_ALIAS, version: this.function.currentVersion, description: `Agent ${agent.name}, as deployed last` });
+      this.grantDurableExecution();
+      this.starter = this.durableStarter(agent, props, environment);
+    }
     if (props.vpc) this.allowNetworkInterfaces();
 
     if (props.router) props.router.grantInvoke(this.role, agent);
@@ -282,7 +304,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     if (props.skills && agent.skills.length) props.skills.grantRead(this.role, agent.skills);
     this.grantFunctionTools(agent);
     if (bus) bus.grantPublish(this.role, [...AGENT_EVENT_TYPES, ...(team?.graph.from(agent.name) ?? []).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, e.to)]))]);
-    if (team) this.joinTeam(agent, team, state!, calls);
+    if (team) this.joinTeam(agent, team, state!, calls, this.alias ?? this.function);
     if (state) state.grantAgent(this, agent.name);
     props.audit?.grantWrite(this, agent.name);
     this.wireTriggers(agent, props, state);
@@ -397,8 +419,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
    * for jobs their job records; and, when agents send it hand-offs or jobs, the rule that takes
    * exactly those event types off the bus into its queue, with the queue's dead-letter queue behind.
    */
-  private joinTeam(agent: AgentDefinition, team: AgentTeam, state: IAgentStateTable, calls: readonly string[]): void {
-    team.join(agent, this.function);
+  private joinTeam(agent: AgentDefinition, team: AgentTeam, state: IAgentStateTable, calls: readonly string[], target: lambda.IFunction): void {
+    team.join(agent, target);
     if (calls.length) iam.Grant.addToPrincipal({ grantee: this.role, actions: ['lambda:InvokeFunction'], resourceArns: calls.map((to) => team.functionArn(to)) });
     const queued = team.graph.from(agent.name).filter((e) => e.kind !== 'call');
     for (const to of new Set(queued.map((e) => e.to))) state.grantDelegation(this.role, to, { readJobs: queued.some((e) => e.to === to && e.kind === 'job') });
@@ -411,6 +433,67 @@ export class AgentFunction extends Construct implements iam.IGrantable {
       });
       addQueueTarget(rule, this.queue!.queue, this.queue!.deadLetterQueue.queue);
     }
+  }
+
+  /**
+   * Exactly what a durable function's own role needs, on this function's executions only: to
+   * checkpoint and read their state (CDK adds these only to roles it creates), and, for the
+   * approvals and cancel routes the function serves, to answer an execution's callback and stop it.
+   * In a policy of its own: the function must exist before a statement can name it, and the
+   * role's default policy is created before the function.
+   */
+  private grantDurableExecution(): void {
+    const executions = `${this.function.functionArn}:*`;
+    const policy = new iam.Policy(this, 'DurableExecution', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState'], resources: [executions] }),
+        new iam.PolicyStatement({ actions: ['lambda:SendDurableExecutionCallbackSuccess', 'lambda:StopDurableExecution'], resources: [executions] }),
+      ],
+    });
+    acknowledgeWildcards(
+      policy,
+      policy.document,
+      "A durable execution's ARN extends its function version's (function:NAME:VERSION/durable-execution/...), and a deploy publishes a new version: :* names this function's executions of every version, and no other function's.",
+    );
+  }
+
+  /**
+   * The starter of a durable agent's queued runs: the agent's queue feeds it (an execution invoked
+   * by an SQS event source could not outlast 15 minutes), and it invokes the agent's alias
+   * asynchronously with the run's id as the execution's name, which Lambda starts once.
+   */
+  private durableStarter(agent: AgentDefinition, props: AgentFunctionProps, agentEnvironment: Record<string, string>): lambda.Function | undefined {
+    if (!this.queue) return undefined;
+    const role = new AgentRole(this, 'StarterRole', `Starts durable runs of agent ${agent.name}`);
+    const logGroup = retainedLogGroup(this, 'StarterLogs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
+    const starter = new lambda.Function(this, 'Starter', {
+      description: `Starts the queued runs of durable agent ${agent.name}`.slice(0, 256),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      code: runtimeCode(Stack.of(this)),
+      handler: RUNTIME_HANDLER,
+      memorySize: 256,
+      timeout: Duration.seconds(STARTER_TIMEOUT_SECONDS),
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        [AGENT_CONFIG_ENV]: agentEnvironment[AGENT_CONFIG_ENV]!,
+        [RUNTIME_ENV.durableTarget]: this.alias!.functionArn,
+        [RUNTIME_ENV.queueMaxReceives]: String(this.queue.maxReceiveCount),
+      },
+      ...(props.environmentEncryption && { environmentEncryption: props.environmentEncryption }),
+    });
+    logGroup.grantWrite(role);
+    props.environmentEncryption?.grantDecrypt(role);
+    this.alias!.grantInvoke(role);
+    const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.';
+    acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', xray);
+    acknowledge(role, 'Serverless-LambdaStarPermissions', xray);
+    acknowledge(starter, 'Serverless-LambdaDLQ', 'The starter is invoked only by an SQS event source mapping, whose queue has a redrive policy to a dead-letter queue.');
+    return starter;
   }
 
   /** A function in a VPC reaches it through network interfaces Lambda creates with the function's role. */
@@ -427,15 +510,18 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     const { api } = props;
     const bus = props.bus ?? props.team?.bus;
     const queue = this.queue;
-    if (queue) queue.attachAgent(this.function, Duration.seconds(agent.limits.timeoutSeconds), agent.name);
+    // A durable agent's queue feeds its starter, which starts executions; a run waits no longer than that.
+    if (queue) queue.attachAgent(this.starter ?? this.function, Duration.seconds(this.starter ? STARTER_TIMEOUT_SECONDS : agent.limits.timeoutSeconds), agent.name);
+    const qualifier = this.alias ? DURABLE_ALIAS : undefined;
     agent.triggers.forEach((trigger, i) => {
       switch (trigger.type) {
         case 'api':
-          api!.addInvocations(agent.name, this.function);
+          api!.addInvocations(agent.name, this.function, qualifier);
           break;
         case 'job':
           queue!.queue.grantSendMessages(this.function);
-          api!.addJobs(agent.name, this.function, state!);
+          api!.addJobs(agent.name, this.function, state!, qualifier);
+          if (qualifier) api!.addDurableJobs(agent.name, this.function, qualifier);
           break;
         case 'schedule':
           queue!.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });
@@ -475,9 +561,10 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: I
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
     if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
   });
-  // The runtime carries durable runs out (functions/entry/durable.ts), but nothing here deploys the
-  // engine yet: refused rather than deployed as a function that would fail its first approval.
-  if (agent.durable) problems.push('durable: durable agents cannot be deployed by this version yet (no durableConfig, version, alias or approvals route); deploy the agent without durable, and without tools that need approval');
+  // Approvals are given through the job routes: a durable agent that asks for them takes jobs.
+  if (agent.tools.some((t) => t.approval) && !agent.triggers.some((t) => t.type === 'job')) {
+    problems.push(`tools[${agent.tools.findIndex((t) => t.approval)}].approval: approvals are given on the job's route (POST /agents/${agent.name}/jobs/{jobId}/approvals), so the agent needs a "job" trigger`);
+  }
   const team = props.team;
   if (team && props.bus && props.bus !== team.bus) problems.push('bus: must be the team\'s bus, which carries its hand-offs and jobs (or leave it out)');
   if (team && !state) problems.push('team: an agent of a team needs an AgentStateTable (pass state, or give the AgentApi one): a task delivered twice must run once, and large inputs wait there');

@@ -17,18 +17,24 @@ export interface Invocation {
   readonly requestTimeEpoch: number;
   /** Who called: the IAM principal, the authorizer's principal or the token's subject. */
   readonly caller: string;
+  /** The caller's groups, as the authorizer reports them (Cognito's `cognito:groups`), comma-separated. */
+  readonly roles: string;
+  /** The job a job's route names (`approvals`, `cancel`); empty for the others. */
+  readonly jobId: string;
   readonly body: unknown;
 }
 
 export const INVOCATION_KIND = 'invocation';
 
 /** The API routes that hand a request to an agent's function. */
-export type ApiRoute = 'invocations' | 'jobs';
+export type ApiRoute = 'invocations' | 'jobs' | 'approvals' | 'cancel';
+
+const ROUTES: readonly string[] = ['invocations', 'jobs', 'approvals', 'cancel'] satisfies ApiRoute[];
 
 /** A template expression for each field of the envelope: the API's side of this contract. */
 export type InvocationTemplate = { readonly [K in keyof Invocation]-?: string };
 
 export function isInvocation(event: unknown): event is Invocation {
   const e = event as Partial<Invocation> | undefined;
-  return e?.kind === INVOCATION_KIND && (e.route === 'invocations' || e.route === 'jobs') && typeof e.agent === 'string' && typeof e.requestId === 'string';
+  return e?.kind === INVOCATION_KIND && ROUTES.includes(e.route as string) && typeof e.agent === 'string' && typeof e.requestId === 'string';
 }

@@ -15,7 +15,15 @@ export const RUNTIME_ENV = {
   queueMaxReceives: 'AGENT_QUEUE_MAX_RECEIVES',
   /** How the agent reaches the agents it delegates to, as JSON (`AwsPeers`). */
   peers: 'AGENT_PEERS',
+  /**
+   * Set on a durable agent's starter only: the alias whose executions it starts, one per queued
+   * run, named after the run's id.
+   */
+  durableTarget: 'AGENT_DURABLE_TARGET',
 } as const;
+
+/** The alias every trigger of a durable agent on Lambda reaches it through. */
+export const DURABLE_ALIAS = 'live';
 
 /** The agents an AWS agent delegates to, by name: the function a call invokes. */
 export type AwsPeers = Readonly<Record<string, { readonly function: string }>>;

@@ -7,7 +7,7 @@ import type { RunStopReason, Usage, ValidationReport } from '../runs/results';
  * reasons worth a retry until its queue gave up and dead-lettered the message (a redriven message
  * runs again).
  */
-export type JobStatus = 'queued' | 'running' | 'waiting_for_approval' | 'succeeded' | 'failed' | 'dead_lettered';
+export type JobStatus = 'queued' | 'running' | 'waiting_for_approval' | 'succeeded' | 'failed' | 'dead_lettered' | 'cancelled';
 
 /** A queued run as its submitter reads it back by id: the body of `GET /agents/{name}/jobs/{jobId}`. */
 export interface JobRecord {

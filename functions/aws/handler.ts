@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import type { DurableContext } from '@aws/durable-execution-sdk-js';
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
+import { approvalDecided, approvalRequested, runDurable } from '../entry/durable';
+import { durableSteps } from './durable';
 import { isInvocation, type Invocation } from '../../contract/api/invocation';
 import { isScheduleMessage, JOB_MESSAGE_ATTRIBUTES, scheduledRunId, type JobMessageAttributes } from '../../contract/api/messages';
 import { RUNTIME_ENV } from '../../contract/config/settings';
@@ -27,6 +31,15 @@ const deadline = (context: Pick<Context, 'getRemainingTimeInMillis'>) => deadlin
 const loadRequestParser = () => import('../../contract/api/request.js').then((m) => m.parseRequestBody);
 
 export async function handler(event: unknown, context: Context) {
+  // A durable agent's starter: its queue's messages become executions of the agent.
+  if (process.env[RUNTIME_ENV.durableTarget]) return startDurableRuns(process.env[RUNTIME_ENV.durableTarget]!, event, context);
+  // A durable agent: every invocation is an execution, whatever it carries.
+  if (isDurableInvocation(event)) return durableInvocation(event, context);
+  return dispatch(event, context);
+}
+
+async function dispatch(event: unknown, context: Context) {
+  if (isDurableStart(event)) return runDurableStart(event, context);
   if (isSqsEvent(event)) return processBatch(event, context);
   if (isInvocation(event)) return invoke(event, context);
   // Another agent calling this one as a tool, by invoking its function (only a role granted it can).
@@ -42,6 +55,7 @@ export async function handler(event: unknown, context: Context) {
 async function invoke(invocation: Invocation, context: Context) {
   const { definition } = config;
   if (invocation.agent !== definition.name) return respond(404, { message: `no agent named "${invocation.agent}" here`, requestId: invocation.requestId });
+  if (invocation.route === 'approvals' || invocation.route === 'cancel') return durableRoute(invocation);
   const body = (await loadRequestParser())(invocation.body);
   if (!body.ok) return respond(400, { message: 'invalid request body', problems: body.problems, requestId: invocation.requestId });
   const rt = await getRuntime();
@@ -170,6 +184,138 @@ function loadIdempotency(tableName: string) {
 function lazy<T>(load: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;
   return () => (value ??= load().catch((e) => ((value = undefined), Promise.reject(e))));
+}
+
+/**
+ * A durable execution of this agent, from the durable execution SDK (loaded with the first one, so
+ * agents that are not durable never load it). What it carries is served as if it came directly: a
+ * queued run started by the starter runs durably; anything else (an API call, another agent's call)
+ * runs within the invocation, as it would in an agent that is not durable.
+ */
+async function durableInvocation(event: { DurableExecutionArn: string }, context: Context) {
+  const { withDurableExecution } = await durableSdk();
+  durableArn = event.DurableExecutionArn;
+  return withDurableExecution(async (payload: unknown, ctx: DurableContext) => {
+    durableContext = ctx;
+    return dispatch(payload, context);
+  })(event as never, context);
+}
+
+let durableArn: string | undefined;
+let durableContext: DurableContext | undefined;
+const durableSdk = lazy(() => import('@aws/durable-execution-sdk-js'));
+
+/** What the starter hands an execution: the queued run, or the task another agent sent. */
+interface DurableStart {
+  readonly durableStart: { readonly run: QueuedRun } | { readonly task: unknown; readonly messageId: string };
+}
+
+function isDurableStart(event: unknown): event is DurableStart {
+  return typeof event === 'object' && event !== null && 'durableStart' in event;
+}
+
+/**
+ * A queued run as a durable execution: its steps and approvals recorded by the engine; the
+ * execution's ARN and each approval's callback id kept where the routes find them, in the agent's
+ * private part of the state table (never in the job record that the status route returns).
+ */
+async function runDurableStart(start: DurableStart, context: Context) {
+  const rt = await getRuntime();
+  const ctx = durableContext;
+  if (!ctx) return respond(400, { message: 'a durable run must come through the durable execution engine' });
+  const execute = async (runtime: typeof rt, run: QueuedRun) => {
+    if (run.invalid) return runQueued(runtime, run, { deadline: deadline(context) });
+    await ctx.step('execution', async () => rt.durable?.put(handleKey(run.runId, 'execution'), durableArn ?? ''));
+    const requested = approvalRequested(runtime, run);
+    const steps = durableSteps(
+      ctx,
+      {
+        requested: async (request) => {
+          await rt.durable?.put(handleKey(run.runId, `callback-${request.callId}`), request.callbackId);
+          await requested(request);
+        },
+        decided: approvalDecided(runtime, run),
+      },
+      () => Date.now() + context.getRemainingTimeInMillis(),
+    );
+    return runDurable(runtime, run, steps);
+  };
+  const { durableStart } = start;
+  if ('run' in durableStart) return execute(rt, durableStart.run);
+  return runTask(rt, durableStart.task, { deadline: deadline(context), messageId: durableStart.messageId }, execute);
+}
+
+/** Where the engine's handles on a run are kept, under the agent's private prefix. */
+const handleKey = (runId: string, what: string) => `${runId}/engine/${what}`;
+
+/**
+ * A durable agent's starter: each message of its queue starts one execution of the agent's alias,
+ * named after the run's id, asynchronously (an execution may last a year). A message delivered
+ * again starts nothing new: Lambda returns the execution already started under that name. A start
+ * that fails returns the message to the queue, and at last to its dead-letter queue.
+ */
+async function startDurableRuns(target: string, event: unknown, context: Context) {
+  if (!isSqsEvent(event)) return respond(400, { message: 'the starter of a durable agent takes only its queue' });
+  const { processor, processPartialResponse } = await batch();
+  const parseBody = await loadRequestParser();
+  const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+  lambdaClient ??= new LambdaClient({});
+  const client = lambdaClient;
+  return processPartialResponse(
+    event,
+    async (record: SQSRecord) => {
+      const task = taskOf(record);
+      const run = task ? undefined : parseRecord(record, parseBody);
+      const start: DurableStart = run ? { durableStart: { run } } : { durableStart: { task: (messageBody(record.body) as { detail?: unknown }).detail, messageId: record.messageId } };
+      const runId = run ? run.runId : task!.runId;
+      await client.send(new InvokeCommand({ FunctionName: target, InvocationType: 'Event', DurableExecutionName: executionName(runId), Payload: Buffer.from(JSON.stringify(start)) }));
+      return runId;
+    },
+    processor,
+    { context, throwOnFullBatchFailure: false },
+  );
+}
+
+let lambdaClient: import('@aws-sdk/client-lambda').LambdaClient | undefined;
+
+/** A run id as a durable execution's name: itself when Lambda takes it, otherwise a digest of it. */
+function executionName(runId: string): string {
+  if (/^[A-Za-z0-9_-]{1,64}$/.test(runId)) return runId;
+  return `run-${createHash('sha256').update(runId).digest('hex').slice(0, 59)}`;
+}
+
+/**
+ * `POST /agents/{name}/jobs/{jobId}/approvals` and `.../cancel` of a durable agent: the decision
+ * completes the callback its run waits on; cancelling stops its execution. Both act only on this
+ * function's own executions, which is all its role allows.
+ */
+async function durableRoute(invocation: Invocation) {
+  const rt = await getRuntime();
+  if (!config.definition.durable) return respond(404, { message: `agent ${config.definition.name} is not durable: its runs take no approvals and cannot be cancelled`, requestId: invocation.requestId });
+  const { decideApproval, cancelRun } = await import('../entry/approvals.js');
+  const { LambdaClient, SendDurableExecutionCallbackSuccessCommand, StopDurableExecutionCommand } = await import('@aws-sdk/client-lambda');
+  lambdaClient ??= new LambdaClient({});
+  const client = lambdaClient;
+  const handle = async (what: string) => {
+    const value = await rt.durable?.get(handleKey(invocation.jobId, what));
+    if (!value) throw new Error(`the run ${invocation.jobId} has no ${what} recorded`);
+    return value;
+  };
+  const answer =
+    invocation.route === 'approvals'
+      ? await decideApproval(rt, { jobId: invocation.jobId, approver: { id: invocation.caller, roles: invocation.roles ? invocation.roles.split(',').map((r) => r.trim()) : [] }, body: invocation.body, requestId: invocation.requestId }, async (waiting, decision) => {
+          await client.send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId: await handle(`callback-${waiting.callId}`), Result: Buffer.from(JSON.stringify(decision)) }));
+        })
+      : await cancelRun(rt, { jobId: invocation.jobId, by: invocation.caller, requestId: invocation.requestId }, async () => {
+          const arn = await rt.durable?.get(handleKey(invocation.jobId, 'execution'));
+          // A run still queued has no execution yet: recorded cancelled, its start finds it so.
+          if (arn) await client.send(new StopDurableExecutionCommand({ DurableExecutionArn: arn, Error: { ErrorType: 'Cancelled', ErrorMessage: `cancelled by ${invocation.caller || 'an anonymous caller'}` } }));
+        });
+  return respond(answer.status, answer.body);
+}
+
+function isDurableInvocation(event: unknown): event is { DurableExecutionArn: string } {
+  return typeof event === 'object' && event !== null && typeof (event as { DurableExecutionArn?: unknown }).DurableExecutionArn === 'string' && 'CheckpointToken' in event;
 }
 
 function respond(statusCode: number, body: unknown) {

@@ -19,7 +19,9 @@ export async function runDurable(runtime: Runtime, run: QueuedRun, engine: StepR
   const { agent, events, jobs } = runtime;
   const runner = keepingLargeResults(engine, runtime.durable, run.runId);
   const { definition } = runtime.config;
-  await runner.step('job-running', () => durableJobRunning(runtime, run));
+  const started = await runner.step('job-running', () => durableJobRunning(runtime, run));
+  // Cancelled while it waited in the queue: it never starts.
+  if (started === 'cancelled') return { runId: run.runId, status: 'cancelled' };
   let result: RunResult;
   try {
     result = await agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: Number.POSITIVE_INFINITY, ...(run.task && { task: run.task }) }, runner);
@@ -47,9 +49,11 @@ function durableRecord(runtime: Runtime, run: QueuedRun, status: JobRecord['stat
   };
 }
 
-/** Marks a durable run `running`: its first step. */
-export async function durableJobRunning(runtime: Runtime, run: QueuedRun): Promise<void> {
+/** Marks a durable run `running`, its first step; unless it was cancelled before it started. */
+export async function durableJobRunning(runtime: Runtime, run: QueuedRun): Promise<'running' | 'cancelled'> {
+  if ((await runtime.jobs?.get(run.runId))?.status === 'cancelled') return 'cancelled';
   await runtime.jobs?.put(durableRecord(runtime, run, 'running'));
+  return 'running';
 }
 
 /**
@@ -61,7 +65,10 @@ export async function settleDurable(runtime: Runtime, run: QueuedRun, result: Ru
   const { definition } = runtime.config;
   const verdict = verdictOf(definition, result);
   const jobId = run.jobId ? { jobId: run.jobId } : {};
-  const decided = (await jobs?.get(run.runId))?.lastApproval;
+  const previous = await jobs?.get(run.runId);
+  // Cancelled while its last step ran: the cancellation stands.
+  if (previous?.status === 'cancelled') return { ...summary(result), status: 'cancelled', error: previous.error };
+  const decided = previous?.lastApproval;
   const kept = decided ? { lastApproval: decided } : {};
   if (verdict.outcome === 'succeeded') {
     await jobs?.put(durableRecord(runtime, run, 'succeeded', { ...jobAnswer(result), ...kept }));

@@ -2,7 +2,7 @@ import { hopRefusal, taskProblem, type AgentTask, type Refusal, type TaskResult 
 import type { JobRecord } from '../../contract/jobs/job-record';
 import { taskInputOf } from '../core/chain/inbox';
 import type { Runtime } from './assemble';
-import { runQueued, type QueuedRunOptions, type TaskTrigger } from './queued';
+import { runQueued, type QueuedRun, type QueuedRunOptions, type TaskTrigger } from './queued';
 
 /**
  * A task another agent sent, on either cloud, however it came (a direct call, the agent's queue):
@@ -12,7 +12,13 @@ import { runQueued, type QueuedRunOptions, type TaskTrigger } from './queued';
  * tasks, past the chain's hop limit (the smaller of the chain's and this agent's), along an edge
  * the chain already took, past the chain's deadline or with its budget spent.
  */
-export async function runTask(runtime: Runtime, value: unknown, options: QueuedRunOptions & { readonly messageId?: string }): Promise<TaskResult> {
+export async function runTask(
+  runtime: Runtime,
+  value: unknown,
+  options: QueuedRunOptions & { readonly messageId?: string },
+  /** How an accepted task is run: the queued-run life cycle, or a durable engine's. */
+  execute: (runtime: Runtime, run: QueuedRun, options: QueuedRunOptions) => Promise<unknown> = runQueued,
+): Promise<TaskResult> {
   const { definition } = runtime.config;
   const malformed = taskProblem(value);
   if (malformed) {
@@ -30,7 +36,7 @@ export async function runTask(runtime: Runtime, value: unknown, options: QueuedR
     const done = await runQueued(runtime, { runId: task.runId, jobId: task.runId, trigger: TRIGGERS[task.kind], input: '', invalid: (e as Error).message }, options);
     return taskResult(definition.name, task.runId, done);
   }
-  const done = await runQueued(runtime, { runId: task.runId, jobId: task.runId, trigger: TRIGGERS[task.kind], input, task: { kind: task.kind, from: task.from, chain: task.chain } }, options);
+  const done = await execute(runtime, { runId: task.runId, jobId: task.runId, trigger: TRIGGERS[task.kind], input, task: { kind: task.kind, from: task.from, chain: task.chain } }, options);
   return taskResult(definition.name, task.runId, done);
 }
 

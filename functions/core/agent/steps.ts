@@ -97,12 +97,14 @@ export interface StepRunner {
   signal(deadline: number): AbortSignal;
 }
 
-/** Steps one after another in this invocation: a run that is not durable cannot wait for people. */
+/**
+ * Steps one after another in this invocation. A run that is not durable (a durable agent's
+ * synchronous invocation, or a call from another agent) cannot wait for people: a call that needs
+ * approval is rejected, and the model told why.
+ */
 export const IMMEDIATE_STEPS: StepRunner = {
   durable: false,
   step: (_name, perform) => perform(),
-  approval: async () => {
-    throw new Error('a tool that needs approval can only run in a durable agent');
-  },
+  approval: async () => ({ decision: 'rejected', reason: 'approval can only be waited for in a job; this run was synchronous', at: new Date().toISOString() }),
   signal: (deadline) => AbortSignal.timeout(Math.max(0, Math.floor(deadline - Date.now()))),
 };
