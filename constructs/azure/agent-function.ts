@@ -4,6 +4,7 @@ import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
+import { INVOCATION_MAX_SECONDS } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
 import { skillProblems } from '../../contract/skills/catalog';
@@ -139,7 +140,7 @@ export class AzureAgentFunction extends Construct {
     this.identity = new UserAssignedIdentity(this, 'Identity', { name: `${name}-identity`, ...location });
     const clientId = this.identity.clientId;
 
-    const state = stateAccount(this, location, team?.takesQueued ?? false);
+    const state = stateAccount(this, location, team?.takesQueued ?? false, agent.durable);
     this.state = state.account;
     this.jobs = state.jobs;
     if (state.inbox) this.inbox = state.inbox;
@@ -162,9 +163,9 @@ export class AzureAgentFunction extends Construct {
       AzureWebJobsStorage__clientId: clientId,
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${clientId};Authorization=AAD`,
       ...UNSAMPLED_RUN_METRICS_SETTINGS,
-      AzureFunctionsJobHost__functionTimeout: duration(agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS),
+      AzureFunctionsJobHost__functionTimeout: duration(invocationSeconds(agent, props.plan.skuNameInput === 'Y1') + AZURE_AFTER_RUN_SECONDS),
       // Service Bus locks a message for 5 minutes at most; the host renews it for as long as a run may take.
-      AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration: duration(agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS),
+      AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration: duration(invocationSeconds(agent, props.plan.skuNameInput === 'Y1') + AZURE_AFTER_RUN_SECONDS),
       ...props.router.settings(route),
     };
     if (scale) {
@@ -269,6 +270,11 @@ export class AzureAgentFunction extends Construct {
     const roles: TerraformResource[] = [
       // The host's leases and keys, and job status.
       assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId),
+      // The Durable Functions Storage backend keeps its task hub in the host's account: work
+      // items and control messages in queues, history and instances in tables.
+      ...(agent.durable
+        ? [assignRole(this, 'TaskHubQueues', this.state.id, 'Storage Queue Data Contributor', principalId), assignRole(this, 'TaskHubTables', this.state.id, 'Storage Table Data Contributor', principalId)]
+        : []),
       props.runtime.grantRead(principalId, agent.name),
       this.audit.grantWrite(principalId, agent.name),
       assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principalId),
@@ -304,16 +310,30 @@ export class AzureAgentFunction extends Construct {
  * role on that container alone. Not versioned: the host and job status rewrite their blobs, and
  * every write would leave a version behind. Job records and inputs expire together.
  */
-function stateAccount(scope: Construct, location: { resourceGroupName: string; location: string }, inbox: boolean): { account: StorageAccount; jobs: StorageContainer; inbox?: StorageContainer } {
+function stateAccount(scope: Construct, location: { resourceGroupName: string; location: string }, inbox: boolean, durable: boolean): { account: StorageAccount; jobs: StorageContainer; inbox?: StorageContainer } {
   const account = privateStorageAccount(scope, 'State', { name: storageAccountName(scope), ...location, versioned: false });
   const container = (name: string) => new StorageContainer(scope, `State-${name}`, { name, storageAccountId: account.id, containerAccessType: 'private' });
-  const names = [AZURE_STATE_CONTAINERS.jobs, ...(inbox ? [AZURE_STATE_CONTAINERS.inbox] : [])];
+  const names: string[] = [AZURE_STATE_CONTAINERS.jobs, ...(inbox ? [AZURE_STATE_CONTAINERS.inbox] : [])];
   const [jobs, inboxContainer] = names.map(container);
+  // What a durable run keeps by reference (results and conversations too large for its history).
+  if (durable) {
+    names.push(AZURE_STATE_CONTAINERS.durable);
+    container(AZURE_STATE_CONTAINERS.durable);
+  }
   new StorageManagementPolicy(scope, 'StateRetention', {
     storageAccountId: account.id,
     rule: names.map((name) => ({ name: `expire-${name}`, enabled: true, filters: { blobTypes: ['blockBlob'], prefixMatch: [`${name}/`] }, actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: JOB_RETENTION_DAYS } } })),
   });
   return { account, jobs: jobs!, ...(inboxContainer && { inbox: inboxContainer }) };
+}
+
+/**
+ * How long one invocation may take: a run's whole limit, or for a durable agent (whose run spans
+ * many invocations, one per step) at most the plan's function timeout, or 15 minutes.
+ */
+function invocationSeconds(agent: AgentDefinition, consumption: boolean): number {
+  if (!agent.durable) return agent.limits.timeoutSeconds;
+  return Math.min(agent.limits.timeoutSeconds, consumption ? CONSUMPTION_TIMEOUT_SECONDS - AZURE_AFTER_RUN_SECONDS : INVOCATION_MAX_SECONDS);
 }
 
 /** The Azure load balancer's idle timeout for HTTP requests to Functions, which no setting raises. */
@@ -365,12 +385,13 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
   });
   problems.push(...skillProblems(agent.skills, props.skills?.index, 'AzureSkillStore'));
   const consumption = props.plan.skuNameInput === 'Y1';
-  if (consumption && agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS > CONSUMPTION_TIMEOUT_SECONDS) {
+  if (consumption && !agent.durable && agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS > CONSUMPTION_TIMEOUT_SECONDS) {
     problems.push(`limits.timeoutSeconds: ${agent.limits.timeoutSeconds} s is more than a Consumption plan allows (at most ${CONSUMPTION_TIMEOUT_SECONDS - AZURE_AFTER_RUN_SECONDS} s); use a Dedicated plan or a shorter limit`);
   }
-  // The runtime carries durable runs out, but no orchestrator is registered here yet: refused
-  // rather than deployed as an app that would fail its first approval.
-  if (agent.durable) problems.push('durable: durable agents cannot be deployed by this version yet (no orchestrator, activities or approvals route); deploy the agent without durable, and without tools that need approval');
+  // Approvals are given through the job routes: a durable agent that asks for them takes jobs.
+  if (agent.tools.some((t) => t.approval) && !agent.triggers.some((t) => t.type === 'job')) {
+    problems.push(`tools[${agent.tools.findIndex((t) => t.approval)}].approval: approvals are given on the job's route (POST /agents/${agent.name}/jobs/{jobId}/approvals), so the agent needs a "job" trigger`);
+  }
   if (props.auth) problems.push(...httpAuthProblems(props.auth));
   if (props.team) problems.push(...props.team.problems(agent, props));
   const retention = props.auditRetentionDays;

@@ -65,7 +65,7 @@ export const AZURE_RUNTIME_ENV = {
 } as const;
 
 /** The functions an agent's Function App serves; Event Grid subscriptions name the `events` one. */
-export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', task: 'task', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
+export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', approvals: 'approvals', cancel: 'cancel', task: 'task', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
 
 /**
  * The containers of an Azure agent's state account (job records; the inbox where agents that send

@@ -1,5 +1,7 @@
 import { app, output } from '@azure/functions';
 import { loadConfig } from '../entry/config';
+import * as df from 'durable-functions';
+import type { DurableClientCalls, DurableHost } from './durable-app';
 import { registerAgent } from './register';
 import type { AzureRuntime } from './runtime';
 
@@ -16,4 +18,14 @@ const getRuntime = () =>
     .then(({ buildAzureRuntime }) => buildAzureRuntime(config))
     .catch((e) => ((runtime = undefined), Promise.reject(e))));
 
-registerAgent(app, output, config, getRuntime);
+// A durable agent registers its orchestrator, activity and durable client bindings as well.
+const durable: DurableHost | undefined = config.definition.durable
+  ? {
+      orchestration: (name, handler) => df.app.orchestration(name, handler as never),
+      activity: (name, options) => df.app.activity(name, options as never),
+      client: () => df.input.durableClient(),
+      getClient: (context) => df.getClient(context) as unknown as DurableClientCalls,
+    }
+  : undefined;
+
+registerAgent(app, output, config, getRuntime, process.env, durable);

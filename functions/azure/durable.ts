@@ -61,7 +61,9 @@ export function* orchestrateRun(df: OrchestrationCalls, input: DurableRunInput):
   // The orchestration's clock and ids are replay-safe: the same on every replay.
   const started = df.currentUtcDateTime.getTime();
   const attempt = attemptId(started, df.newGuid(`${run.runId}/attempt`).replace(/-/g, '').slice(0, 6));
-  yield df.callActivity(step, { type: 'running', run } satisfies StepInput);
+  const running = yield df.callActivity(step, { type: 'running', run } satisfies StepInput);
+  // Cancelled while it waited in the queue: it never starts.
+  if (running === 'cancelled') return { runId: run.runId, status: 'cancelled' };
   let state: KeptState | undefined;
   let decisions: Record<string, ApprovalDecision> = {};
   const records: (StepRecord | CheckpointReference)[] = [];

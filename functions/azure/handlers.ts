@@ -195,14 +195,14 @@ const TASK_EVENT_TYPE = /^(handoff|delegation)\.to\./;
  * The task an Event Grid event from the team's topic carries, or undefined for any other message.
  * Its data is handed to the task entry as it is, which fails a malformed one at once, saying why.
  */
-function taskOf(body: unknown): unknown {
+export function taskOf(body: unknown): unknown {
   const event = body as Partial<EventGridEvent> | undefined;
   if (typeof event?.eventType !== 'string' || !TASK_EVENT_TYPE.test(event.eventType) || typeof event.subject !== 'string') return undefined;
   return event.data;
 }
 
 /** What a Service Bus message asks for: a job from the API, an Event Grid event, or a request body. */
-function parseMessage(body: unknown, messageId: string, parseRequestBody: Parser): QueuedRun {
+export function parseMessage(body: unknown, messageId: string, parseRequestBody: Parser): QueuedRun {
   const job = body as Partial<JobMessage> | undefined;
   if (typeof job?.jobId === 'string') return jobRun(job.jobId, { input: job.input }, parseRequestBody);
   const event = body as Partial<EventGridEvent> | undefined;

@@ -1,6 +1,7 @@
 import type { app as functionsApp, output as functionsOutput } from '@azure/functions';
 import { AZURE_FUNCTIONS, AZURE_RUNTIME_ENV } from '../../contract/config/settings';
 import { type AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { durableQueueHandler, durableRoutes, registerOrchestration, type DurableHost } from './durable-app';
 import { agentHandlers } from './handlers';
 import type { AzureRuntime } from './runtime';
 
@@ -19,7 +20,11 @@ export function registerAgent(
   config: AgentRuntimeConfig,
   getRuntime: () => Promise<AzureRuntime>,
   env: NodeJS.ProcessEnv = process.env,
+  /** durable-functions, for a durable agent. */
+  durable?: DurableHost,
 ): string[] {
+  if (config.definition.durable && !durable) throw new Error(`agent ${config.definition.name} is durable: register it with durable-functions`);
+  const durableApp = config.definition.durable ? durable : undefined;
   const authLevel = (env[ENV.httpAuthLevel] ?? 'function') as (typeof AUTH_LEVELS)[number];
   if (!AUTH_LEVELS.includes(authLevel)) throw new Error(`${ENV.httpAuthLevel} must be one of ${AUTH_LEVELS.join(', ')}, got "${authLevel}"`);
   const queue = { queueName: `%${ENV.queue}%`, connection: ENV.serviceBusConnection };
@@ -38,6 +43,13 @@ export function registerAgent(
     host.http(AZURE_FUNCTIONS.submitJob, { methods: ['POST'], authLevel, route: `${route}/jobs`, extraOutputs: [jobs], handler: handlers.submitJob });
     host.http(AZURE_FUNCTIONS.jobStatus, { methods: ['GET'], authLevel, route: `${route}/jobs/{jobId}`, handler: handlers.jobStatus });
     registered.push(AZURE_FUNCTIONS.submitJob, AZURE_FUNCTIONS.jobStatus);
+    if (durableApp) {
+      const routes = durableRoutes(getRuntime, durableApp, config.definition.name);
+      const client = durableApp.client();
+      host.http(AZURE_FUNCTIONS.approvals, { methods: ['POST'], authLevel, route: `${route}/jobs/{jobId}/approvals`, extraInputs: [client], handler: routes.approvals });
+      host.http(AZURE_FUNCTIONS.cancel, { methods: ['POST'], authLevel, route: `${route}/jobs/{jobId}/cancel`, extraInputs: [client], handler: routes.cancel });
+      registered.push(AZURE_FUNCTIONS.approvals, AZURE_FUNCTIONS.cancel);
+    }
   }
   // The agents of its team that may send it tasks call its task route, with an Entra ID token in
   // Azure; their jobs and hand-offs arrive on its queue.
@@ -47,7 +59,11 @@ export function registerAgent(
     registered.push(AZURE_FUNCTIONS.task);
   }
   if (kinds.has('job') || kinds.has('queue') || (callers.length && env[ENV.queue])) {
-    host.serviceBusQueue(AZURE_FUNCTIONS.queue, { ...queue, handler: handlers.queueMessage });
+    // A durable agent's queue starts orchestrations; the orchestrations run the runs.
+    if (durableApp) {
+      const deadline = () => Date.now() + config.definition.limits.timeoutSeconds * 1000;
+      host.serviceBusQueue(AZURE_FUNCTIONS.queue, { ...queue, extraInputs: [durableApp.client()], handler: durableQueueHandler(getRuntime, durableApp, deadline) });
+    } else host.serviceBusQueue(AZURE_FUNCTIONS.queue, { ...queue, handler: handlers.queueMessage });
     registered.push(AZURE_FUNCTIONS.queue);
   }
   if (kinds.has('event')) {
@@ -60,5 +76,6 @@ export function registerAgent(
       host.timer(AZURE_FUNCTIONS.schedule(i), { schedule: `%${ENV.schedule(i)}%`, handler: handlers.schedule(i) });
       registered.push(AZURE_FUNCTIONS.schedule(i));
     });
+  if (durableApp) registered.push(...registerOrchestration(durableApp, getRuntime));
   return registered;
 }

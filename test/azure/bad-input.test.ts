@@ -20,7 +20,14 @@ const azureApp = (context: Record<string, unknown>) => () => buildAzureApp(new A
 const cases: { input: string; run: () => void; culprit: RegExp }[] = [
   { input: 'an agent definition with a bad field', run: () => synthStack({ agent: { limits: { maxSteps: 0 } } }), culprit: /^agent "helper": limits\.maxSteps: / },
   { input: 'a broken skill in the skills folder', run: () => synthStack({ skillsPath: skillsFolder({ 'ticket-triage/SKILL.md': skillFile('triage') }) }), culprit: /skill \S+\/ticket-triage\/SKILL\.md: name: "triage" must match its folder name "ticket-triage"/ },
-  { input: 'a durable agent, which this version cannot deploy yet', run: () => synthStack({ agent: { durable: true } }), culprit: /agent "helper": durable: durable agents cannot be deployed by this version yet/ },
+  {
+    input: 'a tool that needs approval in an agent without a job trigger',
+    run: () =>
+      synthStack({
+        agent: { durable: true, triggers: [{ type: 'api' }], tools: [{ name: 'pay', description: 'Pays.', kind: 'http', url: 'https://pay.example.com/pay', sideEffect: 'write', input: { type: 'object' }, approval: { approvers: ['role:finance'] } }] },
+      }),
+    culprit: /agent "helper": tools\[0\]\.approval: approvals are given on the job's route/,
+  },
   { input: 'a skill the folder lacks', run: () => synthStack({ agent: { skills: ['billing'] } }), culprit: /agent "helper": skills\[0\]: "billing" is not in the AzureSkillStore/ },
   { input: 'model routing Azure cannot reach', run: () => synthStack({ models: { aliases: { smart: [{ provider: 'bedrock', model: 'm' }] } } }), culprit: /agent "support": model: "smart" target 1 is bedrock, which Azure cannot call/ },
   { input: 'an Azure location that is not a region name in cdktf.json', run: azureApp({ environments: { dev: { location: 'West Europe' } } }), culprit: /cdktf\.json context: environments\.dev\.location: must be an Azure region name/ },
