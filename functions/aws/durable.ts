@@ -1,6 +1,7 @@
 import type { DurableContext } from '@aws/durable-execution-sdk-js';
 import type { ApprovalDecision } from '../../contract/jobs/job-record';
 import type { ApprovalRequest, StepRunner } from '../core/agent/steps';
+import type { AgentTask, TaskResult } from '../core/chain/chain';
 import { parseDecision } from '../entry/durable';
 
 /**
@@ -19,9 +20,20 @@ export function durableSteps(
   },
   /** When the current invocation must stop (epoch ms), from the Lambda context. */
   invocationEnd: () => number,
+  /** The function (name or ARN, with its alias) each agent this one calls runs in. */
+  peers?: Readonly<Record<string, { readonly function: string }>>,
 ): StepRunner {
   return {
     durable: true,
+    // A called agent runs as a chained invoke: this execution suspends, no function runs while
+    // the other agent works, and its answer is recorded like a step's.
+    ...(peers && {
+      awaitAgent: async (name: string, task: AgentTask): Promise<TaskResult> => {
+        const peer = peers[task.to];
+        if (!peer) return { runId: task.runId, agent: task.to, status: 'failed', error: `agent ${task.to} is not one this agent may call` };
+        return ctx.invoke<{ agentTask: AgentTask }, TaskResult>(name, peer.function, { agentTask: task });
+      },
+    }),
     step: <T>(name: string, perform: () => Promise<T>) => ctx.step(name, async () => perform()) as Promise<T>,
     approval: async (name, request) => {
       const step = Number(/^approval-(\d+)-/.exec(name)?.[1] ?? 0);

@@ -5,7 +5,7 @@ import { approvalDecided, approvalRequested, runDurable } from '../entry/durable
 import { durableSteps } from './durable';
 import { isInvocation, type Invocation } from '../../contract/api/invocation';
 import { isScheduleMessage, JOB_MESSAGE_ATTRIBUTES, scheduledRunId, type JobMessageAttributes } from '../../contract/api/messages';
-import { RUNTIME_ENV } from '../../contract/config/settings';
+import { RUNTIME_ENV, type AwsPeers } from '../../contract/config/settings';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import { loadConfig } from '../entry/config';
 import { acceptJob, answerOnce, type JobSender } from '../entry/idempotency';
@@ -237,6 +237,7 @@ async function runDurableStart(start: DurableStart, context: Context) {
         decided: approvalDecided(runtime, run),
       },
       () => Date.now() + context.getRemainingTimeInMillis(),
+      process.env[RUNTIME_ENV.peers] ? (JSON.parse(process.env[RUNTIME_ENV.peers]!) as AwsPeers) : undefined,
     );
     return runDurable(runtime, run, steps);
   };

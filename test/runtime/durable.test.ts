@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { withDurableExecution, type DurableContext } from '@aws/durable-execution-sdk-js';
 import { LocalDurableTestRunner, WaitingOperationStatus } from '@aws/durable-execution-sdk-js-testing';
+import { defineAgent } from '../../contract/definition';
 import { durableSteps } from '../../functions/aws/durable';
+import { runTask } from '../../functions/entry/tasks';
+import { agentInput } from '../helpers';
 import type { RunRecord } from '../../functions/core/audit/records';
 import { MemoryAuditSink } from '../../functions/core/audit/records';
 import { MemoryEventPublisher } from '../../functions/core/events/events';
@@ -149,5 +152,46 @@ describe('a durable run on Lambda durable functions (local runner)', () => {
     assert.ok(agent.kept.items.get('helper/job-large/tools-1')!.length > 256 * 1024);
     const results = agent.provider.requests[1]!.messages[2]!.content as unknown as readonly { content: string }[];
     assert.equal(results.filter((r) => r.content.includes(LARGE_RECEIPT.slice(0, 40_000))).length, LARGE_REFUNDS, 'the model saw every receipt, after the replays that followed each approval');
+  });
+
+  it('awaits an agent it calls as a tool in the engine (a chained invoke), not in a running function, and never calls it again on replay', async () => {
+    // The specialist: an agent of its own, answering the task the engine hands it.
+    const specialistModel = new ScriptedProvider(`billing-${++models}`, [{ text: 'ord_1 was charged twice; refund one.' }]);
+    const specialist = await assembleRuntime(
+      { definition: defineAgent(agentInput({ name: 'billing', description: 'Billing.' })), route: [{ provider: 'bedrock', model: specialistModel.model }], callers: ['triage'] },
+      { jobs: new MemoryJobStore(), metrics: new MemoryMetrics(), secret: async () => '', providers: { bedrock: async () => specialistModel } },
+    );
+    const invoked: unknown[] = [];
+    // The caller: durable, calling billing as a tool; its own delegates would fail the test if used.
+    const callerModel = new ScriptedProvider(`triage-${++models}`, [{ toolUses: [{ name: 'ask_billing', input: { task: 'Was ord_1 charged twice?' } }] }, { text: 'Billing says: refund one charge.' }]);
+    const definition = defineAgent(agentInput({ name: 'triage', durable: true, limits: { timeoutSeconds: 3600 }, tools: [{ name: 'ask_billing', kind: 'agent', agent: 'billing', description: 'Ask billing.' }] }));
+    const jobs = new MemoryJobStore();
+    const caller = await assembleRuntime(
+      { definition, route: [{ provider: 'bedrock', model: callerModel.model }] },
+      {
+        jobs,
+        metrics: new MemoryMetrics(),
+        secret: async () => '',
+        providers: { bedrock: async () => callerModel },
+        delegates: { call: async () => assert.fail('the call went through a running function'), send: async () => assert.fail('no jobs here'), status: async () => undefined },
+      },
+    );
+    const handler = withDurableExecution(async (event: { jobId: string }, ctx: DurableContext) => {
+      const run = { runId: event.jobId, jobId: event.jobId, trigger: 'job' as const, input: 'Was I charged twice for ord_1?' };
+      return runDurable(caller, run, durableSteps(ctx, { requested: approvalRequested(caller, run), decided: approvalDecided(caller, run) }, () => Date.now() + 60_000, { billing: { function: 'billing-fn:live' } }));
+    });
+    const runner = new LocalDurableTestRunner({ handlerFunction: handler });
+    runner.registerFunction('billing-fn:live', async (event: { agentTask: unknown }) => (invoked.push(event), runTask(specialist, event.agentTask, { deadline: Date.now() + 60_000 })));
+    const execution = await runner.run({ payload: { jobId: 'job-calls-billing' } });
+    assert.equal(execution.getStatus(), 'SUCCEEDED');
+    assert.equal((execution.getResult() as { output: string }).output, 'Billing says: refund one charge.');
+    assert.equal(invoked.length, 1, 'the specialist ran once');
+    const call = runner.getOperation('agent-1-call_1_0');
+    assert.equal(call.getOperationData()?.Type, 'CHAINED_INVOKE', 'the engine made the call');
+    assert.equal(callerModel.requests.length, 2, 'the caller asked its model once per turn, across the replay after the call');
+    const toolResult = callerModel.requests[1]!.messages[2]!.content[0] as { content: string };
+    assert.match(toolResult.content, /ord_1 was charged twice; refund one\./);
+    const record = (await jobs.get('job-calls-billing'))!;
+    assert.deepEqual(record.status, 'succeeded');
   });
 });

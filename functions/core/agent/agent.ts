@@ -7,9 +7,9 @@ import type { ToolPolicy } from '../../../contract/policy/tool-policy';
 import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } from '../audit/records';
 import { runVerdict } from '../../../contract/runs/results';
 import { AllTargetsFailedError, ModelCallError, type ModelRouter, type RoutedResponse } from '../models/router';
-import { isRefusal, NO_CHAIN_SPEND, RunChain, type AgentDelegates, type AgentTask, type IncomingTask } from '../chain/chain';
+import { isRefusal, NO_CHAIN_SPEND, RunChain, type AgentDelegates, type AgentTask, type IncomingTask, type TaskResult } from '../chain/chain';
 import { IMMEDIATE_STEPS, type ApprovalDecision, type ApprovalRequest, type ModelTurn, type RunAction, type RunEnding, type RunState, type StepAction, type StepContext, type StepOutcome, type StepRunner } from './steps';
-import { AgentToolTransport, handoffTool } from '../chain/delegation';
+import { AgentToolTransport, handoffTool, taskInput } from '../chain/delegation';
 import type { EventPublisher } from '../events/events';
 import { ZERO_USAGE, type ContentBlock, type Message, type ModelRequest, type Usage } from '../models/types';
 import { OutputValidator, repairPrompt, type ValidationReport } from '../output/validate';
@@ -211,7 +211,7 @@ export class Agent {
       case 'tools': {
         context.chain.restore(state.chain);
         const toolChain: ToolChain = { run: context.chain, send: (kind, to, input) => this.task(context.chain, kind, to, input, { costUsd: state.costUsd, usage: state.usage }, context.request, traceparentOf(context.span)) };
-        const outcomes = await this.runTools(action.calls, context.request, action.step, context.span, context.signal, toolChain, context.approvals);
+        const outcomes = await this.runTools(action.calls, context.request, action.step, context.span, context.signal, toolChain, context.approvals, context.awaited);
         return { type: 'tools', outcomes, chain: context.chain.snapshot(), finishedAt: this.now() };
       }
       case 'validate': {
@@ -314,12 +314,14 @@ export class Agent {
         break;
       }
       const approvals: Record<string, ApprovalDecision> = {};
+      let awaited: ReadonlyMap<string, TaskResult> | undefined;
       if (action.type === 'tools') {
         for (const approval of action.approvals) approvals[approval.callId] = await runner.approval(`approval-${action.step}-${approval.callId}`, approval);
+        if (runner.awaitAgent) awaited = await this.awaitAgents(state, action, chain, span, runner, approvals);
       }
       const current = state;
       const outcome = await runner.step(`${action.type}-${action.step}`, () =>
-        this.perform(current, action, { signal: runSignal ?? runner.signal(chain.deadline), deadline: chain.deadline, span, chain, request, approvals }),
+        this.perform(current, action, { signal: runSignal ?? runner.signal(chain.deadline), deadline: chain.deadline, span, chain, request, approvals, ...(awaited && { awaited }) }),
       );
       const applied = this.apply(state, action, outcome, request);
       state = applied.state;
@@ -334,6 +336,36 @@ export class Agent {
    * limits refuse (hops, a loop, the deadline, the budget) is announced with `handoff.refused`
    * and comes back to the model as the tool's error.
    */
+  /**
+   * The agents a `tools` step calls, called by the engine before the step: each task made in a step
+   * of its own (as the step will make it: its run id is a digest of the run, the target and the
+   * input), then awaited by the engine with no function running. The step then finds the answers
+   * by task run id. Only calls the run would make are awaited: tools it lists, allows and can
+   * validate the input of, with their approvals.
+   */
+  private async awaitAgents(
+    state: RunState,
+    action: Extract<StepAction, { type: 'tools' }>,
+    chain: RunChain,
+    span: Span,
+    runner: StepRunner,
+    approvals: Readonly<Record<string, ApprovalDecision>>,
+  ): Promise<ReadonlyMap<string, TaskResult>> {
+    const awaited = new Map<string, TaskResult>();
+    for (const call of action.calls) {
+      const tool = await this.tools.admits(call, approvals[call.id]);
+      if (tool?.kind !== 'agent' || tool.mode !== 'call') continue;
+      const task = await runner.step(`task-${action.step}-${call.id}`, async () => {
+        chain.restore(state.chain);
+        const made = chain.task('call', tool.agent, taskInput(call.input), { costUsd: state.costUsd, usage: state.usage }, traceparentOf(span));
+        return isRefusal(made) ? null : made;
+      });
+      // A refused task is refused again in the step, which tells the model and announces it.
+      if (task) awaited.set(task.runId, await runner.awaitAgent!(`agent-${action.step}-${call.id}`, task));
+    }
+    return awaited;
+  }
+
   private async task(chain: RunChain, kind: AgentTask['kind'], to: string, input: string | Record<string, unknown>, spent: { costUsd: number; usage: Usage }, request: Pick<RunRequest, 'runId' | 'trigger'>, traceparent: string | undefined): Promise<AgentTask> {
     const task = chain.task(kind, to, input, spent, traceparent);
     if (!isRefusal(task)) return task;
@@ -389,13 +421,14 @@ export class Agent {
     signal: AbortSignal,
     chain: ToolChain,
     approvals: Readonly<Record<string, ApprovalDecision>> = {},
+    awaited?: ReadonlyMap<string, TaskResult>,
   ): Promise<ToolOutcome[]> {
     const { metrics } = this.ports;
     const outcomes = await Promise.all(
       calls.map((call) =>
         tracer.startActiveSpan(`execute_tool ${call.name}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': call.id, 'gen_ai.agent.name': this.definition.name } }, async (span) => {
           // Tools are cut off at the run's deadline too, not only by their own timeouts.
-          const outcome = await this.tools.run(call, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal, chain }, approvals[call.id]);
+          const outcome = await this.tools.run(call, { runId: request.runId, agent: this.definition.name, step, trigger: request.trigger, signal, chain, ...(awaited && { awaited }) }, approvals[call.id]);
           span.setAttributes({ 'serverless_agents.tool.status': outcome.status, 'gen_ai.tool.type': outcome.kind });
           if (call.name === LOAD_SKILL && outcome.status === 'ok') {
             const skill = (call.input as { name: string }).name;

@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { ApprovalDecision } from '../../../contract/jobs/job-record';
 import type { RunStopReason, ValidationReport } from '../../../contract/runs/results';
-import type { ChainSpend, RunChain } from '../chain/chain';
+import type { AgentTask, ChainSpend, RunChain, TaskResult } from '../chain/chain';
 import type { RoutedResponse } from '../models/router';
 import type { ContentBlock, Message, ModelRequest, Usage } from '../models/types';
 import type { ToolOutcome } from '../tools/executor';
@@ -80,6 +80,8 @@ export interface StepContext {
   readonly request: { readonly runId: string; readonly trigger: string };
   /** The decisions on the calls of a `tools` step that needed approval, by call id. */
   readonly approvals?: Readonly<Record<string, ApprovalDecision>>;
+  /** What the agents this step calls answered while the engine awaited them, by task run id. */
+  readonly awaited?: ReadonlyMap<string, TaskResult>;
 }
 
 /**
@@ -95,6 +97,11 @@ export interface StepRunner {
   approval(name: string, request: ApprovalRequest): Promise<ApprovalDecision>;
   /** When a step performed now must give up: the run's deadline, or the invocation's end if sooner. */
   signal(deadline: number): AbortSignal;
+  /**
+   * Calls another agent and waits for its answer without a running function: an engine that can
+   * (Lambda's chained invoke) has it; without it, the call is made from within the tools step.
+   */
+  awaitAgent?(name: string, task: AgentTask): Promise<TaskResult>;
 }
 
 /**

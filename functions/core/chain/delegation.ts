@@ -29,7 +29,8 @@ export class AgentToolTransport implements ToolTransport<AgentCallTool> {
     if (tool.mode === 'call') {
       let result: TaskResult;
       try {
-        result = await this.delegates.call(task, context.signal);
+        // A durable run's engine may have awaited the call already, with no function running.
+        result = context.awaited?.get(task.runId) ?? (await this.delegates.call(task, context.signal));
       } catch (e) {
         child('failed', { error: (e as Error).message });
         throw new ToolError(`agent "${tool.agent}" could not answer: ${(e as Error).message}`);

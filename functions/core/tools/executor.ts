@@ -66,6 +66,18 @@ export class ToolExecutor {
   }
 
   /**
+   * Whether `call` would reach its tool's transport: a tool the definition lists, the policy allows
+   * and the input fits, with its approval when it needs one. A durable engine awaits an agent call
+   * only then, so a call the run refuses never reaches the other agent.
+   */
+  async admits(call: ToolCallRequest, approval?: ApprovalDecision): Promise<AgentTool | undefined> {
+    const tool = this.byName.get(call.name);
+    if (!tool || toolDenial(this.policy, tool)) return undefined;
+    if (tool.approval && approval?.decision !== 'approved') return undefined;
+    return (await this.validate(call.name, tool.input, call.input)) ? undefined : tool;
+  }
+
+  /**
    * Runs one call. A tool that needs approval runs only with an `approved` decision; any other
    * ending (rejected, expired, none asked for) goes back to the model as a rejection.
    */

@@ -1,6 +1,6 @@
 import type { TaskKind } from '../../../contract/chain/envelope';
 import type { AgentTool } from '../../../contract/definition/schema';
-import type { AgentTask, RunChain } from '../chain/chain';
+import type { AgentTask, RunChain, TaskResult } from '../chain/chain';
 
 /** What a tool transport gets besides the input. */
 export interface ToolContext {
@@ -14,6 +14,8 @@ export interface ToolContext {
   readonly signal?: AbortSignal;
   /** The run's place in its chain of agents, for tools that delegate to another agent. */
   readonly chain?: ToolChain;
+  /** What called agents answered while the run's engine awaited them (durable runs), by task run id. */
+  readonly awaited?: ReadonlyMap<string, TaskResult>;
 }
 
 /** What a delegating tool gets from its run: the chain, and the one way to make a task. */
