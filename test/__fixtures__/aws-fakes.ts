@@ -467,18 +467,38 @@ export interface RecordedInvocation {
   readonly qualifier?: string;
   readonly invocationType: string;
   readonly payload: unknown;
+  /** The durable execution's name, when the caller gave one. */
+  readonly durableExecutionName?: string;
 }
 
 export interface LambdaFake extends FakeBase {
   readonly invocations: RecordedInvocation[];
+  /** Durable execution callbacks completed (SendDurableExecutionCallbackSuccess), with their result. */
+  readonly callbacks: { readonly callbackId: string; readonly result: unknown }[];
+  /** Durable executions stopped (StopDurableExecution). */
+  readonly stopped: { readonly executionArn: string; readonly error: unknown }[];
 }
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?(.*))?$/;
+const CALLBACK_PATH = /^\/2025-12-01\/durable-execution-callbacks\/([^/?]+)\/succeed$/;
+const STOP_PATH = /^\/2025-12-01\/durable-executions\/([^/?]+)\/stop$/;
 
 export async function startLambdaFake(handlers: Record<string, LambdaFakeHandler>): Promise<LambdaFake> {
   const invocations: RecordedInvocation[] = [];
+  const callbacks: LambdaFake['callbacks'][number][] = [];
+  const stopped: LambdaFake['stopped'][number][] = [];
 
   const server = await startLoopback(async (request): Promise<LoopbackReply> => {
+    const callback = CALLBACK_PATH.exec(request.path);
+    if (request.method === 'POST' && callback) {
+      callbacks.push({ callbackId: decodeURIComponent(callback[1]!), result: request.body });
+      return { status: 200, headers: { 'x-amzn-requestid': randomUUID() }, body: {} };
+    }
+    const stop = STOP_PATH.exec(request.path);
+    if (request.method === 'POST' && stop) {
+      stopped.push({ executionArn: decodeURIComponent(stop[1]!), error: request.body });
+      return { status: 200, headers: { 'x-amzn-requestid': randomUUID() }, body: { StopTimestamp: Math.floor(Date.now() / 1000) } };
+    }
     const match = INVOKE_PATH.exec(request.path);
     if (request.method !== 'POST' || !match) {
       return lambdaError(404, 'UnknownOperationException', `the fake serves Invoke only, not ${request.method} ${request.path}`);
@@ -500,7 +520,8 @@ export async function startLambdaFake(handlers: Record<string, LambdaFakeHandler
 
     const invocationType = header(request, 'x-amz-invocation-type') ?? 'RequestResponse';
     if (invocationType === 'DryRun') return { status: 204, headers: { 'x-amzn-requestid': randomUUID() }, body: '' };
-    invocations.push({ functionName: name, ...(qualifier ? { qualifier } : {}), invocationType, payload });
+    const durableExecutionName = header(request, 'x-amz-durable-execution-name');
+    invocations.push({ functionName: name, ...(qualifier ? { qualifier } : {}), invocationType, payload, ...(durableExecutionName && { durableExecutionName }) });
 
     const headers = { 'x-amzn-requestid': randomUUID(), 'x-amz-executed-version': '$LATEST' };
     let result: unknown;
@@ -523,7 +544,7 @@ export async function startLambdaFake(handlers: Record<string, LambdaFakeHandler
     // undefined comes back as null.
     return { status: 200, headers, body: JSON.stringify(result ?? null) };
   });
-  return { ...server, invocations };
+  return { ...server, invocations, callbacks, stopped };
 }
 
 function splitFunctionName(raw: string): { name: string; qualifier?: string } {
