@@ -50,6 +50,15 @@ export interface JobRecord {
   readonly waiting?: WaitingForApproval;
   /** The last decision a person (or the clock) made on one of the run's tool calls. */
   readonly lastApproval?: ApprovalDecision;
+  /** For a durable run: the step it is on (a model turn, its tool calls, the answer's check). */
+  readonly currentStep?: CurrentStep;
+}
+
+/** The step a durable run is on, as its status shows it. */
+export interface CurrentStep {
+  readonly number: number;
+  readonly kind: 'model' | 'tools' | 'validate';
+  readonly startedAt: string;
 }
 
 /** What a person (or the clock) decided about a tool call that needed approval. */

@@ -5,7 +5,7 @@ import type { AuditRecord, StepRecord } from '../core/audit/records';
 import type { ApprovalRequest, RunState } from '../core/agent/steps';
 import { RunChain } from '../core/chain/chain';
 import type { Runtime } from '../entry/assemble';
-import { approvalDecided, approvalRequested, durableJobRunning, parseDecision, settleDurable } from '../entry/durable';
+import { approvalDecided, approvalRequested, durableJobRunning, markStep, parseDecision, settleDurable } from '../entry/durable';
 import type { QueuedRun } from '../entry/queued';
 import { keepSmall, readKept, type CheckpointReference } from '../entry/checkpoints';
 
@@ -126,6 +126,7 @@ export async function agentStep(runtime: Runtime, input: StepInput): Promise<unk
       if (action.type === 'tools' && action.approvals.some((a) => !input.decisions[a.callId])) {
         return { approvals: action.approvals.filter((a) => !input.decisions[a.callId]), step: action.step } satisfies StepResult;
       }
+      await markStep(runtime, run, action.type, action.step);
       const span = tracer.startSpan(`invoke_agent ${definition.name}`);
       try {
         const signal = AbortSignal.timeout(Math.max(0, Math.floor(chain.deadline - Date.now())));

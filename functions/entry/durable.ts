@@ -1,4 +1,4 @@
-import type { JobRecord, WaitingForApproval } from '../../contract/jobs/job-record';
+import type { CurrentStep, JobRecord, WaitingForApproval } from '../../contract/jobs/job-record';
 import type { RunResult } from '../core/agent/agent';
 import type { ApprovalDecision, ApprovalRequest, StepRunner } from '../core/agent/steps';
 import type { Runtime } from './assemble';
@@ -17,7 +17,15 @@ import { jobAnswer, type QueuedRun } from './queued';
  */
 export async function runDurable(runtime: Runtime, run: QueuedRun, engine: StepRunner): Promise<unknown> {
   const { agent, events, jobs } = runtime;
-  const runner = keepingLargeResults(engine, runtime.durable, run.runId);
+  const kept = keepingLargeResults(engine, runtime.durable, run.runId);
+  // Each step performed (not replayed) first says on the run's record which step it is.
+  const runner: StepRunner = {
+    ...kept,
+    step: (name, perform) => {
+      const current = /^(model|tools|validate)-(\d+)$/.exec(name);
+      return kept.step(name, current ? async () => (await markStep(runtime, run, current[1] as CurrentStep['kind'], Number(current[2])), perform()) : perform);
+    },
+  };
   const { definition } = runtime.config;
   const started = await runner.step('job-running', () => durableJobRunning(runtime, run));
   // Cancelled while it waited in the queue: it never starts.
@@ -47,6 +55,13 @@ function durableRecord(runtime: Runtime, run: QueuedRun, status: JobRecord['stat
     ...(run.task && { chain: { correlationId: run.task.chain.correlationId, parentRunId: run.task.chain.causationId, parentAgent: run.task.from, hop: run.task.chain.hop, kind: run.task.kind } }),
     ...extra,
   };
+}
+
+/** The step a durable run is on, on its record: the status route shows it. */
+export async function markStep(runtime: Runtime, run: Pick<QueuedRun, 'runId'>, kind: CurrentStep['kind'], number: number): Promise<void> {
+  const previous = await runtime.jobs?.get(run.runId);
+  if (!previous || previous.status !== 'running') return;
+  await runtime.jobs!.put({ ...previous, currentStep: { number, kind, startedAt: new Date().toISOString() }, updatedAt: new Date().toISOString() });
 }
 
 /** Marks a durable run `running`, its first step; unless it was cancelled before it started. */

@@ -130,6 +130,7 @@ describe('a durable run on Azure Durable Functions (the orchestrator against a f
     assert.deepEqual(await orchestration.replay(), { done: false });
     const waiting = (await jobs.get('job-az-1'))!;
     assert.deepEqual([waiting.status, waiting.waiting?.tool, waiting.waiting?.expiresAt], ['waiting_for_approval', 'issue_refund', '2026-12-01T10:00:00.000Z']);
+    assert.deepEqual([waiting.currentStep?.number, waiting.currentStep?.kind], [1, 'model'], 'the status shows the step it is on');
     assert.ok(events.events.some((e) => e.type === 'approval.requested'));
     assert.equal(refunds.requests.length, before);
 

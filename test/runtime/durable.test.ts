@@ -75,6 +75,7 @@ describe('a durable run on Lambda durable functions (local runner)', () => {
     await approval.waitForData(WaitingOperationStatus.SUBMITTED);
     const waiting = (await agent.jobs.get('job-approve'))!;
     assert.equal(waiting.status, 'waiting_for_approval');
+    assert.deepEqual([waiting.currentStep?.number, waiting.currentStep?.kind], [1, 'model'], 'the status shows the step it is on');
     assert.deepEqual([waiting.waiting?.tool, waiting.waiting?.approvers, waiting.waiting?.input], ['issue_refund', ['role:finance-lead'], { orderId: 'ord_12345678', amount: 49 }]);
     const requested = agent.events.events.find((e) => e.type === 'approval.requested')!;
     assert.equal(requested.detail.approval?.tool, 'issue_refund');
