@@ -469,7 +469,7 @@ export class AgentApi extends AgentApiBase {
       requestId: '"$context.requestId"',
       requestTimeEpoch: '$context.requestTimeEpoch',
       caller: `"${caller}"`,
-      roles: `"$util.escapeJavaScript($!context.authorizer.claims['cognito:groups'])"`,
+      roles: '"$util.escapeJavaScript("$!groups")"',
       jobId: `"$util.escapeJavaScript($!input.params('jobId'))"`,
       body: route === 'cancel' ? '{}' : "$input.json('$')",
     };
@@ -484,6 +484,7 @@ export class AgentApi extends AgentApiBase {
 {}
 #else
 #set($context.requestOverride.path.function = $fn)
+#set($groups = $context.authorizer.claims['cognito:groups'])
 ${jsonTemplate(envelope)}
 #end`,
     });

@@ -303,9 +303,10 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     else grantTargets(this, this.role, route);
     if (props.skills && agent.skills.length) props.skills.grantRead(this.role, agent.skills);
     this.grantFunctionTools(agent);
-    if (bus) bus.grantPublish(this.role, [...AGENT_EVENT_TYPES, ...(team?.graph.from(agent.name) ?? []).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, e.to)]))]);
+    // Only a durable agent waits for approvals, so only it announces them.
+    if (bus) bus.grantPublish(this.role, [...AGENT_EVENT_TYPES.filter((t) => agent.durable || t !== 'approval.requested'), ...(team?.graph.from(agent.name) ?? []).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, e.to)]))]);
     if (team) this.joinTeam(agent, team, state!, calls, this.alias ?? this.function);
-    if (state) state.grantAgent(this, agent.name);
+    if (state) state.grantAgent(this, agent.name, { durable: agent.durable });
     props.audit?.grantWrite(this, agent.name);
     this.wireTriggers(agent, props, state);
     this.acknowledgeFindings();

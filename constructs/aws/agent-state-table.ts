@@ -17,8 +17,11 @@ export interface AgentStateTableProps {
 export interface IAgentStateTable extends IResource {
   readonly tableName: string;
   readonly tableArn: string;
-  /** Lets an agent read and write its own job and idempotency records, and no one else's. */
-  grantAgent(grantee: iam.IGrantable, agent: string): iam.Grant;
+  /**
+   * Lets an agent read and write its own job and idempotency records and its inbox, and no one
+   * else's; with `durable`, also what its durable runs keep for themselves.
+   */
+  grantAgent(grantee: iam.IGrantable, agent: string, options?: { readonly durable?: boolean }): iam.Grant;
   /** Lets `grantee` read job records (the API's job status route). */
   grantReadJobs(grantee: iam.IGrantable): iam.Grant;
   /**
@@ -39,13 +42,13 @@ abstract class AgentStateTableBase extends Resource implements IAgentStateTable 
   abstract readonly tableArn: string;
   private readonly agents = new AgentNames(this);
 
-  grantAgent(grantee: iam.IGrantable, agent: string): iam.Grant {
+  grantAgent(grantee: iam.IGrantable, agent: string, options: { readonly durable?: boolean } = {}): iam.Grant {
     this.agents.claim(agent, grantee);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       resourceArns: [this.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`, `${STATE_KEYS.inboxPrefix(agent)}*`, `${STATE_KEYS.durablePrefix(agent)}*`] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`, `${STATE_KEYS.inboxPrefix(agent)}*`, ...(options.durable ? [`${STATE_KEYS.durablePrefix(agent)}*`] : [])] } },
     });
   }
 

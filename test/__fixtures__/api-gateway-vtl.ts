@@ -13,6 +13,8 @@ export interface GatewayRequest {
   readonly requestId?: string;
   readonly path?: string;
   readonly callerArn?: string;
+  /** The authorizer's claims (a Cognito token's), as `$context.authorizer.claims`. */
+  readonly claims?: Readonly<Record<string, string>>;
 }
 
 export interface Rendered {
@@ -49,7 +51,7 @@ export function renderTemplate(template: string, request: GatewayRequest): Rende
       requestTimeEpoch: 1_796_083_200_000,
       path: request.path ?? '/v1/agents',
       identity: { userArn: request.callerArn ?? '' },
-      authorizer: { claims: {} },
+      authorizer: { claims: { ...request.claims } },
       requestOverride,
       responseOverride,
     },

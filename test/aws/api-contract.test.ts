@@ -15,11 +15,11 @@ import { z } from 'zod';
  * Velocity engine, must build exactly what the runtime reads (contract/api), and read exactly
  * what the runtime writes (contract/state).
  */
-function synthesized() {
+function synthesized(durable = false) {
   const stack = testStack(new App());
   const state = new AgentStateTable(stack, 'State');
   const api = new AgentApi(stack, 'Api', { state });
-  new AgentFunction(stack, 'Agent', { agent: agentInput({ name: 'support', model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'api' }, { type: 'job' }] }), api });
+  new AgentFunction(stack, 'Agent', { agent: agentInput({ name: 'support', model: { provider: 'bedrock', model: 'm' }, triggers: [{ type: 'api' }, { type: 'job' }], durable }), api });
   const template = Template.fromStack(stack);
   const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: Record<string, any> }[];
   const method = (verb: string, service: string, route?: string) => {
@@ -33,7 +33,13 @@ function synthesized() {
     };
   };
   const [model] = Object.values(template.findResources('AWS::ApiGateway::Model')) as { Properties: { Schema: Record<string, unknown> } }[];
-  return { invoke: method('POST', 'lambda', 'invocations'), submit: method('POST', 'lambda', 'jobs'), status: method('GET', 'dynamodb'), model: model!.Properties.Schema };
+  return {
+    invoke: method('POST', 'lambda', 'invocations'),
+    submit: method('POST', 'lambda', 'jobs'),
+    status: method('GET', 'dynamodb'),
+    model: model!.Properties.Schema,
+    ...(durable && { approvals: method('POST', 'lambda', 'approvals'), cancel: method('POST', 'lambda', 'cancel') }),
+  };
 }
 
 /** A synthesized template string; tokens (function and table names) become readable placeholders. */
@@ -60,11 +66,25 @@ describe('the API templates and the runtime agree', () => {
       requestId: 'req-42',
       requestTimeEpoch: 1_796_083_200_000,
       caller: 'arn:aws:iam::123456789012:role/caller',
+      // No Cognito groups (IAM authorization), and no job in the path of this route.
+      roles: '',
+      jobId: '',
       body,
     });
     assert.ok(parseRequestBody(envelope.body).ok);
     assert.match(rendered.requestOverride.path.function!, /^<.*Agent.*Function.*>$/);
     assert.equal(rendered.requestOverride.header['X-Amz-Invocation-Type'], undefined);
+  });
+
+  it("builds a durable agent's approvals and cancel envelopes with the job from the path and the caller's groups, never from the body", () => {
+    const durable = synthesized(true);
+    const claims = { 'cognito:groups': 'finance-lead,support', sub: 'user-7' };
+    const approvals = JSON.parse(renderTemplate(durable.approvals!.request, { params: { name: 'support', jobId: 'job-9' }, body: { decision: 'approve', by: 'someone else' }, claims }).output) as Record<string, unknown>;
+    assert.ok(isInvocation(approvals));
+    assert.deepEqual([approvals.route, approvals.jobId, approvals.roles, approvals.caller], ['approvals', 'job-9', 'finance-lead,support', 'user-7']);
+    assert.deepEqual(approvals.body, { decision: 'approve', by: 'someone else' }, 'the body goes as sent; the runtime refuses a "by" in it');
+    const cancel = JSON.parse(renderTemplate(durable.cancel!.request, { params: { name: 'support', jobId: 'job-9' }, body: { anything: true } }).output) as Record<string, unknown>;
+    assert.deepEqual([cancel.route, cancel.jobId, cancel.body], ['cancel', 'job-9', {}]);
   });
 
   it('dry-runs an unknown agent and answers 404; passes a known agent\'s status and body through', () => {
