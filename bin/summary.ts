@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACKNOWLEDGMENTS_KEY, secureDefaultFindings, type AzureAcknowledgment, type SynthesizedStack } from '../constructs/azure/secure-defaults';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../contract/config/runtime-config';
+import { RUNTIME_ENV } from '../contract/config/settings';
 
 /** One synthesized stack, for either cloud: its resources and the agents it deploys. */
 export interface StackSummary {
@@ -52,6 +53,8 @@ export function summarizeAssembly(outdir: string): AssemblySummary {
     .map(([name, a]) => {
       const template = JSON.parse(readFileSync(join(outdir, a.properties!.templateFile!), 'utf8')) as Template;
       const agents = Object.values(template.Resources)
+        // A durable agent's starter carries its configuration too; the agent is counted once.
+        .filter((r) => r.Properties?.Environment?.Variables?.[RUNTIME_ENV.durableTarget] === undefined)
         .map((r) => r.Properties?.Environment?.Variables?.[AGENT_CONFIG_ENV])
         .filter((v): v is string => typeof v === 'string')
         .map(agentOf);

@@ -34,13 +34,14 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
     assert.ok(summary.acknowledgedFindings > 0);
   });
 
-  it('points every agent function in every stack at the same runtime asset', () => {
+  it('points every agent function (and durable agent starter) in every stack at the same runtime asset', () => {
     const keys = ['SupportAgent-dev', 'SupportAgent-prod', 'SupportTeam-dev', 'SupportTeam-prod'].flatMap((stack) =>
       Object.values(resources(outdir, stack))
         .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[AGENT_CONFIG_ENV])
         .map((r) => r.Properties.Code.S3Key),
     );
-    assert.equal(keys.length, 8);
+    // Four agents in each environment's stacks, and billing's starter.
+    assert.equal(keys.length, 10);
     assert.equal(new Set(keys).size, 1);
     assert.equal(keys[0], `${summarizeAssembly(outdir).runtimeAssets[0]!.path.replace('asset.', '')}.zip`);
   });

@@ -293,6 +293,10 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     this.logGroup.grantWrite(this.role);
     props.environmentEncryption?.grantDecrypt(this.role);
     if (agent.durable) {
+      Annotations.of(this.function).acknowledgeInfo(
+        'aws-lambda:Function.DurableConfig',
+        'Turning durable on (or off) replaces the function; docs/runtime.md says so, and the same deploy moves the alias, the starter and the API routes to the new one.',
+      );
       this.alias = new lambda.Alias(this, 'Live', { aliasName: DURABLE_ALIAS, version: this.function.currentVersion, description: `Agent ${agent.name}, as deployed last` });
       this.grantDurableExecution();
       this.starter = this.durableStarter(agent, props, environment);

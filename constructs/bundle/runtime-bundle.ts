@@ -51,7 +51,7 @@ const AZURE_HOST_JSON = {
 export const RUNTIMES: Record<RuntimeCloud, { readonly entry: string; readonly external: readonly string[]; readonly extraFiles: readonly StagedFile[] }> = {
   aws: { entry: 'functions/aws/handler.ts', external: [], extraFiles: [] },
   azure: {
-    entry: 'functions/azure/app.ts',
+    entry: 'functions/azure/app.mts',
     // The Functions worker provides this module to the library at run time.
     external: ['@azure/functions-core'],
     extraFiles: [

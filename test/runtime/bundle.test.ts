@@ -160,6 +160,7 @@ describe('what the runtime bundles load at start', () => {
       const text = files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
       assert.doesNotMatch(text, /\$ZodType|ZodError/, `${cloud}: zod loads with the first body or answer to check`);
       assert.doesNotMatch(text, /class Anthropic\b|BedrockRuntimeClient/, `${cloud}: model SDKs load with the first call`);
+      assert.doesNotMatch(text, /DurableOperationError|DurableOrchestrationContext|class DurableClient\b/, `${cloud}: the durable engines' SDKs load only in a durable agent`);
       assert.ok(files.length < readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.mjs')).length, `${cloud}: some chunks wait for first use`);
     }
   });

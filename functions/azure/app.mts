@@ -1,9 +1,8 @@
 import { app, output } from '@azure/functions';
-import { loadConfig } from '../entry/config';
-import * as df from 'durable-functions';
-import type { DurableClientCalls, DurableHost } from './durable-app';
-import { registerAgent } from './register';
-import type { AzureRuntime } from './runtime';
+import { loadConfig } from '../entry/config.js';
+import type { DurableClientCalls, DurableHost } from './durable-app.js';
+import { registerAgent } from './register.js';
+import type { AzureRuntime } from './runtime.js';
 
 /**
  * The Function App entry point of every agent on Azure: reads the agent's config from its app
@@ -18,8 +17,10 @@ const getRuntime = () =>
     .then(({ buildAzureRuntime }) => buildAzureRuntime(config))
     .catch((e) => ((runtime = undefined), Promise.reject(e))));
 
-// A durable agent registers its orchestrator, activity and durable client bindings as well.
-const durable: DurableHost | undefined = config.definition.durable
+// A durable agent registers its orchestrator, activity and durable client bindings as well; only a
+// durable agent loads durable-functions (and its dependencies), before it registers anything.
+const df = config.definition.durable ? await import('durable-functions') : undefined;
+const durable: DurableHost | undefined = df
   ? {
       orchestration: (name, handler) => df.app.orchestration(name, handler as never),
       activity: (name, options) => df.app.activity(name, options as never),
