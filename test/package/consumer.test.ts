@@ -94,14 +94,18 @@ describe('the package in a team AWS CDK app', () => {
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; violations: unknown[] }[] };
     for (const plugin of report.pluginReports) assert.deepEqual(plugin.violations, [], `${plugin.pluginName} reports nothing open`);
     const template = JSON.parse(readFileSync(join(outdir, 'SupportTeam.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
-    const agents = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[AGENT_CONFIG_ENV]);
+    // billing is durable: its starter carries its configuration too, and is not an agent of its own.
+    const agents = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[AGENT_CONFIG_ENV] && !r.Properties.Environment.Variables.AGENT_DURABLE_TARGET);
     assert.deepEqual(agents.map((fn) => decodeAgentConfig(fn.Properties.Environment.Variables[AGENT_CONFIG_ENV]).definition.name).sort(), ['billing', 'technical', 'triage']);
     const invokes = Object.entries(template.Resources)
       .filter(([, r]) => r.Type === 'AWS::IAM::Role')
       .flatMap(([id, r]) => (r.Properties.Policies?.[0]?.PolicyDocument.Statement ?? []).filter((s: { Action: unknown }) => s.Action === 'lambda:InvokeFunction').map((s: { Resource: unknown }) => [id.replace(/Role.*/, ''), JSON.stringify(s.Resource)]));
-    assert.equal(invokes.length, 1, 'only triage calls another agent');
-    assert.match(invokes[0]![0], /^Agenttriage/);
-    assert.match(invokes[0]![1], /Agentbilling/);
+    const [starter, ...callers] = [invokes.filter(([id]) => /Starter$/.test(id)), invokes.filter(([id]) => !/Starter$/.test(id))];
+    assert.equal(callers.flat().length, 1, 'only triage calls another agent');
+    assert.match(callers[0]![0]![0], /^Agenttriage/);
+    assert.match(callers[0]![0]![1], /AgentbillingLive/, "through billing's alias");
+    assert.equal(starter.length, 1, "billing's starter may invoke billing's alias, and nothing else");
+    assert.match(starter[0]![1], /AgentbillingLive/);
   });
 
   it('says what to install when the Azure constructs are imported without CDK for Terraform', () => {
