@@ -299,7 +299,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
       );
       this.alias = new lambda.Alias(this, 'Live', { aliasName: DURABLE_ALIAS, version: this.function.currentVersion, description: `Agent ${agent.name}, as deployed last` });
       this.grantDurableExecution();
-      this.starter = this.durableStarter(agent, props, environment);
+      this.starter = this.durableStarter(agent, props, environment, state);
     }
     if (props.vpc) this.allowNetworkInterfaces();
 
@@ -468,7 +468,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
    * by an SQS event source could not outlast 15 minutes), and it invokes the agent's alias
    * asynchronously with the run's id as the execution's name, which Lambda starts once.
    */
-  private durableStarter(agent: AgentDefinition, props: AgentFunctionProps, agentEnvironment: Record<string, string>): lambda.Function | undefined {
+  private durableStarter(agent: AgentDefinition, props: AgentFunctionProps, agentEnvironment: Record<string, string>, state: IAgentStateTable | undefined): lambda.Function | undefined {
     if (!this.queue) return undefined;
     const role = new AgentRole(this, 'StarterRole', `Starts durable runs of agent ${agent.name}`);
     const logGroup = retainedLogGroup(this, 'StarterLogs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
@@ -488,12 +488,15 @@ export class AgentFunction extends Construct implements iam.IGrantable {
         [AGENT_CONFIG_ENV]: agentEnvironment[AGENT_CONFIG_ENV]!,
         [RUNTIME_ENV.durableTarget]: this.alias!.functionArn,
         [RUNTIME_ENV.queueMaxReceives]: String(this.queue.maxReceiveCount),
+        // A run it could not start by the message's last receive is recorded dead-lettered.
+        ...(state && { [RUNTIME_ENV.stateTable]: state.tableName }),
       },
       ...(props.environmentEncryption && { environmentEncryption: props.environmentEncryption }),
     });
     logGroup.grantWrite(role);
     props.environmentEncryption?.grantDecrypt(role);
     this.alias!.grantInvoke(role);
+    state?.grantJobRecords(role, agent.name);
     const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.';
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', xray);
     acknowledge(role, 'Serverless-LambdaStarPermissions', xray);

@@ -22,6 +22,11 @@ export interface IAgentStateTable extends IResource {
    * else's; with `durable`, also what its durable runs keep for themselves.
    */
   grantAgent(grantee: iam.IGrantable, agent: string, options?: { readonly durable?: boolean }): iam.Grant;
+  /**
+   * Lets `grantee` read and write the job records of `agent`, and nothing else: a durable agent's
+   * starter, which records a run it could not start.
+   */
+  grantJobRecords(grantee: iam.IGrantable, agent: string): iam.Grant;
   /** Lets `grantee` read job records (the API's job status route). */
   grantReadJobs(grantee: iam.IGrantable): iam.Grant;
   /**
@@ -49,6 +54,15 @@ abstract class AgentStateTableBase extends Resource implements IAgentStateTable 
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       resourceArns: [this.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, `${STATE_KEYS.idempotencyPrefix(agent)}*`, `${STATE_KEYS.inboxPrefix(agent)}*`, ...(options.durable ? [`${STATE_KEYS.durablePrefix(agent)}*`] : [])] } },
+    });
+  }
+
+  grantJobRecords(grantee: iam.IGrantable, agent: string): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      resourceArns: [this.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`] } },
     });
   }
 

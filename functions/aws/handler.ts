@@ -14,6 +14,7 @@ import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import { runTask } from '../entry/tasks';
 import { isAgentTask } from '../../contract/chain/envelope';
+import { DynamoJobStore } from './adapters';
 import { buildRuntime, type AwsRuntime } from './runtime';
 
 /**
@@ -269,7 +270,12 @@ async function startDurableRuns(target: string, event: unknown, context: Context
       const run = task ? undefined : parseRecord(record, parseBody);
       const start: DurableStart = run ? { durableStart: { run } } : { durableStart: { task: (messageBody(record.body) as { detail?: unknown }).detail, messageId: record.messageId } };
       const runId = run ? run.runId : task!.runId;
-      await client.send(new InvokeCommand({ FunctionName: target, InvocationType: 'Event', DurableExecutionName: executionName(runId), Payload: Buffer.from(JSON.stringify(start)) }));
+      try {
+        await client.send(new InvokeCommand({ FunctionName: target, InvocationType: 'Event', DurableExecutionName: executionName(runId), Payload: Buffer.from(JSON.stringify(start)) }));
+      } catch (e) {
+        await deadLetteredStart(record, runId, e);
+        throw e;
+      }
       return runId;
     },
     processor,
@@ -278,6 +284,25 @@ async function startDurableRuns(target: string, event: unknown, context: Context
 }
 
 let lambdaClient: import('@aws-sdk/client-lambda').LambdaClient | undefined;
+
+/**
+ * A run whose start failed on its message's last receive: SQS moves the message to the dead-letter
+ * queue, with its attributes, and the job record says so, as for a run that failed there.
+ */
+async function deadLetteredStart(record: SQSRecord, runId: string, error: unknown): Promise<void> {
+  const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+  const max = Number(process.env[RUNTIME_ENV.queueMaxReceives]) || undefined;
+  const table = process.env[RUNTIME_ENV.stateTable];
+  if (max === undefined || receives < max || !table) return;
+  await new DynamoJobStore(table, config.definition.name).put({
+    jobId: runId,
+    agent: config.definition.name,
+    status: 'dead_lettered',
+    updatedAt: new Date().toISOString(),
+    deliveries: receives,
+    error: `the durable run could not be started in ${receives} deliveries: ${(error as Error).message}`,
+  });
+}
 
 /** A run id as a durable execution's name: itself when Lambda takes it, otherwise a digest of it. */
 function executionName(runId: string): string {

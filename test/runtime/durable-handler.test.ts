@@ -58,13 +58,13 @@ const worker = async (extra: Record<string, string> = {}) => {
   return w;
 };
 
-const jobMessage = (jobId: string, messageId: string) => ({
+const jobMessage = (jobId: string, messageId: string, receives = 1) => ({
   Records: [
     {
       messageId,
       receiptHandle: 'rh',
       body: JSON.stringify({ input: 'Refund ord_12345678.' }),
-      attributes: { ApproximateReceiveCount: '1' },
+      attributes: { ApproximateReceiveCount: String(receives) },
       messageAttributes: { jobId: { stringValue: jobId, dataType: 'String' }, agent: { stringValue: 'helper', dataType: 'String' } },
       eventSource: 'aws:sqs',
       eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:helper',
@@ -100,6 +100,18 @@ describe('a durable agent on Lambda, its entry point against the Lambda API', ()
     for (const s of starts) assert.deepEqual([s.functionName, s.qualifier, s.invocationType], ['helper-fn', 'live', 'Event']);
     assert.deepEqual(starts[0]!.payload, starts[1]!.payload, 'the same payload under the same name: Lambda returns the execution already started');
     assert.deepEqual((starts[0]!.payload as { durableStart: { run: { runId: string; trigger: string } } }).durableStart.run.runId, 'job-start-1');
+  });
+
+  it('leaves a message whose start keeps failing to the dead-letter queue, its job recorded dead-lettered on the last receive', async () => {
+    const starter = await worker({ [RUNTIME_ENV.durableTarget]: 'arn:aws:lambda:eu-west-1:123456789012:function:missing-fn:live', [RUNTIME_ENV.stateTable]: TABLE });
+    const early = (await starter.invoke(jobMessage('job-unstartable', 'm-u1', 1))) as { batchItemFailures: { itemIdentifier: string }[] };
+    assert.deepEqual(early.batchItemFailures, [{ itemIdentifier: 'm-u1' }]);
+    assert.equal(await jobs().get('job-unstartable'), undefined, 'not yet: SQS delivers it again');
+    const last = (await starter.invoke(jobMessage('job-unstartable', 'm-u1', 3))) as { batchItemFailures: { itemIdentifier: string }[] };
+    assert.deepEqual(last.batchItemFailures, [{ itemIdentifier: 'm-u1' }]);
+    const record = (await jobs().get('job-unstartable'))!;
+    assert.equal(record.status, 'dead_lettered');
+    assert.match(record.error!, /could not be started in 3 deliveries: Function not found/);
   });
 
   it("completes the callback the run waits on with the approver's decision, and refuses a caller who is not an approver", async () => {
