@@ -63,6 +63,8 @@ const synth = examples.map(({ cloud, marker, file, deps, env }) => {
   const code = readmeExample(marker);
   const files = { [`src/${file}.ts`]: code, 'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, skipLibCheck: true, outDir: 'dist', rootDir: 'src', types: ['node'] } }) };
   const consumer = consumerProject(`bench-${file}`, [...deps, 'typescript', '@types/node'], files);
+  // In the repository (ignored), so the apps resolve the sources' own node_modules; absent on a fresh clone.
+  mkdirSync(join(ROOT, '.bench'), { recursive: true });
   const fromSources = mkdtempSync(join(ROOT, '.bench', `${file}-`));
   for (const dir of [consumer, fromSources]) {
     cpSync(join(ROOT, 'skills'), join(dir, 'skills'), { recursive: true });
