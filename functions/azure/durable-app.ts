@@ -89,7 +89,7 @@ export function approverOf(request: Pick<HttpRequest, 'headers'>): Approver {
  * event or request body, started as an orchestration named after its run id; a malformed one,
  * recorded failed at once, as for any agent.
  */
-export function durableQueueHandler(getRuntime: () => Promise<AzureRuntime>, durable: DurableHost, deadline: () => number) {
+export function durableQueueHandler(getRuntime: () => Promise<AzureRuntime>, durable: DurableHost, deadline: () => number, maxDeliveries?: number) {
   return async (message: unknown, context: InvocationContext): Promise<unknown> => {
     const { messageBody, runQueued } = await import('../entry/queued.js');
     const { parseMessage, taskOf } = await import('./handlers.js');
@@ -102,7 +102,16 @@ export function durableQueueHandler(getRuntime: () => Promise<AzureRuntime>, dur
     if (task !== undefined) return startDurableTask(rt, client, task, messageId, deadline());
     const run = parseMessage(body, messageId, parseRequestBody);
     if (run.invalid) return runQueued(rt, run, { deadline: deadline(), log: (line) => context.error(line) });
-    return startDurableRun(client, run);
+    try {
+      return await startDurableRun(client, run);
+    } catch (error) {
+      // Its last delivery: Service Bus dead-letters the message, and the job record says so.
+      const deliveries = Number(context.triggerMetadata?.deliveryCount ?? 1);
+      if (maxDeliveries !== undefined && deliveries >= maxDeliveries) {
+        await rt.jobs?.put({ jobId: run.runId, agent: rt.config.definition.name, status: 'dead_lettered', updatedAt: new Date().toISOString(), deliveries, error: `the durable run could not be started in ${deliveries} deliveries: ${(error as Error).message}` });
+      }
+      throw error;
+    }
   };
 }
 

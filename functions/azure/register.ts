@@ -62,7 +62,7 @@ export function registerAgent(
     // A durable agent's queue starts orchestrations; the orchestrations run the runs.
     if (durableApp) {
       const deadline = () => Date.now() + config.definition.limits.timeoutSeconds * 1000;
-      host.serviceBusQueue(AZURE_FUNCTIONS.queue, { ...queue, extraInputs: [durableApp.client()], handler: durableQueueHandler(getRuntime, durableApp, deadline) });
+      host.serviceBusQueue(AZURE_FUNCTIONS.queue, { ...queue, extraInputs: [durableApp.client()], handler: durableQueueHandler(getRuntime, durableApp, deadline, maxDeliveries) });
     } else host.serviceBusQueue(AZURE_FUNCTIONS.queue, { ...queue, handler: handlers.queueMessage });
     registered.push(AZURE_FUNCTIONS.queue);
   }

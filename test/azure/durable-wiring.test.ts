@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { output } from '@azure/functions';
+import { InvocationContext, output } from '@azure/functions';
+import { MemoryJobStore } from '../../functions/core/jobs/jobs';
+import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
+import { assembleRuntime } from '../../functions/entry/assemble';
 import { Testing } from '../../constructs/azure/engine';
 import { defineAgent } from '../../contract/definition';
 import { DURABLE_FUNCTIONS } from '../../functions/azure/durable';
 import type { DurableHost } from '../../functions/azure/durable-app';
-import { approverOf, startDurableRun } from '../../functions/azure/durable-app';
+import { approverOf, durableQueueHandler, startDurableRun } from '../../functions/azure/durable-app';
 import { registerAgent } from '../../functions/azure/register';
 import { AzureSingleAgentStack } from '../../stacks/single-agent/azure-single-agent-stack';
 import { agentInput } from '../helpers';
@@ -85,5 +88,29 @@ describe('a durable agent on Azure Functions', () => {
     const headers = new Headers({ 'x-ms-client-principal-id': 'oid-123', 'x-ms-client-principal': principal });
     assert.deepEqual(approverOf({ headers }), { id: 'oid-123', roles: ['finance-lead'] });
     assert.deepEqual(approverOf({ headers: new Headers() }), { id: '', roles: [] });
+  });
+
+  it('dead-letters a job whose orchestration cannot be started by its last delivery, and says so on its record', async () => {
+    const jobs = new MemoryJobStore();
+    const rt = await assembleRuntime({ definition: durableAgent(), route: [{ provider: 'bedrock', model: 'm' }] }, { jobs, metrics: new MemoryMetrics(), secret: async () => '' });
+    const durable: DurableHost = {
+      orchestration: () => {},
+      activity: () => {},
+      client: () => ({}) as never,
+      getClient: () => ({
+        getStatus: async () => Promise.reject(Object.assign(new Error('not found'), { status: 404 })),
+        startNew: async () => Promise.reject(new Error('the task hub is unreachable')),
+        raiseEvent: async () => {},
+        terminate: async () => {},
+      }),
+    };
+    const handler = durableQueueHandler(async () => rt as never, durable, () => Date.now() + 60_000, 3);
+    const deliver = (deliveryCount: number) => handler({ jobId: 'job-stuck', input: 'Refund.' }, new InvocationContext({ invocationId: `inv-${deliveryCount}`, functionName: 'queue', triggerMetadata: { deliveryCount, messageId: 'msg-stuck' } }));
+    await assert.rejects(deliver(1), /unreachable/);
+    assert.equal(await jobs.get('job-stuck'), undefined, 'Service Bus delivers it again');
+    await assert.rejects(deliver(3), /unreachable/);
+    const record = (await jobs.get('job-stuck'))!;
+    assert.equal(record.status, 'dead_lettered');
+    assert.match(record.error!, /could not be started in 3 deliveries: the task hub is unreachable/);
   });
 });
