@@ -50,7 +50,7 @@ async function measure(turns: number): Promise<{ plain: number; durable: number 
   const durable = await runtime(true, turns);
   const handler = withDurableExecution(async (event: { runId: string }, ctx: DurableContext) => {
     const run = { runId: event.runId, jobId: event.runId, trigger: 'job' as const, input: 'Go.' };
-    return runDurable(durable, run, durableSteps(ctx, { requested: approvalRequested(durable, run), decided: approvalDecided(durable, run) }, () => Date.now() + 600_000));
+    return runDurable(durable, run, durableSteps(ctx, { requested: approvalRequested(durable, run), decided: approvalDecided(durable, run) }));
   });
   const times = { plain: [] as number[], durable: [] as number[] };
   for (let i = -5; i < RUNS; i++) {

@@ -1,4 +1,4 @@
-import type { DurableContext } from '@aws/durable-execution-sdk-js';
+import { CallbackTimeoutError, DurableOperationError, type DurableContext } from '@aws/durable-execution-sdk-js';
 import type { ApprovalDecision } from '../../contract/jobs/job-record';
 import type { ApprovalRequest, StepRunner } from '../core/agent/steps';
 import type { AgentTask, TaskResult } from '../core/chain/chain';
@@ -18,8 +18,6 @@ export function durableSteps(
     /** A decision came: record it (run once). */
     readonly decided: (decision: ApprovalDecision) => Promise<void>;
   },
-  /** When the current invocation must stop (epoch ms), from the Lambda context. */
-  invocationEnd: () => number,
   /** The function (name or ARN, with its alias) each agent this one calls runs in. */
   peers?: Readonly<Record<string, { readonly function: string }>>,
 ): StepRunner {
@@ -31,7 +29,13 @@ export function durableSteps(
       awaitAgent: async (name: string, task: AgentTask): Promise<TaskResult> => {
         const peer = peers[task.to];
         if (!peer) return { runId: task.runId, agent: task.to, status: 'failed', error: `agent ${task.to} is not one this agent may call` };
-        return ctx.invoke<{ agentTask: AgentTask }, TaskResult>(name, peer.function, { agentTask: task });
+        try {
+          return await ctx.invoke<{ agentTask: AgentTask }, TaskResult>(name, peer.function, { agentTask: task });
+        } catch (e) {
+          // The other agent's function failed or timed out: the model is told, as when it is called directly.
+          if (e instanceof DurableOperationError) return { runId: task.runId, agent: task.to, status: 'failed', error: `agent ${task.to} failed: ${e.message}` };
+          throw e;
+        }
       },
     }),
     step: <T>(name: string, perform: () => Promise<T>) => ctx.step(name, async () => perform()) as Promise<T>,
@@ -44,12 +48,16 @@ export function durableSteps(
         const answer = await ctx.waitForCallback(name, async (callbackId) => hooks.requested({ ...request, step, expiresAt, callbackId }), { timeout: { seconds: request.timeoutSeconds } });
         decision = parseDecision(answer);
       } catch (e) {
-        if ((e as Error).name !== 'CallbackTimeoutError') throw e;
+        // By class: the runtime bundle is minified, and error names with it.
+        if (!(e instanceof CallbackTimeoutError)) throw e;
         decision = { decision: 'expired', at: expiresAt };
       }
       await ctx.step(`${name}-decided`, async () => hooks.decided(decision));
       return decision;
     },
-    signal: (deadline) => AbortSignal.timeout(Math.max(0, Math.floor(Math.min(deadline, invocationEnd()) - Date.now()))),
+    // Cut off at the run's deadline only: an invocation that ends under a step (Lambda's 15 minutes)
+    // leaves the step unrecorded, and the engine performs it again in the next invocation, instead
+    // of recording a deadline the run has not reached.
+    signal: (deadline) => AbortSignal.timeout(Math.max(0, Math.floor(deadline - Date.now()))),
   };
 }

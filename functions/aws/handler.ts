@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { DurableContext } from '@aws/durable-execution-sdk-js';
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { approvalDecided, approvalRequested, runDurable } from '../entry/durable';
-import { durableSteps } from './durable';
 import { isInvocation, type Invocation } from '../../contract/api/invocation';
 import { isScheduleMessage, JOB_MESSAGE_ATTRIBUTES, scheduledRunId, type JobMessageAttributes } from '../../contract/api/messages';
 import { RUNTIME_ENV, type AwsPeers } from '../../contract/config/settings';
@@ -12,7 +11,7 @@ import { acceptJob, answerOnce, type JobSender } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
-import { runTask } from '../entry/tasks';
+import { acceptTask, runTask } from '../entry/tasks';
 import { isAgentTask } from '../../contract/chain/envelope';
 import { DynamoJobStore } from './adapters';
 import { buildRuntime, type AwsRuntime } from './runtime';
@@ -228,6 +227,7 @@ async function runDurableStart(start: DurableStart, context: Context) {
     if (run.invalid) return runQueued(runtime, run, { deadline: deadline(context) });
     await ctx.step('execution', async () => rt.durable?.put(handleKey(run.runId, 'execution'), durableArn ?? ''));
     const requested = approvalRequested(runtime, run);
+    const { durableSteps } = await import('./durable.js');
     const steps = durableSteps(
       ctx,
       {
@@ -237,14 +237,17 @@ async function runDurableStart(start: DurableStart, context: Context) {
         },
         decided: approvalDecided(runtime, run),
       },
-      () => Date.now() + context.getRemainingTimeInMillis(),
       process.env[RUNTIME_ENV.peers] ? (JSON.parse(process.env[RUNTIME_ENV.peers]!) as AwsPeers) : undefined,
     );
     return runDurable(runtime, run, steps);
   };
   const { durableStart } = start;
   if ('run' in durableStart) return execute(rt, durableStart.run);
-  return runTask(rt, durableStart.task, { deadline: deadline(context), messageId: durableStart.messageId }, execute);
+  // Checked once, as a step: a replay after a long wait does not judge the task by the clock again.
+  const { keepSmall, readKept } = await import('../entry/checkpoints.js');
+  const kept = await ctx.step('task', async () => keepSmall(await acceptTask(rt, durableStart.task, { deadline: deadline(context), messageId: durableStart.messageId }), `${durableStart.messageId}/task`, rt.durable));
+  const accepted = await readKept(kept as Awaited<ReturnType<typeof acceptTask>>, rt.durable);
+  return 'result' in accepted ? accepted.result : execute(rt, accepted.run);
 }
 
 /** Where the engine's handles on a run are kept, under the agent's private prefix. */
@@ -268,11 +271,19 @@ async function startDurableRuns(target: string, event: unknown, context: Context
     async (record: SQSRecord) => {
       const task = taskOf(record);
       const run = task ? undefined : parseRecord(record, parseBody);
-      const start: DurableStart = run ? { durableStart: { run } } : { durableStart: { task: (messageBody(record.body) as { detail?: unknown }).detail, messageId: record.messageId } };
       const runId = run ? run.runId : task!.runId;
+      // Nothing of the delivery itself (message id, receive count) in the payload: every copy of
+      // one run's message starts the same execution.
+      const start: DurableStart = run ? { durableStart: { run } } : { durableStart: { task: (messageBody(record.body) as { detail?: unknown }).detail, messageId: runId } };
       try {
         await client.send(new InvokeCommand({ FunctionName: target, InvocationType: 'Event', DurableExecutionName: executionName(runId), Payload: Buffer.from(JSON.stringify(start)) }));
       } catch (e) {
+        // Started already under this name, from another message of the same run id: the run has
+        // its execution, and this message is done.
+        if ((e as Error).name === 'DurableExecutionAlreadyStartedException') {
+          console.warn(JSON.stringify({ message: 'a durable run of this id was started already', runId, messageId: record.messageId }));
+          return runId;
+        }
         await deadLetteredStart(record, runId, e);
         throw e;
       }
@@ -294,7 +305,11 @@ async function deadLetteredStart(record: SQSRecord, runId: string, error: unknow
   const max = Number(process.env[RUNTIME_ENV.queueMaxReceives]) || undefined;
   const table = process.env[RUNTIME_ENV.stateTable];
   if (max === undefined || receives < max || !table) return;
-  await new DynamoJobStore(table, config.definition.name).put({
+  const jobs = new DynamoJobStore(table, config.definition.name);
+  // Only a run that has not started: a record the run wrote itself is left as it is.
+  const previous = await jobs.get(runId);
+  if (previous && previous.status !== 'queued') return;
+  await jobs.put({
     jobId: runId,
     agent: config.definition.name,
     status: 'dead_lettered',
@@ -318,7 +333,7 @@ function executionName(runId: string): string {
 async function durableRoute(invocation: Invocation) {
   const rt = await getRuntime();
   if (!config.definition.durable) return respond(404, { message: `agent ${config.definition.name} is not durable: its runs take no approvals and cannot be cancelled`, requestId: invocation.requestId });
-  const { decideApproval, cancelRun } = await import('../entry/approvals.js');
+  const { decideApproval, cancelRun, NoLongerWaiting } = await import('../entry/approvals.js');
   const { LambdaClient, SendDurableExecutionCallbackSuccessCommand, StopDurableExecutionCommand } = await import('@aws-sdk/client-lambda');
   lambdaClient ??= new LambdaClient({});
   const client = lambdaClient;
@@ -330,7 +345,14 @@ async function durableRoute(invocation: Invocation) {
   const answer =
     invocation.route === 'approvals'
       ? await decideApproval(rt, { jobId: invocation.jobId, approver: { id: invocation.caller, roles: invocation.roles ? invocation.roles.split(',').map((r) => r.trim()) : [] }, body: invocation.body, requestId: invocation.requestId }, async (waiting, decision) => {
-          await client.send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId: await handle(`callback-${waiting.callId}`), Result: Buffer.from(JSON.stringify(decision)) }));
+          try {
+            await client.send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId: await handle(`callback-${waiting.callId}`), Result: Buffer.from(JSON.stringify(decision)) }));
+          } catch (e) {
+            // Lambda refuses a callback that completed, timed out or whose execution ended.
+            const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 500;
+            if (status >= 400 && status < 500) throw new NoLongerWaiting((e as Error).message);
+            throw e;
+          }
         })
       : await cancelRun(rt, { jobId: invocation.jobId, by: invocation.caller, requestId: invocation.requestId }, async () => {
           const arn = await rt.durable?.get(handleKey(invocation.jobId, 'execution'));

@@ -129,12 +129,15 @@ export function durableRoutes(getRuntime: () => Promise<AzureRuntime>, durable: 
       } catch {
         return json(400, { message: 'the request body is not JSON', requestId: context.invocationId });
       }
-      const { decideApproval } = await import('../entry/approvals.js');
+      const { decideApproval, NoLongerWaiting } = await import('../entry/approvals.js');
       const client = durable.getClient(context);
       const jobId = request.params.jobId ?? '';
-      const answer = await decideApproval(await getRuntime(), { jobId, approver: approverOf(request), body, requestId: context.invocationId }, (waiting, decision) =>
-        client.raiseEvent(jobId, approvalEventName(waiting.step, waiting.callId), decision),
-      );
+      const answer = await decideApproval(await getRuntime(), { jobId, approver: approverOf(request), body, requestId: context.invocationId }, async (waiting, decision) => {
+        // An event for an orchestration that ended would wait unread: refused instead.
+        const status = (await client.getStatus(jobId).catch(() => undefined))?.runtimeStatus;
+        if (status !== 'Running' && status !== 'Pending') throw new NoLongerWaiting(`its orchestration is ${status ?? 'gone'}`);
+        await client.raiseEvent(jobId, approvalEventName(waiting.step, waiting.callId), decision);
+      });
       return json(answer.status, answer.body);
     },
     async cancel(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

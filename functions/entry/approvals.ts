@@ -16,6 +16,11 @@ export interface RouteAnswer {
 
 const ENDED: readonly JobRecord['status'][] = ['succeeded', 'failed', 'dead_lettered', 'cancelled'];
 
+/** What an engine says when the call's wait is over (decided, expired, the run gone): a 409. */
+export class NoLongerWaiting extends Error {
+  override readonly name = 'NoLongerWaiting';
+}
+
 /**
  * `POST /agents/{name}/jobs/{jobId}/approvals`: checks the body, that the job waits on a call, and
  * that the caller is one of its approvers; then `resume` hands the decision to the engine. The
@@ -44,7 +49,16 @@ export async function decideApproval(
     ...(parsed.data.reason && { reason: parsed.data.reason }),
     at: new Date().toISOString(),
   };
-  await resume(waiting, decision);
+  // The first decision claims the call: of two approvers at once, the second finds it taken.
+  const { waiting: _waiting, ...rest } = record;
+  const claimed = await runtime.jobs!.replace(record, { ...rest, status: 'running', updatedAt: decision.at, lastApproval: decision });
+  if (!claimed) return { status: 409, body: { message: 'the call was decided (or the job changed) a moment ago; read its status', ...requestId } };
+  try {
+    await resume(waiting, decision);
+  } catch (e) {
+    if (!(e instanceof NoLongerWaiting)) throw e;
+    return { status: 409, body: { message: `the run no longer waits on this call: ${e.message}`, ...requestId } };
+  }
   return { status: 202, body: { jobId: request.jobId, callId: waiting.callId, tool: waiting.tool, decision: decision.decision, by: decision.by, ...requestId } };
 }
 
@@ -63,10 +77,14 @@ export async function cancelRun(
   const record = await runtime.jobs?.get(request.jobId);
   if (!record) return { status: 404, body: { message: 'no such job', ...requestId } };
   if (ENDED.includes(record.status)) return { status: 409, body: { message: `the job already ended ${record.status}`, status: record.status, ...requestId } };
-  await stop(record);
   const error = `cancelled by ${request.by || 'an anonymous caller'}`;
   const { waiting: _waiting, ...rest } = record;
-  await runtime.jobs!.put({ ...rest, status: 'cancelled', error, updatedAt: new Date().toISOString() });
+  // Recorded first, only over the record as read: a run that starts now finds it cancelled and
+  // never runs, and one that wrote since is asked again (409) rather than overwritten.
+  if (!(await runtime.jobs!.replace(record, { ...rest, status: 'cancelled', error, updatedAt: new Date().toISOString() }))) {
+    return { status: 409, body: { message: 'the job changed a moment ago; read its status and cancel again', ...requestId } };
+  }
+  await stop(record);
   await runtime.events.publish('run.failed', {
     version: 1,
     runId: request.jobId,

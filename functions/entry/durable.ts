@@ -46,13 +46,16 @@ export async function runDurable(runtime: Runtime, run: QueuedRun, engine: StepR
 }
 
 /** A durable run's job record, with its place in a chain. */
-function durableRecord(runtime: Runtime, run: QueuedRun, status: JobRecord['status'], extra: Partial<JobRecord> = {}): JobRecord {
+function durableRecord(runtime: Runtime, run: QueuedRun, status: JobRecord['status'], extra: Partial<JobRecord> = {}, previous?: JobRecord): JobRecord {
   return {
     jobId: run.runId,
     agent: runtime.config.definition.name,
     status,
     updatedAt: new Date().toISOString(),
     ...(run.task && { chain: { correlationId: run.task.chain.correlationId, parentRunId: run.task.chain.causationId, parentAgent: run.task.from, hop: run.task.chain.hop, kind: run.task.kind } }),
+    // The submitted request's fingerprint stays, so a retry of the same keyed request finds its job.
+    ...(previous?.request && { request: previous.request }),
+    ...(previous?.deliveries !== undefined && { deliveries: previous.deliveries }),
     ...extra,
   };
 }
@@ -66,8 +69,9 @@ export async function markStep(runtime: Runtime, run: Pick<QueuedRun, 'runId'>, 
 
 /** Marks a durable run `running`, its first step; unless it was cancelled before it started. */
 export async function durableJobRunning(runtime: Runtime, run: QueuedRun): Promise<'running' | 'cancelled'> {
-  if ((await runtime.jobs?.get(run.runId))?.status === 'cancelled') return 'cancelled';
-  await runtime.jobs?.put(durableRecord(runtime, run, 'running'));
+  const previous = await runtime.jobs?.get(run.runId);
+  if (previous?.status === 'cancelled') return 'cancelled';
+  await runtime.jobs?.put(durableRecord(runtime, run, 'running', {}, previous));
   return 'running';
 }
 
@@ -86,11 +90,11 @@ export async function settleDurable(runtime: Runtime, run: QueuedRun, result: Ru
   const decided = previous?.lastApproval;
   const kept = decided ? { lastApproval: decided } : {};
   if (verdict.outcome === 'succeeded') {
-    await jobs?.put(durableRecord(runtime, run, 'succeeded', { ...jobAnswer(result), ...kept }));
+    await jobs?.put(durableRecord(runtime, run, 'succeeded', { ...jobAnswer(result), ...kept }, previous));
     await publishRun(events, definition, 'run.completed', result, { trigger: run.trigger, ...jobId });
     return summary(result);
   }
-  await jobs?.put(durableRecord(runtime, run, 'failed', { ...jobAnswer(result), ...kept, error: verdict.reason! }));
+  await jobs?.put(durableRecord(runtime, run, 'failed', { ...jobAnswer(result), ...kept, error: verdict.reason! }, previous));
   await publishRun(events, definition, 'run.failed', result, { trigger: run.trigger, error: verdict.reason!, status: 'failed', ...jobId });
   return { ...summary(result), status: 'failed', error: verdict.reason };
 }
@@ -104,6 +108,8 @@ export function approvalRequested(runtime: Runtime, run: Pick<QueuedRun, 'runId'
   return async (request: ApprovalRequest & { readonly step: number; readonly expiresAt: string }): Promise<void> => {
     const waiting: WaitingForApproval = { reason: 'approval', step: request.step, callId: request.callId, tool: request.tool, input: request.input, approvers: request.approvers, expiresAt: request.expiresAt };
     const previous = await runtime.jobs?.get(run.runId);
+    // Cancelled: the engine is being stopped; the record stays as the canceller left it.
+    if (previous?.status === 'cancelled') return;
     await runtime.jobs?.put({ ...(previous ?? { jobId: run.runId, agent: definition.name }), status: 'waiting_for_approval', updatedAt: new Date().toISOString(), waiting });
     await runtime.events.publish('approval.requested', {
       version: 1,
@@ -124,7 +130,7 @@ export function approvalRequested(runtime: Runtime, run: Pick<QueuedRun, 'runId'
 export function approvalDecided(runtime: Runtime, run: Pick<QueuedRun, 'runId'>) {
   return async (decision: ApprovalDecision): Promise<void> => {
     const previous = await runtime.jobs?.get(run.runId);
-    if (!previous) return;
+    if (!previous || previous.status === 'cancelled') return;
     const { waiting: _waiting, ...rest } = previous;
     await runtime.jobs?.put({ ...rest, status: 'running', updatedAt: new Date().toISOString(), lastApproval: decision });
   };

@@ -19,25 +19,36 @@ export async function runTask(
   /** How an accepted task is run: the queued-run life cycle, or a durable engine's. */
   execute: (runtime: Runtime, run: QueuedRun, options: QueuedRunOptions) => Promise<unknown> = runQueued,
 ): Promise<TaskResult> {
+  const accepted = await acceptTask(runtime, value, options);
+  if ('result' in accepted) return accepted.result;
+  return taskResult(runtime.config.definition.name, accepted.run.runId, await execute(runtime, accepted.run, options));
+}
+
+/**
+ * The checks a task passes before it runs, and its input (from the inbox when it travelled by
+ * reference): the run to carry out, or the answer of a task that will not run (malformed, refused,
+ * its input gone), already recorded. A durable engine does this once, as a step of its own, so a
+ * replay long after (a wait for approval) does not judge the task again by the clock.
+ */
+export async function acceptTask(runtime: Runtime, value: unknown, options: QueuedRunOptions & { readonly messageId?: string }): Promise<{ readonly run: QueuedRun } | { readonly result: TaskResult }> {
   const { definition } = runtime.config;
   const malformed = taskProblem(value);
   if (malformed) {
     const runId = typeof (value as AgentTask | undefined)?.runId === 'string' ? (value as AgentTask).runId : (options.messageId ?? 'unknown');
     const done = await runQueued(runtime, { runId, trigger: 'delegation', input: '', invalid: `the task is malformed: ${malformed}` }, options);
-    return taskResult(definition.name, runId, done);
+    return { result: taskResult(definition.name, runId, done) };
   }
   const task = value as AgentTask;
   const refused = refusalOf(task, definition.name, definition.limits.maxHops, runtime.config.callers ?? []);
-  if (refused) return refuse(runtime, task, refused);
+  if (refused) return { result: await refuse(runtime, task, refused) };
   let input: string | Record<string, unknown>;
   try {
     input = await taskInputOf(task, runtime.inbox);
   } catch (e) {
     const done = await runQueued(runtime, { runId: task.runId, jobId: task.runId, trigger: TRIGGERS[task.kind], input: '', invalid: (e as Error).message }, options);
-    return taskResult(definition.name, task.runId, done);
+    return { result: taskResult(definition.name, task.runId, done) };
   }
-  const done = await execute(runtime, { runId: task.runId, jobId: task.runId, trigger: TRIGGERS[task.kind], input, task: { kind: task.kind, from: task.from, chain: task.chain } }, options);
-  return taskResult(definition.name, task.runId, done);
+  return { run: { runId: task.runId, jobId: task.runId, trigger: TRIGGERS[task.kind], input, task: { kind: task.kind, from: task.from, chain: task.chain } } };
 }
 
 const TRIGGERS: Record<AgentTask['kind'], TaskTrigger> = { call: 'call', job: 'delegation', handoff: 'handoff' };

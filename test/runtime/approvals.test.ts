@@ -6,7 +6,7 @@ import { MemoryEventPublisher } from '../../functions/core/events/events';
 import { MemoryJobStore } from '../../functions/core/jobs/jobs';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
 import { assembleRuntime } from '../../functions/entry/assemble';
-import { cancelRun, decideApproval } from '../../functions/entry/approvals';
+import { cancelRun, decideApproval, NoLongerWaiting } from '../../functions/entry/approvals';
 import { durableDefinition } from '../__fixtures__/durable-agent';
 
 /** The approvals and cancel routes as both clouds serve them, over a run that waits on a refund. */
@@ -60,5 +60,23 @@ describe('approvals and cancellation of a durable run', () => {
     assert.deepEqual([record.status, record.error, record.waiting], ['cancelled', 'cancelled by arn:aws:iam::123456789012:user/ana', undefined]);
     assert.equal(events.events.find((e) => e.type === 'run.failed')?.detail.status, 'cancelled');
     assert.equal((await cancelRun(rt, { jobId: 'job-c', by: 'x' }, async () => assert.fail('an ended run is not stopped again'))).status, 409);
+  });
+
+  it('lets the first decision take the call: a second approver gets 409, and so does a decision the engine no longer waits for', async () => {
+    const { decide, resumed, rt } = await waitingRun('job-twice');
+    const [first, second] = await Promise.all([
+      decide({ id: 'arn:aws:iam::123456789012:user/ana' }, { decision: 'approve' }),
+      decide({ id: 'oid-9', roles: ['finance-lead'] }, { decision: 'reject', reason: 'too late' }),
+    ]);
+    assert.deepEqual([first.status, second.status].sort(), [202, 409]);
+    assert.equal(resumed.length, 1);
+    assert.equal((await rt.jobs!.get('job-twice'))!.lastApproval?.decision, resumed[0]!.decision);
+
+    const late = await waitingRun('job-late');
+    const answer = await decideApproval(late.rt, { jobId: 'job-late', approver: { id: 'arn:aws:iam::123456789012:user/ana', roles: [] }, body: { decision: 'approve' } }, async () => {
+      throw new NoLongerWaiting('the callback timed out');
+    });
+    assert.equal(answer.status, 409);
+    assert.match((answer.body as { message: string }).message, /no longer waits on this call: the callback timed out/);
   });
 });

@@ -58,7 +58,7 @@ async function durableAgent(script: ScriptStep[], options: { timeoutSeconds?: nu
   const handler = withDurableExecution(async (event: { jobId: string; input: string }, ctx: DurableContext) => {
     const run = { runId: event.jobId, jobId: event.jobId, trigger: 'job' as const, input: event.input };
     const requested = approvalRequested(rt, run);
-    return runDurable(rt, run, durableSteps(ctx, { requested: async (r) => (callbacks.push(r.callbackId), requested(r)), decided: approvalDecided(rt, run) }, () => Date.now() + 60_000));
+    return runDurable(rt, run, durableSteps(ctx, { requested: async (r) => (callbacks.push(r.callbackId), requested(r)), decided: approvalDecided(rt, run) }));
   });
   return { handler, provider, jobs, events, audit, metrics, callbacks, kept };
 }
@@ -179,7 +179,7 @@ describe('a durable run on Lambda durable functions (local runner)', () => {
     );
     const handler = withDurableExecution(async (event: { jobId: string }, ctx: DurableContext) => {
       const run = { runId: event.jobId, jobId: event.jobId, trigger: 'job' as const, input: 'Was I charged twice for ord_1?' };
-      return runDurable(caller, run, durableSteps(ctx, { requested: approvalRequested(caller, run), decided: approvalDecided(caller, run) }, () => Date.now() + 60_000, { billing: { function: 'billing-fn:live' } }));
+      return runDurable(caller, run, durableSteps(ctx, { requested: approvalRequested(caller, run), decided: approvalDecided(caller, run) }, { billing: { function: 'billing-fn:live' } }));
     });
     const runner = new LocalDurableTestRunner({ handlerFunction: handler });
     runner.registerFunction('billing-fn:live', async (event: { agentTask: unknown }) => (invoked.push(event), runTask(specialist, event.agentTask, { deadline: Date.now() + 60_000 })));
