@@ -77,9 +77,11 @@ export interface IAgentApi extends IResource {
   addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable, qualifier?: string): void;
   /**
    * Hands a durable agent's `POST /agents/{agent}/jobs/{jobId}/approvals` (a person's decision on a
-   * call its run waits on) and `POST /agents/{agent}/jobs/{jobId}/cancel` to `fn`.
+   * call its run waits on) and `POST /agents/{agent}/jobs/{jobId}/cancel` to `fn`: the agent's
+   * starter, which only the API and the agent's queue reach, so no other caller of the agent can
+   * speak for an approver.
    */
-  addDurableJobs(agent: string, fn: lambda.IFunction, qualifier: string): void;
+  addDurableJobs(agent: string, fn: lambda.IFunction): void;
   /** Lets `grantee` call every agent route: run, submit jobs, read their status (for IAM authorization). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
   /**
@@ -89,6 +91,8 @@ export interface IAgentApi extends IResource {
   reachesByName(scope: IConstruct): boolean;
   /** The physical name an agent's function takes when it lives in another stack than the API. */
   agentFunctionName(agent: string): string;
+  /** The physical name a durable agent's starter takes when it lives in another stack than the API. */
+  agentStarterName(agent: string): string;
 }
 
 export interface AgentApiProps {
@@ -197,7 +201,7 @@ abstract class AgentApiBase extends Resource implements IAgentApi {
 
   abstract addInvocations(agent: string, fn: lambda.IFunction, qualifier?: string): void;
   abstract addJobs(agent: string, fn: lambda.IFunction, state: IAgentStateTable, qualifier?: string): void;
-  abstract addDurableJobs(agent: string, fn: lambda.IFunction, qualifier: string): void;
+  abstract addDurableJobs(agent: string, fn: lambda.IFunction): void;
 
   reachesByName(scope: IConstruct): boolean {
     return Stack.of(scope) !== this.stack;
@@ -205,6 +209,11 @@ abstract class AgentApiBase extends Resource implements IAgentApi {
 
   agentFunctionName(agent: string): string {
     return `${this.agentNamePrefix}${agent}`;
+  }
+
+  agentStarterName(agent: string): string {
+    // A prefix and an agent name may take all 64 characters a function name has: a digest fits.
+    return `${this.agentNamePrefix}start-${createHash('sha256').update(agent).digest('hex').slice(0, 16)}`;
   }
 
   grantInvoke(grantee: iam.IGrantable): iam.Grant {
@@ -360,9 +369,9 @@ export class AgentApi extends AgentApiBase {
     this.routeJobs(agent, ...this.target(agent, fn, qualifier));
   }
 
-  addDurableJobs(agent: string, fn: lambda.IFunction, qualifier: string): void {
+  addDurableJobs(agent: string, fn: lambda.IFunction): void {
     if (!this.jobResource) throw new Error(`AgentApi ${this.node.path}: durable agent "${agent}" takes approvals on its jobs, so it must register jobs first`);
-    const [name, arn] = this.target(agent, fn, qualifier);
+    const [name, arn] = this.target(agent, fn, undefined, this.agentStarterName(agent));
     this.route('approvals', agent, name, arn);
     this.route('cancel', agent, name, arn);
     if (this.durableMethods) return;
@@ -382,11 +391,11 @@ export class AgentApi extends AgentApiBase {
    * The function name (with its qualifier) an agent's route reaches, and its ARN when it is in this
    * stack; an agent in another stack is reached by the name made from the prefix.
    */
-  private target(agent: string, fn: lambda.IFunction, qualifier?: string): [string, string?] {
+  private target(agent: string, fn: lambda.IFunction, qualifier?: string, remoteName = this.agentFunctionName(agent)): [string, string?] {
     const q = qualifier ? `:${qualifier}` : '';
     if (!this.reachesByName(fn)) return [`${fn.functionName}${q}`, `${fn.functionArn}${q}`];
-    checkPhysicalName(fn, 'functionName', this.agentFunctionName(agent), `agent "${agent}"`);
-    return [`${this.agentFunctionName(agent)}${q}`];
+    checkPhysicalName(fn, 'functionName', remoteName, `agent "${agent}"`);
+    return [`${remoteName}${q}`];
   }
 
   protected metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

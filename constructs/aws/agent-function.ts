@@ -184,6 +184,9 @@ export interface AgentFunctionProps {
   readonly functionOverrides?: AgentFunctionOverrides;
 }
 
+const DURABLE_EXECUTIONS_REASON =
+  "A durable execution's ARN extends its function version's (function:NAME:VERSION/durable-execution/...), and a deploy publishes a new version: :* names this function's executions of every version, and no other function's.";
+
 /** How long the starter of a durable agent's queued runs takes at most to start one. */
 const STARTER_TIMEOUT_SECONDS = 60;
 
@@ -299,7 +302,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
       );
       this.alias = new lambda.Alias(this, 'Live', { aliasName: DURABLE_ALIAS, version: this.function.currentVersion, description: `Agent ${agent.name}, as deployed last` });
       this.grantDurableExecution();
-      this.starter = this.durableStarter(agent, props, environment, state);
+      this.starter = this.durableStarter(agent, props, environment, state, remoteApi, bus);
     }
     if (props.vpc) this.allowNetworkInterfaces();
 
@@ -442,8 +445,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 
   /**
    * Exactly what a durable function's own role needs, on this function's executions only: to
-   * checkpoint and read their state (CDK adds these only to roles it creates), and, for the
-   * approvals and cancel routes the function serves, to answer an execution's callback and stop it.
+   * checkpoint and read their state (CDK adds these only to roles it creates). Answering a callback
+   * and stopping an execution belong to the starter, which serves the approvals and cancel routes.
    * In a policy of its own: the function must exist before a statement can name it, and the
    * role's default policy is created before the function.
    */
@@ -453,14 +456,9 @@ export class AgentFunction extends Construct implements iam.IGrantable {
       roles: [this.role],
       statements: [
         new iam.PolicyStatement({ actions: ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState'], resources: [executions] }),
-        new iam.PolicyStatement({ actions: ['lambda:SendDurableExecutionCallbackSuccess', 'lambda:StopDurableExecution'], resources: [executions] }),
       ],
     });
-    acknowledgeWildcards(
-      policy,
-      policy.document,
-      "A durable execution's ARN extends its function version's (function:NAME:VERSION/durable-execution/...), and a deploy publishes a new version: :* names this function's executions of every version, and no other function's.",
-    );
+    acknowledgeWildcards(policy, policy.document, DURABLE_EXECUTIONS_REASON);
   }
 
   /**
@@ -468,7 +466,14 @@ export class AgentFunction extends Construct implements iam.IGrantable {
    * by an SQS event source could not outlast 15 minutes), and it invokes the agent's alias
    * asynchronously with the run's id as the execution's name, which Lambda starts once.
    */
-  private durableStarter(agent: AgentDefinition, props: AgentFunctionProps, agentEnvironment: Record<string, string>, state: IAgentStateTable | undefined): lambda.Function | undefined {
+  private durableStarter(
+    agent: AgentDefinition,
+    props: AgentFunctionProps,
+    agentEnvironment: Record<string, string>,
+    state: IAgentStateTable | undefined,
+    remoteApi: IAgentApi | undefined,
+    bus: IAgentBus | undefined,
+  ): lambda.Function | undefined {
     if (!this.queue) return undefined;
     const role = new AgentRole(this, 'StarterRole', `Starts durable runs of agent ${agent.name}`);
     const logGroup = retainedLogGroup(this, 'StarterLogs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
@@ -488,15 +493,25 @@ export class AgentFunction extends Construct implements iam.IGrantable {
         [AGENT_CONFIG_ENV]: agentEnvironment[AGENT_CONFIG_ENV]!,
         [RUNTIME_ENV.durableTarget]: this.alias!.functionArn,
         [RUNTIME_ENV.queueMaxReceives]: String(this.queue.maxReceiveCount),
-        // A run it could not start by the message's last receive is recorded dead-lettered.
+        // A run it could not start by the message's last receive is recorded dead-lettered; the
+        // approvals and cancel routes read and write job records and the runs' engine handles.
         ...(state && { [RUNTIME_ENV.stateTable]: state.tableName }),
+        ...(bus && { [RUNTIME_ENV.bus]: bus.eventBusName }),
       },
+      ...(remoteApi && { functionName: remoteApi.agentStarterName(agent.name) }),
       ...(props.environmentEncryption && { environmentEncryption: props.environmentEncryption }),
     });
     logGroup.grantWrite(role);
     props.environmentEncryption?.grantDecrypt(role);
     this.alias!.grantInvoke(role);
-    state?.grantJobRecords(role, agent.name);
+    state?.grantJobRecords(role, agent.name, { durable: true });
+    // The approvals and cancel routes answer this agent's executions, and announce a cancelled run.
+    const answers = new iam.Policy(this, 'StarterDurableExecution', {
+      roles: [role],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:SendDurableExecutionCallbackSuccess', 'lambda:StopDurableExecution'], resources: [`${this.function.functionArn}:*`] })],
+    });
+    acknowledgeWildcards(answers, answers.document, DURABLE_EXECUTIONS_REASON);
+    if (bus) bus.grantPublish(role, ['run.failed']);
     const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.';
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', xray);
     acknowledge(role, 'Serverless-LambdaStarPermissions', xray);
@@ -529,7 +544,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
         case 'job':
           queue!.queue.grantSendMessages(this.function);
           api!.addJobs(agent.name, this.function, state!, qualifier);
-          if (qualifier) api!.addDurableJobs(agent.name, this.function, qualifier);
+          if (this.starter) api!.addDurableJobs(agent.name, this.starter);
           break;
         case 'schedule':
           queue!.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });

@@ -26,7 +26,7 @@ export interface IAgentStateTable extends IResource {
    * Lets `grantee` read and write the job records of `agent`, and nothing else: a durable agent's
    * starter, which records a run it could not start.
    */
-  grantJobRecords(grantee: iam.IGrantable, agent: string): iam.Grant;
+  grantJobRecords(grantee: iam.IGrantable, agent: string, options?: { readonly durable?: boolean }): iam.Grant;
   /** Lets `grantee` read job records (the API's job status route). */
   grantReadJobs(grantee: iam.IGrantable): iam.Grant;
   /**
@@ -57,12 +57,12 @@ abstract class AgentStateTableBase extends Resource implements IAgentStateTable 
     });
   }
 
-  grantJobRecords(grantee: iam.IGrantable, agent: string): iam.Grant {
+  grantJobRecords(grantee: iam.IGrantable, agent: string, options: { readonly durable?: boolean } = {}): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resourceArns: [this.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_KEYS.jobPrefix(agent)}*`, ...(options.durable ? [`${STATE_KEYS.durablePrefix(agent)}*`] : [])] } },
     });
   }
 

@@ -13,7 +13,10 @@ import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import { acceptTask, runTask } from '../entry/tasks';
 import { isAgentTask } from '../../contract/chain/envelope';
-import { DynamoJobStore } from './adapters';
+import { DynamoJobStore, DynamoTaskInbox, EventBridgePublisher } from './adapters';
+import { NO_EVENTS } from '../core/events/events';
+import { durableStoreOf, type DurableStore } from '../entry/checkpoints';
+import type { RouteRuntime } from '../entry/approvals';
 import { buildRuntime, type AwsRuntime } from './runtime';
 
 /**
@@ -31,8 +34,12 @@ const deadline = (context: Pick<Context, 'getRemainingTimeInMillis'>) => deadlin
 const loadRequestParser = () => import('../../contract/api/request.js').then((m) => m.parseRequestBody);
 
 export async function handler(event: unknown, context: Context) {
-  // A durable agent's starter: its queue's messages become executions of the agent.
-  if (process.env[RUNTIME_ENV.durableTarget]) return startDurableRuns(process.env[RUNTIME_ENV.durableTarget]!, event, context);
+  // A durable agent's starter: its queue's messages become executions of the agent, and it serves
+  // the approvals and cancel routes, which only the API reaches.
+  if (process.env[RUNTIME_ENV.durableTarget]) {
+    if (isInvocation(event) && (event.route === 'approvals' || event.route === 'cancel')) return durableRoute(event);
+    return startDurableRuns(process.env[RUNTIME_ENV.durableTarget]!, event, context);
+  }
   // A durable agent: every invocation is an execution, whatever it carries.
   if (isDurableInvocation(event)) return durableInvocation(event, context);
   return dispatch(event, context);
@@ -55,7 +62,9 @@ async function dispatch(event: unknown, context: Context) {
 async function invoke(invocation: Invocation, context: Context) {
   const { definition } = config;
   if (invocation.agent !== definition.name) return respond(404, { message: `no agent named "${invocation.agent}" here`, requestId: invocation.requestId });
-  if (invocation.route === 'approvals' || invocation.route === 'cancel') return durableRoute(invocation);
+  // Served by the starter only: whoever else may invoke the agent (the agents that call it) never
+  // speaks for an approver.
+  if (invocation.route === 'approvals' || invocation.route === 'cancel') return respond(404, { message: `the ${invocation.route} route of agent ${definition.name} is served by its starter`, requestId: invocation.requestId });
   const body = (await loadRequestParser())(invocation.body);
   if (!body.ok) return respond(400, { message: 'invalid request body', problems: body.problems, requestId: invocation.requestId });
   const rt = await getRuntime();
@@ -331,7 +340,7 @@ function executionName(runId: string): string {
  * function's own executions, which is all its role allows.
  */
 async function durableRoute(invocation: Invocation) {
-  const rt = await getRuntime();
+  const rt = routeRuntime();
   if (!config.definition.durable) return respond(404, { message: `agent ${config.definition.name} is not durable: its runs take no approvals and cannot be cancelled`, requestId: invocation.requestId });
   const { decideApproval, cancelRun, NoLongerWaiting } = await import('../entry/approvals.js');
   const { LambdaClient, SendDurableExecutionCallbackSuccessCommand, StopDurableExecutionCommand } = await import('@aws-sdk/client-lambda');
@@ -360,6 +369,22 @@ async function durableRoute(invocation: Invocation) {
           if (arn) await client.send(new StopDurableExecutionCommand({ DurableExecutionArn: arn, Error: { ErrorType: 'Cancelled', ErrorMessage: `cancelled by ${invocation.caller || 'an anonymous caller'}` } }));
         });
   return respond(answer.status, answer.body);
+}
+
+/**
+ * What the routes need, without the agent itself: its job records, its runs' engine handles and
+ * its events. The starter builds no model, skill or tool client to answer a person.
+ */
+let routeParts: (RouteRuntime & { readonly durable?: DurableStore }) | undefined;
+function routeRuntime(): RouteRuntime & { readonly durable?: DurableStore } {
+  const table = process.env[RUNTIME_ENV.stateTable];
+  const bus = process.env[RUNTIME_ENV.bus];
+  const name = config.definition.name;
+  return (routeParts ??= {
+    config,
+    ...(table && { jobs: new DynamoJobStore(table, name), durable: durableStoreOf(new DynamoTaskInbox(table, undefined, STATE_KEYS.durable), name) }),
+    events: bus ? new EventBridgePublisher(bus) : NO_EVENTS,
+  });
 }
 
 function isDurableInvocation(event: unknown): event is { DurableExecutionArn: string } {

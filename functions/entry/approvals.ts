@@ -8,6 +8,9 @@ import type { Runtime } from './assemble';
  * external event or a termination on Azure); what is checked, answered and recorded is here.
  */
 
+/** What the routes need of an agent: its definition, its job records and where its events go. */
+export type RouteRuntime = Pick<Runtime, 'config' | 'jobs' | 'events'>;
+
 /** An answer of the route: the status and the body, as the API returns them. */
 export interface RouteAnswer {
   readonly status: number;
@@ -28,7 +31,7 @@ export class NoLongerWaiting extends Error {
  * call. 202: the run goes on, and its status says how.
  */
 export async function decideApproval(
-  runtime: Runtime,
+  runtime: RouteRuntime,
   request: { readonly jobId: string; readonly approver: Approver; readonly body: unknown; readonly requestId?: string },
   resume: (waiting: WaitingForApproval, decision: ApprovalDecision) => Promise<void>,
 ): Promise<RouteAnswer> {
@@ -68,7 +71,7 @@ export async function decideApproval(
  * already ended is answered 409 and left as it is.
  */
 export async function cancelRun(
-  runtime: Runtime,
+  runtime: RouteRuntime,
   request: { readonly jobId: string; readonly by: string; readonly requestId?: string },
   stop: (record: JobRecord) => Promise<void>,
 ): Promise<RouteAnswer> {

@@ -44,14 +44,20 @@ describe('a durable agent on Lambda', () => {
       ...Object.values(template.findResources('AWS::IAM::Policy')).map((p) => (p as { Properties: Doc }).Properties),
       ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((r) => (r as { Properties: { Policies?: Doc[] } }).Properties.Policies ?? []),
     ];
-    const invokes = policies.flatMap((p) => p.PolicyDocument.Statement).filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'));
-    assert.equal(invokes.length, 2, 'the API and the starter');
+    const invokes = policies.flatMap((p) => p.PolicyDocument.Statement).filter((s) => [s.Action].flat().includes('lambda:InvokeFunction')).flatMap((s) => [s.Resource].flat());
+    // The API's role: the alias (runs, jobs) and the starter (approvals, cancel); the starter's role: the alias.
+    const starterArn = JSON.stringify({ 'Fn::GetAtt': [Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Description: 'Starts the queued runs of durable agent helper' } }))[0], 'Arn'] });
+    assert.equal(invokes.filter((r) => JSON.stringify(r) === starterArn).length, 1, 'only the API may invoke the starter');
+    const toAgent = invokes.filter((r) => JSON.stringify(r) !== starterArn);
+    assert.equal(toAgent.length, 2, 'the API and the starter');
     // The alias itself, or the function's ARN qualified with it: the same ARN.
-    for (const s of invokes) assert.match(JSON.stringify(s.Resource), /^{"Ref":"AgentLive[0-9A-F]+"}$|,":live"\]\]}$/, JSON.stringify(s.Resource));
+    for (const r of toAgent) assert.match(JSON.stringify(r), /^{"Ref":"AgentLive[0-9A-F]+"}$|,":live"\]\]}$/, JSON.stringify(r));
     const json = JSON.stringify(template.toJSON());
-    // Each route (invocations, jobs, approvals, cancel) names the function with the alias as its
-    // qualifier, in its map and as the dry-run target of unknown names.
-    assert.equal(json.split(`{"Ref":"${fnId}"},":live`).length - 1, 8, 'the routes map the agent to its function name with the :live qualifier');
+    // The run and job routes name the function with the alias as its qualifier, in their maps and
+    // as the dry-run target of unknown names; the approvals and cancel routes name the starter.
+    assert.equal(json.split(`{"Ref":"${fnId}"},":live`).length - 1, 4, 'the routes map the agent to its function name with the :live qualifier');
+    const templates = JSON.stringify(Object.values(template.findResources('AWS::ApiGateway::Method')).map((m) => (m as { Properties: { Integration?: { RequestTemplates?: unknown } } }).Properties.Integration?.RequestTemplates));
+    assert.equal(templates.split(`{"Ref":"${fnId}"}`).length - 1, 4, 'no route reaches the function unqualified');
     // The queue feeds the starter, never the durable function (whose SQS-started executions would stop at 15 minutes).
     const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as { Properties: { FunctionName: { Ref: string } } }[];
     assert.equal(mappings.length, 1);
@@ -63,13 +69,14 @@ describe('a durable agent on Lambda', () => {
     for (const rule of rules) assert.match((rule.Properties.Targets[0]!.Arn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!, /^AgentQueue/);
   });
 
-  it("gives the agent's own role exactly the checkpoint, state, callback and stop permissions, on its own executions", () => {
-    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AgentDurableExecution') } })) as { Properties: { PolicyDocument: { Statement: unknown[] }; Roles: unknown[] } }[];
+  it("gives the agent's own role exactly the checkpoint and state permissions, and its starter the callback and stop ones, on its own executions", () => {
+    type PolicyResource = { Properties: { PolicyDocument: { Statement: unknown[] }; Roles: { Ref: string }[] } };
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AgentDurableExecution') } })) as PolicyResource[];
     const executions = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fnId, 'Arn'] }, ':*']] };
-    assert.deepEqual(policy!.Properties.PolicyDocument.Statement, [
-      { Action: ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState'], Effect: 'Allow', Resource: executions },
-      { Action: ['lambda:SendDurableExecutionCallbackSuccess', 'lambda:StopDurableExecution'], Effect: 'Allow', Resource: executions },
-    ]);
+    assert.deepEqual(policy!.Properties.PolicyDocument.Statement, [{ Action: ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState'], Effect: 'Allow', Resource: executions }]);
+    const [answers] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AgentStarterDurableExecution') } })) as PolicyResource[];
+    assert.deepEqual(answers!.Properties.PolicyDocument.Statement, [{ Action: ['lambda:SendDurableExecutionCallbackSuccess', 'lambda:StopDurableExecution'], Effect: 'Allow', Resource: executions }]);
+    assert.match(answers!.Properties.Roles[0]!.Ref, /^AgentStarterRole/);
     assert.equal(policy!.Properties.Roles.length, 1);
     assert.match((policy!.Properties.Roles[0] as { Ref: string }).Ref, /^AgentRole/);
     assert.ok(!JSON.stringify(template.toJSON()).includes('AWSLambdaBasicDurableExecutionRolePolicy'), 'no managed policy wider than the grant');

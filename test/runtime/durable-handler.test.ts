@@ -115,7 +115,10 @@ describe('a durable agent on Lambda, its entry point against the Lambda API', ()
   });
 
   it("completes the callback the run waits on with the approver's decision, and refuses a caller who is not an approver", async () => {
-    const agent = await worker();
+    // The starter serves the route; the agent itself, which other agents may invoke, refuses it.
+    const itself = (await (await worker()).invoke(route('approvals', 'job-appr', 'arn:aws:sts::123456789012:assumed-role/finance-lead/ana', { decision: 'approve' }))) as { statusCode: number };
+    assert.equal(itself.statusCode, 404);
+    const agent = await worker({ [RUNTIME_ENV.durableTarget]: ALIAS });
     await jobs().put({ jobId: 'job-appr', agent: 'helper', status: 'waiting_for_approval', updatedAt: new Date().toISOString(), waiting: { reason: 'approval', step: 1, callId: 'call_1_0', tool: 'issue_refund', input: { orderId: 'o' }, approvers: ['role:finance-lead'], expiresAt: '2026-12-02T00:00:00Z' } });
     await handles().put('helper', 'job-appr/engine/callback-call_1_0', 'cb-123');
     const refused = (await agent.invoke(route('approvals', 'job-appr', 'arn:aws:iam::123456789012:user/mallory', { decision: 'approve' }))) as { statusCode: number; body: string };
@@ -130,7 +133,7 @@ describe('a durable agent on Lambda, its entry point against the Lambda API', ()
   });
 
   it('stops the execution of a cancelled run and records who cancelled it', async () => {
-    const agent = await worker();
+    const agent = await worker({ [RUNTIME_ENV.durableTarget]: ALIAS });
     await jobs().put({ jobId: 'job-cancel', agent: 'helper', status: 'running', updatedAt: new Date().toISOString() });
     const execution = 'arn:aws:lambda:eu-west-1:123456789012:function:helper-fn:3/durable-execution/job-cancel/abc';
     await handles().put('helper', 'job-cancel/engine/execution', execution);
