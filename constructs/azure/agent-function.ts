@@ -393,6 +393,10 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
     problems.push(`tools[${agent.tools.findIndex((t) => t.approval)}].approval: approvals are given on the job's route (POST /agents/${agent.name}/jobs/{jobId}/approvals), so the agent needs a "job" trigger`);
   }
   if (props.auth) problems.push(...httpAuthProblems(props.auth));
+  // The approver is who App Service authentication says called; without it, a header anyone can send.
+  if (props.auth && props.auth.type !== 'entra-id' && agent.tools.some((t) => t.approval)) {
+    problems.push(`auth: "${props.auth.type}" names no caller, and tools[${agent.tools.findIndex((t) => t.approval)}] needs an approver's identity: approvals need Entra ID (the default)`);
+  }
   if (props.team) problems.push(...props.team.problems(agent, props));
   const retention = props.auditRetentionDays;
   if (retention !== undefined && !(Number.isInteger(retention) && retention >= 1 && retention <= MAX_IMMUTABILITY_DAYS)) {

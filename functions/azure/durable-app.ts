@@ -66,8 +66,8 @@ export async function startDurableTask(runtime: AzureRuntime, client: DurableCli
 
 /**
  * Who calls, as App Service authentication (Entra ID) tells the app: the caller's object id and the
- * app roles in its token. Without that authentication the headers are absent and the caller is
- * anonymous, which approves nothing.
+ * app roles in its token. App Service sets these headers, replacing any a caller sent, only with
+ * that authentication on; AzureAgentFunction refuses an agent whose tools need approval without it.
  */
 export function approverOf(request: Pick<HttpRequest, 'headers'>): Approver {
   const id = request.headers.get('x-ms-client-principal-id') ?? '';

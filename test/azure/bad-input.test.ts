@@ -38,6 +38,19 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     run: azureApp({ stage: 'dev', httpAuth: { dev: { type: 'function-keys' } } }),
     culprit: /agent "support": auth: function keys name no caller and are shared secrets; choosing them needs the reason they are enough here/,
   },
+  {
+    input: 'function keys for an agent whose tools need an approver',
+    run: () =>
+      Testing.synth(
+        new AzureSingleAgentStack(Testing.app(), 'keys', {
+          location: 'westeurope',
+          models: AZURE_ROUTER as never,
+          auth: { type: 'function-keys', reason: 'internal callers only' },
+          agents: [defineAgent(agentInput({ durable: true, triggers: [{ type: 'job' }], tools: [{ name: 'pay', description: 'Pays.', kind: 'http', url: 'https://pay.example.com/pay', sideEffect: 'write', input: { type: 'object' }, approval: { approvers: ['role:finance'] } }] }))],
+        }),
+      ),
+    culprit: /agent "helper": auth: "function-keys" names no caller, and tools\[0\] needs an approver's identity: approvals need Entra ID/,
+  },
   { input: 'an HTTP auth in cdktf.json for an environment it does not name', run: azureApp({ httpAuth: { qa: { type: 'entra-id' } } }), culprit: /cdktf\.json context: httpAuth\.qa: is not an environment \(known: dev, prod\)/ },
   { input: 'an HTTP auth type cdktf.json does not know', run: azureApp({ httpAuth: { dev: { type: 'basic' } } }), culprit: /cdktf\.json context: httpAuth\.dev\.type: / },
   { input: 'model config with an unknown provider in cdktf.json', run: azureApp({ models: { aliases: { smart: [{ provider: 'vertex', model: 'gemini' }] } } }), culprit: /cdktf\.json context: models\.aliases\.smart\[0\]\.provider: / },
