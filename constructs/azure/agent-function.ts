@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
-import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
+import { recordRetentionSeconds } from '../../contract/jobs/job-record';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
@@ -140,7 +140,7 @@ export class AzureAgentFunction extends Construct {
     this.identity = new UserAssignedIdentity(this, 'Identity', { name: `${name}-identity`, ...location });
     const clientId = this.identity.clientId;
 
-    const state = stateAccount(this, location, team?.takesQueued ?? false, agent.durable);
+    const state = stateAccount(this, location, team?.takesQueued ?? false, agent);
     this.state = state.account;
     this.jobs = state.jobs;
     if (state.inbox) this.inbox = state.inbox;
@@ -310,7 +310,10 @@ export class AzureAgentFunction extends Construct {
  * role on that container alone. Not versioned: the host and job status rewrite their blobs, and
  * every write would leave a version behind. Job records and inputs expire together.
  */
-function stateAccount(scope: Construct, location: { resourceGroupName: string; location: string }, inbox: boolean, durable: boolean): { account: StorageAccount; jobs: StorageContainer; inbox?: StorageContainer } {
+function stateAccount(scope: Construct, location: { resourceGroupName: string; location: string }, inbox: boolean, agent: AgentDefinition): { account: StorageAccount; jobs: StorageContainer; inbox?: StorageContainer } {
+  const durable = agent.durable;
+  // Past the run limit of a durable agent too: a run waiting for a person still finds its records.
+  const retentionDays = Math.ceil(recordRetentionSeconds(agent) / 86_400);
   const account = privateStorageAccount(scope, 'State', { name: storageAccountName(scope), ...location, versioned: false });
   const container = (name: string) => new StorageContainer(scope, `State-${name}`, { name, storageAccountId: account.id, containerAccessType: 'private' });
   const names: string[] = [AZURE_STATE_CONTAINERS.jobs, ...(inbox ? [AZURE_STATE_CONTAINERS.inbox] : [])];
@@ -322,7 +325,7 @@ function stateAccount(scope: Construct, location: { resourceGroupName: string; l
   }
   new StorageManagementPolicy(scope, 'StateRetention', {
     storageAccountId: account.id,
-    rule: names.map((name) => ({ name: `expire-${name}`, enabled: true, filters: { blobTypes: ['blockBlob'], prefixMatch: [`${name}/`] }, actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: JOB_RETENTION_DAYS } } })),
+    rule: names.map((name) => ({ name: `expire-${name}`, enabled: true, filters: { blobTypes: ['blockBlob'], prefixMatch: [`${name}/`] }, actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: retentionDays } } })),
   });
   return { account, jobs: jobs!, ...(inboxContainer && { inbox: inboxContainer }) };
 }

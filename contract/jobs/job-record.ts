@@ -104,3 +104,11 @@ export interface ChildRun {
 
 /** Days a job's record stays readable, on both clouds; the audit trail keeps the history. */
 export const JOB_RETENTION_DAYS = 30;
+
+/**
+ * How long an agent's job records and durable state are kept after their last write: the
+ * retention, and for a durable agent its run limit besides, so a run that waits (for a person, up
+ * to its limit) still finds its records and its state when it resumes.
+ */
+export const recordRetentionSeconds = (definition: { readonly durable: boolean; readonly limits: { readonly timeoutSeconds: number } }) =>
+  JOB_RETENTION_DAYS * 86_400 + (definition.durable ? definition.limits.timeoutSeconds : 0);

@@ -127,12 +127,13 @@ export class DynamoTaskInbox implements TaskInbox {
     private readonly table: string,
     private readonly client: DynamoDBClient = new DynamoDBClient({}),
     private readonly keyOf: (agent: string, key: string, part: number) => string = STATE_KEYS.inbox,
+    private readonly retentionSeconds = JOB_RETENTION_DAYS * 86_400,
   ) {}
 
   async put(agent: string, key: string, text: string): Promise<void> {
     // 100,000 UTF-16 units are at most 300 KB of UTF-8: inside DynamoDB's 400 KB item.
     const parts = Math.max(1, Math.ceil(text.length / INBOX_PART_CHARS));
-    const expiration = { N: String(Math.floor(Date.now() / 1000) + JOB_RETENTION_DAYS * 86_400) };
+    const expiration = { N: String(Math.floor(Date.now() / 1000) + this.retentionSeconds) };
     for (let i = parts - 1; i >= 0; i--) {
       // The first part, which names the count, is written last: a reader finds all or nothing.
       await this.client.send(
@@ -196,6 +197,7 @@ export class DynamoJobStore implements JobStore {
     private readonly table: string,
     private readonly agent: string,
     private readonly client: DynamoDBClient = new DynamoDBClient({}),
+    private readonly retentionSeconds = JOB_RETENTION_DAYS * 86_400,
   ) {}
 
   async put(record: JobRecord): Promise<void> {
@@ -230,7 +232,7 @@ export class DynamoJobStore implements JobStore {
         status: { S: record.status },
         updatedAt: { S: record.updatedAt },
         [STATE_TABLE.record]: { S: JSON.stringify(record) },
-        [STATE_TABLE.expiration]: { N: String(Math.floor(Date.now() / 1000) + JOB_RETENTION_DAYS * 86_400) },
+        [STATE_TABLE.expiration]: { N: String(Math.floor(Date.now() / 1000) + this.retentionSeconds) },
       },
     };
   }

@@ -6,6 +6,7 @@ import { isInvocation, type Invocation } from '../../contract/api/invocation';
 import { isScheduleMessage, JOB_MESSAGE_ATTRIBUTES, scheduledRunId, type JobMessageAttributes } from '../../contract/api/messages';
 import { RUNTIME_ENV, type AwsPeers } from '../../contract/config/settings';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
+import { recordRetentionSeconds } from '../../contract/jobs/job-record';
 import { loadConfig } from '../entry/config';
 import { acceptJob, answerOnce, type JobSender } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
@@ -382,7 +383,10 @@ function routeRuntime(): RouteRuntime & { readonly durable?: DurableStore } {
   const name = config.definition.name;
   return (routeParts ??= {
     config,
-    ...(table && { jobs: new DynamoJobStore(table, name), durable: durableStoreOf(new DynamoTaskInbox(table, undefined, STATE_KEYS.durable), name) }),
+    ...(table && {
+      jobs: new DynamoJobStore(table, name, undefined, recordRetentionSeconds(config.definition)),
+      durable: durableStoreOf(new DynamoTaskInbox(table, undefined, STATE_KEYS.durable, recordRetentionSeconds(config.definition)), name),
+    }),
     events: bus ? new EventBridgePublisher(bus) : NO_EVENTS,
   });
 }

@@ -6,6 +6,7 @@ import type { MetricsSink, MetricUnit as CoreUnit, RunMetric } from '../core/tel
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import type { AwsPeers } from '../../contract/config/settings';
 import { STATE_KEYS } from '../../contract/state/table';
+import { recordRetentionSeconds } from '../../contract/jobs/job-record';
 import { durableStoreOf } from '../entry/checkpoints';
 import { awsDelegates, awsProviders, DynamoJobStore, DynamoTaskInbox, EventBridgePublisher, EventBridgeTaskSender, LambdaInvoker, S3AuditSink, S3SkillStore, secretsManager } from './adapters';
 
@@ -36,13 +37,13 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     ...(skillsBucket && { skills: new S3SkillStore(skillsBucket) }),
     ...(bus && { events: new EventBridgePublisher(bus) }),
     ...(auditBucket && { audit: new S3AuditSink(auditBucket) }),
-    ...(stateTable && { jobs: new DynamoJobStore(stateTable, definition.name) }),
+    ...(stateTable && { jobs: new DynamoJobStore(stateTable, definition.name, undefined, recordRetentionSeconds(definition)) }),
     metrics: new PowertoolsMetrics(definition.name, definition.cohort),
     secret: secretsManager(),
     providers: awsProviders(env.AWS_REGION ?? 'us-east-1'),
     functions: invoker,
     ...(inbox && { inbox }),
-    ...(stateTable && definition.durable && { durable: durableStoreOf(new DynamoTaskInbox(stateTable, undefined, STATE_KEYS.durable), definition.name) }),
+    ...(stateTable && definition.durable && { durable: durableStoreOf(new DynamoTaskInbox(stateTable, undefined, STATE_KEYS.durable, recordRetentionSeconds(definition)), definition.name) }),
     ...(peers && { delegates: awsDelegates(peers, bus ? new EventBridgeTaskSender(bus) : undefined, stateTable, inbox, invoker) }),
   });
   return { ...runtime, ...(stateTable && { stateTable }), ...(maxReceives && { maxReceives }), ...(queueUrl && { queueUrl }) };

@@ -3,9 +3,10 @@ import { attemptId } from '../../contract/audit/layout';
 import type { ApprovalDecision } from '../../contract/jobs/job-record';
 import type { AuditRecord, StepRecord } from '../core/audit/records';
 import type { ApprovalRequest, RunState } from '../core/agent/steps';
+import { withinDeadline } from '../core/agent/agent';
 import { RunChain } from '../core/chain/chain';
 import type { Runtime } from '../entry/assemble';
-import { approvalDecided, approvalRequested, durableJobRunning, markStep, parseDecision, settleDurable } from '../entry/durable';
+import { approvalDecided, approvalRequested, durableJobRunning, failDurable, markStep, parseDecision, settleDurable } from '../entry/durable';
 import type { QueuedRun } from '../entry/queued';
 import { keepSmall, readKept, type CheckpointReference } from '../entry/checkpoints';
 
@@ -42,6 +43,7 @@ export type StepInput =
   | { readonly type: 'step'; readonly run: QueuedRun; readonly attempt: string; readonly started: number; readonly state?: KeptState; readonly decisions: Readonly<Record<string, ApprovalDecision>> }
   | { readonly type: 'approval-requested'; readonly run: QueuedRun; readonly step: number; readonly request: ApprovalRequest; readonly expiresAt: string }
   | { readonly type: 'approval-decided'; readonly run: QueuedRun; readonly decision: ApprovalDecision }
+  | { readonly type: 'failed'; readonly run: QueuedRun; readonly error: string }
   | { readonly type: 'finish'; readonly run: QueuedRun; readonly attempt: string; readonly started: number; readonly state: KeptState; readonly records: readonly (StepRecord | CheckpointReference)[] };
 
 /**
@@ -67,18 +69,26 @@ export function* orchestrateRun(df: OrchestrationCalls, input: DurableRunInput):
   let state: KeptState | undefined;
   let decisions: Record<string, ApprovalDecision> = {};
   const records: (StepRecord | CheckpointReference)[] = [];
-  for (;;) {
-    const result = (yield df.callActivity(step, { type: 'step', run, attempt, started, ...(state && { state }), decisions } satisfies StepInput)) as StepResult;
-    if ('approvals' in result) {
-      for (const request of result.approvals) decisions[request.callId] = (yield* awaitApproval(df, run, result.step, request)) as ApprovalDecision;
-      continue;
+  try {
+    for (;;) {
+      const result = (yield df.callActivity(step, { type: 'step', run, attempt, started, ...(state && { state }), decisions } satisfies StepInput)) as StepResult;
+      if ('approvals' in result) {
+        for (const request of result.approvals) decisions[request.callId] = (yield* awaitApproval(df, run, result.step, request)) as ApprovalDecision;
+        continue;
+      }
+      state = result.state;
+      decisions = {};
+      if (result.record) records.push(result.record);
+      if (result.ended) break;
     }
-    state = result.state;
-    decisions = {};
-    if (result.record) records.push(result.record);
-    if (result.ended) break;
+    return yield df.callActivity(step, { type: 'finish', run, attempt, started, state, records } satisfies StepInput);
+  } catch (e) {
+    // An activity that failed (a store that refused a write, the host's timeout under a model
+    // call) fails the run: recorded and announced, never left `running`; the orchestration then
+    // fails with it.
+    yield df.callActivity(step, { type: 'failed', run, error: (e as Error).message } satisfies StepInput);
+    throw e;
   }
-  return yield df.callActivity(step, { type: 'finish', run, attempt, started, state, records } satisfies StepInput);
 }
 
 /** A person's decision on a call, raced against its expiry; the event is `approval-STEP-CALL`. */
@@ -112,6 +122,8 @@ export async function agentStep(runtime: Runtime, input: StepInput): Promise<unk
       return approvalRequested(runtime, input.run)({ ...input.request, step: input.step, expiresAt: input.expiresAt });
     case 'approval-decided':
       return approvalDecided(runtime, input.run)(input.decision);
+    case 'failed':
+      return failDurable(runtime, input.run, input.error);
     case 'step': {
       const { run } = input;
       const chain = chainOf(run, input.started);
@@ -124,7 +136,8 @@ export async function agentStep(runtime: Runtime, input: StepInput): Promise<unk
       });
       if (action.type === 'end') return keep({ ...state, ended: action.ending });
       if (action.type === 'tools' && action.approvals.some((a) => !input.decisions[a.callId])) {
-        return { approvals: action.approvals.filter((a) => !input.decisions[a.callId]), step: action.step } satisfies StepResult;
+        const now = Date.now();
+        return { approvals: action.approvals.filter((a) => !input.decisions[a.callId]).map((a) => withinDeadline(a, chain.deadline, now)), step: action.step } satisfies StepResult;
       }
       await markStep(runtime, run, action.type, action.step);
       const span = tracer.startSpan(`invoke_agent ${definition.name}`);

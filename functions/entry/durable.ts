@@ -16,7 +16,7 @@ import { jobAnswer, type QueuedRun } from './queued';
  * retries have already been spent on the way).
  */
 export async function runDurable(runtime: Runtime, run: QueuedRun, engine: StepRunner): Promise<unknown> {
-  const { agent, events, jobs } = runtime;
+  const { agent } = runtime;
   const kept = keepingLargeResults(engine, runtime.durable, run.runId);
   // Each step performed (not replayed) first says on the run's record which step it is.
   const runner: StepRunner = {
@@ -26,7 +26,6 @@ export async function runDurable(runtime: Runtime, run: QueuedRun, engine: StepR
       return kept.step(name, current ? async () => (await markStep(runtime, run, current[1] as CurrentStep['kind'], Number(current[2])), perform()) : perform);
     },
   };
-  const { definition } = runtime.config;
   const started = await runner.step('job-running', () => durableJobRunning(runtime, run));
   // Cancelled while it waited in the queue: it never starts.
   if (started === 'cancelled') return { runId: run.runId, status: 'cancelled' };
@@ -34,11 +33,7 @@ export async function runDurable(runtime: Runtime, run: QueuedRun, engine: StepR
   try {
     result = await agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: Number.POSITIVE_INFINITY, ...(run.task && { task: run.task }) }, runner);
   } catch (e) {
-    const reason = `the runtime failed: ${(e as Error).message}`;
-    await runner.step('job-settled', async () => {
-      await jobs?.put(durableRecord(runtime, run, 'failed', { error: reason }));
-      await publishFailure(events, definition, run.runId, run.trigger, e, { ...(run.jobId && { jobId: run.jobId }), status: 'failed' });
-    });
+    await runner.step('job-settled', () => failDurable(runtime, run, (e as Error).message));
     throw e;
   }
   const done = result;
@@ -65,6 +60,18 @@ export async function markStep(runtime: Runtime, run: Pick<QueuedRun, 'runId'>, 
   const previous = await runtime.jobs?.get(run.runId);
   if (!previous || previous.status !== 'running') return;
   await runtime.jobs!.put({ ...previous, currentStep: { number, kind, startedAt: new Date().toISOString() }, updatedAt: new Date().toISOString() });
+}
+
+/**
+ * A durable run the runtime itself failed (not a run that ended without a valid answer, which
+ * settles): recorded `failed` with the reason and announced, unless it was cancelled.
+ */
+export async function failDurable(runtime: Runtime, run: QueuedRun, message: string): Promise<void> {
+  const previous = await runtime.jobs?.get(run.runId);
+  if (previous?.status === 'cancelled') return;
+  const error = new Error(`the runtime failed: ${message}`);
+  await runtime.jobs?.put(durableRecord(runtime, run, 'failed', { error: error.message }, previous));
+  await publishFailure(runtime.events, runtime.config.definition, run.runId, run.trigger, error, { ...(run.jobId && { jobId: run.jobId }), status: 'failed' });
 }
 
 /** Marks a durable run `running`, its first step; unless it was cancelled before it started. */

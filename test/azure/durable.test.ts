@@ -29,6 +29,8 @@ interface Pending {
   cancel(): void;
 }
 
+const isFailure = (value: unknown): value is { failed: string } => typeof value === 'object' && value !== null && typeof (value as { failed?: unknown }).failed === 'string' && Object.keys(value).length === 1;
+
 class FakeOrchestration {
   /** Every completed activity's result, in order: the history a replay reads. */
   readonly history: unknown[] = [];
@@ -48,7 +50,7 @@ class FakeOrchestration {
    * the first new one runs (unless `stopBefore` says the process dies first). Returns the output
    * when the orchestration completes, or undefined when it waits (or died).
    */
-  async replay(options: { crashAfterActivities?: number } = {}): Promise<{ done: boolean; output?: unknown }> {
+  async replay(options: { crashAfterActivities?: number } = {}): Promise<{ done: boolean; output?: unknown; error?: string }> {
     let index = 0;
     let ranThisTime = 0;
     const make = (kind: Pending['kind'], extra: Partial<Pending> = {}): Pending => ({ kind, isCompleted: false, cancel() {}, ...extra });
@@ -66,16 +68,27 @@ class FakeOrchestration {
       const task = next.value as Pending;
       if (task.kind === 'activity') {
         if (index < this.history.length) {
-          next = generator.next(this.history[index++]);
+          const recorded = this.history[index++];
+          // A failed activity is recorded as its failure, thrown into the orchestrator on replay.
+          next = isFailure(recorded) ? generator.throw(new Error(recorded.failed)) : generator.next(recorded);
           continue;
         }
         if (options.crashAfterActivities !== undefined && ranThisTime >= options.crashAfterActivities) return { done: false };
-        const result = await agentStep(this.runtime, task.input!);
+        let result: unknown;
+        try {
+          result = await agentStep(this.runtime, task.input!);
+        } catch (e) {
+          result = { failed: (e as Error).message };
+        }
         this.activitiesRun++;
         ranThisTime++;
         this.history.push(result);
         index++;
-        next = generator.next(result);
+        try {
+          next = isFailure(result) ? generator.throw(new Error(result.failed)) : generator.next(result);
+        } catch (e) {
+          return { done: true, error: (e as Error).message };
+        }
         continue;
       }
       if (task.kind === 'any') {
@@ -191,5 +204,23 @@ describe('a durable run on Azure Durable Functions (the orchestrator against a f
     assert.ok([...kept.items.values()].some((text) => text.includes(LARGE_RECEIPT.slice(0, 40_000))));
     const results = provider.requests[1]!.messages[2]!.content as unknown as readonly { content: string }[];
     assert.equal(results.filter((r) => r.content.includes(LARGE_RECEIPT.slice(0, 40_000))).length, LARGE_REFUNDS);
+  });
+
+  it('records a run failed, and announces it, when an activity fails, instead of leaving it running', async () => {
+    const { rt, jobs, events } = await durableRuntime([refund, { text: 'Refunded.' }]);
+    // The job store refuses every write once the run is under way, as a store that is down would.
+    let writes = 0;
+    const put = jobs.put.bind(jobs);
+    jobs.put = async (record) => {
+      if (++writes === 2) throw new Error('the store is unreachable');
+      return put(record);
+    };
+    const orchestration = new FakeOrchestration(rt, input('job-az-fail'));
+    const done = await orchestration.replay();
+    assert.deepEqual([done.done, done.error], [true, 'the store is unreachable']);
+    const record = (await jobs.get('job-az-fail'))!;
+    assert.equal(record.status, 'failed');
+    assert.match(record.error!, /the runtime failed: the store is unreachable/);
+    assert.ok(events.events.some((e) => e.type === 'run.failed' && e.detail.runId === 'job-az-fail'));
   });
 });

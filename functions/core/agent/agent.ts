@@ -316,7 +316,7 @@ export class Agent {
       const approvals: Record<string, ApprovalDecision> = {};
       let awaited: ReadonlyMap<string, TaskResult> | undefined;
       if (action.type === 'tools') {
-        for (const approval of action.approvals) approvals[approval.callId] = await runner.approval(`approval-${action.step}-${approval.callId}`, approval);
+        for (const approval of action.approvals) approvals[approval.callId] = await runner.approval(`approval-${action.step}-${approval.callId}`, withinDeadline(approval, chain.deadline, now));
         if (runner.awaitAgent) awaited = await this.awaitAgents(state, action, chain, span, runner, approvals);
       }
       const current = state;
@@ -594,6 +594,15 @@ function withChain<T extends object>(result: T, of: { chain: RunChain; traceId?:
 }
 
 /** When a step's work ended, as recorded with its outcome. */
+/**
+ * An approval waits no longer than the run (and its chain) may last: past that, nothing could use
+ * the decision, and the run would end still waiting. At least a second, so the wait can begin.
+ */
+export function withinDeadline(approval: ApprovalRequest, deadline: number, now: number): ApprovalRequest {
+  const left = Math.floor((deadline - now) / 1000);
+  return left >= approval.timeoutSeconds ? approval : { ...approval, timeoutSeconds: Math.max(1, left) };
+}
+
 function finishedAt(outcome: StepOutcome): number {
   return outcome.finishedAt;
 }
