@@ -3,6 +3,7 @@ import type { Approver } from '../../contract/jobs/approvals';
 import { runTask } from '../entry/tasks';
 import type { QueuedRun } from '../entry/queued';
 import { agentStep, approvalEventName, DURABLE_FUNCTIONS, orchestrateRun, type DurableRunInput, type OrchestrationCalls, type StepInput } from './durable';
+import { json, jsonBody, otherAgent, parseMessage, taskOf } from './handlers';
 import type { AzureRuntime } from './runtime';
 
 /**
@@ -92,7 +93,6 @@ export function approverOf(request: Pick<HttpRequest, 'headers'>): Approver {
 export function durableQueueHandler(getRuntime: () => Promise<AzureRuntime>, durable: DurableHost, deadline: () => number, maxDeliveries?: number) {
   return async (message: unknown, context: InvocationContext): Promise<unknown> => {
     const { messageBody, runQueued } = await import('../entry/queued.js');
-    const { parseMessage, taskOf } = await import('./handlers.js');
     const { parseRequestBody } = await import('../../contract/api/request.js');
     const messageId = String(context.triggerMetadata?.messageId ?? context.invocationId);
     const body = typeof message === 'string' ? messageBody(message) : message;
@@ -117,18 +117,11 @@ export function durableQueueHandler(getRuntime: () => Promise<AzureRuntime>, dur
 
 /** The approvals and cancel routes, through the durable client. */
 export function durableRoutes(getRuntime: () => Promise<AzureRuntime>, durable: DurableHost, agent: string) {
-  const json = (status: number, body: unknown): HttpResponseInit => ({ status, jsonBody: body });
-  const elsewhere = (request: HttpRequest, context: InvocationContext) => (request.params.name === agent ? undefined : json(404, { message: `no agent named "${request.params.name}" here`, requestId: context.invocationId }));
   return {
     async approvals(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-      const other = elsewhere(request, context);
-      if (other) return other;
-      let body: unknown;
-      try {
-        body = JSON.parse(await request.text());
-      } catch {
-        return json(400, { message: 'the request body is not JSON', requestId: context.invocationId });
-      }
+      const read = await jsonBody(agent, request, context);
+      if ('response' in read) return read.response;
+      const body = read.value;
       const { decideApproval, NoLongerWaiting } = await import('../entry/approvals.js');
       const client = durable.getClient(context);
       const jobId = request.params.jobId ?? '';
@@ -141,7 +134,7 @@ export function durableRoutes(getRuntime: () => Promise<AzureRuntime>, durable: 
       return json(answer.status, answer.body);
     },
     async cancel(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-      const other = elsewhere(request, context);
+      const other = otherAgent(agent, request, context);
       if (other) return other;
       const { cancelRun } = await import('../entry/approvals.js');
       const client = durable.getClient(context);

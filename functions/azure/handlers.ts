@@ -70,23 +70,13 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   // Azure gives no remaining time; the host stops a function at its timeout, set from the agent's.
   const deadline = () => deadlineFrom(definition.limits.timeoutSeconds * 1000);
 
-  /** The 404 for a route naming another agent: each app serves one. */
-  function notThisAgent(request: HttpRequest, context: InvocationContext): HttpResponseInit | undefined {
-    if (request.params.name === definition.name) return undefined;
-    return json(404, { message: `no agent named "${request.params.name}" here`, requestId: context.invocationId });
-  }
+  const notThisAgent = (request: HttpRequest, context: InvocationContext) => otherAgent(definition.name, request, context);
 
   /** The request body, or the response that refuses it. */
   async function readBody(request: HttpRequest, context: InvocationContext): Promise<RequestBody | HttpResponseInit> {
-    const elsewhere = notThisAgent(request, context);
-    if (elsewhere) return elsewhere;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await request.text());
-    } catch {
-      return json(400, { message: 'the request body is not JSON', requestId: context.invocationId });
-    }
-    const body = (await requestParser())(raw);
+    const raw = await jsonBody(definition.name, request, context);
+    if ('response' in raw) return raw.response;
+    const body = (await requestParser())(raw.value);
     return body.ok ? body.body : json(400, { message: 'invalid request body', problems: body.problems, requestId: context.invocationId });
   }
 
@@ -212,7 +202,24 @@ export function parseMessage(body: unknown, messageId: string, parseRequestBody:
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function json(status: number, body: unknown): HttpResponseInit {
+/** The 404 for a route naming another agent: each app serves one. */
+export function otherAgent(agent: string, request: HttpRequest, context: InvocationContext): HttpResponseInit | undefined {
+  if (request.params.name === agent) return undefined;
+  return json(404, { message: `no agent named "${request.params.name}" here`, requestId: context.invocationId });
+}
+
+/** A route's JSON body for this agent, or the response that refuses it (another agent: 404; not JSON: 400). */
+export async function jsonBody(agent: string, request: HttpRequest, context: InvocationContext): Promise<{ readonly value: unknown } | { readonly response: HttpResponseInit }> {
+  const elsewhere = otherAgent(agent, request, context);
+  if (elsewhere) return { response: elsewhere };
+  try {
+    return { value: JSON.parse(await request.text()) };
+  } catch {
+    return { response: json(400, { message: 'the request body is not JSON', requestId: context.invocationId }) };
+  }
+}
+
+export function json(status: number, body: unknown): HttpResponseInit {
   return { status, jsonBody: body, headers: { 'content-type': 'application/json' } };
 }
 
