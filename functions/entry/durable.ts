@@ -55,11 +55,23 @@ function durableRecord(runtime: Runtime, run: QueuedRun, status: JobRecord['stat
   };
 }
 
+/**
+ * A durable run's own write of its record: read, then written as `next` makes it from what was
+ * read, unless a person cancelled the run (the cancellation stands: the engine is being stopped) or
+ * `next` leaves it as it is. Returns the record as read.
+ */
+async function writeOwnRecord(runtime: Runtime, runId: string, next: (previous: JobRecord | undefined) => JobRecord | undefined): Promise<JobRecord | undefined> {
+  const previous = await runtime.jobs?.get(runId);
+  if (previous?.status === 'cancelled') return previous;
+  const record = next(previous);
+  if (record) await runtime.jobs?.put(record);
+  return previous;
+}
+
 /** The step a durable run is on, on its record: the status route shows it. */
 export async function markStep(runtime: Runtime, run: Pick<QueuedRun, 'runId'>, kind: CurrentStep['kind'], number: number): Promise<void> {
-  const previous = await runtime.jobs?.get(run.runId);
-  if (!previous || previous.status !== 'running') return;
-  await runtime.jobs!.put({ ...previous, currentStep: { number, kind, startedAt: new Date().toISOString() }, updatedAt: new Date().toISOString() });
+  const now = new Date().toISOString();
+  await writeOwnRecord(runtime, run.runId, (previous) => (previous?.status === 'running' ? { ...previous, currentStep: { number, kind, startedAt: now }, updatedAt: now } : undefined));
 }
 
 /**
@@ -67,19 +79,16 @@ export async function markStep(runtime: Runtime, run: Pick<QueuedRun, 'runId'>, 
  * settles): recorded `failed` with the reason and announced, unless it was cancelled.
  */
 export async function failDurable(runtime: Runtime, run: QueuedRun, message: string): Promise<void> {
-  const previous = await runtime.jobs?.get(run.runId);
-  if (previous?.status === 'cancelled') return;
   const error = new Error(`the runtime failed: ${message}`);
-  await runtime.jobs?.put(durableRecord(runtime, run, 'failed', { error: error.message }, previous));
+  const previous = await writeOwnRecord(runtime, run.runId, (read) => durableRecord(runtime, run, 'failed', { error: error.message }, read));
+  if (previous?.status === 'cancelled') return;
   await publishFailure(runtime.events, runtime.config.definition, run.runId, run.trigger, error, { ...(run.jobId && { jobId: run.jobId }), status: 'failed' });
 }
 
 /** Marks a durable run `running`, its first step; unless it was cancelled before it started. */
 export async function durableJobRunning(runtime: Runtime, run: QueuedRun): Promise<'running' | 'cancelled'> {
-  const previous = await runtime.jobs?.get(run.runId);
-  if (previous?.status === 'cancelled') return 'cancelled';
-  await runtime.jobs?.put(durableRecord(runtime, run, 'running', {}, previous));
-  return 'running';
+  const previous = await writeOwnRecord(runtime, run.runId, (read) => durableRecord(runtime, run, 'running', {}, read));
+  return previous?.status === 'cancelled' ? 'cancelled' : 'running';
 }
 
 /**
@@ -87,21 +96,20 @@ export async function durableJobRunning(runtime: Runtime, run: QueuedRun): Promi
  * decision on its tool calls stays on its record; the ending is announced.
  */
 export async function settleDurable(runtime: Runtime, run: QueuedRun, result: RunResult): Promise<unknown> {
-  const { events, jobs } = runtime;
+  const { events } = runtime;
   const { definition } = runtime.config;
   const verdict = verdictOf(definition, result);
   const jobId = run.jobId ? { jobId: run.jobId } : {};
-  const previous = await jobs?.get(run.runId);
+  const succeeded = verdict.outcome === 'succeeded';
+  const previous = await writeOwnRecord(runtime, run.runId, (read) =>
+    durableRecord(runtime, run, succeeded ? 'succeeded' : 'failed', { ...jobAnswer(result), ...(read?.lastApproval && { lastApproval: read.lastApproval }), ...(!succeeded && { error: verdict.reason! }) }, read),
+  );
   // Cancelled while its last step ran: the cancellation stands.
   if (previous?.status === 'cancelled') return { ...summary(result), status: 'cancelled', error: previous.error };
-  const decided = previous?.lastApproval;
-  const kept = decided ? { lastApproval: decided } : {};
-  if (verdict.outcome === 'succeeded') {
-    await jobs?.put(durableRecord(runtime, run, 'succeeded', { ...jobAnswer(result), ...kept }, previous));
+  if (succeeded) {
     await publishRun(events, definition, 'run.completed', result, { trigger: run.trigger, ...jobId });
     return summary(result);
   }
-  await jobs?.put(durableRecord(runtime, run, 'failed', { ...jobAnswer(result), ...kept, error: verdict.reason! }, previous));
   await publishRun(events, definition, 'run.failed', result, { trigger: run.trigger, error: verdict.reason!, status: 'failed', ...jobId });
   return { ...summary(result), status: 'failed', error: verdict.reason };
 }
@@ -114,10 +122,8 @@ export function approvalRequested(runtime: Runtime, run: Pick<QueuedRun, 'runId'
   const { definition } = runtime.config;
   return async (request: ApprovalRequest & { readonly step: number; readonly expiresAt: string }): Promise<void> => {
     const waiting: WaitingForApproval = { reason: 'approval', step: request.step, callId: request.callId, tool: request.tool, input: request.input, approvers: request.approvers, expiresAt: request.expiresAt };
-    const previous = await runtime.jobs?.get(run.runId);
-    // Cancelled: the engine is being stopped; the record stays as the canceller left it.
+    const previous = await writeOwnRecord(runtime, run.runId, (read) => ({ ...(read ?? { jobId: run.runId, agent: definition.name }), status: 'waiting_for_approval', updatedAt: new Date().toISOString(), waiting }));
     if (previous?.status === 'cancelled') return;
-    await runtime.jobs?.put({ ...(previous ?? { jobId: run.runId, agent: definition.name }), status: 'waiting_for_approval', updatedAt: new Date().toISOString(), waiting });
     await runtime.events.publish('approval.requested', {
       version: 1,
       runId: run.runId,
@@ -136,10 +142,11 @@ export function approvalRequested(runtime: Runtime, run: Pick<QueuedRun, 'runId'
 /** What the run's record says once a decision came: running again, the decision kept with it. */
 export function approvalDecided(runtime: Runtime, run: Pick<QueuedRun, 'runId'>) {
   return async (decision: ApprovalDecision): Promise<void> => {
-    const previous = await runtime.jobs?.get(run.runId);
-    if (!previous || previous.status === 'cancelled') return;
-    const { waiting: _waiting, ...rest } = previous;
-    await runtime.jobs?.put({ ...rest, status: 'running', updatedAt: new Date().toISOString(), lastApproval: decision });
+    await writeOwnRecord(runtime, run.runId, (read) => {
+      if (!read) return undefined;
+      const { waiting: _waiting, ...rest } = read;
+      return { ...rest, status: 'running', updatedAt: new Date().toISOString(), lastApproval: decision };
+    });
   };
 }
 
