@@ -6,7 +6,6 @@ import { isInvocation, type Invocation } from '../../contract/api/invocation';
 import { isScheduleMessage, JOB_MESSAGE_ATTRIBUTES, scheduledRunId, type JobMessageAttributes } from '../../contract/api/messages';
 import { RUNTIME_ENV, type AwsPeers } from '../../contract/config/settings';
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
-import { recordRetentionSeconds } from '../../contract/jobs/job-record';
 import { loadConfig } from '../entry/config';
 import { acceptJob, answerOnce, type JobSender } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
@@ -14,11 +13,11 @@ import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import { acceptTask, runTask } from '../entry/tasks';
 import { isAgentTask } from '../../contract/chain/envelope';
-import { DynamoJobStore, DynamoTaskInbox, EventBridgePublisher } from './adapters';
+import { EventBridgePublisher } from './adapters';
 import { NO_EVENTS } from '../core/events/events';
-import { durableStoreOf, type DurableStore } from '../entry/checkpoints';
+import type { DurableStore } from '../entry/checkpoints';
 import type { RouteRuntime } from '../entry/approvals';
-import { buildRuntime, type AwsRuntime } from './runtime';
+import { agentRecords, buildRuntime, type AwsRuntime } from './runtime';
 
 /**
  * The Lambda entry point of every agent. One function serves the agent's triggers: synchronous
@@ -46,8 +45,9 @@ export async function handler(event: unknown, context: Context) {
   return dispatch(event, context);
 }
 
-async function dispatch(event: unknown, context: Context) {
-  if (isDurableStart(event)) return runDurableStart(event, context);
+/** What an invocation carries, served; `durable`, the execution it runs in, for a durable agent. */
+async function dispatch(event: unknown, context: Context, durable?: DurableExecution) {
+  if (isDurableStart(event)) return runDurableStart(event, context, durable);
   if (isSqsEvent(event)) return processBatch(event, context);
   if (isInvocation(event)) return invoke(event, context);
   // Another agent calling this one as a tool, by invoking its function (only a role granted it can).
@@ -204,15 +204,14 @@ function lazy<T>(load: () => Promise<T>): () => Promise<T> {
  */
 async function durableInvocation(event: { DurableExecutionArn: string }, context: Context) {
   const { withDurableExecution } = await durableSdk();
-  durableArn = event.DurableExecutionArn;
-  return withDurableExecution(async (payload: unknown, ctx: DurableContext) => {
-    durableContext = ctx;
-    return dispatch(payload, context);
-  })(event as never, context);
+  return withDurableExecution(async (payload: unknown, ctx: DurableContext) => dispatch(payload, context, { ctx, arn: event.DurableExecutionArn }))(event as never, context);
 }
 
-let durableArn: string | undefined;
-let durableContext: DurableContext | undefined;
+/** The durable execution an invocation runs in: its context, and its ARN (what cancel stops). */
+interface DurableExecution {
+  readonly ctx: DurableContext;
+  readonly arn: string;
+}
 const durableSdk = lazy(() => import('@aws/durable-execution-sdk-js'));
 
 /** What the starter hands an execution: the queued run, or the task another agent sent. */
@@ -229,13 +228,13 @@ function isDurableStart(event: unknown): event is DurableStart {
  * execution's ARN and each approval's callback id kept where the routes find them, in the agent's
  * private part of the state table (never in the job record that the status route returns).
  */
-async function runDurableStart(start: DurableStart, context: Context) {
+async function runDurableStart(start: DurableStart, context: Context, durable: DurableExecution | undefined) {
   const rt = await getRuntime();
-  const ctx = durableContext;
-  if (!ctx) return respond(400, { message: 'a durable run must come through the durable execution engine' });
+  if (!durable) return respond(400, { message: 'a durable run must come through the durable execution engine' });
+  const { ctx } = durable;
   const execute = async (runtime: typeof rt, run: QueuedRun) => {
     if (run.invalid) return runQueued(runtime, run, { deadline: deadline(context) });
-    await ctx.step('execution', async () => rt.durable?.put(handleKey(run.runId, 'execution'), durableArn ?? ''));
+    await ctx.step('execution', async () => rt.durable?.put(handleKey(run.runId, 'execution'), durable.arn));
     const requested = approvalRequested(runtime, run);
     const { durableSteps } = await import('./durable.js');
     const steps = durableSteps(
@@ -273,9 +272,7 @@ async function startDurableRuns(target: string, event: unknown, context: Context
   if (!isSqsEvent(event)) return respond(400, { message: 'the starter of a durable agent takes only its queue' });
   const { processor, processPartialResponse } = await batch();
   const parseBody = await loadRequestParser();
-  const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
-  lambdaClient ??= new LambdaClient({});
-  const client = lambdaClient;
+  const { client, InvokeCommand } = await lambdaApi();
   return processPartialResponse(
     event,
     async (record: SQSRecord) => {
@@ -304,7 +301,8 @@ async function startDurableRuns(target: string, event: unknown, context: Context
   );
 }
 
-let lambdaClient: import('@aws-sdk/client-lambda').LambdaClient | undefined;
+/** The Lambda API, for the starter's starts and the routes' callbacks and stops; loaded with the first. */
+const lambdaApi = lazy(() => import('@aws-sdk/client-lambda').then((sdk) => ({ ...sdk, client: new sdk.LambdaClient({}) })));
 
 /**
  * A run whose start failed on its message's last receive: SQS moves the message to the dead-letter
@@ -315,7 +313,7 @@ async function deadLetteredStart(record: SQSRecord, runId: string, error: unknow
   const max = Number(process.env[RUNTIME_ENV.queueMaxReceives]) || undefined;
   const table = process.env[RUNTIME_ENV.stateTable];
   if (max === undefined || receives < max || !table) return;
-  const jobs = new DynamoJobStore(table, config.definition.name);
+  const { jobs } = agentRecords(table, config.definition);
   // Only a run that has not started: a record the run wrote itself is left as it is.
   const previous = await jobs.get(runId);
   if (previous && previous.status !== 'queued') return;
@@ -344,9 +342,7 @@ async function durableRoute(invocation: Invocation) {
   const rt = routeRuntime();
   if (!config.definition.durable) return respond(404, { message: `agent ${config.definition.name} is not durable: its runs take no approvals and cannot be cancelled`, requestId: invocation.requestId });
   const { decideApproval, cancelRun, NoLongerWaiting } = await import('../entry/approvals.js');
-  const { LambdaClient, SendDurableExecutionCallbackSuccessCommand, StopDurableExecutionCommand } = await import('@aws-sdk/client-lambda');
-  lambdaClient ??= new LambdaClient({});
-  const client = lambdaClient;
+  const { client, SendDurableExecutionCallbackSuccessCommand, StopDurableExecutionCommand } = await lambdaApi();
   const handle = async (what: string) => {
     const value = await rt.durable?.get(handleKey(invocation.jobId, what));
     if (!value) throw new Error(`the run ${invocation.jobId} has no ${what} recorded`);
@@ -380,13 +376,9 @@ let routeParts: (RouteRuntime & { readonly durable?: DurableStore }) | undefined
 function routeRuntime(): RouteRuntime & { readonly durable?: DurableStore } {
   const table = process.env[RUNTIME_ENV.stateTable];
   const bus = process.env[RUNTIME_ENV.bus];
-  const name = config.definition.name;
   return (routeParts ??= {
     config,
-    ...(table && {
-      jobs: new DynamoJobStore(table, name, undefined, recordRetentionSeconds(config.definition)),
-      durable: durableStoreOf(new DynamoTaskInbox(table, undefined, STATE_KEYS.durable, recordRetentionSeconds(config.definition)), name),
-    }),
+    ...(table && agentRecords(table, config.definition)),
     events: bus ? new EventBridgePublisher(bus) : NO_EVENTS,
   });
 }

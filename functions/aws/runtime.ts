@@ -7,7 +7,8 @@ import { assembleRuntime, type Runtime } from '../entry/assemble';
 import type { AwsPeers } from '../../contract/config/settings';
 import { STATE_KEYS } from '../../contract/state/table';
 import { recordRetentionSeconds } from '../../contract/jobs/job-record';
-import { durableStoreOf } from '../entry/checkpoints';
+import { durableStoreOf, type DurableStore } from '../entry/checkpoints';
+import type { AgentDefinition } from '../../contract/definition';
 import { awsDelegates, awsProviders, DynamoJobStore, DynamoTaskInbox, EventBridgePublisher, EventBridgeTaskSender, LambdaInvoker, S3AuditSink, S3SkillStore, secretsManager } from './adapters';
 
 const ENV = RUNTIME_ENV;
@@ -37,16 +38,28 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     ...(skillsBucket && { skills: new S3SkillStore(skillsBucket) }),
     ...(bus && { events: new EventBridgePublisher(bus) }),
     ...(auditBucket && { audit: new S3AuditSink(auditBucket) }),
-    ...(stateTable && { jobs: new DynamoJobStore(stateTable, definition.name, undefined, recordRetentionSeconds(definition)) }),
+    ...(stateTable && agentRecords(stateTable, definition)),
     metrics: new PowertoolsMetrics(definition.name, definition.cohort),
     secret: secretsManager(),
     providers: awsProviders(env.AWS_REGION ?? 'us-east-1'),
     functions: invoker,
     ...(inbox && { inbox }),
-    ...(stateTable && definition.durable && { durable: durableStoreOf(new DynamoTaskInbox(stateTable, undefined, STATE_KEYS.durable, recordRetentionSeconds(definition)), definition.name) }),
     ...(peers && { delegates: awsDelegates(peers, bus ? new EventBridgeTaskSender(bus) : undefined, stateTable, inbox, invoker) }),
   });
   return { ...runtime, ...(stateTable && { stateTable }), ...(maxReceives && { maxReceives }), ...(queueUrl && { queueUrl }) };
+}
+
+/**
+ * An agent's own records in the state table: its job records and, for a durable agent, what its runs
+ * keep for themselves, both kept as long as its runs may need them. The agent, its starter and its
+ * approvals routes all read and write them through this.
+ */
+export function agentRecords(table: string, definition: AgentDefinition): { readonly jobs: DynamoJobStore; readonly durable?: DurableStore } {
+  const retention = recordRetentionSeconds(definition);
+  return {
+    jobs: new DynamoJobStore(table, definition.name, undefined, retention),
+    ...(definition.durable && { durable: durableStoreOf(new DynamoTaskInbox(table, undefined, STATE_KEYS.durable, retention), definition.name) }),
+  };
 }
 
 const UNITS: Record<CoreUnit, (typeof MetricUnit)[keyof typeof MetricUnit]> = { Count: MetricUnit.Count, Milliseconds: MetricUnit.Milliseconds, None: MetricUnit.NoUnit };

@@ -8,7 +8,7 @@ import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } fro
 import { runVerdict } from '../../../contract/runs/results';
 import { AllTargetsFailedError, ModelCallError, type ModelRouter, type RoutedResponse } from '../models/router';
 import { isRefusal, NO_CHAIN_SPEND, RunChain, type AgentDelegates, type AgentTask, type IncomingTask, type TaskResult } from '../chain/chain';
-import { IMMEDIATE_STEPS, type ApprovalDecision, type ApprovalRequest, type ModelTurn, type RunAction, type RunEnding, type RunState, type StepAction, type StepContext, type StepOutcome, type StepRunner } from './steps';
+import { IMMEDIATE_STEPS, withinDeadline, type ApprovalDecision, type ApprovalRequest, type ModelTurn, type RunAction, type RunEnding, type RunState, type StepAction, type StepContext, type StepOutcome, type StepRunner } from './steps';
 import { AgentToolTransport, handoffTool, taskInput } from '../chain/delegation';
 import type { EventPublisher } from '../events/events';
 import { ZERO_USAGE, type ContentBlock, type Message, type ModelRequest, type Usage } from '../models/types';
@@ -594,15 +594,6 @@ function withChain<T extends object>(result: T, of: { chain: RunChain; traceId?:
 }
 
 /** When a step's work ended, as recorded with its outcome. */
-/**
- * An approval waits no longer than the run (and its chain) may last: past that, nothing could use
- * the decision, and the run would end still waiting. At least a second, so the wait can begin.
- */
-export function withinDeadline(approval: ApprovalRequest, deadline: number, now: number): ApprovalRequest {
-  const left = Math.floor((deadline - now) / 1000);
-  return left >= approval.timeoutSeconds ? approval : { ...approval, timeoutSeconds: Math.max(1, left) };
-}
-
 function finishedAt(outcome: StepOutcome): number {
   return outcome.finishedAt;
 }

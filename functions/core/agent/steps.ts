@@ -56,6 +56,15 @@ export interface ApprovalRequest {
   readonly timeoutSeconds: number;
 }
 
+/**
+ * An approval waits no longer than the run (and its chain) may last: past that, nothing could use
+ * the decision, and the run would end still waiting. At least a second, so the wait can begin.
+ */
+export function withinDeadline(approval: ApprovalRequest, deadline: number, now: number): ApprovalRequest {
+  const left = Math.floor((deadline - now) / 1000);
+  return left >= approval.timeoutSeconds ? approval : { ...approval, timeoutSeconds: Math.max(1, left) };
+}
+
 export type { ApprovalDecision };
 
 export type StepAction =
