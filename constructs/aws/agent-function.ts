@@ -515,7 +515,11 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.';
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', xray);
     acknowledge(role, 'Serverless-LambdaStarPermissions', xray);
-    acknowledge(starter, 'Serverless-LambdaDLQ', 'The starter is invoked only by an SQS event source mapping, whose queue has a redrive policy to a dead-letter queue.');
+    acknowledge(
+      starter,
+      'Serverless-LambdaDLQ',
+      'The starter is invoked by an SQS event source mapping, whose queue has a redrive policy to a dead-letter queue, and synchronously by the API for approvals and cancel, whose failures return to the caller; never asynchronously.',
+    );
     return starter;
   }
 
