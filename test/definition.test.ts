@@ -7,6 +7,7 @@ import { AGENT_CONFIG_ENV, decodeAgentConfig, encodeAgentConfig } from '../contr
 import { AgentDefinitionError, contentHash, defineAgent, loadAgentFile, type AgentDefinitionInput } from '../contract/definition';
 import { loadConfig } from '../functions/entry/config';
 import { agentInput, REPO } from './helpers';
+import { AgentTeamGraph } from '../contract/chain/team';
 
 describe('agent definition', () => {
   it('fills every default a runtime relies on', () => {
@@ -109,5 +110,35 @@ describe('durable agents', () => {
       [{ durable: true, limits: { timeoutSeconds: 40_000_000, chainTimeoutSeconds: 86_400 } }, /limits\.timeoutSeconds: Too big/],
     ];
     for (const [input, message] of cases) assert.throws(() => defineAgent(agentInput(input)), message);
+  });
+});
+
+describe('placement', () => {
+  it('defaults to function, and moves an agent to a container or AgentCore with one field', () => {
+    assert.equal(defineAgent(agentInput()).placement, 'function');
+    const container = defineAgent(agentInput({ placement: 'container', triggers: [{ type: 'queue' }], limits: { timeoutSeconds: 14_400 } }));
+    assert.deepEqual([container.placement, container.limits.timeoutSeconds], ['container', 14_400]);
+    assert.equal(defineAgent(agentInput({ placement: 'agentcore', limits: { timeoutSeconds: 28_800 } })).placement, 'agentcore');
+  });
+
+  it('explains what each placement allows: run length, triggers, durable runs, and names the field', () => {
+    const cases: [Partial<AgentDefinitionInput>, RegExp][] = [
+      [{ placement: 'vm' as never }, /agent "helper": placement: must be one of: function, container, agentcore/],
+      [{ limits: { timeoutSeconds: 3600 } }, /limits\.timeoutSeconds: 3600 s is longer than one invocation allows \(900 s\); set durable: true.*or use placement: container \(up to 43200 s\)/],
+      [{ placement: 'container', triggers: [{ type: 'queue' }], limits: { timeoutSeconds: 50_000 } }, /limits\.timeoutSeconds: 50000 s is longer than a container keeps one message \(43200 s, SQS's longest visibility timeout\)/],
+      [{ placement: 'agentcore', limits: { timeoutSeconds: 30_000 } }, /limits\.timeoutSeconds: 30000 s is longer than an AgentCore Runtime session lasts \(28800 s\)/],
+      [{ placement: 'container' }, /triggers\[0\]\.type: placement "container" \(long, memory-hungry .*\) serves no "api" trigger; it serves: queue, schedule, event/],
+      [{ placement: 'agentcore', triggers: [{ type: 'api' }, { type: 'queue' }] }, /triggers\[1\]\.type: placement "agentcore" .* serves no "queue" trigger; it serves: api/],
+      [{ placement: 'container', triggers: [{ type: 'queue' }], durable: true }, /durable: placement "container" runs no durable executions/],
+    ];
+    for (const [input, message] of cases) assert.throws(() => defineAgent(agentInput(input)), message);
+  });
+
+  it('refuses team edges a placement cannot take: a synchronous call to a container, any task to AgentCore', () => {
+    const specialist = (placement: 'container' | 'agentcore') => defineAgent(agentInput({ name: 'research', placement, triggers: [{ type: placement === 'container' ? 'queue' : 'api' }] }));
+    const caller = (mode: 'call' | 'job') => defineAgent(agentInput({ name: 'triage', tools: [{ name: 'research', kind: 'agent', agent: 'research', mode, description: 'Research it.' }] }));
+    assert.throws(() => new AgentTeamGraph([caller('call'), specialist('container')]), /agent "triage": tools\[0\]\.agent: agent "research" runs in a container .* give the tool mode: job, or hand off to it/);
+    assert.doesNotThrow(() => new AgentTeamGraph([caller('job'), specialist('container')]));
+    assert.throws(() => new AgentTeamGraph([caller('job'), specialist('agentcore')]), /agent "research" runs on AgentCore Runtime .* place it as a function or a container to be part of a team/);
   });
 });

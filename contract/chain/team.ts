@@ -1,5 +1,6 @@
 import { AgentDefinitionError, type AgentDefinition } from '../definition/define';
 import type { TaskKind } from './envelope';
+import { PLACEMENT_LIMITS } from '../placement/placement';
 
 /**
  * The agents that delegate to and hand off to each other, as a graph both clouds wire the same
@@ -33,7 +34,9 @@ export class AgentTeamGraph {
     const add = (agent: string, problem: string) => problems.set(agent, [...(problems.get(agent) ?? []), problem]);
     const known = [...agents.keys()].sort().join(', ');
     for (const e of this.edges) {
-      if (!agents.has(e.to)) add(e.from, `${e.field}: agent "${e.to}" is not in the team (its agents: ${known})`);
+      const target = agents.get(e.to);
+      if (!target) add(e.from, `${e.field}: agent "${e.to}" is not in the team (its agents: ${known})`);
+      else if (e.kind === 'call' ? !PLACEMENT_LIMITS[target.placement].takesCalls : !PLACEMENT_LIMITS[target.placement].takesTasks) add(e.from, placementRefusal(e, target.placement));
     }
     for (const cycle of callCycles(this.edges.filter((e) => e.kind === 'call' && agents.has(e.to)))) {
       const first = cycle[0]!;
@@ -104,4 +107,12 @@ function callCycles(edges: readonly TeamEdge[]): TeamEdge[][] {
   };
   for (const start of new Set(edges.map((e) => e.from))) walk([], [start]);
   return cycles;
+}
+
+/** Why an edge cannot reach an agent where it is placed, and what would. */
+function placementRefusal(edge: TeamEdge, placement: AgentDefinition['placement']): string {
+  if (placement === 'container') {
+    return `${edge.field}: agent "${edge.to}" runs in a container (placement: container), which takes its work from its queue and answers no synchronous call; give the tool mode: job, or hand off to it`;
+  }
+  return `${edge.field}: agent "${edge.to}" runs on AgentCore Runtime (placement: ${placement}), which only answers IAM-signed InvokeAgentRuntime requests and has no queue for hand-offs and jobs; place it as a function or a container to be part of a team`;
 }

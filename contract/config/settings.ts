@@ -22,6 +22,18 @@ export const RUNTIME_ENV = {
   durableTarget: 'AGENT_DURABLE_TARGET',
 } as const;
 
+/** How an agent's container host is set up, on either cloud; the constructs set these. */
+export const CONTAINER_ENV = {
+  /** The port `POST /invocations` and `GET /ping` are served on (AgentCore Runtime's is 8080). */
+  port: 'PORT',
+  /** Messages a container runs at once. */
+  concurrency: 'AGENT_CONCURRENCY',
+  /** Seconds the runs under way get to finish once the container is told to stop. */
+  graceSeconds: 'AGENT_SHUTDOWN_GRACE_SECONDS',
+  /** Seconds one receive from the queue waits for a message (long polling). */
+  queueWaitSeconds: 'AGENT_QUEUE_WAIT_SECONDS',
+} as const;
+
 /** The alias every trigger of a durable agent on Lambda reaches it through. */
 export const DURABLE_ALIAS = 'live';
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseSchedule } from '../schedule/expression';
 import { HANDOFF_TOOL } from '../chain/envelope';
 import { jsonSchemaProblems } from './json-schema';
+import { maxRunSeconds, PLACEMENT_LIMITS, PLACEMENTS } from '../placement/placement';
 
 export { HANDOFF_TOOL };
 
@@ -269,6 +270,12 @@ export const agentDefinitionSchema = z
      * Durable Functions).
      */
     durable: z.boolean().default(false),
+    /**
+     * Where the agent runs: `function` (Lambda, Azure Functions), `container` (ECS Fargate, Azure
+     * Container Apps) or, on AWS, `agentcore` (Bedrock AgentCore Runtime). The same runtime runs in
+     * each; moving an agent is a change of this one field, within the placement's limits.
+     */
+    placement: z.enum(PLACEMENTS, { error: `must be one of: ${PLACEMENTS.join(', ')}` }).default('function'),
   })
   .superRefine((d, ctx) => {
     const seen = new Set<string>();
@@ -296,9 +303,17 @@ export const agentDefinitionSchema = z
         ctx.addIssue({ code: 'custom', path: ['triggers', i, 'timeoutSeconds'], message: `must not exceed limits.timeoutSeconds (${d.limits.timeoutSeconds})` });
       }
     });
-    if (!d.durable && d.limits.timeoutSeconds > INVOCATION_MAX_SECONDS) {
-      ctx.addIssue({ code: 'custom', path: ['limits', 'timeoutSeconds'], message: `${d.limits.timeoutSeconds} s is longer than one invocation allows (${INVOCATION_MAX_SECONDS} s); set durable: true, and the run spans as many invocations as it needs` });
+    const placed = PLACEMENT_LIMITS[d.placement];
+    if (d.durable && !placed.durableRunSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['durable'], message: `placement "${d.placement}" runs no durable executions (Lambda durable functions and Azure Durable Functions are the function placement's); a ${d.placement} run may last up to ${placed.runSeconds} s without it` });
+    } else if (d.limits.timeoutSeconds > maxRunSeconds(d.placement, d.durable)) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'timeoutSeconds'], message: runTooLong(d.placement, d.limits.timeoutSeconds) });
     }
+    d.triggers.forEach((t, i) => {
+      if (!placed.triggers.includes(t.type)) {
+        ctx.addIssue({ code: 'custom', path: ['triggers', i, 'type'], message: `placement "${d.placement}" (${placed.summary}) serves no "${t.type}" trigger; it serves: ${placed.triggers.join(', ')}` });
+      }
+    });
     d.tools.forEach((t, i) => {
       if (t.approval && !d.durable) ctx.addIssue({ code: 'custom', path: ['tools', i, 'approval'], message: 'needs durable: true: a run that waits for a person outlives any one invocation' });
     });
@@ -309,6 +324,18 @@ export const agentDefinitionSchema = z
       }
     }
   });
+
+/** Why a run limit is too long for its placement, and what to do instead. */
+function runTooLong(placement: (typeof PLACEMENTS)[number], seconds: number): string {
+  switch (placement) {
+    case 'function':
+      return `${seconds} s is longer than one invocation allows (${INVOCATION_MAX_SECONDS} s); set durable: true, and the run spans as many invocations as it needs, or use placement: container (up to ${PLACEMENT_LIMITS.container.runSeconds} s)`;
+    case 'container':
+      return `${seconds} s is longer than a container keeps one message (${PLACEMENT_LIMITS.container.runSeconds} s, SQS's longest visibility timeout); use placement: function with durable: true for longer runs`;
+    case 'agentcore':
+      return `${seconds} s is longer than an AgentCore Runtime session lasts (${PLACEMENT_LIMITS.agentcore.runSeconds} s)`;
+  }
+}
 
 /** What an agent team writes: defaults may be left out, instructions may come from a file. */
 export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;

@@ -118,15 +118,18 @@ async function processBatch(event: SQSEvent, context: Context) {
   const parseBody = await loadRequestParser();
   // A batch whose every message failed is reported like any other, message by message: SQS
   // then returns each to the queue, as it would after an invocation error, but without one.
-  return processPartialResponse(
-    event,
-    (record: SQSRecord) => {
-      const task = taskOf(record);
-      return task ? runOnce({ runId: task.runId }, context, record, (options) => getRuntime().then((rt) => runTask(rt, task, options))) : runOnce(parseRecord(record, parseBody), context, record);
-    },
-    processor,
-    { context, throwOnFullBatchFailure: false },
-  );
+  return processPartialResponse(event, (record: SQSRecord) => runRecord(record, context, parseBody), processor, { context, throwOnFullBatchFailure: false });
+}
+
+/**
+ * One message of the agent's queue, run once: a task another agent sent, or a job, event, scheduled
+ * run or request body. Rejects when the message should be delivered again. `stop`, from a container
+ * host, ends the run early and hands it back (RunInterrupted).
+ */
+export async function runRecord(record: SQSRecord, context: Context, parseBody?: Awaited<ReturnType<typeof loadRequestParser>>, stop?: AbortSignal): Promise<unknown> {
+  const task = taskOf(record);
+  if (task) return runOnce({ runId: task.runId }, context, record, (options) => getRuntime().then((rt) => runTask(rt, task, options)), stop);
+  return runOnce(parseRecord(record, parseBody ?? (await loadRequestParser())), context, record, undefined, stop);
 }
 
 /** A task another agent sent over the bus (its rule put the event on this agent's queue), or undefined. */
@@ -142,9 +145,10 @@ function taskOf(record: SQSRecord): { readonly runId: string } | undefined {
  * A queued run through Powertools idempotency, so a redelivered run that already finished returns
  * its stored result even while the first delivery is still writing its job record.
  */
-async function runOnce(run: Pick<QueuedRun, 'runId'> & Partial<QueuedRun>, context: Context, record?: SQSRecord, work?: (options: QueuedRunOptions) => Promise<unknown>): Promise<unknown> {
+async function runOnce(run: Pick<QueuedRun, 'runId'> & Partial<QueuedRun>, context: Context, record?: SQSRecord, work?: (options: QueuedRunOptions) => Promise<unknown>, stop?: AbortSignal): Promise<unknown> {
   const rt = await getRuntime();
-  const execute = (r: Pick<QueuedRun, 'runId'>) => (work ? work(deliveryOptions(rt, context, record)) : runQueued(rt, r as QueuedRun, deliveryOptions(rt, context, record)));
+  const options = () => ({ ...deliveryOptions(rt, context, record), ...(stop && { stop }) });
+  const execute = (r: Pick<QueuedRun, 'runId'>) => (work ? work(options()) : runQueued(rt, r as QueuedRun, options()));
   if (!rt.stateTable) return execute(run);
   const { IdempotencyConfig, makeIdempotent, persistenceStore } = await idempotency(rt.stateTable);
   const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: 'runId', expiresAfterSeconds: 7 * 86_400 });

@@ -67,6 +67,20 @@ export interface QueuedRunOptions {
   readonly maxDeliveries?: number;
   /** Where a failed delivery is logged. */
   readonly log?: (line: string) => void;
+  /**
+   * Aborted when the host stops before the run ends (a container shutting down): a run it cuts
+   * short goes back to `queued`, never dead-lettered for it, and RunInterrupted is thrown so the
+   * host returns the message to the queue at once.
+   */
+  readonly stop?: AbortSignal;
+}
+
+/** A run the host stopped before it ended: its record says `queued`, and its message goes back. */
+export class RunInterrupted extends RetryableRunError {
+  constructor(runId: string) {
+    super(runId, 'the host stopped before the run ended (a container shutting down); it runs again from its next delivery');
+    this.name = 'RunInterrupted';
+  }
 }
 
 /**
@@ -141,7 +155,7 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   let result: RunResult | undefined;
   let thrown: unknown;
   try {
-    result = await agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: options.deadline, ...(run.task && { task: run.task }) });
+    result = await agent.run({ runId: run.runId, input: run.input, trigger: run.trigger, deadline: options.deadline, ...(run.task && { task: run.task }), ...(options.stop && { stop: options.stop }) });
   } catch (e) {
     thrown = e;
   }
@@ -152,6 +166,13 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
     if (!(await settle('succeeded', answer))) return overtaken();
     await publishRun(events, definition, 'run.completed', result!, { trigger: run.trigger, ...jobId });
     return summary(result!);
+  }
+  if (options.stop?.aborted) {
+    // Not the run's fault, nor the message's: handed back whole, whatever delivery this was.
+    const interrupted = new RunInterrupted(run.runId);
+    if (!(await settle('queued', { error: interrupted.reason }))) return overtaken();
+    log(JSON.stringify({ message: 'run interrupted by the host stopping; handed back to the queue', runId: run.runId, trigger: run.trigger, deliveries }));
+    throw interrupted;
   }
   const reason = verdict.reason!;
   const publish = (final: JobStatus) =>

@@ -598,7 +598,8 @@ export async function startSecretsManagerFake(secrets: Record<string, string>): 
 }
 
 // ---------------------------------------------------------------------------------------------
-// SQS SendMessage (awsJson1_0, X-Amz-Target: AmazonSQS.SendMessage)
+// SQS (awsJson1_0): SendMessage, ReceiveMessage with long polling and visibility timeouts,
+// DeleteMessage, ChangeMessageVisibility. Enough of a queue to consume as Lambda or a container does.
 
 export interface SentMessage {
   readonly queueUrl: string;
@@ -606,27 +607,109 @@ export interface SentMessage {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
-export interface SqsFake extends FakeBase {
-  readonly sent: SentMessage[];
+/** A message in the fake queue, with what SQS tracks of it. */
+export interface QueuedMessage {
+  readonly messageId: string;
+  readonly queueUrl: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, { DataType: string; StringValue?: string }>>;
+  receives: number;
+  /** Hidden until then (epoch ms); 0 while visible. */
+  invisibleUntil: number;
+  receipt?: string;
+  deleted: boolean;
 }
 
-/** SendMessage only: what the runtime does when the API hands it a job to queue. */
-export async function startSqsFake(): Promise<SqsFake> {
+export interface SqsFake extends FakeBase {
+  readonly sent: SentMessage[];
+  /** Every message the queue has held, deleted ones included (flagged). */
+  readonly messages: QueuedMessage[];
+  /** Puts a message on a queue as a producer would. */
+  push(queueUrl: string, body: string, attributes?: Record<string, string>): QueuedMessage;
+}
+
+export interface SqsFakeOptions {
+  /** Seconds a received message stays hidden. @default 30 */
+  readonly visibilityTimeoutSeconds?: number;
+}
+
+export async function startSqsFake(options: SqsFakeOptions = {}): Promise<SqsFake> {
   const sent: SentMessage[] = [];
-  const server = await startLoopback((request): LoopbackReply => {
-    const wrong = wrongOperation(request, 'AmazonSQS.SendMessage');
-    if (wrong) return wrong;
-    const input = request.body as { QueueUrl: string; MessageBody: string; MessageAttributes?: Record<string, { StringValue?: string }> };
-    sent.push({
-      queueUrl: input.QueueUrl,
-      body: input.MessageBody,
-      attributes: Object.fromEntries(Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ''])),
-    });
-    // The SQS client checks the body's MD5 against the one the service reports.
-    const md5 = createHash('md5').update(input.MessageBody).digest('hex');
-    return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() }, body: { MessageId: randomUUID(), MD5OfMessageBody: md5 } };
+  const messages: QueuedMessage[] = [];
+  const waiting = new Set<() => void>();
+  const push = (queueUrl: string, body: string, attributes: Record<string, { DataType: string; StringValue?: string }> = {}): QueuedMessage => {
+    const message: QueuedMessage = { messageId: randomUUID(), queueUrl, body, attributes, receives: 0, invisibleUntil: 0, deleted: false };
+    messages.push(message);
+    for (const wake of waiting) wake();
+    return message;
+  };
+  const visible = (queueUrl: string) => messages.filter((m) => m.queueUrl === queueUrl && !m.deleted && m.invisibleUntil <= Date.now());
+  const ok = (body: unknown): LoopbackReply => ({ status: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() }, body });
+  const byReceipt = (receipt: string) => messages.find((m) => m.receipt === receipt && !m.deleted);
+  const server = await startLoopback(async (request): Promise<LoopbackReply> => {
+    const target = header(request, 'x-amz-target') ?? '';
+    const input = request.body as Record<string, unknown>;
+    switch (target) {
+      case 'AmazonSQS.SendMessage': {
+        const { QueueUrl, MessageBody, MessageAttributes } = input as { QueueUrl: string; MessageBody: string; MessageAttributes?: Record<string, { DataType: string; StringValue?: string }> };
+        sent.push({ queueUrl: QueueUrl, body: MessageBody, attributes: Object.fromEntries(Object.entries(MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ''])) });
+        const message = push(QueueUrl, MessageBody, MessageAttributes ?? {});
+        // The SQS client checks the body's MD5 against the one the service reports.
+        return ok({ MessageId: message.messageId, MD5OfMessageBody: createHash('md5').update(MessageBody).digest('hex') });
+      }
+      case 'AmazonSQS.ReceiveMessage': {
+        const { QueueUrl, MaxNumberOfMessages = 1, WaitTimeSeconds = 0, VisibilityTimeout } = input as { QueueUrl: string; MaxNumberOfMessages?: number; WaitTimeSeconds?: number; VisibilityTimeout?: number };
+        const until = Date.now() + Math.min(WaitTimeSeconds, 20) * 1000;
+        while (visible(QueueUrl).length === 0 && Date.now() < until) {
+          await new Promise<void>((resolve) => {
+            const wake = () => (waiting.delete(wake), clearTimeout(timer), resolve());
+            // Wake at the deadline, when a message arrives, or when a hidden one becomes visible.
+            const timer = setTimeout(wake, Math.min(250, until - Date.now()));
+            waiting.add(wake);
+          });
+        }
+        const taken = visible(QueueUrl).slice(0, MaxNumberOfMessages);
+        const hideFor = (VisibilityTimeout ?? options.visibilityTimeoutSeconds ?? 30) * 1000;
+        return ok({
+          Messages: taken.map((m) => {
+            m.receives += 1;
+            m.invisibleUntil = Date.now() + hideFor;
+            m.receipt = randomUUID();
+            return {
+              MessageId: m.messageId,
+              ReceiptHandle: m.receipt,
+              Body: m.body,
+              MD5OfBody: createHash('md5').update(m.body).digest('hex'),
+              Attributes: { ApproximateReceiveCount: String(m.receives), SentTimestamp: String(Date.now()) },
+              ...(Object.keys(m.attributes).length && { MessageAttributes: m.attributes }),
+            };
+          }),
+        });
+      }
+      case 'AmazonSQS.DeleteMessage': {
+        const message = byReceipt((input as { ReceiptHandle: string }).ReceiptHandle);
+        if (!message) return jsonError(400, 'ReceiptHandleIsInvalid', 'no message has this receipt handle');
+        message.deleted = true;
+        return ok({});
+      }
+      case 'AmazonSQS.ChangeMessageVisibility': {
+        const { ReceiptHandle, VisibilityTimeout } = input as { ReceiptHandle: string; VisibilityTimeout: number };
+        const message = byReceipt(ReceiptHandle);
+        if (!message) return jsonError(400, 'ReceiptHandleIsInvalid', 'no message has this receipt handle');
+        message.invisibleUntil = VisibilityTimeout === 0 ? 0 : Date.now() + VisibilityTimeout * 1000;
+        for (const wake of waiting) wake();
+        return ok({});
+      }
+      default:
+        return jsonError(400, 'UnknownOperationException', `the fake serves SendMessage, ReceiveMessage, DeleteMessage and ChangeMessageVisibility, not ${target || '(no X-Amz-Target)'}`);
+    }
   });
-  return { ...server, sent };
+  return {
+    ...server,
+    sent,
+    messages,
+    push: (queueUrl, body, attributes = {}) => push(queueUrl, body, Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]))),
+  };
 }
 
 /** Where each fake an agent's runtime calls listens. */

@@ -49,6 +49,11 @@ export interface RunRequest {
   readonly deadline: number;
   /** The task that started the run, when another agent sent it: its envelope sets the run's limits. */
   readonly task?: IncomingTask;
+  /**
+   * Aborted when the host must stop before the run ends (a container told to shut down): the run
+   * ends at once, as at its deadline, and its caller hands the work back.
+   */
+  readonly stop?: AbortSignal;
 }
 
 /** A run request as one attempt at it: a redelivery or a retried request is another attempt. */
@@ -304,11 +309,11 @@ export class Agent {
   private async loop(request: RunAttempt, records: AuditRecord[], span: Span, chain: RunChain, runner: StepRunner, started: number): Promise<{ result: Omit<RunResult, 'correlationId'>; state: RunState }> {
     // Not durable: one deadline signal for the whole run, every model call cut off at the same
     // moment. Durable: each step stops at the run's deadline or when its own invocation ends.
-    const runSignal = runner.durable ? undefined : runner.signal(chain.deadline);
+    const runSignal = runner.durable ? undefined : request.stop ? AbortSignal.any([runner.signal(chain.deadline), request.stop]) : runner.signal(chain.deadline);
     let state = this.begin(request.input);
     let now = runner.durable ? started : this.now();
     for (;;) {
-      const action = this.next(state, chain, now);
+      const action: RunAction = request.stop?.aborted ? { type: 'end', ending: { stopReason: 'deadline' } } : this.next(state, chain, now);
       if (action.type === 'end') {
         state = { ...state, ended: action.ending };
         break;

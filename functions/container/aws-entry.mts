@@ -1,0 +1,11 @@
+import { loadConfig } from '../entry/config.js';
+import { awsInvocations, awsQueue } from './aws.js';
+import { startContainer } from './start.js';
+
+/**
+ * The container entry of every agent on AWS, in ECS Fargate and in AgentCore Runtime: it answers
+ * `POST /invocations` when the agent has an `api` trigger, and consumes the agent's queue when it
+ * has one.
+ */
+const { definition } = loadConfig();
+await startContainer({ ...(definition.triggers.some((t) => t.type === 'api') && { target: awsInvocations }), queue: awsQueue() });
