@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,7 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import { AGENT_CONFIG_ENV } from '../../contract/config/runtime-config';
 import { DURABLE_ALIAS, RUNTIME_ENV } from '../../contract/config/settings';
 import { INVOCATION_MAX_SECONDS } from '../../contract/definition/schema';
 import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
@@ -14,22 +14,20 @@ import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../c
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { metricDimensions, METRICS_NAMESPACE, type RunMetric } from '../../contract/metrics/run-metrics';
-import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
-import { pricesFor, resolveModel, toRuntimeTarget } from '../../contract/routing/config';
+import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import { skillProblems } from '../../contract/skills/catalog';
 import type { IAgentApi } from './agent-api';
 import type { IAgentBus } from './agent-bus';
 import type { AgentTeam } from './agent-team';
-import { AGENT_EVENT_SOURCE, AGENT_EVENT_TYPES } from '../../contract/events/agent-events';
-import { taskEventType } from '../../contract/chain/envelope';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AgentQueue } from './agent-queue';
 import { AgentRole } from './agent-role';
 import type { IAgentStateTable } from './agent-state-table';
 import type { IAuditBucket } from './audit-bucket';
 import type { IDeadLetterQueue } from './dead-letter-queue';
-import { addQueueTarget, retainedLogGroup } from './defaults';
-import { grantTargets, type IModelRouter } from './model-router';
+import { retainedLogGroup } from './defaults';
+import type { IModelRouter } from './model-router';
+import { AgentAccess } from './agent-access';
 import { acknowledge, acknowledgeWildcards } from './nag';
 import { RUNTIME_HANDLER, runtimeCode } from './runtime-code';
 import type { ISkillBucket } from './skill-bucket';
@@ -232,14 +230,9 @@ export class AgentFunction extends Construct implements iam.IGrantable {
         `agent "${agent.name}" has no AgentStateTable, so it refuses invocations that carry an idempotencyKey (400) rather than run them unguarded; give it state to honour keys`,
       );
     }
-    const route = props.router ? props.router.route(agent) : resolveModel(undefined, agent);
-    const runtimeRoute = route.map(toRuntimeTarget);
-    const prices = pricesFor(props.router?.policy, runtimeRoute.map((t) => t.model));
-    const toolPolicy = parseToolPolicy(agent, props.toolPolicy);
+    const access = new AgentAccess(this, agent, { ...props, ...(state && { state }) });
     const team = props.team;
-    const callers = team?.graph.callersOf(agent.name) ?? [];
-    const config: AgentRuntimeConfig = { definition: agent, route: runtimeRoute, prices, ...(toolPolicy && { toolPolicy }), ...(callers.length && { callers }) };
-    const bus = props.bus ?? team?.bus;
+    const bus = access.bus;
     // An API in another stack or app reaches this agent by name, so the agent's stack never
     // references the API's resources the other way.
     const remoteApi = props.api?.reachesByName(this) ? props.api : undefined;
@@ -256,16 +249,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
         });
     }
 
-    const environment: Record<string, string> = { ...checkExtraEnvironment(agent.name, props.environment), [AGENT_CONFIG_ENV]: encodeAgentConfig(config) };
-    if (props.skills && agent.skills.length) environment[RUNTIME_ENV.skillsBucket] = props.skills.bucketName;
-    if (bus) environment[RUNTIME_ENV.bus] = bus.eventBusName;
-    const calls = [...new Set((team?.graph.from(agent.name) ?? []).filter((e) => e.kind === 'call').map((e) => e.to))];
-    if (team && team.graph.from(agent.name).length) {
-      // The functions it calls, known once every member has joined.
-      environment[RUNTIME_ENV.peers] = Lazy.string({ produce: () => Stack.of(this).toJsonString(Object.fromEntries(calls.map((to) => [to, { function: team.functionName(to) }]))) });
-    }
-    if (state) environment[RUNTIME_ENV.stateTable] = state.tableName;
-    if (props.audit) environment[RUNTIME_ENV.auditBucket] = props.audit.bucketName;
+    const environment: Record<string, string> = { ...checkExtraEnvironment(agent.name, props.environment), ...access.environment };
     if (this.queue) environment[RUNTIME_ENV.queueMaxReceives] = String(this.queue.maxReceiveCount);
     // The job route hands jobs to the function, which records each and queues it here.
     if (this.queue && agent.triggers.some((t) => t.type === 'job')) environment[RUNTIME_ENV.queueUrl] = this.queue.queue.queueUrl;
@@ -306,15 +290,9 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     }
     if (props.vpc) this.allowNetworkInterfaces();
 
-    if (props.router) props.router.grantInvoke(this.role, agent);
-    else grantTargets(this, this.role, route);
-    if (props.skills && agent.skills.length) props.skills.grantRead(this.role, agent.skills);
-    this.grantFunctionTools(agent);
-    // Only a durable agent waits for approvals, so only it announces them.
-    if (bus) bus.grantPublish(this.role, [...AGENT_EVENT_TYPES.filter((t) => agent.durable || t !== 'approval.requested'), ...(team?.graph.from(agent.name) ?? []).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, e.to)]))]);
-    if (team) this.joinTeam(agent, team, state!, calls, this.alias ?? this.function);
-    if (state) state.grantAgent(this, agent.name, { durable: agent.durable });
-    props.audit?.grantWrite(this, agent.name);
+    if (team) team.join(agent, this.alias ?? this.function);
+    access.grantTo(this);
+    access.receiveTasks(this, this.queue);
     this.wireTriggers(agent, props, state);
     this.acknowledgeFindings();
     // From the runtime's embedded metric format lines, which CloudWatch never samples.
@@ -411,36 +389,6 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 
   metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.function.metricThrottles(props);
-  }
-
-  /** Function tools run by invoking their Lambda function: invoke is granted on those only. */
-  private grantFunctionTools(agent: AgentDefinition): void {
-    const stack = Stack.of(this);
-    const arns = agent.tools.flatMap((t) =>
-      t.kind !== 'function' ? [] : [t.function.startsWith('arn:') ? t.function : stack.formatArn({ service: 'lambda', resource: 'function', resourceName: t.function, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-    );
-    if (arns.length) iam.Grant.addToPrincipal({ grantee: this.role, actions: ['lambda:InvokeFunction'], resourceArns: [...new Set(arns)] });
-  }
-
-  /**
-   * The agent's part in its team: invoke on exactly the agents it calls; its targets' inboxes, and
-   * for jobs their job records; and, when agents send it hand-offs or jobs, the rule that takes
-   * exactly those event types off the bus into its queue, with the queue's dead-letter queue behind.
-   */
-  private joinTeam(agent: AgentDefinition, team: AgentTeam, state: IAgentStateTable, calls: readonly string[], target: lambda.IFunction): void {
-    team.join(agent, target);
-    if (calls.length) iam.Grant.addToPrincipal({ grantee: this.role, actions: ['lambda:InvokeFunction'], resourceArns: calls.map((to) => team.functionArn(to)) });
-    const queued = team.graph.from(agent.name).filter((e) => e.kind !== 'call');
-    for (const to of new Set(queued.map((e) => e.to))) state.grantDelegation(this.role, to, { readJobs: queued.some((e) => e.to === to && e.kind === 'job') });
-    const received = [...new Set(team.graph.to(agent.name).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, agent.name)])))];
-    if (received.length) {
-      const rule = new events.Rule(this, 'Tasks', {
-        description: `Hand-offs and jobs other agents send ${agent.name}`,
-        eventBus: team.bus.eventBus,
-        eventPattern: { source: [AGENT_EVENT_SOURCE], detailType: received },
-      });
-      addQueueTarget(rule, this.queue!.queue, this.queue!.deadLetterQueue.queue);
-    }
   }
 
   /**

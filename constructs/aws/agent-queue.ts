@@ -56,6 +56,9 @@ export interface AgentQueueProps {
   readonly alarmAction?: cloudwatch.IAlarmAction;
 }
 
+/** SQS's longest visibility timeout, 12 hours: a message is never hidden longer. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
 export interface ScheduleOptions {
   /** The prompt the scheduled run receives. */
   readonly input: string;
@@ -77,7 +80,7 @@ export class AgentQueue extends Construct {
   /** The alarm on the dead-letter queue's depth, when this construct owns that queue. */
   readonly deadLetterAlarm?: cloudwatch.Alarm;
   private readonly props: AgentQueueProps;
-  private consumer?: { fn: lambda.IFunction; timeout: Duration; agent?: string };
+  private consumer?: { path: string; timeout: Duration; agent?: string };
 
   constructor(scope: Construct, id: string, props: AgentQueueProps = {}) {
     super(scope, id);
@@ -105,13 +108,13 @@ export class AgentQueue extends Construct {
     });
     // Known only once the consuming agent attaches, so resolved at synth.
     (this.queue.node.defaultChild as sqs.CfnQueue).visibilityTimeout = Lazy.number({
-      produce: () => (props.visibilityTimeout ?? (this.consumer && Duration.seconds(this.consumer.timeout.toSeconds() * 6)) ?? Duration.seconds(30)).toSeconds(),
+      produce: () => (props.visibilityTimeout ?? (this.consumer && Duration.seconds(Math.min(MAX_VISIBILITY_SECONDS, this.consumer.timeout.toSeconds() * 6))) ?? Duration.seconds(30)).toSeconds(),
     });
 
     this.node.addValidation({
       validate: () => {
         if (!this.consumer) return [`AgentQueue ${this.node.path} has no agent consuming it: pass it to an AgentFunction`];
-        const needed = this.consumer.timeout.toSeconds() * 6;
+        const needed = Math.min(MAX_VISIBILITY_SECONDS, this.consumer.timeout.toSeconds() * 6);
         const set = props.visibilityTimeout?.toSeconds();
         return set !== undefined && set < needed
           ? [`${this.label()}: visibilityTimeout ${set}s is under six times the agent timeout (${needed}s); messages would be redelivered while still running`]
@@ -132,10 +135,7 @@ export class AgentQueue extends Construct {
 
   /** Makes `fn` (agent `agent`'s function) the one consumer of this queue, reporting partial batch failures. */
   attachAgent(fn: lambda.IFunction, timeout: Duration, agent?: string): void {
-    if (this.consumer) {
-      throw new Error(`AgentQueue ${this.node.path} already feeds ${this.consumer.fn.node.path}${this.consumer.agent ? ` (agent "${this.consumer.agent}")` : ''}; each agent needs its own queue`);
-    }
-    this.consumer = { fn, timeout, ...(agent && { agent }) };
+    this.claim(fn.node.path, timeout, agent);
     const concurrency = this.props.maxConcurrency;
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 2 && concurrency <= 1000)) {
       throw new Error(`${this.label()}: maxConcurrency must be 2-1000, got ${concurrency}: Lambda's SQS event source drives at least 2 and at most 1000 concurrent runs`);
@@ -154,6 +154,29 @@ export class AgentQueue extends Construct {
         'SQS event sources take no on-failure destination: a failed message returns to the queue, whose redrive policy moves it to the dead-letter queue.',
       );
     }
+  }
+
+  /**
+   * Makes `consumer` (agent `agent`'s containers, which poll the queue themselves) its one consumer,
+   * with `grantee` allowed to receive, delete and hand back messages.
+   */
+  attachContainer(consumer: Construct, grantee: iam.IGrantable, timeout: Duration, agent?: string): void {
+    this.claim(consumer.node.path, timeout, agent);
+    this.queue.grantConsumeMessages(grantee);
+    // A run stopped by a scale-in or deploy goes back as a fresh copy of its message.
+    this.queue.grantSendMessages(grantee);
+  }
+
+  private claim(path: string, timeout: Duration, agent: string | undefined): void {
+    if (this.consumer) {
+      throw new Error(`AgentQueue ${this.node.path} already feeds ${this.consumer.path}${this.consumer.agent ? ` (agent "${this.consumer.agent}")` : ''}; each agent needs its own queue`);
+    }
+    this.consumer = { path, timeout, ...(agent && { agent }) };
+  }
+
+  /** Messages received and not yet deleted: runs under way. */
+  metricInFlight(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesNotVisible(props);
   }
 
   /** Starts a run on a schedule; a delivery that keeps failing ends in the dead-letter queue. */

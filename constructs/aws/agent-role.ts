@@ -9,11 +9,12 @@ import { Construct } from 'constructs';
 export class AgentRole extends iam.Role {
   private readonly document: iam.PolicyDocument;
 
-  constructor(scope: Construct, id: string, description: string) {
+  /** `service`: who runs the agent and assumes the role (Lambda, ECS tasks, AgentCore). */
+  constructor(scope: Construct, id: string, description: string, service = 'lambda.amazonaws.com') {
     const document = new iam.PolicyDocument();
     super(scope, id, {
       description,
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      assumedBy: new iam.ServicePrincipal(service),
       inlinePolicies: { agent: document },
     });
     this.document = document;

@@ -25,23 +25,24 @@ export interface AgentTeamProps {
 export class AgentTeam extends Construct {
   readonly graph: AgentTeamGraph;
   readonly bus: IAgentBus;
-  private readonly members = new Map<string, lambda.IFunction>();
+  /** Each member's function; none for an agent in a container, which takes no calls. */
+  private readonly members = new Map<string, lambda.IFunction | undefined>();
 
   constructor(scope: Construct, id: string, props: AgentTeamProps) {
     super(scope, id);
     this.graph = new AgentTeamGraph(props.agents.map((a) => defineAgent(a)));
     this.bus = props.bus;
     this.node.addValidation({
-      validate: () => this.graph.names.filter((name) => !this.members.has(name)).map((name) => `AgentTeam ${this.node.path}: agent "${name}" is in the team but no AgentFunction deploys it; give it one with team`),
+      validate: () => this.graph.names.filter((name) => !this.members.has(name)).map((name) => `AgentTeam ${this.node.path}: agent "${name}" is in the team but no AgentFunction or AgentContainer deploys it; give it one with team`),
     });
   }
 
-  /** Adds an agent's function to the team; its definition must be the team's. */
-  join(definition: AgentDefinition, fn: lambda.IFunction): void {
+  /** Adds an agent (and its function, when it has one) to the team; its definition must be the team's. */
+  join(definition: AgentDefinition, fn?: lambda.IFunction): void {
     const own = this.graph.definition(definition.name);
     if (!own) throw new AgentDefinitionError(definition.name, [`(team): the AgentTeam at ${this.node.path} does not list this agent (its agents: ${this.graph.names.join(', ')})`]);
     if (own.version !== definition.version) throw new AgentDefinitionError(definition.name, [`(team): the definition differs from the one the AgentTeam at ${this.node.path} was given; pass the same one to both`]);
-    if (this.members.has(definition.name)) throw new AgentDefinitionError(definition.name, [`(team): two AgentFunctions deploy this agent in the AgentTeam at ${this.node.path}`]);
+    if (this.members.has(definition.name)) throw new AgentDefinitionError(definition.name, [`(team): two constructs deploy this agent in the AgentTeam at ${this.node.path}`]);
     this.members.set(definition.name, fn);
   }
 
@@ -56,7 +57,7 @@ export class AgentTeam extends Construct {
 
   private member(agent: string): lambda.IFunction {
     const fn = this.members.get(agent);
-    if (!fn) throw new Error(`AgentTeam ${this.node.path}: agent "${agent}" has no AgentFunction`);
+    if (!fn) throw new Error(`AgentTeam ${this.node.path}: agent "${agent}" has no AgentFunction${this.members.has(agent) ? ' (it runs in a container, which takes no calls)' : ''}`);
     return fn;
   }
 }

@@ -47,11 +47,19 @@ const AZURE_HOST_JSON = {
   extensions: { serviceBus: { maxConcurrentCalls: 4, autoCompleteMessages: true } },
 };
 
-/** Each cloud's entry point, what its platform provides at run time, and the files beside the code. */
-export const RUNTIMES: Record<RuntimeCloud, { readonly entry: string; readonly external: readonly string[]; readonly extraFiles: readonly StagedFile[] }> = {
-  aws: { entry: 'functions/aws/handler.ts', external: [], extraFiles: [] },
+/** The container entry inside each cloud's bundle: `node container.mjs` in an image, AgentCore's entrypoint. */
+export const CONTAINER_ENTRY = 'container.mjs';
+
+/**
+ * Each cloud's entry point, the container entry beside it (both share the bundle's chunks: one
+ * artifact for the function, the container and AgentCore), what its platform provides at run
+ * time, and the files beside the code.
+ */
+export const RUNTIMES: Record<RuntimeCloud, { readonly entry: string; readonly container: string; readonly external: readonly string[]; readonly extraFiles: readonly StagedFile[] }> = {
+  aws: { entry: 'functions/aws/handler.ts', container: 'functions/container/aws-entry.mts', external: [], extraFiles: [] },
   azure: {
     entry: 'functions/azure/app.mts',
+    container: 'functions/container/azure-entry.mts',
     // The Functions worker provides this module to the library at run time.
     external: ['@azure/functions-core'],
     extraFiles: [
@@ -80,13 +88,13 @@ export function runtimeBundleDir(cloud: RuntimeCloud): string {
 
 /** Bundles a cloud's runtime from the sources with esbuild, as files for a folder. */
 export function bundleFromSource(cloud: RuntimeCloud): StagedFile[] {
-  const { entry, external, extraFiles } = RUNTIMES[cloud];
+  const { entry, container, external, extraFiles } = RUNTIMES[cloud];
   const source = join(SOURCE_ROOT, entry);
   if (!existsSync(source)) {
     throw new Error(`the ${cloud} runtime bundle is missing from this copy of serverless-agents (dist/runtime/${cloud}) and its sources are not here to build it: reinstall the package`);
   }
   const outdir = resolve('/runtime');
-  const { outputFiles } = esbuild().buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: { index: source }, outdir, write: false, external: [...external] });
+  const { outputFiles } = esbuild().buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: { index: source, [CONTAINER_ENTRY.replace(/\.mjs$/, '')]: join(SOURCE_ROOT, container) }, outdir, write: false, external: [...external] });
   return [...outputFiles.map((f) => ({ path: relative(outdir, f.path).split(sep).join('/'), content: Buffer.from(f.contents) })), ...extraFiles];
 }
 

@@ -8,7 +8,7 @@ import { AZURE_AFTER_RUN_SECONDS } from '../../contract/config/settings';
 import { acceptJob, answerOnce } from '../entry/idempotency';
 import { deadlineFrom, RetryableRunError } from '../entry/outcome';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
-import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
+import { jobRun, messageBody, plainRun, RunInterrupted, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import { runTask } from '../entry/tasks';
 import type { AzureRuntime } from './runtime';
 
@@ -48,6 +48,8 @@ export interface AgentHandlerOptions {
   readonly maxEventDeliveries?: number;
   /** How the queue handler waits before giving a message back (tests pass a recorder). @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Aborted when a container host stops: its queued runs end and are handed back (RunInterrupted). */
+  readonly stop?: AbortSignal;
 }
 
 /**
@@ -69,6 +71,8 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
   const { definition } = config;
   // Azure gives no remaining time; the host stops a function at its timeout, set from the agent's.
   const deadline = () => deadlineFrom(definition.limits.timeoutSeconds * 1000);
+
+  const stop = options.stop ? { stop: options.stop } : {};
 
   const notThisAgent = (request: HttpRequest, context: InvocationContext) => otherAgent(definition.name, request, context);
 
@@ -135,7 +139,7 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
    * abandoned, so Service Bus or Event Grid delivers it again, until either dead-letters it.
    */
   async function runOnce(run: QueuedRun, context: InvocationContext, delivery: Pick<QueuedRunOptions, 'lastDelivery' | 'maxDeliveries'> = {}): Promise<unknown> {
-    return runQueued(await getRuntime(), run, { deadline: deadline(), ...delivery, log: (line) => context.error(line) });
+    return runQueued(await getRuntime(), run, { deadline: deadline(), ...delivery, ...stop, log: (line) => context.error(line) });
   }
 
   async function queueMessage(message: unknown, context: InvocationContext): Promise<unknown> {
@@ -149,10 +153,10 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
       const body = typeof message === 'string' ? messageBody(message) : message;
       const task = taskOf(body);
       // A hand-off or job from another agent, as the team's topic delivers it: checked and run once per run id.
-      if (task !== undefined) return await runTask(await getRuntime(), task, { deadline: deadline(), ...delivery, messageId, log: (line) => context.error(line) });
+      if (task !== undefined) return await runTask(await getRuntime(), task, { deadline: deadline(), ...delivery, ...stop, messageId, log: (line) => context.error(line) });
       return await runOnce(parseMessage(body, messageId, await requestParser()), context, delivery);
     } catch (error) {
-      if (!last) {
+      if (!last && !(error instanceof RunInterrupted)) {
         const hostTimeLeft = started + (definition.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS) * 1000 - Date.now();
         await (options.sleep ?? sleep)(redeliveryPauseMs(deliveryCount, hostTimeLeft));
       }

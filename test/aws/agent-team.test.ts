@@ -88,7 +88,7 @@ describe('AgentTeam', () => {
         () => synthTeam(teamDefinitions({ billing: { tools: [{ name: 'back', kind: 'agent', agent: 'triage', description: 'Ask triage.' }] } })),
         /agent "triage": tools\[0\]\.agent: the synchronous calls triage → billing → triage form a cycle/,
       ],
-      ['a member never deployed', () => synthTeam(teamDefinitions(), { skip: 'technical' }).app.synth(), /agent "technical" is in the team but no AgentFunction deploys it/],
+      ['a member never deployed', () => synthTeam(teamDefinitions(), { skip: 'technical' }).app.synth(), /agent "technical" is in the team but no AgentFunction or AgentContainer deploys it/],
       ['an agent tool without a team', () => new AgentFunction(testStack(), 'Alone', { agent: teamDefinitions()[0]!, router: new ModelRouter(testStack(), 'M', ROUTER) }), /agent "triage": .*tools\[0\]: "ask_billing" calls agent "billing", which needs an AgentTeam/s],
       ['a hop limit of 0', () => defineAgent(agentInput({ limits: { maxHops: 0 } })), /agent "helper": limits\.maxHops: Too small/],
       ['a chain shorter than its first run', () => defineAgent(agentInput({ limits: { timeoutSeconds: 300, chainTimeoutSeconds: 60 } })), /agent "helper": limits\.chainTimeoutSeconds: must be at least timeoutSeconds/],
