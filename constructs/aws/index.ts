@@ -7,6 +7,7 @@ import './peers';
 
 export * from './agent-api';
 export * from './agent-bus';
+export * from './agent-container';
 export * from './agent-function';
 export * from './agent-queue';
 export * from './agent-state-table';
