@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { HybridStack } from '../stacks/hybrid/hybrid-stack';
 import { MultiAgentStack } from '../stacks/multi-agent/multi-agent-stack';
 import { SingleAgentStack } from '../stacks/single-agent/single-agent-stack';
 import { readAppConfig } from './config';
 
 /**
- * The example app: the stage-1 and stage-2 stacks once per environment in cdk.json, checked by the
+ * The example app: the stage-1, stage-2 and stage-3 stacks once per environment in cdk.json, checked by the
  * AwsSolutions and Serverless rule packs. `npx cdk synth -c stage=dev` builds one environment.
  */
 export function buildApp(app = new App()): App {
@@ -23,6 +24,13 @@ export function buildApp(app = new App()): App {
     new MultiAgentStack(app, `SupportTeam-${stage}`, {
       env: { account: env.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: env.region },
       description: `serverless-agents stage 2: a triage agent with billing and technical specialists (${stage})`,
+      tags: { 'serverless-agents:environment': stage },
+      models: config.models,
+      toolPolicies: config.toolPolicies,
+    });
+    new HybridStack(app, `HybridAgents-${stage}`, {
+      env: { account: env.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: env.region },
+      description: `serverless-agents stage 3: a serverless intake agent handing research to a container agent (${stage})`,
       tags: { 'serverless-agents:environment': stage },
       models: config.models,
       toolPolicies: config.toolPolicies,

@@ -47,8 +47,8 @@ export interface AgentContainerProps extends AgentAccessProps {
   /**
    * The subnets of the tasks. In subnets without a route to the internet (no NAT gateway, no
    * public IP), the tasks need VPC endpoints for every service the agent reaches.
-   * @default the public subnets of the VPC this construct creates (each task gets a public IP and a
-   * security group that admits nothing), or the private subnets of the VPC or cluster given
+   * @default the VPC's private subnets; in a VPC that has none (such as the one this construct
+   * creates), its public subnets, each task with a public IP and a security group that admits nothing
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
@@ -147,7 +147,6 @@ export class AgentContainer extends Construct implements iam.IGrantable {
     this.grantPrincipal = this.role;
     this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
     this.queue = props.queue ?? new AgentQueue(this, 'Queue', { ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }) });
-    const ownVpc = !props.cluster && !props.vpc;
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: props.vpc ?? minimalVpc(this), containerInsightsV2: ecs.ContainerInsights.ENABLED });
     if (props.spot && this.cluster instanceof ecs.Cluster) this.cluster.enableFargateCapacityProviders();
 
@@ -175,18 +174,20 @@ export class AgentContainer extends Construct implements iam.IGrantable {
     });
     this.logGroup.grantWrite(this.taskDefinition.obtainExecutionRole());
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'Tasks', {
+    this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurity', {
       vpc: this.cluster.vpc,
       // EC2 takes only a few punctuation marks in a description: no apostrophes.
       description: `Tasks of agent ${agent.name}: no inbound traffic; outbound to AWS APIs, model providers and tools`,
       allowAllOutbound: true,
     });
+    // A VPC without private subnets (the minimal one): public subnets, a public IP, nothing inbound.
+    const publicOnly = this.cluster.vpc.privateSubnets.length === 0;
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
       securityGroups: [this.securityGroup],
-      assignPublicIp: ownVpc,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ownVpc ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      assignPublicIp: publicOnly,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: publicOnly ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
       circuitBreaker: { enable: true, rollback: true },
       minHealthyPercent: 100,
       maxHealthyPercent: 200,

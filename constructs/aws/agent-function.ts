@@ -532,6 +532,7 @@ function eventPattern(pattern: Extract<AgentDefinition['triggers'][number], { ty
 /** Every trigger, skill and model the definition names must have the construct that serves it. */
 function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined): void {
   const problems: string[] = [];
+  if (agent.placement !== 'function') problems.push(`placement: AgentFunction deploys agents with placement: function; this one's is "${agent.placement}" (deploy it with ${agent.placement === 'container' ? 'AgentContainer' : 'AgentCoreAgent'}, or use placeAgent, which picks by placement)`);
   agent.triggers.forEach((t, i) => {
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
     if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
