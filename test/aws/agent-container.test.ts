@@ -22,15 +22,18 @@ const researcher = (overrides: Partial<AgentDefinitionInput> = {}) =>
     ...overrides,
   });
 
+/** The platform's shared parts an agent is given, in `stack`. */
+const sharedParts = (stack: Stack) => ({
+  router: new ModelRouter(stack, 'Models', ROUTER),
+  skills: new SkillBucket(stack, 'Skills', { path: SKILLS }),
+  state: new AgentStateTable(stack, 'State'),
+  bus: new AgentBus(stack, 'Bus'),
+  audit: new AuditBucket(stack, 'Audit'),
+});
+
 function build(props: Partial<ConstructorParameters<typeof AgentContainer>[2]> = {}, app = new App()) {
   const stack = testStack(app);
-  const shared = {
-    router: new ModelRouter(stack, 'Models', ROUTER),
-    skills: new SkillBucket(stack, 'Skills', { path: SKILLS }),
-    state: new AgentStateTable(stack, 'State'),
-    bus: new AgentBus(stack, 'Bus'),
-    audit: new AuditBucket(stack, 'Audit'),
-  };
+  const shared = sharedParts(stack);
   const agent = new AgentContainer(stack, 'Agent', { agent: researcher(), ...shared, ...props });
   return { stack, agent, shared, template: Template.fromStack(stack) };
 }
@@ -124,24 +127,10 @@ describe('AgentContainer', () => {
   it('holds exactly the grants its function placement would, through the same path', () => {
     const app = new App();
     const stack = testStack(app);
-    const shared = {
-      router: new ModelRouter(stack, 'Models', ROUTER),
-      skills: new SkillBucket(stack, 'Skills', { path: SKILLS }),
-      state: new AgentStateTable(stack, 'State'),
-      bus: new AgentBus(stack, 'Bus'),
-      audit: new AuditBucket(stack, 'Audit'),
-    };
-    new AgentContainer(stack, 'InContainer', { agent: researcher(), ...shared });
+    new AgentContainer(stack, 'InContainer', { agent: researcher(), ...sharedParts(stack) });
     // The same definition placed as a function, in a second stack with the same shared parts.
     const other = new Stack(app, 'Other', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const otherShared = {
-      router: new ModelRouter(other, 'Models', ROUTER),
-      skills: new SkillBucket(other, 'Skills', { path: SKILLS }),
-      state: new AgentStateTable(other, 'State'),
-      bus: new AgentBus(other, 'Bus'),
-      audit: new AuditBucket(other, 'Audit'),
-    };
-    new AgentFunction(other, 'InContainer', { agent: researcher({ placement: 'function', limits: { timeoutSeconds: 900 } }), ...otherShared });
+    new AgentFunction(other, 'InContainer', { agent: researcher({ placement: 'function', limits: { timeoutSeconds: 900 } }), ...sharedParts(other) });
     const normalize = (statements: Record<string, unknown>[]) =>
       statements
         .map((s) => JSON.stringify(s, (_k, v: unknown) => (typeof v === 'string' ? v.replace(/InContainer(Queue|Logs)[A-Za-z0-9]*/g, 'InContainer$1') : v)))

@@ -320,3 +320,10 @@ describe('AzureAgentFunction bad input fails synth naming the agent and the fiel
     assert.equal(app.app_settings.AzureFunctionsJobHost__functionTimeout, '00:15:30');
   });
 });
+
+describe('AzureAgentFunction placement', () => {
+  it('refuses agents placed elsewhere, naming the field: AgentCore is AWS only, containers are not deployed on Azure by this version', () => {
+    assert.throws(() => synth({ agent: agentInput({ placement: 'agentcore' }) }), /agent "helper": placement: "agentcore" is Amazon Bedrock AgentCore Runtime, on AWS only/);
+    assert.throws(() => synth({ agent: agentInput({ placement: 'container', triggers: [{ type: 'queue' }] }) }), /agent "helper": placement: AzureAgentFunction deploys agents with placement: function; this one's is "container"/);
+  });
+});

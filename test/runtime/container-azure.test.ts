@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+import { defineAgent } from '../../contract/definition';
+import { MemoryEventPublisher } from '../../functions/core/events/events';
+import { MemoryJobStore } from '../../functions/core/jobs/jobs';
+import type { ModelProvider, ModelRequest } from '../../functions/core/models/types';
+import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
+import { ServiceBusQueueSource, type ServiceBusQueue } from '../../functions/container/azure';
+import { ContainerHost } from '../../functions/container/host';
+import { assembleRuntime } from '../../functions/entry/assemble';
+import { agentInput } from '../helpers';
+import { toResponse } from '../__fixtures__/scripted-provider';
+
+/**
+ * The container host's Azure side, in process: the queue handler the Function App runs, fed by the
+ * host through ServiceBusQueueSource. There is no Service Bus emulator without Docker, so the
+ * receiver and sender are recording stand-ins of the SDK's; everything behind them is real.
+ */
+function serviceBus(messages: Partial<ServiceBusReceivedMessage>[]) {
+  const waiting = [...messages];
+  const calls: string[] = [];
+  const sent: unknown[] = [];
+  const queue: ServiceBusQueue = {
+    receiver: {
+      receiveMessages: async (max: number) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return waiting.splice(0, max) as ServiceBusReceivedMessage[];
+      },
+      completeMessage: async (m: ServiceBusReceivedMessage) => void calls.push(`complete ${String(m.messageId)}`),
+      abandonMessage: async (m: ServiceBusReceivedMessage) => void calls.push(`abandon ${String(m.messageId)}`),
+      close: async () => void calls.push('receiver closed'),
+    } as unknown as ServiceBusQueue['receiver'],
+    sender: {
+      sendMessages: async (m: unknown) => void (sent.push(m), calls.push('send')),
+      close: async () => void calls.push('sender closed'),
+    } as unknown as ServiceBusQueue['sender'],
+  };
+  return { queue, calls, sent };
+}
+
+/** A model that hangs until its call is aborted, then answers every later call. */
+class HangingOnce implements ModelProvider {
+  readonly provider = 'bedrock';
+  readonly model = 'research-model';
+  calls = 0;
+  async complete(_request: ModelRequest, signal?: AbortSignal) {
+    if (++this.calls === 1) {
+      return new Promise<never>((_resolve, reject) => signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), { once: true }));
+    }
+    return toResponse({ text: 'The report is ready.' }, this.calls);
+  }
+}
+
+async function runtime(provider: ModelProvider) {
+  const definition = defineAgent(agentInput({ name: 'research', placement: 'container', triggers: [{ type: 'queue' }], model: { provider: 'bedrock', model: 'research-model' } }));
+  const jobs = new MemoryJobStore();
+  const rt = await assembleRuntime({ definition, route: [{ provider: 'bedrock', model: 'research-model' }] }, { jobs, events: new MemoryEventPublisher(), metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider } });
+  return { rt, jobs };
+}
+
+const job = (id: string): Partial<ServiceBusReceivedMessage> => ({ messageId: `m-${id}`, deliveryCount: 1, body: { jobId: id, agent: 'research', input: 'Survey the field.' }, applicationProperties: { origin: 'test' } });
+
+describe('the container entry on Azure: Service Bus through the Function App\'s queue handler', () => {
+  it('runs a job and completes its message; stopped mid-run, hands a copy back and completes the original', async () => {
+    const provider = new HangingOnce();
+    const { rt, jobs } = await runtime(provider);
+    const bus = serviceBus([job('one')]);
+    const source = new ServiceBusQueueSource(bus.queue, rt.config, async () => rt, { maxDeliveries: 5 });
+    const host = new ContainerHost({ queue: source, port: 0, host: '127.0.0.1', graceMs: 50, log: () => {} });
+    await host.start();
+    while (provider.calls === 0) await new Promise((r) => setTimeout(r, 10));
+    await host.stop('test');
+    // Interrupted: back on the queue as a fresh copy (a new message id), the original completed.
+    assert.deepEqual(bus.calls, ['send', 'complete m-one', 'receiver closed', 'sender closed']);
+    assert.deepEqual(bus.sent, [{ body: job('one').body, applicationProperties: { origin: 'test' } }]);
+    const record = (await jobs.get('one'))!;
+    assert.equal(record.status, 'queued');
+    assert.match(record.error!, /the host stopped before the run ended/);
+
+    // The copy, delivered to the next container, runs to the end.
+    const next = serviceBus([{ ...job('one'), messageId: 'm-copy' }]);
+    const again = new ContainerHost({ queue: new ServiceBusQueueSource(next.queue, rt.config, async () => rt, { maxDeliveries: 5 }), port: 0, host: '127.0.0.1', log: () => {} });
+    await again.start();
+    while ((await jobs.get('one'))?.status !== 'succeeded') await new Promise((r) => setTimeout(r, 10));
+    await again.stop('test');
+    assert.deepEqual(next.calls, ['complete m-copy', 'receiver closed', 'sender closed']);
+    assert.equal((await jobs.get('one'))!.output, 'The report is ready.');
+  });
+});
