@@ -23,10 +23,10 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
 
   it('holds one stack per environment, one runtime bundle, and no open security finding', () => {
     const summary = summarizeAssembly(outdir);
-    assert.deepEqual(summary.stacks.map((s) => s.name).sort(), ['SupportAgent-dev', 'SupportAgent-prod', 'SupportTeam-dev', 'SupportTeam-prod']);
+    assert.deepEqual(summary.stacks.map((s) => s.name).sort(), ['HybridAgents-dev', 'HybridAgents-prod', 'SupportAgent-dev', 'SupportAgent-prod', 'SupportTeam-dev', 'SupportTeam-prod']);
     assert.deepEqual(
       summary.stacks.map((s) => [s.name, s.agents.map((a) => a.name).sort()]).sort(),
-      [['SupportAgent-dev', ['support']], ['SupportAgent-prod', ['support']], ['SupportTeam-dev', ['billing', 'technical', 'triage']], ['SupportTeam-prod', ['billing', 'technical', 'triage']]],
+      [['HybridAgents-dev', ['intake']], ['HybridAgents-prod', ['intake']], ['SupportAgent-dev', ['support']], ['SupportAgent-prod', ['support']], ['SupportTeam-dev', ['billing', 'technical', 'triage']], ['SupportTeam-prod', ['billing', 'technical', 'triage']]],
     );
     assert.equal(summary.runtimeAssets.length, 1);
     assert.equal(summary.openFindings, 0);

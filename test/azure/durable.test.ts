@@ -42,7 +42,8 @@ class FakeOrchestration {
   constructor(
     private readonly runtime: Runtime,
     private readonly input: DurableRunInput,
-    private readonly start = new Date('2026-12-01T09:00:00Z'),
+    // The engine's clock, on the whole minute of the real one: the activities read the real clock.
+    readonly start = new Date(Math.floor(Date.now() / 60_000) * 60_000),
   ) {}
 
   /**
@@ -142,7 +143,7 @@ describe('a durable run on Azure Durable Functions (the orchestrator against a f
     const before = refunds.requests.length;
     assert.deepEqual(await orchestration.replay(), { done: false });
     const waiting = (await jobs.get('job-az-1'))!;
-    assert.deepEqual([waiting.status, waiting.waiting?.tool, waiting.waiting?.expiresAt], ['waiting_for_approval', 'issue_refund', '2026-12-01T10:00:00.000Z']);
+    assert.deepEqual([waiting.status, waiting.waiting?.tool, waiting.waiting?.expiresAt], ['waiting_for_approval', 'issue_refund', new Date(orchestration.start.getTime() + 3_600_000).toISOString()]);
     assert.deepEqual([waiting.currentStep?.number, waiting.currentStep?.kind], [1, 'model'], 'the status shows the step it is on');
     assert.ok(events.events.some((e) => e.type === 'approval.requested'));
     assert.equal(refunds.requests.length, before);
