@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { PLACEMENT_LIMITS } from '../../contract/placement/placement';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import { recordRetentionSeconds } from '../../contract/jobs/job-record';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
@@ -362,8 +363,13 @@ function scaleWithin(maxConcurrency: number): { instances: number; runsPerInstan
 function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { schedules: string[]; scale?: { instances: number; runsPerInstance: number } } {
   const problems: string[] = [];
   const schedules: string[] = [];
-  if (agent.placement === 'agentcore') problems.push('placement: "agentcore" is Amazon Bedrock AgentCore Runtime, on AWS only; Azure has no managed agent runtime that runs this one, so place the agent as a function or a container');
-  else if (agent.placement !== 'function') problems.push(`placement: AzureAgentFunction deploys agents with placement: function; this one's is "${agent.placement}", which this version deploys on AWS only (AgentContainer): Azure Container Apps are not supported yet`);
+  if (!PLACEMENT_LIMITS[agent.placement].clouds.includes('azure')) {
+    problems.push(
+      agent.placement === 'agentcore'
+        ? 'placement: "agentcore" is Amazon Bedrock AgentCore Runtime, on AWS only; Azure has no managed agent runtime that runs this one, so place the agent as a function'
+        : `placement: AzureAgentFunction deploys agents with placement: function; this one's is "${agent.placement}", which this version deploys on AWS only (AgentContainer): Azure Container Apps are not supported yet`,
+    );
+  }
   agent.triggers.forEach((t, i) => {
     if ((t.type === 'job' || t.type === 'queue') && !props.queue) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AzureAgentQueue (pass queue)`);
     if (t.type === 'event' && !props.events) problems.push(`triggers[${i}]: an "event" trigger needs AzureAgentEvents (pass events)`);

@@ -311,7 +311,7 @@ export const agentDefinitionSchema = z
     }
     d.triggers.forEach((t, i) => {
       if (!placed.triggers.includes(t.type)) {
-        ctx.addIssue({ code: 'custom', path: ['triggers', i, 'type'], message: `placement "${d.placement}" (${placed.summary}) serves no "${t.type}" trigger; it serves: ${placed.triggers.join(', ')}` });
+        ctx.addIssue({ code: 'custom', path: ['triggers', i, 'type'], message: `placement "${d.placement}" (${placed.summary}) serves no "${t.type}" trigger; it serves: ${placed.triggers.join(', ')}${t.type === 'api' ? `. Requests: ${placed.requestLimit}` : ''}` });
       }
     });
     d.tools.forEach((t, i) => {

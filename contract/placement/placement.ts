@@ -19,15 +19,13 @@ export interface PlacementLimits {
   readonly durableRunSeconds?: number;
   /** How long one synchronous request may take, when the placement answers requests. */
   readonly requestLimit: string;
-  /** The memory the host gives an agent, and where it is set. */
-  readonly memory: string;
   /** Triggers the placement serves. */
   readonly triggers: readonly TriggerType[];
   /** Whether another agent may call it synchronously as a tool (`mode: call`). */
   readonly takesCalls: boolean;
   /** Whether hand-offs and jobs from other agents reach it (through its queue). */
   readonly takesTasks: boolean;
-  /** The clouds that offer it. */
+  /** The clouds this version deploys it on. */
   readonly clouds: readonly ('aws' | 'azure')[];
 }
 
@@ -44,27 +42,25 @@ export const PLACEMENT_LIMITS: Readonly<Record<Placement, PlacementLimits>> = {
     runSeconds: 900,
     durableRunSeconds: 31_536_000,
     requestLimit: "the API's integration timeout: 29 s on API Gateway unless raised, 230 s on Azure",
-    memory: '128-10,240 MB on Lambda (AgentFunction memorySize); 1.5 GB on Azure Linux Consumption',
     triggers: ['api', 'job', 'queue', 'schedule', 'event'],
     takesCalls: true,
     takesTasks: true,
     clouds: ['aws', 'azure'],
   },
   container: {
-    summary: 'long, memory-hungry or steady work taken from the agent queue by containers (ECS Fargate, Azure Container Apps), scaled on queue depth down to zero',
+    summary: 'long, memory-hungry or steady work taken from the agent queue by containers on ECS Fargate, scaled on queue depth down to zero',
     runSeconds: CONTAINER_RUN_MAX_SECONDS,
     requestLimit: 'none: a container agent takes its work from its queue, and answers no request from the API',
-    memory: '512 MiB-120 GiB on Fargate (AgentContainer memoryLimitMiB); 0.5-4 GiB on Container Apps consumption (AgentContainerApp memory)',
     triggers: ['queue', 'schedule', 'event'],
     takesCalls: false,
     takesTasks: true,
-    clouds: ['aws', 'azure'],
+    // Azure Container Apps are not deployed yet (docs/toolchain.md has the decision on their scale rules).
+    clouds: ['aws'],
   },
   agentcore: {
     summary: 'sessions on Amazon Bedrock AgentCore Runtime, invoked with IAM-signed InvokeAgentRuntime requests',
     runSeconds: AGENTCORE_RUN_MAX_SECONDS,
     requestLimit: `${AGENTCORE_REQUEST_MAX_SECONDS} s for one InvokeAgentRuntime request`,
-    memory: "set by AgentCore Runtime per session, not by the definition",
     triggers: ['api'],
     takesCalls: false,
     takesTasks: false,
