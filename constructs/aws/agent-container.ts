@@ -11,7 +11,8 @@ import { Construct } from 'constructs';
 import { CONTAINER_ENV, RUNTIME_ENV } from '../../contract/config/settings';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
-import { metricDimensions, METRICS_NAMESPACE, type RunMetric } from '../../contract/metrics/run-metrics';
+import type { RunMetric } from '../../contract/metrics/run-metrics';
+import { agentMetric, runFailuresAlarm } from './agent-metrics';
 import { skillProblems } from '../../contract/skills/catalog';
 import { containerContextDir, HEALTH_CHECK_COMMAND } from '../bundle/container-image';
 import { AgentAccess, type AgentAccessProps } from './agent-access';
@@ -167,12 +168,12 @@ export class AgentContainer extends Construct implements iam.IGrantable {
         [CONTAINER_ENV.concurrency]: String(perTask),
         [CONTAINER_ENV.graceSeconds]: String(STOP_TIMEOUT_SECONDS - STOP_MARGIN_SECONDS),
       },
+      // The driver grants the execution role its writes to the group.
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'agent', logGroup: this.logGroup }),
       healthCheck: { command: ['CMD', ...HEALTH_CHECK_COMMAND], interval: Duration.seconds(30), timeout: Duration.seconds(5), retries: 3, startPeriod: Duration.seconds(10) },
       stopTimeout: Duration.seconds(STOP_TIMEOUT_SECONDS),
       readonlyRootFilesystem: true,
     });
-    this.logGroup.grantWrite(this.taskDefinition.obtainExecutionRole());
 
     this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurity', {
       vpc: this.cluster.vpc,
@@ -199,20 +200,9 @@ export class AgentContainer extends Construct implements iam.IGrantable {
     props.team?.join(agent);
     access.grantTo(this);
     access.receiveTasks(this, this.queue);
-    agent.triggers.forEach((trigger, i) => {
-      if (trigger.type === 'schedule') this.queue.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });
-      if (trigger.type === 'event') this.queue.addEventRule(`Event${i}`, { ...(trigger.pattern.source && { source: trigger.pattern.source }), ...(trigger.pattern.detailType && { detailType: trigger.pattern.detailType }), ...(trigger.pattern.detail && { detail: trigger.pattern.detail }) }, access.bus?.eventBus);
-    });
+    this.queue.addTriggers(agent, access.bus?.eventBus);
     this.acknowledgeFindings();
-    this.runFailuresAlarm = new cloudwatch.Alarm(this, 'RunFailuresAlarm', {
-      alarmDescription: `Runs of agent ${agent.name} ended without a valid answer`,
-      metric: this.metric('RunFailures', { period: Duration.minutes(5) }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmAction) this.runFailuresAlarm.addAlarmAction(props.alarmAction);
+    this.runFailuresAlarm = runFailuresAlarm(this, agent, props.alarmAction);
   }
 
   /** The agent's name, unique in the app. */
@@ -222,7 +212,7 @@ export class AgentContainer extends Construct implements iam.IGrantable {
 
   /** Any of the runtime's own metrics for this agent (see contract/metrics). */
   metric(name: RunMetric, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: metricDimensions(this.definition.name, this.definition.cohort), statistic: 'Sum', ...props });
+    return agentMetric(this.definition, name, props);
   }
 
   /**

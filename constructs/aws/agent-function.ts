@@ -13,13 +13,13 @@ import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
-import { metricDimensions, METRICS_NAMESPACE, type RunMetric } from '../../contract/metrics/run-metrics';
+import type { RunMetric } from '../../contract/metrics/run-metrics';
+import { agentMetric, runFailuresAlarm } from './agent-metrics';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import { skillProblems } from '../../contract/skills/catalog';
 import type { IAgentApi } from './agent-api';
 import type { IAgentBus } from './agent-bus';
 import type { AgentTeam } from './agent-team';
-import * as events from 'aws-cdk-lib/aws-events';
 import { AgentQueue } from './agent-queue';
 import { AgentRole } from './agent-role';
 import type { IAgentStateTable } from './agent-state-table';
@@ -296,15 +296,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     this.wireTriggers(agent, props, state);
     this.acknowledgeFindings();
     // From the runtime's embedded metric format lines, which CloudWatch never samples.
-    this.runFailuresAlarm = new cloudwatch.Alarm(this, 'RunFailuresAlarm', {
-      alarmDescription: `Runs of agent ${agent.name} ended without a valid answer`,
-      metric: this.metricRunFailures({ period: Duration.minutes(5) }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmAction) this.runFailuresAlarm.addAlarmAction(props.alarmAction);
+    this.runFailuresAlarm = runFailuresAlarm(this, agent, props.alarmAction);
   }
 
   /** The agent's name, unique in the app. */
@@ -327,7 +319,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 
   /** Any of the runtime's own metrics for this agent (see contract/metrics). */
   metric(name: RunMetric, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: metricDimensions(this.definition.name, this.definition.cohort), statistic: 'Sum', ...props });
+    return agentMetric(this.definition, name, props);
   }
 
   /** Runs that ended, whatever their stop reason. */
@@ -488,26 +480,15 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     // A durable agent's queue feeds its starter, which starts executions; a run waits no longer than that.
     if (queue) queue.attachAgent(this.starter ?? this.function, Duration.seconds(this.starter ? STARTER_TIMEOUT_SECONDS : agent.limits.timeoutSeconds), agent.name);
     const qualifier = this.alias ? DURABLE_ALIAS : undefined;
-    agent.triggers.forEach((trigger, i) => {
-      switch (trigger.type) {
-        case 'api':
-          api!.addInvocations(agent.name, this.function, qualifier);
-          break;
-        case 'job':
-          queue!.queue.grantSendMessages(this.function);
-          api!.addJobs(agent.name, this.function, state!, qualifier);
-          if (this.starter) api!.addDurableJobs(agent.name, this.starter);
-          break;
-        case 'schedule':
-          queue!.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });
-          break;
-        case 'event':
-          queue!.addEventRule(`Event${i}`, eventPattern(trigger.pattern), bus?.eventBus);
-          break;
-        case 'queue':
-          break;
-      }
-    });
+    const kinds = new Set(agent.triggers.map((t) => t.type));
+    if (kinds.has('api')) api!.addInvocations(agent.name, this.function, qualifier);
+    if (kinds.has('job')) {
+      queue!.queue.grantSendMessages(this.function);
+      api!.addJobs(agent.name, this.function, state!, qualifier);
+      if (this.starter) api!.addDurableJobs(agent.name, this.starter);
+    }
+    // Schedules and events reach the agent through its queue, like a container's.
+    queue?.addTriggers(agent, bus?.eventBus);
   }
 
   private acknowledgeFindings(): void {
@@ -522,11 +503,6 @@ export class AgentFunction extends Construct implements iam.IGrantable {
         : 'The function is only invoked synchronously, so failures return to the caller; it is never invoked asynchronously.',
     );
   }
-}
-
-/** An event trigger's pattern as EventBridge takes it. */
-function eventPattern(pattern: Extract<AgentDefinition['triggers'][number], { type: 'event' }>['pattern']): events.EventPattern {
-  return { ...(pattern.source && { source: pattern.source }), ...(pattern.detailType && { detailType: pattern.detailType }), ...(pattern.detail && { detail: pattern.detail }) };
 }
 
 /** Every trigger, skill and model the definition names must have the construct that serves it. */

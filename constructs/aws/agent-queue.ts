@@ -7,6 +7,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { scheduleMessage } from '../../contract/api/messages';
+import type { AgentDefinition } from '../../contract/definition/define';
 import { DeadLetterQueue, type IDeadLetterQueue } from './dead-letter-queue';
 import { addQueueTarget, secureQueue } from './defaults';
 import { acknowledge } from './nag';
@@ -189,6 +190,20 @@ export class AgentQueue extends Construct {
   /** Starts a run for every event matching `pattern` on `bus` (the account's default bus if omitted). */
   addEventRule(id: string, pattern: events.EventPattern, bus?: events.IEventBus): events.Rule {
     return this.addRule(id, { eventPattern: pattern, ...(bus && { eventBus: bus }) });
+  }
+
+  /**
+   * The definition's `schedule` and `event` triggers, each a rule feeding this queue (event
+   * triggers listen on `bus`, or the account's default bus), whatever consumes it.
+   */
+  addTriggers(agent: AgentDefinition, bus?: events.IEventBus): void {
+    agent.triggers.forEach((trigger, i) => {
+      if (trigger.type === 'schedule') this.addSchedule(`Schedule${i}`, { expression: trigger.expression, input: trigger.input });
+      if (trigger.type === 'event') {
+        const { source, detailType, detail } = trigger.pattern;
+        this.addEventRule(`Event${i}`, { ...(source && { source }), ...(detailType && { detailType }), ...(detail && { detail }) }, bus);
+      }
+    });
   }
 
   /** Lets `grantee` submit jobs to this queue. */
