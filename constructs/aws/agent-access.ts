@@ -1,11 +1,14 @@
 import { ArnFormat, Lazy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { taskEventType } from '../../contract/chain/envelope';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import type { AgentDefinition } from '../../contract/definition/define';
+import type { Placement } from '../../contract/placement/placement';
+import { skillProblems } from '../../contract/skills/catalog';
 import { AGENT_EVENT_SOURCE, AGENT_EVENT_TYPES } from '../../contract/events/agent-events';
 import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
 import { pricesFor, resolveModel, toRuntimeTarget, type ModelTargetSpec } from '../../contract/routing/config';
@@ -17,6 +20,30 @@ import type { IAuditBucket } from './audit-bucket';
 import { addQueueTarget } from './defaults';
 import { grantTargets, type IModelRouter } from './model-router';
 import type { ISkillBucket } from './skill-bucket';
+
+/** The construct that deploys each placement. */
+const PLACED_BY: Readonly<Record<Placement, string>> = { function: 'AgentFunction', container: 'AgentContainer', agentcore: 'AgentCoreAgent' };
+
+/**
+ * What every host checks alike before it builds anything, as `field: problem` lines: that the
+ * definition is placed on this host, that its team edges have a team and a state table (a task
+ * delivered twice must run once), that the bus is the team's, and that its skills exist.
+ */
+export function accessProblems(agent: AgentDefinition, props: AgentAccessProps, placement: Placement): string[] {
+  const problems: string[] = [];
+  if (agent.placement !== placement) {
+    problems.push(`placement: ${PLACED_BY[placement]} deploys agents with placement: ${placement}; this one's is "${agent.placement}" (deploy it with ${PLACED_BY[agent.placement]}, or use placeAgent, which picks by placement)`);
+  }
+  const team = props.team;
+  if (team && props.bus && props.bus !== team.bus) problems.push('bus: must be the team\'s bus, which carries its hand-offs and jobs (or leave it out)');
+  if (team && !props.state) problems.push('team: an agent of a team needs an AgentStateTable (pass state): a task delivered twice must run once, and large inputs wait there');
+  if (!team) {
+    agent.tools.forEach((t, i) => t.kind === 'agent' && problems.push(`tools[${i}]: "${t.name}" calls agent "${t.agent}", which needs an AgentTeam holding both (pass team)`));
+    agent.handoffs.forEach((h, i) => problems.push(`handoffs[${i}]: a hand-off to "${h.agent}" needs an AgentTeam holding both (pass team)`));
+  }
+  problems.push(...skillProblems(agent.skills, props.skills?.index, 'SkillBucket'));
+  return problems;
+}
 
 /** The platform's parts an agent's runtime reaches, whatever hosts it. */
 export interface AgentAccessProps {
@@ -77,12 +104,24 @@ export class AgentAccess {
   }
 
   /**
+   * Makes `host` (the construct that runs the agent) what the agent is in the platform: a member of
+   * its team, with `fn` the function other members call (none for hosts that take no calls), its
+   * role granted what the definition needs, and, when agents of its team send it tasks, the rule
+   * that brings them into `queue`.
+   */
+  attach(host: Construct & iam.IGrantable, options: { readonly fn?: lambda.IFunction; readonly queue?: AgentQueue } = {}): void {
+    this.props.team?.join(this.agent, options.fn);
+    this.grantTo(host);
+    this.receiveTasks(host, options.queue);
+  }
+
+  /**
    * Grants `grantee` what the definition needs and nothing more: invoke on its model targets, read
    * of its skills, invoke of its function tools, publish of its own event types, its own records in
    * the state table and its own audit partition, and in a team invoke of the agents it calls and
    * the inboxes (and job records) of those it sends tasks.
    */
-  grantTo(grantee: iam.IGrantable): void {
+  private grantTo(grantee: iam.IGrantable): void {
     const { agent, props } = this;
     if (props.router) props.router.grantInvoke(grantee, agent);
     else grantTargets(this.scope, grantee, this.route);
@@ -104,7 +143,7 @@ export class AgentAccess {
    * When agents of its team send it hand-offs or jobs: the rule that takes exactly those event
    * types off the team's bus into its queue, with the queue's dead-letter queue behind.
    */
-  receiveTasks(scope: Construct, queue: AgentQueue | undefined): void {
+  private receiveTasks(scope: Construct, queue: AgentQueue | undefined): void {
     const team = this.props.team;
     if (!team) return;
     const received = [...new Set(team.graph.to(this.agent.name).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, this.agent.name)])))];

@@ -13,9 +13,8 @@ import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../c
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import type { RunMetric } from '../../contract/metrics/run-metrics';
 import { agentMetric, runFailuresAlarm } from './agent-metrics';
-import { skillProblems } from '../../contract/skills/catalog';
 import { containerContextDir, HEALTH_CHECK_COMMAND } from '../bundle/container-image';
-import { AgentAccess, type AgentAccessProps } from './agent-access';
+import { accessProblems, AgentAccess, type AgentAccessProps } from './agent-access';
 import { AgentQueue } from './agent-queue';
 import { AgentRole } from './agent-role';
 import type { IDeadLetterQueue } from './dead-letter-queue';
@@ -197,9 +196,7 @@ export class AgentContainer extends Construct implements iam.IGrantable {
     this.scaleOnQueueDepth(props.maxTasks ?? 10, perTask);
 
     this.queue.attachContainer(this, this, Duration.seconds(agent.limits.timeoutSeconds), agent.name);
-    props.team?.join(agent);
-    access.grantTo(this);
-    access.receiveTasks(this, this.queue);
+    access.attach(this, { queue: this.queue });
     this.queue.addTriggers(agent, access.bus?.eventBus);
     this.acknowledgeFindings();
     this.runFailuresAlarm = runFailuresAlarm(this, agent, props.alarmAction);
@@ -278,7 +275,6 @@ function minimalVpc(scope: Construct): ec2.Vpc {
 /** A container agent must be placed in one, with a task size Fargate offers. */
 function checkContainer(agent: AgentDefinition, props: AgentContainerProps): void {
   const problems: string[] = [];
-  if (agent.placement !== 'container') problems.push(`placement: AgentContainer deploys agents with placement: container; this one's is "${agent.placement}" (deploy it with ${agent.placement === 'agentcore' ? 'AgentCoreAgent' : 'AgentFunction'}, or use placeAgent, which picks by placement)`);
   const cpu = props.cpu ?? 1024;
   const memory = props.memoryLimitMiB ?? 2048;
   if (!Token.isUnresolved(cpu) && !Token.isUnresolved(memory)) {
@@ -291,8 +287,7 @@ function checkContainer(agent: AgentDefinition, props: AgentContainerProps): voi
   const per = props.messagesPerTask ?? 4;
   if (!(Number.isInteger(per) && per >= 1 && per <= 10)) problems.push(`messagesPerTask: must be a whole number from 1 to 10 (one SQS receive at most); got ${per}`);
   if (props.queue && props.deadLetterQueue) problems.push('(props): deadLetterQueue is for the queue this construct creates; the queue given already has its own');
-  if (props.team && !props.state) problems.push('team: an agent of a team needs an AgentStateTable (pass state): a task delivered twice must run once, and large inputs wait there');
   if (!props.state) problems.push('state: a container agent needs an AgentStateTable (pass state) so a redelivered message never runs twice');
-  problems.push(...skillProblems(agent.skills, props.skills?.index, 'SkillBucket'));
+  problems.push(...accessProblems(agent, props, 'container'));
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
 }

@@ -16,7 +16,6 @@ import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import type { RunMetric } from '../../contract/metrics/run-metrics';
 import { agentMetric, runFailuresAlarm } from './agent-metrics';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
-import { skillProblems } from '../../contract/skills/catalog';
 import type { IAgentApi } from './agent-api';
 import type { IAgentBus } from './agent-bus';
 import type { AgentTeam } from './agent-team';
@@ -27,7 +26,7 @@ import type { IAuditBucket } from './audit-bucket';
 import type { IDeadLetterQueue } from './dead-letter-queue';
 import { retainedLogGroup } from './defaults';
 import type { IModelRouter } from './model-router';
-import { AgentAccess } from './agent-access';
+import { accessProblems, AgentAccess } from './agent-access';
 import { acknowledge, acknowledgeWildcards } from './nag';
 import { RUNTIME_HANDLER, runtimeCode } from './runtime-code';
 import type { ISkillBucket } from './skill-bucket';
@@ -290,9 +289,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     }
     if (props.vpc) this.allowNetworkInterfaces();
 
-    if (team) team.join(agent, this.alias ?? this.function);
-    access.grantTo(this);
-    access.receiveTasks(this, this.queue);
+    access.attach(this, { fn: this.alias ?? this.function, ...(this.queue && { queue: this.queue }) });
     this.wireTriggers(agent, props, state);
     this.acknowledgeFindings();
     // From the runtime's embedded metric format lines, which CloudWatch never samples.
@@ -508,7 +505,6 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 /** Every trigger, skill and model the definition names must have the construct that serves it. */
 function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined): void {
   const problems: string[] = [];
-  if (agent.placement !== 'function') problems.push(`placement: AgentFunction deploys agents with placement: function; this one's is "${agent.placement}" (deploy it with ${agent.placement === 'container' ? 'AgentContainer' : 'AgentCoreAgent'}, or use placeAgent, which picks by placement)`);
   agent.triggers.forEach((t, i) => {
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
     if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
@@ -516,13 +512,6 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: I
   // Approvals are given through the job routes: a durable agent that asks for them takes jobs.
   if (agent.tools.some((t) => t.approval) && !agent.triggers.some((t) => t.type === 'job')) {
     problems.push(`tools[${agent.tools.findIndex((t) => t.approval)}].approval: approvals are given on the job's route (POST /agents/${agent.name}/jobs/{jobId}/approvals), so the agent needs a "job" trigger`);
-  }
-  const team = props.team;
-  if (team && props.bus && props.bus !== team.bus) problems.push('bus: must be the team\'s bus, which carries its hand-offs and jobs (or leave it out)');
-  if (team && !state) problems.push('team: an agent of a team needs an AgentStateTable (pass state, or give the AgentApi one): a task delivered twice must run once, and large inputs wait there');
-  if (!team) {
-    agent.tools.forEach((t, i) => t.kind === 'agent' && problems.push(`tools[${i}]: "${t.name}" calls agent "${t.agent}", which needs an AgentTeam holding both (pass team)`));
-    agent.handoffs.forEach((h, i) => problems.push(`handoffs[${i}]: a hand-off to "${h.agent}" needs an AgentTeam holding both (pass team)`));
   }
   if (props.queue && props.deadLetterQueue) problems.push('(props): deadLetterQueue is for the queue this construct creates; the queue given already has its own');
   const memory = props.memorySize;
@@ -539,7 +528,7 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: I
       `triggers[${api}].timeoutSeconds: a synchronous run may take ${syncTimeoutSeconds(agent)} s, longer than the API's integration timeout (${props.api.integrationTimeoutSeconds} s), so callers would get the gateway's 504 while the run goes on: lower it, or raise the AgentApi's integrationTimeout (API Gateway allows more than 29 s for Regional APIs after a quota increase)`,
     );
   }
-  problems.push(...skillProblems(agent.skills, props.skills?.index, 'SkillBucket'));
+  problems.push(...accessProblems(agent, { ...props, ...(state && { state }) }, 'function'));
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
 }
 

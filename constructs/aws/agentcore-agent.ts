@@ -5,9 +5,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
-import { skillProblems } from '../../contract/skills/catalog';
 import { CONTAINER_ENTRY, runtimeBundleDir } from '../bundle/runtime-bundle';
-import { AgentAccess, type AgentAccessProps } from './agent-access';
+import { accessProblems, AgentAccess, type AgentAccessProps } from './agent-access';
 import { AgentRole } from './agent-role';
 import { acknowledge } from './nag';
 
@@ -68,8 +67,7 @@ export class AgentCoreAgent extends Construct implements iam.IGrantable {
       loggingConfigs: [{ logType: agentcore.LogType.APPLICATION_LOGS, destination: agentcore.LoggingDestination.cloudWatchLogs(this.logGroup) }],
       manageDeliveryResourcePolicy: false,
     });
-    props.team?.join(agent);
-    access.grantTo(this);
+    access.attach(this);
     this.acknowledgeRuntimeGrants();
   }
 
@@ -115,12 +113,11 @@ export function runtimeName(scope: Construct, agent: string): string {
 
 function checkAgentCore(agent: AgentDefinition, props: AgentCoreAgentProps, environment: Readonly<Record<string, string>>): void {
   const problems: string[] = [];
-  if (agent.placement !== 'agentcore') problems.push(`placement: AgentCoreAgent deploys agents with placement: agentcore; this one's is "${agent.placement}" (deploy it with ${agent.placement === 'container' ? 'AgentContainer' : 'AgentFunction'}, or use placeAgent, which picks by placement)`);
   for (const [name, value] of Object.entries(environment)) {
     if (!Token.isUnresolved(value) && value.length > AGENTCORE_ENV_VALUE_LIMIT) {
       problems.push(`(definition): encoded, it takes ${value.length} characters of ${name}, and AgentCore Runtime takes at most ${AGENTCORE_ENV_VALUE_LIMIT} per environment variable; move reference material out of the instructions into a skill`);
     }
   }
-  problems.push(...skillProblems(agent.skills, props.skills?.index, 'SkillBucket'));
+  problems.push(...accessProblems(agent, props, 'agentcore'));
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
 }
