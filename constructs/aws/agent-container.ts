@@ -147,7 +147,7 @@ export class AgentContainer extends Construct implements iam.IGrantable {
     this.grantPrincipal = this.role;
     this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
     this.queue = props.queue ?? new AgentQueue(this, 'Queue', { ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }) });
-    this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: props.vpc ?? minimalVpc(this), containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    this.cluster = props.cluster ?? agentCluster(this, 'Cluster', props.vpc);
     if (props.spot && this.cluster instanceof ecs.Cluster) this.cluster.enableFargateCapacityProviders();
 
     const perTask = props.messagesPerTask ?? 4;
@@ -257,18 +257,25 @@ export class AgentContainer extends Construct implements iam.IGrantable {
 }
 
 /**
- * A VPC with two public subnets and no NAT gateway: a task gets a public IP to reach AWS APIs, the
- * model providers and the agent's tools, and its security group admits nothing inbound. A NAT
- * gateway (about 32 USD a month per zone, plus data) would only hide the tasks' addresses; give a
- * VPC with private subnets and NAT, or VPC endpoints, when a policy requires it. Flow logs record
- * what the tasks connect to.
+ * An ECS cluster for container agents, with Container Insights; share one among the container
+ * agents of a stack (pass it as `cluster`). In `vpc`, or else a minimal VPC (`${id}Vpc`): two
+ * public subnets and no NAT gateway, where a task gets a public IP to reach AWS APIs, the model
+ * providers and the agent's tools, and its security group admits nothing inbound. A NAT gateway
+ * (about 32 USD a month per zone, plus data) would only hide the tasks' addresses; give a VPC with
+ * private subnets and NAT, or VPC endpoints, when a policy requires it. Flow logs record rejected
+ * traffic.
  */
-function minimalVpc(scope: Construct): ec2.Vpc {
-  return new ec2.Vpc(scope, 'Vpc', {
-    maxAzs: 2,
-    natGateways: 0,
-    subnetConfiguration: [{ name: 'tasks', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
-    flowLogs: { FlowLog: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+export function agentCluster(scope: Construct, id: string, vpc?: ec2.IVpc): ecs.Cluster {
+  return new ecs.Cluster(scope, id, {
+    vpc:
+      vpc ??
+      new ec2.Vpc(scope, `${id}Vpc`, {
+        maxAzs: 2,
+        natGateways: 0,
+        subnetConfiguration: [{ name: 'tasks', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+        flowLogs: { FlowLog: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+      }),
+    containerInsightsV2: ecs.ContainerInsights.ENABLED,
   });
 }
 

@@ -1,11 +1,8 @@
-import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
-import { AgentApi, AgentBus, AgentStateTable, AgentTeam, AuditBucket, DeadLetterQueue, ModelRouter, placeAgent, SkillBucket, type PlacedAgent } from '../../constructs/aws';
+import { agentCluster, AgentTeam, placeAgent, type AgentApi, type AgentBus, type PlacedAgent } from '../../constructs/aws';
+import { awsPlatform } from '../platform/aws-platform';
 import type { AgentDefinition } from '../../contract/definition';
 import type { MultiAgentStackProps } from '../multi-agent/multi-agent-stack';
 import { exampleHybrid } from './hybrid-agents';
@@ -35,36 +32,17 @@ export class HybridStack extends Stack {
   constructor(scope: Construct, id: string, props: HybridStackProps) {
     super(scope, id, props);
     const agents = props.agents ?? exampleHybrid();
-    const skills = new SkillBucket(this, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
-    const router = new ModelRouter(this, 'Models', props.models);
-    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Hybrid agents dead-letter and failed-run alarms', enforceSSL: true });
-    const alarmAction = new cloudwatchActions.SnsAction(alarms);
-    this.bus = new AgentBus(this, 'Bus', { alarmAction });
-    const state = new AgentStateTable(this, 'State');
-    this.api = new AgentApi(this, 'Api', { state });
-    const deadLetters = new DeadLetterQueue(this, 'DeadLetters', { description: 'Agent jobs and hand-offs that failed every delivery', alarmAction });
-    const audit = new AuditBucket(this, 'Audit');
+    const platform = awsPlatform(this, { ...props, alarmsName: 'Hybrid agents dead-letter and failed-run alarms', deadLettersDescription: 'Agent jobs and hand-offs that failed every delivery' });
+    ({ api: this.api, bus: this.bus } = platform);
     this.team = new AgentTeam(this, 'Team', { agents, bus: this.bus });
     // One cluster for every container agent, made only when one is placed there.
     let cluster: ecs.Cluster | undefined;
-    const containers = () =>
-      (cluster ??= new ecs.Cluster(this, 'Containers', {
-        vpc: new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'tasks', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }], flowLogs: { FlowLog: { trafficType: ec2.FlowLogTrafficType.REJECT } } }),
-        containerInsightsV2: ecs.ContainerInsights.ENABLED,
-      }));
     this.agents = agents.map((agent) =>
       placeAgent(this, `Agent-${agent.name}`, {
-        agent,
+        ...platform.agentProps(agent),
         team: this.team,
-        router,
-        skills,
-        api: this.api,
-        state,
-        audit,
-        deadLetterQueue: deadLetters,
-        alarmAction,
-        ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
-        ...(agent.placement === 'container' && { container: { cluster: containers() } }),
+        state: platform.state,
+        ...(agent.placement === 'container' && { container: { cluster: (cluster ??= agentCluster(this, 'Containers')) } }),
       }),
     );
   }

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { AgentApi, AgentBus, AgentFunction, AgentStateTable, AgentTeam, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket } from '../../constructs/aws';
+import { AgentFunction, AgentTeam, type AgentApi, type AgentBus } from '../../constructs/aws';
+import { awsPlatform } from '../platform/aws-platform';
 import type { AgentDefinition } from '../../contract/definition';
 import type { SingleAgentStackProps } from '../single-agent/single-agent-stack';
 import { exampleTeam } from './team-agents';
@@ -33,31 +31,9 @@ export class MultiAgentStack extends Stack {
   constructor(scope: Construct, id: string, props: MultiAgentStackProps) {
     super(scope, id, props);
     const agents = props.agents ?? exampleTeam();
-    const skills = new SkillBucket(this, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
-    const router = new ModelRouter(this, 'Models', props.models);
-    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Agent team dead-letter and failed-run alarms', enforceSSL: true });
-    const alarmAction = new cloudwatchActions.SnsAction(alarms);
-    this.bus = new AgentBus(this, 'Bus', { alarmAction });
-    const state = new AgentStateTable(this, 'State');
-    this.api = new AgentApi(this, 'Api', { state });
-    const deadLetters = new DeadLetterQueue(this, 'DeadLetters', { description: 'Agent jobs, hand-offs and delegations that failed every delivery', alarmAction });
-    const audit = new AuditBucket(this, 'Audit');
+    const platform = awsPlatform(this, { ...props, alarmsName: 'Agent team dead-letter and failed-run alarms', deadLettersDescription: 'Agent jobs, hand-offs and delegations that failed every delivery' });
+    ({ api: this.api, bus: this.bus } = platform);
     this.team = new AgentTeam(this, 'Team', { agents, bus: this.bus });
-
-    this.agents = agents.map(
-      (agent) =>
-        new AgentFunction(this, `Agent-${agent.name}`, {
-          agent,
-          team: this.team,
-          router,
-          skills,
-          api: this.api,
-          state,
-          audit,
-          deadLetterQueue: deadLetters,
-          alarmAction,
-          ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
-        }),
-    );
+    this.agents = agents.map((agent) => new AgentFunction(this, `Agent-${agent.name}`, { ...platform.agentProps(agent), team: this.team, state: platform.state }));
   }
 }

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import { Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { AgentApi, AgentBus, AgentFunction, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type ModelRouterProps } from '../../constructs/aws';
+import { AgentFunction, type AgentApi, type AgentBus, type AgentStateTable, type AuditBucket, type DeadLetterQueue, type ModelRouter, type ModelRouterProps, type SkillBucket } from '../../constructs/aws';
+import { awsPlatform } from '../platform/aws-platform';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import type { AgentDefinition } from '../../contract/definition';
 import { exampleAgent } from './example-agent';
@@ -47,31 +45,8 @@ export class SingleAgentStack extends Stack {
 
   constructor(scope: Construct, id: string, props: SingleAgentStackProps) {
     super(scope, id, props);
-    this.skills = new SkillBucket(this, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
-    this.router = new ModelRouter(this, 'Models', props.models);
-    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Agent dead-letter and failed-run alarms', enforceSSL: true });
-    const alarmAction = new cloudwatchActions.SnsAction(alarms);
-    this.bus = new AgentBus(this, 'Bus', { alarmAction });
-    this.state = new AgentStateTable(this, 'State');
-    this.api = new AgentApi(this, 'Api', { state: this.state });
-    // One dead-letter queue for every agent's queue: messages keep their agent and job id, redrive
-    // returns each to its own queue, and each agent costs three resources fewer.
-    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', { description: 'Agent jobs that failed every delivery', alarmAction });
-    this.audit = new AuditBucket(this, 'Audit');
-
-    this.agents = (props.agents ?? [exampleAgent()]).map(
-      (agent) =>
-        new AgentFunction(this, `Agent-${agent.name}`, {
-          agent,
-          router: this.router,
-          skills: this.skills,
-          api: this.api,
-          bus: this.bus,
-          audit: this.audit,
-          deadLetterQueue: this.deadLetters,
-          alarmAction,
-          ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
-        }),
-    );
+    const platform = awsPlatform(this, { ...props, alarmsName: 'Agent dead-letter and failed-run alarms', deadLettersDescription: 'Agent jobs that failed every delivery' });
+    ({ skills: this.skills, router: this.router, bus: this.bus, state: this.state, api: this.api, deadLetters: this.deadLetters, audit: this.audit } = platform);
+    this.agents = (props.agents ?? [exampleAgent()]).map((agent) => new AgentFunction(this, `Agent-${agent.name}`, { ...platform.agentProps(agent), bus: this.bus }));
   }
 }

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { AgentApi, AgentBus, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type AgentFunctionProps, type ModelRouterProps } from '../../constructs/aws';
+import type { AgentDefinition } from '../../contract/definition';
+import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
+
+export interface AwsPlatformProps {
+  readonly models: ModelRouterProps;
+  readonly toolPolicies?: Readonly<Record<string, ToolPolicyInput>>;
+  /** @default the repository's skills/ folder */
+  readonly skillsPath?: string;
+  /** What the alarm topic is called, for the people subscribed to it. */
+  readonly alarmsName: string;
+  /** What the shared dead-letter queue holds. */
+  readonly deadLettersDescription: string;
+}
+
+/**
+ * What every example stack on AWS shares: one skill registry, model router, alarm topic, bus,
+ * state table, API, dead-letter queue (messages keep their agent and job id, redrive returns each
+ * to its own queue, and each agent costs three resources fewer) and audit bucket, built only from
+ * the public constructs; and the part of each agent's props that points at them.
+ */
+export function awsPlatform(scope: Construct, props: AwsPlatformProps) {
+  const skills = new SkillBucket(scope, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
+  const router = new ModelRouter(scope, 'Models', props.models);
+  const alarmAction = new cloudwatchActions.SnsAction(new sns.Topic(scope, 'Alarms', { displayName: props.alarmsName, enforceSSL: true }));
+  const bus = new AgentBus(scope, 'Bus', { alarmAction });
+  const state = new AgentStateTable(scope, 'State');
+  const api = new AgentApi(scope, 'Api', { state });
+  const deadLetters = new DeadLetterQueue(scope, 'DeadLetters', { description: props.deadLettersDescription, alarmAction });
+  const audit = new AuditBucket(scope, 'Audit');
+  return {
+    skills,
+    router,
+    alarmAction,
+    bus,
+    state,
+    api,
+    deadLetters,
+    audit,
+    /** An agent's props that point at the shared parts, with its cohort's tool policy. */
+    agentProps: (agent: AgentDefinition) =>
+      ({
+        agent,
+        router,
+        skills,
+        api,
+        audit,
+        deadLetterQueue: deadLetters,
+        alarmAction,
+        ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
+      }) satisfies AgentFunctionProps,
+  };
+}
