@@ -25,7 +25,8 @@ import { agentRecords, buildRuntime, type AwsRuntime } from './runtime';
  * an EventBridge rule that targets it directly.
  */
 
-const config = loadConfig();
+/** The agent's configuration, read and verified once per execution environment (or container). */
+export const config = loadConfig();
 let runtime: Promise<AwsRuntime> | undefined;
 const getRuntime = () => (runtime ??= buildRuntime(config).catch((e) => ((runtime = undefined), Promise.reject(e))));
 

@@ -2,7 +2,7 @@ import { app, output } from '@azure/functions';
 import { loadConfig } from '../entry/config.js';
 import type { DurableClientCalls, DurableHost } from './durable-app.js';
 import { registerAgent } from './register.js';
-import type { AzureRuntime } from './runtime.js';
+import { lazyAzureRuntime } from './lazy-runtime.js';
 
 /**
  * The Function App entry point of every agent on Azure: reads the agent's config from its app
@@ -10,12 +10,7 @@ import type { AzureRuntime } from './runtime.js';
  * the first invocation and kept for the instance's life.
  */
 const config = loadConfig();
-let runtime: Promise<AzureRuntime> | undefined;
-// The Azure SDKs load with the first invocation, not at start: registration needs none of them.
-const getRuntime = () =>
-  (runtime ??= import('./runtime.js')
-    .then(({ buildAzureRuntime }) => buildAzureRuntime(config))
-    .catch((e) => ((runtime = undefined), Promise.reject(e))));
+const getRuntime = lazyAzureRuntime(config);
 
 // A durable agent registers its orchestrator, activity and durable client bindings as well; only a
 // durable agent loads durable-functions (and its dependencies), before it registers anything.

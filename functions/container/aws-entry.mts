@@ -1,5 +1,4 @@
-import { loadConfig } from '../entry/config.js';
-import { awsInvocations, awsQueue } from './aws.js';
+import { awsContainer } from './aws.js';
 import { startContainer } from './start.js';
 
 /**
@@ -7,5 +6,4 @@ import { startContainer } from './start.js';
  * `POST /invocations` when the agent has an `api` trigger, and consumes the agent's queue when it
  * has one.
  */
-const { definition } = loadConfig();
-await startContainer({ ...(definition.triggers.some((t) => t.type === 'api') && { target: awsInvocations }), queue: awsQueue() });
+await startContainer(awsContainer());

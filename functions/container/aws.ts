@@ -2,8 +2,7 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { INVOCATION_KIND, type Invocation } from '../../contract/api/invocation';
 import { CONTAINER_ENV, RUNTIME_ENV } from '../../contract/config/settings';
-import { loadConfig } from '../entry/config';
-import { handler, runRecord } from '../aws/handler';
+import { config, handler, runRecord } from '../aws/handler';
 import type { InvocationTarget, QueueSource, Settlement } from './host';
 
 /**
@@ -11,8 +10,6 @@ import type { InvocationTarget, QueueSource, Settlement } from './host';
  * agent's SQS queue instead of by Lambda. The run, its idempotency, job record, retries and
  * dead-lettering are the function's own; only the delivery differs.
  */
-
-const config = loadConfig();
 
 /** What the Lambda entry points read of their invocation: the time left, counted from now. */
 function runContext(requestId: string, seconds = config.definition.limits.timeoutSeconds): Context {
@@ -25,7 +22,7 @@ function runContext(requestId: string, seconds = config.definition.limits.timeou
 }
 
 /** `POST /invocations`: the API's invocation route, with the same request checks and answers. */
-export const awsInvocations: InvocationTarget = {
+const awsInvocations: InvocationTarget = {
   async invoke(body, request) {
     const invocation: Invocation = {
       kind: INVOCATION_KIND,
@@ -34,7 +31,8 @@ export const awsInvocations: InvocationTarget = {
       path: '/invocations',
       requestId: request.requestId,
       requestTimeEpoch: Date.now(),
-      caller: request.caller,
+      // Reached only through AgentCore Runtime, which admitted the caller by its IAM signature.
+      caller: 'bedrock-agentcore',
       roles: '',
       jobId: '',
       body,
@@ -131,8 +129,14 @@ function asRecord(message: Message, queueUrl: string): SQSRecord {
   };
 }
 
+/** What the container serves: invocations when the agent has an `api` trigger, its queue when it has one. */
+export function awsContainer(env: NodeJS.ProcessEnv = process.env): { readonly target?: InvocationTarget; readonly queue?: SqsQueueSource } {
+  const queue = awsQueue(env);
+  return { ...(config.definition.triggers.some((t) => t.type === 'api') && { target: awsInvocations }), ...(queue && { queue }) };
+}
+
 /** The queue this container consumes, when its agent has one. */
-export function awsQueue(env: NodeJS.ProcessEnv = process.env): SqsQueueSource | undefined {
+function awsQueue(env: NodeJS.ProcessEnv): SqsQueueSource | undefined {
   const url = env[RUNTIME_ENV.queueUrl];
   const wait = env[CONTAINER_ENV.queueWaitSeconds];
   return url ? new SqsQueueSource(url, { ...(wait && { waitSeconds: Number(wait) }) }) : undefined;

@@ -88,18 +88,27 @@ function bodyOf(body: unknown): unknown {
   return body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : body;
 }
 
-/** The agent's queue through the container's identity, from the settings AgentContainerApp gives it. */
-export function serviceBusQueue(runSeconds: number, env: NodeJS.ProcessEnv = process.env): ServiceBusQueue | undefined {
+/**
+ * The agent's queue through the container's identity, from the same settings its Function App
+ * would have (the Service Bus connection's namespace, the queue, its max delivery count), when
+ * the agent has one.
+ */
+export function azureQueue(config: AgentRuntimeConfig, getRuntime: () => Promise<AzureRuntime>, env: NodeJS.ProcessEnv = process.env): ServiceBusQueueSource | undefined {
   const namespace = env[`${ENV.serviceBusConnection}__fullyQualifiedNamespace`];
   const queue = env[ENV.queue];
   if (!namespace || !queue) return undefined;
   const clientId = env[ENV.identityClientId];
   const client = new ServiceBusClient(namespace, clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential());
-  return {
-    // The lock is renewed while the run goes on, for as long as a run may last.
-    receiver: client.createReceiver(queue, { receiveMode: 'peekLock', maxAutoLockRenewalDurationInMs: (runSeconds + 120) * 1000 }),
-    sender: client.createSender(queue),
-  };
+  const maxDeliveries = Number(env[ENV.queueMaxDeliveries]) || undefined;
+  const wait = env[CONTAINER_ENV.queueWaitSeconds];
+  return new ServiceBusQueueSource(
+    {
+      // The lock is renewed while the run goes on, for as long as a run may last.
+      receiver: client.createReceiver(queue, { receiveMode: 'peekLock', maxAutoLockRenewalDurationInMs: (config.definition.limits.timeoutSeconds + 120) * 1000 }),
+      sender: client.createSender(queue),
+    },
+    config,
+    getRuntime,
+    { ...(maxDeliveries && { maxDeliveries }), ...(wait && { waitSeconds: Number(wait) }) },
+  );
 }
-
-export const queueWaitSeconds = (env: NodeJS.ProcessEnv = process.env) => (env[CONTAINER_ENV.queueWaitSeconds] ? Number(env[CONTAINER_ENV.queueWaitSeconds]) : undefined);

@@ -36,8 +36,12 @@ export interface QueueSource<M> {
 
 /** The agent as the HTTP side sees it. */
 export interface InvocationTarget {
-  /** Runs one request body now and answers it (the API's `POST /agents/{name}/invocations`). */
-  invoke(body: unknown, request: { readonly requestId: string; readonly caller: string }): Promise<{ readonly status: number; readonly body: unknown }>;
+  /**
+   * Runs one request body now and answers it (the API's `POST /agents/{name}/invocations`). Who
+   * called is the platform's to say (AgentCore checks the IAM signature before the request reaches
+   * the container); no header of the request names it, since anyone could set one.
+   */
+  invoke(body: unknown, request: { readonly requestId: string }): Promise<{ readonly status: number; readonly body: unknown }>;
 }
 
 export interface ContainerHostOptions<M> {
@@ -206,7 +210,7 @@ export class ContainerHost<M> {
       const requestId = header(req, 'x-amzn-bedrock-agentcore-runtime-request-id') ?? header(req, 'x-request-id') ?? randomUUID();
       this.busy++;
       try {
-        const answer = await target.invoke(body, { requestId, caller: header(req, 'x-agent-caller') ?? 'container' });
+        const answer = await target.invoke(body, { requestId });
         return reply(res, answer.status, answer.body);
       } finally {
         this.busy--;
