@@ -143,7 +143,7 @@ export class ContainerHost<M> {
         await sleep(1_000, this.polling.signal);
         continue;
       }
-      for (const message of messages) this.track(this.draining ? this.handBackUnrun(queue, message) : this.process(queue, message), queue.id(message));
+      for (const message of messages) this.track(this.process(queue, message), queue.id(message));
     }
   }
 
@@ -152,36 +152,33 @@ export class ContainerHost<M> {
     this.inFlight.set(done, id);
   }
 
-  /** A message received while stopping: returned unrun, as a fresh delivery. */
-  private async handBackUnrun(queue: QueueSource<M>, message: M): Promise<void> {
-    try {
-      await queue.settle(message, 'hand-back');
-      this.log({ message: 'message received while stopping, handed back unrun', messageId: queue.id(message) });
-    } catch (e) {
-      this.log({ message: 'handing back a message failed; the queue delivers it again', messageId: queue.id(message), error: (e as Error).message });
-    }
-  }
-
-  /** One message: run, then settle it by how the run ended. A settlement that fails leaves the message to the queue's redelivery. */
+  /**
+   * One message: run, then settle it by how the run ended; one received while stopping is handed
+   * back unrun. A settlement that fails leaves the message to the queue's redelivery.
+   */
   private async process(queue: QueueSource<M>, message: M): Promise<void> {
     const id = queue.id(message);
-    let how: Settlement;
-    this.busy++;
-    try {
-      await queue.run(message, this.stopRuns.signal);
-      how = 'done';
-    } catch (e) {
-      how = e instanceof RunInterrupted || this.stopRuns.signal.aborted ? 'hand-back' : 'retry';
-      if (how === 'retry') this.log({ message: 'run failed; the queue delivers the message again', messageId: id, error: (e as Error).message });
-    } finally {
-      this.busy--;
-      this.lastUpdate = Date.now();
-    }
+    const how = this.draining ? 'hand-back' : await this.run(queue, message);
     try {
       await queue.settle(message, how);
       if (how === 'hand-back') this.log({ message: 'message handed back to the queue', messageId: id });
     } catch (e) {
       this.log({ message: 'settling a message failed; the queue delivers it again', messageId: id, settlement: how, error: (e as Error).message });
+    }
+  }
+
+  private async run(queue: QueueSource<M>, message: M): Promise<Settlement> {
+    this.busy++;
+    try {
+      await queue.run(message, this.stopRuns.signal);
+      return 'done';
+    } catch (e) {
+      if (e instanceof RunInterrupted || this.stopRuns.signal.aborted) return 'hand-back';
+      this.log({ message: 'run failed; the queue delivers the message again', messageId: queue.id(message), error: (e as Error).message });
+      return 'retry';
+    } finally {
+      this.busy--;
+      this.lastUpdate = Date.now();
     }
   }
 

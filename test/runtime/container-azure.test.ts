@@ -4,7 +4,7 @@ import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { defineAgent } from '../../contract/definition';
 import { MemoryEventPublisher } from '../../functions/core/events/events';
 import { MemoryJobStore } from '../../functions/core/jobs/jobs';
-import type { ModelProvider, ModelRequest } from '../../functions/core/models/types';
+import { ModelError, type ModelProvider, type ModelRequest } from '../../functions/core/models/types';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
 import { ServiceBusQueueSource, type ServiceBusQueue } from '../../functions/container/azure';
 import { ContainerHost } from '../../functions/container/host';
@@ -17,14 +17,16 @@ import { toResponse } from '../__fixtures__/scripted-provider';
  * host through ServiceBusQueueSource. There is no Service Bus emulator without Docker, so the
  * receiver and sender are recording stand-ins of the SDK's; everything behind them is real.
  */
-function serviceBus(messages: Partial<ServiceBusReceivedMessage>[]) {
+function serviceBus(messages: Partial<ServiceBusReceivedMessage>[], options: { failedReceives?: number } = {}) {
   const waiting = [...messages];
   const calls: string[] = [];
   const sent: unknown[] = [];
+  let failures = options.failedReceives ?? 0;
   const queue: ServiceBusQueue = {
     receiver: {
       receiveMessages: async (max: number) => {
         await new Promise((r) => setTimeout(r, 20));
+        if (failures-- > 0) throw new Error('the namespace is unreachable');
         return waiting.splice(0, max) as ServiceBusReceivedMessage[];
       },
       completeMessage: async (m: ServiceBusReceivedMessage) => void calls.push(`complete ${String(m.messageId)}`),
@@ -86,5 +88,25 @@ describe('the container entry on Azure: Service Bus through the Function App\'s 
     await again.stop('test');
     assert.deepEqual(next.calls, ['complete m-copy', 'receiver closed', 'sender closed']);
     assert.equal((await jobs.get('one'))!.output, 'The report is ready.');
+  });
+
+  it('abandons a message whose run fails on its last delivery, records it dead-lettered, and completes a malformed one as failed; a failed receive is tried again', async () => {
+    const down: ModelProvider = { provider: 'bedrock', model: 'research-model', complete: async () => Promise.reject(new ModelError('overloaded', 'overloaded', 529)) };
+    const { rt, jobs } = await runtime(down);
+    const bus = serviceBus([job('two'), { messageId: 'm-bad', deliveryCount: 1, body: { jobId: 'bad', agent: 'research', input: '' } }], { failedReceives: 1 });
+    const lines: Record<string, unknown>[] = [];
+    // Its last delivery: Service Bus dead-letters an abandoned message now.
+    const host = new ContainerHost({ queue: new ServiceBusQueueSource(bus.queue, rt.config, async () => rt, { maxDeliveries: 1 }), port: 0, host: '127.0.0.1', concurrency: 2, log: (l) => lines.push(l) });
+    await host.start();
+    while (!bus.calls.includes('abandon m-two') || !bus.calls.includes('complete m-bad')) await new Promise((r) => setTimeout(r, 10));
+    await host.stop('test');
+    assert.ok(lines.some((l) => l.message === 'receiving from the queue failed; trying again' && l.error === 'the namespace is unreachable'));
+    assert.ok(lines.some((l) => l.message === 'run failed; the queue delivers the message again' && l.messageId === 'm-two'));
+    const failed = (await jobs.get('two'))!;
+    assert.deepEqual([failed.status, failed.stopReason], ['dead_lettered', 'model_unavailable']);
+    const bad = (await jobs.get('bad'))!;
+    assert.equal(bad.status, 'failed');
+    assert.match(bad.error!, /the job's body is invalid/);
+    assert.deepEqual(bus.sent, [], 'nothing handed back: neither run was interrupted');
   });
 });

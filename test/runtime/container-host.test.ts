@@ -145,4 +145,20 @@ describe('the container entry on AWS, as a plain Node process', () => {
     assert.equal(sqs.messages.filter((m) => m.body === message.body && !m.deleted).length, 0);
     assert.equal(await second.signal('SIGTERM'), 0);
   });
+
+  it('leaves a message whose run fails on its last receive to the dead-letter queue, its job saying so, and deletes a malformed job as failed', async () => {
+    const host = await container(researcher('container'), { [RUNTIME_ENV.queueUrl]: queueUrl('researcher'), [RUNTIME_ENV.queueMaxReceives]: '1', [CONTAINER_ENV.concurrency]: '2' });
+    // Every model attempt of this run is refused as overloaded.
+    replies.push({ status: 529 }, { status: 529 }, { status: 529 });
+    const failing = sqs.push(queueUrl('researcher'), JSON.stringify({ input: 'Survey again.' }), { jobId: 'job-down', agent: 'researcher', caller: 'tester' });
+    const malformed = sqs.push(queueUrl('researcher'), JSON.stringify({ prompt: 'wrong field' }), { jobId: 'job-bad', agent: 'researcher', caller: 'tester' });
+    await until(async () => (await jobs().get('job-down'))?.status === 'dead_lettered', 'the failing job to be recorded dead-lettered');
+    await until(() => malformed.deleted, 'the malformed job to be done with');
+    assert.equal(await host.signal('SIGTERM'), 0);
+    // Not deleted: hidden for its visibility timeout, after which SQS moves it to the dead-letter queue.
+    assert.deepEqual([failing.deleted, failing.receives], [false, 1]);
+    const bad = (await jobs().get('job-bad'))!;
+    assert.equal(bad.status, 'failed');
+    assert.match(bad.error!, /the job's body is invalid/);
+  });
 });
