@@ -73,7 +73,8 @@ export interface AgentContainerProps extends AgentAccessProps {
   readonly messagesPerTask?: number;
   /**
    * Runs tasks on Fargate Spot, at up to 70% less; a task Spot reclaims gets two minutes' notice
-   * (SIGTERM), hands its runs back to the queue and another task takes them.
+   * (SIGTERM), hands its runs back to the queue and another task takes them. A cluster given must
+   * offer the FARGATE_SPOT capacity provider (those of agentCluster, or an ecs.Cluster, do).
    * @default false
    */
   readonly spot?: boolean;
@@ -148,6 +149,7 @@ export class AgentContainer extends Construct implements iam.IGrantable {
     this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
     this.queue = props.queue ?? new AgentQueue(this, 'Queue', { ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }) });
     this.cluster = props.cluster ?? agentCluster(this, 'Cluster', props.vpc);
+    // Spot is a capacity provider, which the cluster must offer (agentCluster's do).
     if (props.spot && this.cluster instanceof ecs.Cluster) this.cluster.enableFargateCapacityProviders();
 
     const perTask = props.messagesPerTask ?? 4;
@@ -191,7 +193,8 @@ export class AgentContainer extends Construct implements iam.IGrantable {
       circuitBreaker: { enable: true, rollback: true },
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
-      capacityProviderStrategies: [{ capacityProvider: props.spot ? 'FARGATE_SPOT' : 'FARGATE', weight: 1 }],
+      // On demand: Fargate's launch type, which needs no capacity provider on the cluster.
+      ...(props.spot && { capacityProviderStrategies: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] }),
     });
     this.scaleOnQueueDepth(props.maxTasks ?? 10, perTask);
 
@@ -276,6 +279,8 @@ export function agentCluster(scope: Construct, id: string, vpc?: ec2.IVpc): ecs.
         flowLogs: { FlowLog: { trafficType: ec2.FlowLogTrafficType.REJECT } },
       }),
     containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    // So its agents may run on Spot.
+    enableFargateCapacityProviders: true,
   });
 }
 

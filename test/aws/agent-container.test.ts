@@ -103,6 +103,7 @@ describe('AgentContainer', () => {
       NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'ENABLED' }) },
     });
     template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+    template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE_SPOT']) });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::FlowLog', 1);
@@ -110,6 +111,10 @@ describe('AgentContainer', () => {
     assert.equal(groups.length, 1);
     assert.equal(groups[0]!.Properties.SecurityGroupIngress, undefined);
     template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  it('runs on demand with Fargate\'s launch type, which needs no capacity provider on the cluster', () => {
+    build().template.hasResourceProperties('AWS::ECS::Service', { LaunchType: 'FARGATE', CapacityProviderStrategy: Match.absent() });
   });
 
   it('runs in a VPC the team gives, in its private subnets, without public addresses', () => {
