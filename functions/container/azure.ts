@@ -28,27 +28,22 @@ export interface ServiceBusQueueSourceOptions {
 }
 
 export class ServiceBusQueueSource implements QueueSource<ServiceBusReceivedMessage> {
-  private readonly handlers: ReturnType<typeof agentHandlers>;
-  private readonly stopRuns = new AbortController();
-  private relayed = false;
+  private handlers?: ReturnType<typeof agentHandlers>;
 
   constructor(
     private readonly queue: ServiceBusQueue,
-    config: AgentRuntimeConfig,
-    getRuntime: () => Promise<AzureRuntime>,
+    private readonly config: AgentRuntimeConfig,
+    private readonly getRuntime: () => Promise<AzureRuntime>,
     private readonly options: ServiceBusQueueSourceOptions & { readonly maxDeliveries?: number } = {},
-  ) {
-    // The queue handler takes one stop signal for its life; the host's, relayed per run.
-    this.handlers = agentHandlers(config, getRuntime, NO_OUTPUT, { ...(options.maxDeliveries && { maxDeliveries: options.maxDeliveries }), stop: this.stopRuns.signal });
-  }
+  ) {}
 
   receive(max: number): Promise<ServiceBusReceivedMessage[]> {
     return this.queue.receiver.receiveMessages(max, { maxWaitTimeInMs: (this.options.waitSeconds ?? 20) * 1000 });
   }
 
   run(message: ServiceBusReceivedMessage, stop: AbortSignal): Promise<unknown> {
-    if (!this.relayed) stop.addEventListener('abort', () => this.stopRuns.abort(), { once: true });
-    this.relayed = true;
+    // The queue handler takes one stop signal for its life: the host's, the same for every run.
+    this.handlers ??= agentHandlers(this.config, this.getRuntime, NO_OUTPUT, { ...(this.options.maxDeliveries && { maxDeliveries: this.options.maxDeliveries }), stop });
     const log = this.options.log ?? ((line: string) => console.error(line));
     // What the Functions host hands the queue handler: the body, and the delivery's metadata.
     const context = { invocationId: String(message.messageId ?? ''), triggerMetadata: { deliveryCount: message.deliveryCount ?? 1, messageId: message.messageId }, error: log, log, warn: log } as unknown as InvocationContext;
