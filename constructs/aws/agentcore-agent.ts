@@ -51,13 +51,14 @@ export class AgentCoreAgent extends Construct implements iam.IGrantable {
     checkAgentCore(agent, props, access.environment);
     this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name} on AgentCore Runtime`, 'bedrock-agentcore.amazonaws.com');
     this.grantPrincipal = this.role;
+    const name = runtimeName(this, agent.name);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/bedrock-agentcore/${runtimeName(this, agent.name)}`,
+      logGroupName: `/aws/vendedlogs/bedrock-agentcore/${name}`,
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.runtime = new agentcore.Runtime(this, 'Runtime', {
-      runtimeName: runtimeName(this, agent.name),
+      runtimeName: name,
       description: `Agent ${agent.name}: ${agent.description}`.slice(0, 1200),
       agentRuntimeArtifact: agentcore.AgentRuntimeArtifact.fromCodeAsset({ path: runtimeBundleDir('aws'), runtime: agentcore.AgentCoreRuntime.NODE_22, entrypoint: [CONTAINER_ENTRY] }),
       executionRole: this.role,

@@ -36,7 +36,7 @@ export function placeAgent(scope: Construct, id: string, props: PlaceAgentProps)
   };
   switch (agent.placement) {
     case 'container':
-      return new AgentContainer(scope, id, { ...shared, ...(props.queue && { queue: props.queue }), ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }), ...(props.alarmAction && { alarmAction: props.alarmAction }), ...container });
+      return new AgentContainer(scope, id, { ...shared, ...(props.queue && { queue: props.queue }), ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }), ...(props.alarmAction && { alarmAction: props.alarmAction }), ...(props.logEncryptionKey && { logEncryptionKey: props.logEncryptionKey }), ...container });
     case 'agentcore':
       return new AgentCoreAgent(scope, id, { ...shared, ...agentcore });
     default:
