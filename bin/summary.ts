@@ -41,7 +41,26 @@ export interface AssemblySummary {
 }
 
 interface Template {
-  Resources: Record<string, { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }>;
+  Resources: Record<string, { Type: string; Properties?: Record<string, any> }>;
+}
+
+/**
+ * The environment an agent's host gets, wherever it runs: a Lambda function's variables (not a
+ * durable agent's starter, which carries its configuration too: the agent is counted once), a
+ * Fargate task's container, an AgentCore runtime's.
+ */
+function agentEnvironments(resource: Template['Resources'][string]): Record<string, unknown>[] {
+  const p = resource.Properties ?? {};
+  switch (resource.Type) {
+    case 'AWS::Lambda::Function':
+      return p.Environment?.Variables && p.Environment.Variables[RUNTIME_ENV.durableTarget] === undefined ? [p.Environment.Variables] : [];
+    case 'AWS::ECS::TaskDefinition':
+      return (p.ContainerDefinitions ?? []).map((c: { Environment?: { Name: string; Value: unknown }[] }) => Object.fromEntries((c.Environment ?? []).map((e) => [e.Name, e.Value])));
+    case 'AWS::BedrockAgentCore::Runtime':
+      return p.EnvironmentVariables ? [p.EnvironmentVariables] : [];
+    default:
+      return [];
+  }
 }
 
 export function summarizeAssembly(outdir: string): AssemblySummary {
@@ -53,9 +72,8 @@ export function summarizeAssembly(outdir: string): AssemblySummary {
     .map(([name, a]) => {
       const template = JSON.parse(readFileSync(join(outdir, a.properties!.templateFile!), 'utf8')) as Template;
       const agents = Object.values(template.Resources)
-        // A durable agent's starter carries its configuration too; the agent is counted once.
-        .filter((r) => r.Properties?.Environment?.Variables?.[RUNTIME_ENV.durableTarget] === undefined)
-        .map((r) => r.Properties?.Environment?.Variables?.[AGENT_CONFIG_ENV])
+        .flatMap(agentEnvironments)
+        .map((env) => env[AGENT_CONFIG_ENV])
         .filter((v): v is string => typeof v === 'string')
         .map(agentOf);
       return { name, resources: Object.keys(template.Resources).length, agents };

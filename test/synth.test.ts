@@ -26,7 +26,7 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
     assert.deepEqual(summary.stacks.map((s) => s.name).sort(), ['HybridAgents-dev', 'HybridAgents-prod', 'SupportAgent-dev', 'SupportAgent-prod', 'SupportTeam-dev', 'SupportTeam-prod']);
     assert.deepEqual(
       summary.stacks.map((s) => [s.name, s.agents.map((a) => a.name).sort()]).sort(),
-      [['HybridAgents-dev', ['intake']], ['HybridAgents-prod', ['intake']], ['SupportAgent-dev', ['support']], ['SupportAgent-prod', ['support']], ['SupportTeam-dev', ['billing', 'technical', 'triage']], ['SupportTeam-prod', ['billing', 'technical', 'triage']]],
+      [['HybridAgents-dev', ['intake', 'research']], ['HybridAgents-prod', ['intake', 'research']], ['SupportAgent-dev', ['support']], ['SupportAgent-prod', ['support']], ['SupportTeam-dev', ['billing', 'technical', 'triage']], ['SupportTeam-prod', ['billing', 'technical', 'triage']]],
     );
     assert.equal(summary.runtimeAssets.length, 1);
     assert.equal(summary.openFindings, 0);
