@@ -66,6 +66,8 @@ export class ContainerHost<M> {
   private readonly server: Server;
   private readonly inFlight = new Map<Promise<void>, string>();
   private readonly polling = new AbortController();
+  /** Settles when the host begins to stop: one listener for the host's life, however often the loop waits. */
+  private readonly stopping = new Promise<void>((resolve) => this.polling.signal.addEventListener('abort', () => resolve(), { once: true }));
   /** Aborted when the grace period ends: the runs still going stop and are handed back. */
   private readonly stopRuns = new AbortController();
   private draining = false;
@@ -131,7 +133,7 @@ export class ContainerHost<M> {
     while (!this.draining) {
       const room = this.concurrency - this.inFlight.size;
       if (room <= 0) {
-        await Promise.race([...this.inFlight.keys(), sleep(Infinity, this.polling.signal)]);
+        await Promise.race([...this.inFlight.keys(), this.stopping]);
         continue;
       }
       let messages: M[];
@@ -243,11 +245,13 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
+/** Waits `ms`, or less if `signal` aborts; the listener goes with the wait. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = ms === Infinity ? undefined : setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    const done = () => (clearTimeout(timer), signal.removeEventListener('abort', done), resolve());
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
 
