@@ -55,11 +55,13 @@ export const CONTAINER_ENTRY = 'container.mjs';
  * artifact for the function, the container and AgentCore), what its platform provides at run
  * time, and the files beside the code.
  */
-export const RUNTIMES: Record<RuntimeCloud, { readonly entry: string; readonly container: string; readonly external: readonly string[]; readonly extraFiles: readonly StagedFile[] }> = {
+export const RUNTIMES: Record<RuntimeCloud, { readonly entry: string; readonly container?: string; readonly external: readonly string[]; readonly extraFiles: readonly StagedFile[] }> = {
   aws: { entry: 'functions/aws/handler.ts', container: 'functions/container/aws-entry.mts', external: [], extraFiles: [] },
   azure: {
     entry: 'functions/azure/app.mts',
-    container: 'functions/container/azure-entry.mts',
+    // No container entry yet: no construct deploys Azure containers, and the Service Bus SDK it
+    // bundles would weigh on every Function App's package (functions/container/azure-entry.mts
+    // joins the bundle with AgentContainerApp).
     // The Functions worker provides this module to the library at run time.
     external: ['@azure/functions-core'],
     extraFiles: [
@@ -94,7 +96,7 @@ export function bundleFromSource(cloud: RuntimeCloud): StagedFile[] {
     throw new Error(`the ${cloud} runtime bundle is missing from this copy of serverless-agents (dist/runtime/${cloud}) and its sources are not here to build it: reinstall the package`);
   }
   const outdir = resolve('/runtime');
-  const { outputFiles } = esbuild().buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: { index: source, [CONTAINER_ENTRY.replace(/\.mjs$/, '')]: join(SOURCE_ROOT, container) }, outdir, write: false, external: [...external] });
+  const { outputFiles } = esbuild().buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: { index: source, ...(container && { [CONTAINER_ENTRY.replace(/\.mjs$/, '')]: join(SOURCE_ROOT, container) }) }, outdir, write: false, external: [...external] });
   return [...outputFiles.map((f) => ({ path: relative(outdir, f.path).split(sep).join('/'), content: Buffer.from(f.contents) })), ...extraFiles];
 }
 
