@@ -4,6 +4,7 @@ import { INVOCATION_KIND, type Invocation } from '../../contract/api/invocation'
 import { CONTAINER_ENV, RUNTIME_ENV } from '../../contract/config/settings';
 import { config, handler, runRecord } from '../aws/handler';
 import type { InvocationTarget, QueueSource, Settlement } from './host';
+import { containerSetting } from './start';
 
 /**
  * The container host's AWS side: the agent's Lambda entry points, driven from HTTP and from the
@@ -138,6 +139,6 @@ export function awsContainer(env: NodeJS.ProcessEnv = process.env): { readonly t
 /** The queue this container consumes, when its agent has one. */
 function awsQueue(env: NodeJS.ProcessEnv): SqsQueueSource | undefined {
   const url = env[RUNTIME_ENV.queueUrl];
-  const wait = env[CONTAINER_ENV.queueWaitSeconds];
-  return url ? new SqsQueueSource(url, { ...(wait && { waitSeconds: Number(wait) }) }) : undefined;
+  const wait = containerSetting(CONTAINER_ENV.queueWaitSeconds, env);
+  return url ? new SqsQueueSource(url, { ...(wait !== undefined && { waitSeconds: wait }) }) : undefined;
 }

@@ -6,6 +6,7 @@ import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { agentHandlers } from '../azure/handlers';
 import type { AzureRuntime } from '../azure/runtime';
 import type { QueueSource, Settlement } from './host';
+import { containerSetting } from './start';
 
 /**
  * The container host's Azure side: the agent's Service Bus queue, read with the container app's
@@ -95,7 +96,7 @@ export function azureQueue(config: AgentRuntimeConfig, getRuntime: () => Promise
   const clientId = env[ENV.identityClientId];
   const client = new ServiceBusClient(namespace, clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential());
   const maxDeliveries = Number(env[ENV.queueMaxDeliveries]) || undefined;
-  const wait = env[CONTAINER_ENV.queueWaitSeconds];
+  const wait = containerSetting(CONTAINER_ENV.queueWaitSeconds, env);
   return new ServiceBusQueueSource(
     {
       // The lock is renewed while the run goes on, for as long as a run may last.
@@ -104,6 +105,6 @@ export function azureQueue(config: AgentRuntimeConfig, getRuntime: () => Promise
     },
     config,
     getRuntime,
-    { ...(maxDeliveries && { maxDeliveries }), ...(wait && { waitSeconds: Number(wait) }) },
+    { ...(maxDeliveries && { maxDeliveries }), ...(wait !== undefined && { waitSeconds: wait }) },
   );
 }

@@ -8,6 +8,8 @@ import { ModelError, type ModelProvider, type ModelRequest } from '../../functio
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
 import { ServiceBusQueueSource, type ServiceBusQueue } from '../../functions/container/azure';
 import { ContainerHost } from '../../functions/container/host';
+import { containerSetting, startContainer } from '../../functions/container/start';
+import { CONTAINER_ENV } from '../../contract/config/settings';
 import { assembleRuntime } from '../../functions/entry/assemble';
 import { agentInput } from '../helpers';
 import { toResponse } from '../__fixtures__/scripted-provider';
@@ -108,5 +110,15 @@ describe('the container entry on Azure: Service Bus through the Function App\'s 
     assert.equal(bad.status, 'failed');
     assert.match(bad.error!, /the job's body is invalid/);
     assert.deepEqual(bus.sent, [], 'nothing handed back: neither run was interrupted');
+  });
+
+});
+
+describe('the container host\'s settings', () => {
+  it('refuses a container setting that is not a whole number, naming it, before it takes any work', async () => {
+    await assert.rejects(startContainer({}, { [CONTAINER_ENV.concurrency]: 'many' }), /AGENT_CONCURRENCY must be a whole number of at least 1; got "many"/);
+    await assert.rejects(startContainer({}, { [CONTAINER_ENV.concurrency]: '0' }), /AGENT_CONCURRENCY must be a whole number of at least 1; got "0"/);
+    assert.throws(() => containerSetting(CONTAINER_ENV.graceSeconds, { [CONTAINER_ENV.graceSeconds]: '2.5' }), /AGENT_SHUTDOWN_GRACE_SECONDS must be a whole number of at least 0; got "2.5"/);
+    assert.equal(containerSetting(CONTAINER_ENV.queueWaitSeconds, {}), undefined);
   });
 });
