@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { bundleFromSource, RUNTIMES, type RuntimeCloud } from '../constructs/bundle/runtime-bundle';
+import { bundleFromSource, RUNTIMES, type RuntimeBundle } from '../constructs/bundle/runtime-bundle';
 
 /**
  * Builds the package into dist/: the library as JavaScript with type declarations (tsc), and each
@@ -15,7 +15,7 @@ const started = Date.now();
 
 rmSync(dist, { recursive: true, force: true });
 execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
-for (const cloud of Object.keys(RUNTIMES) as RuntimeCloud[]) {
+for (const cloud of Object.keys(RUNTIMES) as RuntimeBundle[]) {
   for (const file of bundleFromSource(cloud)) {
     const target = join(dist, 'runtime', cloud, file.path);
     mkdirSync(dirname(target), { recursive: true });

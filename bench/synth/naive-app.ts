@@ -20,7 +20,7 @@ export function naiveApp(app: App, agents: AgentDefinition[]): Stack {
   for (const agent of agents) {
     const config = encodeAgentConfig({ definition: agent, route: [{ provider: 'bedrock', model: 'anthropic.claude-sonnet-4-5-20250929-v1:0' }] });
     const fn = new NodejsFunction(stack, `${agent.name}Fn`, {
-      entry: join(__dirname, '..', '..', RUNTIMES.aws.entry),
+      entry: join(__dirname, '..', '..', RUNTIMES.aws.entries.index!),
       depsLockFilePath: join(__dirname, '..', '..', 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_24_X,
       timeout: Duration.seconds(agent.limits.timeoutSeconds),

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { CONTAINER_ENTRY, runtimeBundleDir, RUNTIMES, type RuntimeCloud } from './runtime-bundle';
+import { CONTAINER_BUNDLE, CONTAINER_ENTRY, runtimeBundleDir, type RuntimeCloud } from './runtime-bundle';
 import { stageFiles, type StagedFile } from './staging';
 
 /**
@@ -50,8 +50,7 @@ export function containerContextDir(cloud: RuntimeCloud, baseImage: string = NOD
   const key = `${cloud}\0${baseImage}`;
   let dir = staged.get(key);
   if (!dir) {
-    if (!RUNTIMES[cloud].container) throw new Error(`the ${cloud} runtime bundle has no container entry yet: containers run on AWS in this version`);
-    const bundle = runtimeBundleDir(cloud);
+    const bundle = runtimeBundleDir(CONTAINER_BUNDLE[cloud]);
     const files: StagedFile[] = [...filesOf(bundle), { path: 'Dockerfile', content: containerDockerfile(baseImage) }, { path: '.dockerignore', content: DOCKERIGNORE }];
     dir = stageFiles(`container-${cloud}`, files);
     staged.set(key, dir);

@@ -47,21 +47,23 @@ const AZURE_HOST_JSON = {
   extensions: { serviceBus: { maxConcurrentCalls: 4, autoCompleteMessages: true } },
 };
 
-/** The container entry inside each cloud's bundle: `node container.mjs` in an image, AgentCore's entrypoint. */
+/** The container entry: `node container.mjs` in an image, AgentCore's entrypoint. */
 export const CONTAINER_ENTRY = 'container.mjs';
 
 /**
- * Each cloud's entry point, the container entry beside it (both share the bundle's chunks: one
- * artifact for the function, the container and AgentCore), what its platform provides at run
- * time, and the files beside the code.
+ * The bundles the package ships: each cloud's function runtime and the Azure container's. On AWS
+ * the container entry sits beside the function's and shares its chunks (one artifact for Lambda,
+ * Fargate and AgentCore); on Azure the container is a bundle of its own, so the Service Bus SDK it
+ * needs to read its queue does not weigh on every Function App's package (the Functions host reads
+ * the queue there).
  */
-export const RUNTIMES: Record<RuntimeCloud, { readonly entry: string; readonly container?: string; readonly external: readonly string[]; readonly extraFiles: readonly StagedFile[] }> = {
-  aws: { entry: 'functions/aws/handler.ts', container: 'functions/container/aws-entry.mts', external: [], extraFiles: [] },
+export type RuntimeBundle = RuntimeCloud | 'azure-container';
+
+/** Each bundle's entry points (file name without `.mjs`: source), what its platform provides at run time, and the files beside the code. */
+export const RUNTIMES: Record<RuntimeBundle, { readonly entries: Readonly<Record<string, string>>; readonly external: readonly string[]; readonly extraFiles: readonly StagedFile[] }> = {
+  aws: { entries: { index: 'functions/aws/handler.ts', container: 'functions/container/aws-entry.mts' }, external: [], extraFiles: [] },
   azure: {
-    entry: 'functions/azure/app.mts',
-    // No container entry yet: no construct deploys Azure containers, and the Service Bus SDK it
-    // bundles would weigh on every Function App's package (functions/container/azure-entry.mts
-    // joins the bundle with AgentContainerApp).
+    entries: { index: 'functions/azure/app.mts' },
     // The Functions worker provides this module to the library at run time.
     external: ['@azure/functions-core'],
     extraFiles: [
@@ -69,34 +71,44 @@ export const RUNTIMES: Record<RuntimeCloud, { readonly entry: string; readonly c
       { path: 'package.json', content: JSON.stringify({ name: 'serverless-agents-runtime', type: 'module', main: 'index.mjs' }, null, 2) },
     ],
   },
+  'azure-container': {
+    entries: { container: 'functions/container/azure-entry.mts' },
+    external: [],
+    extraFiles: [{ path: 'package.json', content: JSON.stringify({ name: 'serverless-agents-container', type: 'module', main: CONTAINER_ENTRY }, null, 2) }],
+  },
 };
 
-const built = new Map<RuntimeCloud, string>();
+/** The bundle a cloud's container image is built from. */
+export const CONTAINER_BUNDLE: Readonly<Record<RuntimeCloud, RuntimeBundle>> = { aws: 'aws', azure: 'azure-container' };
+
+const built = new Map<RuntimeBundle, string>();
 
 /**
- * The folder holding a cloud's runtime (`index.mjs`, its chunks, and for Azure `host.json` and
- * `package.json`): the one the package ships, or else built from the sources on first use.
+ * The folder holding a bundle (`index.mjs` or `container.mjs`, its chunks, and for Azure
+ * `host.json` and `package.json`): the one the package ships, or else built from the sources on
+ * first use.
  */
-export function runtimeBundleDir(cloud: RuntimeCloud): string {
+export function runtimeBundleDir(cloud: RuntimeBundle): string {
   let dir = built.get(cloud);
   if (!dir) {
     // Compiled, this module is dist/constructs/bundle/, beside dist/runtime/.
     const shipped = resolve(__dirname, '..', '..', 'runtime', cloud);
-    dir = existsSync(join(shipped, 'index.mjs')) ? shipped : stageFiles(`runtime-${cloud}`, bundleFromSource(cloud));
+    const first = `${Object.keys(RUNTIMES[cloud].entries)[0]}.mjs`;
+    dir = existsSync(join(shipped, first)) ? shipped : stageFiles(`runtime-${cloud}`, bundleFromSource(cloud));
     built.set(cloud, dir);
   }
   return dir;
 }
 
 /** Bundles a cloud's runtime from the sources with esbuild, as files for a folder. */
-export function bundleFromSource(cloud: RuntimeCloud): StagedFile[] {
-  const { entry, container, external, extraFiles } = RUNTIMES[cloud];
-  const source = join(SOURCE_ROOT, entry);
-  if (!existsSync(source)) {
+export function bundleFromSource(cloud: RuntimeBundle): StagedFile[] {
+  const { entries, external, extraFiles } = RUNTIMES[cloud];
+  const sources = Object.fromEntries(Object.entries(entries).map(([name, entry]) => [name, join(SOURCE_ROOT, entry)]));
+  if (!Object.values(sources).every((source) => existsSync(source))) {
     throw new Error(`the ${cloud} runtime bundle is missing from this copy of serverless-agents (dist/runtime/${cloud}) and its sources are not here to build it: reinstall the package`);
   }
   const outdir = resolve('/runtime');
-  const { outputFiles } = esbuild().buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: { index: source, ...(container && { [CONTAINER_ENTRY.replace(/\.mjs$/, '')]: join(SOURCE_ROOT, container) }) }, outdir, write: false, external: [...external] });
+  const { outputFiles } = esbuild().buildSync({ ...RUNTIME_BUNDLE_OPTIONS, entryPoints: sources, outdir, write: false, external: [...external] });
   return [...outputFiles.map((f) => ({ path: relative(outdir, f.path).split(sep).join('/'), content: Buffer.from(f.contents) })), ...extraFiles];
 }
 

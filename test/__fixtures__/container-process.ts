@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
 /** A container entry started as a plain Node process, as the image's CMD starts it. */
 export interface ContainerProcess {
@@ -15,9 +15,13 @@ export interface ContainerProcess {
 
 const ROOT = join(__dirname, '..', '..');
 
-/** Starts `entry` (a path from the repository root) with `env` only, on an ephemeral loopback port. */
+/**
+ * Starts `entry` with `env` only, on an ephemeral loopback port: a source path from the repository
+ * root (run with tsx), or an absolute path to a bundled `.mjs` (run with plain Node, as the image does).
+ */
 export async function startContainerProcess(entry: string, env: Record<string, string>): Promise<ContainerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+  const bundled = isAbsolute(entry) && entry.endsWith('.mjs');
+  const child: ChildProcess = spawn(process.execPath, bundled ? [entry] : ['--import', 'tsx', join(ROOT, entry)], {
     env: { PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -13,6 +13,10 @@ import { CONTAINER_ENV } from '../../contract/config/settings';
 import { assembleRuntime } from '../../functions/entry/assemble';
 import { agentInput } from '../helpers';
 import { toResponse } from '../__fixtures__/scripted-provider';
+import { join } from 'node:path';
+import { containerContextDir } from '../../constructs/bundle/container-image';
+import { AGENT_CONFIG_ENV, encodeAgentConfig } from '../../contract/config/runtime-config';
+import { startContainerProcess } from '../__fixtures__/container-process';
 
 /**
  * The container host's Azure side, in process: the queue handler the Function App runs, fed by the
@@ -120,5 +124,19 @@ describe('the container host\'s settings', () => {
     await assert.rejects(startContainer({}, { [CONTAINER_ENV.concurrency]: '0' }), /AGENT_CONCURRENCY must be a whole number of at least 1; got "0"/);
     assert.throws(() => containerSetting(CONTAINER_ENV.graceSeconds, { [CONTAINER_ENV.graceSeconds]: '2.5' }), /AGENT_SHUTDOWN_GRACE_SECONDS must be a whole number of at least 0; got "2.5"/);
     assert.equal(containerSetting(CONTAINER_ENV.queueWaitSeconds, {}), undefined);
+  });
+});
+
+describe('the Azure container bundle, started as the image starts it', () => {
+  it('loads without the Functions worker, answers /ping, serves no invocations (Azure calls reach functions), and stops on SIGTERM', async () => {
+    const entry = join(containerContextDir('azure'), 'container.mjs');
+    const config = encodeAgentConfig({ definition: defineAgent(agentInput({ placement: 'container', triggers: [{ type: 'queue' }] })), route: [{ provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'anthropic-api-key' }], prices: {} });
+    const container = await startContainerProcess(entry, { [AGENT_CONFIG_ENV]: config });
+    const ping = await fetch(`${container.url}/ping`);
+    assert.equal(ping.status, 200);
+    assert.equal(((await ping.json()) as { status: string }).status, 'Healthy');
+    const invoke = await fetch(`${container.url}/invocations`, { method: 'POST', body: JSON.stringify({ input: 'hello' }) });
+    assert.equal(invoke.status, 404);
+    assert.equal(await container.signal('SIGTERM'), 0);
   });
 });
