@@ -1,26 +1,18 @@
 import { Construct } from 'constructs';
-import { PLACEMENT_LIMITS } from '../../contract/placement/placement';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
-import { recordRetentionSeconds } from '../../contract/jobs/job-record';
-import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
-import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
+import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { INVOCATION_MAX_SECONDS } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
-import { parseToolPolicy, type ToolPolicyInput } from '../../contract/policy/tool-policy';
-import { skillProblems } from '../../contract/skills/catalog';
-import { eventGridFilter, type AzureAgentEvents } from './agent-events';
+import { AzureAgentAccess, azureAccessProblems, type AzureAgentAccessProps } from './agent-access';
 import type { AzureAgentQueue } from './agent-queue';
-import type { AzureAgentTeam } from './agent-team';
-import { AzureAuditStore } from './audit-store';
-import { afterRolePropagation, assignRole, globalName, privateStorageAccount, storageAccountName } from './defaults';
-import { LinuxFunctionApp, StorageContainer, StorageManagementPolicy, Token, UserAssignedIdentity, type MonitorScheduledQueryRulesAlertV2, type RoleAssignment, type ServicePlan, type StorageAccount, type TerraformResource } from './engine';
+import type { AzureAuditStore } from './audit-store';
+import { afterRolePropagation, assignRole, globalName } from './defaults';
+import { LinuxFunctionApp, Token, type MonitorScheduledQueryRulesAlertV2, type RoleAssignment, type ServicePlan, type StorageAccount, type StorageContainer, type TerraformResource, type UserAssignedIdentity } from './engine';
 import { acknowledgeHttpAuth, assignInvokeRole, httpAuthProblems, httpAuthSettings, type AgentRegistration, type AzureHttpAuth } from './http-auth';
-import type { AzureModelRouter } from './model-router';
 import { UNSAMPLED_RUN_METRICS_SETTINGS, type AzureObservability } from './observability';
 import type { AzureRuntimePackage } from './runtime-package';
 import { toNcrontab } from './schedule';
-import type { AzureSkillStore } from './skill-store';
 import { AzureSecureDefaults } from './secure-defaults';
 import { syncTriggers } from './trigger-sync';
 
@@ -28,30 +20,12 @@ export type { AzureHttpAuth } from './http-auth';
 
 const ENV = AZURE_RUNTIME_ENV;
 
-export interface AzureAgentFunctionProps {
+export interface AzureAgentFunctionProps extends AzureAgentAccessProps {
   readonly agent: AgentDefinition | AgentDefinitionInput;
-  readonly resourceGroupName: string;
-  readonly location: string;
   /** A Linux plan: Consumption (`Y1`), Elastic Premium (`EP1`-`EP3`) or Dedicated. */
   readonly plan: ServicePlan;
   readonly runtime: AzureRuntimePackage;
   readonly observability: AzureObservability;
-  /** Resolves the agent's model and holds its API keys. */
-  readonly router: AzureModelRouter;
-  /** @default none: the agent must list no skills */
-  readonly skills?: AzureSkillStore;
-  /** The agent's queue, for `job` and `queue` triggers. @default none */
-  readonly queue?: AzureAgentQueue;
-  /** Where the agent publishes events and `event` triggers listen. @default none */
-  readonly events?: AzureAgentEvents;
-  /**
-   * The team of agents this one delegates to, hands off to or takes tasks from: it joins the team,
-   * which wires it to the others as their definitions say.
-   * @default none: the agent neither sends nor takes tasks
-   */
-  readonly team?: AzureAgentTeam;
-  /** The tool policy of the agent's cohort. @default every tool the definition lists */
-  readonly toolPolicy?: ToolPolicyInput;
   /**
    * Who may call the agent's HTTP routes.
    * @default Entra ID, with an app registration created for the agent (the deploying identity
@@ -61,18 +35,6 @@ export interface AzureAgentFunctionProps {
   readonly auth?: AzureHttpAuth;
   /** The Function App name, unique in Azure. @default derived from the construct path */
   readonly name?: string;
-  /**
-   * Days a run's audit record is kept, during which no one can change or delete it.
-   * @default 400, a year and a quarter for year-over-year reviews
-   */
-  readonly auditRetentionDays?: number;
-  /**
-   * Locks the audit container's immutability policy: then not even a subscription owner can
-   * shorten it or delete a record before its time, and the audit account cannot be deleted while
-   * it holds one. Irreversible.
-   * @default false: the policy can be removed by whoever may manage the storage account
-   */
-  readonly lockAuditPolicy?: boolean;
   /**
    * Runs the agent may have going at once, to protect model quotas and downstream tools: caps the
    * app's instances (`appScaleLimit`) and each instance's concurrent Service Bus messages and, for
@@ -117,6 +79,8 @@ export class AzureAgentFunction extends Construct {
   /** The audience callers request an Entra ID token for, when Entra ID guards the routes. */
   readonly tokenAudience?: string;
   private readonly registration?: AgentRegistration;
+  /** Its identity, state, audit and roles, and the grants others get on them. */
+  readonly access: AzureAgentAccess;
   /** Every role its identity holds, which the app waits for: its own, then those its team grants. */
   private readonly roles: TerraformResource[];
 
@@ -124,40 +88,22 @@ export class AzureAgentFunction extends Construct {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);
     const agent = (this.definition = defineAgent(props.agent));
-    const team = props.team?.membership(agent);
     const { schedules, scale } = checkWiring(agent, props);
-    const route = props.router.route(agent);
-    const toolPolicy = parseToolPolicy(agent, props.toolPolicy);
-    const config: AgentRuntimeConfig = {
-      definition: agent,
-      route,
-      prices: props.router.prices(route),
-      ...(toolPolicy && { toolPolicy }),
-      ...(team?.callers.length && { callers: team.callers }),
-    };
     const location = { resourceGroupName: props.resourceGroupName, location: props.location };
     const name = props.name ?? globalName(this, 60);
 
-    this.identity = new UserAssignedIdentity(this, 'Identity', { name: `${name}-identity`, ...location });
+    const access = (this.access = new AzureAgentAccess(this, agent, props, name));
+    const team = access.membership;
+    this.identity = access.identity;
     const clientId = this.identity.clientId;
-
-    const state = stateAccount(this, location, team?.takesQueued ?? false, agent);
-    this.state = state.account;
-    this.jobs = state.jobs;
-    if (state.inbox) this.inbox = state.inbox;
+    this.state = access.state;
+    this.jobs = access.jobs;
+    if (access.inbox) this.inbox = access.inbox;
     if (props.queue) this.queue = props.queue;
-    this.audit = new AzureAuditStore(this, 'Audit', {
-      name: storageAccountName(this, 'audit'),
-      ...location,
-      retentionDays: props.auditRetentionDays ?? 400,
-      locked: props.lockAuditPolicy ?? false,
-    });
+    this.audit = access.audit;
 
     const settings: Record<string, string> = {
-      [AGENT_CONFIG_ENV]: encodeAgentConfig(config),
-      [ENV.identityClientId]: clientId,
-      [ENV.stateAccountUrl]: this.state.primaryBlobEndpoint,
-      [ENV.auditAccountUrl]: this.audit.account.primaryBlobEndpoint,
+      ...access.settings,
       WEBSITE_RUN_FROM_PACKAGE: props.runtime.url,
       WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: this.identity.id,
       AzureWebJobsStorage__credential: 'managedidentity',
@@ -167,17 +113,17 @@ export class AzureAgentFunction extends Construct {
       AzureFunctionsJobHost__functionTimeout: duration(invocationSeconds(agent, props.plan.skuNameInput === 'Y1') + AZURE_AFTER_RUN_SECONDS),
       // Service Bus locks a message for 5 minutes at most; the host renews it for as long as a run may take.
       AzureFunctionsJobHost__extensions__serviceBus__maxAutoLockRenewalDuration: duration(invocationSeconds(agent, props.plan.skuNameInput === 'Y1') + AZURE_AFTER_RUN_SECONDS),
-      ...props.router.settings(route),
+      ...props.router.settings(access.route),
     };
+    // Event Grid delivers its events to the app's own function, which knows the last delivery by this.
+    if (props.events && agent.triggers.some((t) => t.type === 'event')) settings[ENV.eventsMaxDeliveries] = String(props.events.maxDeliveryAttempts);
     if (scale) {
       settings.AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls = String(scale.runsPerInstance);
       // Job submissions and status reads share the cap; a caller over it gets a 429 to retry.
       if (agent.triggers.some((t) => t.type === 'api')) settings.AzureFunctionsJobHost__extensions__http__maxConcurrentRequests = String(scale.runsPerInstance);
     }
-    this.roles = this.grantRoles(agent, props, route, settings);
+    this.roles = [...this.hostRoles(agent, props), ...access.roles];
     schedules.forEach((expression, i) => (settings[ENV.schedule(i)] = expression));
-    // How it reaches the agents it sends tasks to, known once they are built.
-    if (team?.sends) settings[ENV.peers] = props.team!.peersSetting(agent.name);
     // The agents that may send it tasks call its task route.
     const servesHttp = agent.triggers.some((t) => t.type === 'api' || t.type === 'job') || !!team?.callers.length;
     const http = httpAuthSettings(this, agent.name, name, props.auth, servesHttp);
@@ -247,13 +193,12 @@ export class AzureAgentFunction extends Construct {
 
   /** Lets an identity read this agent's job records (to await a job it gave the agent), and nothing else of its state. */
   grantReadJobs(principalId: string, id: string): RoleAssignment {
-    return assignRole(this, `JobReader-${id}`, this.jobs.resourceManagerId, 'Storage Blob Data Reader', principalId);
+    return this.access.grantReadJobs(principalId, id);
   }
 
   /** Lets an identity leave task inputs in this agent's inbox, and nothing else of its state. */
   grantInbox(principalId: string, id: string): RoleAssignment {
-    if (!this.inbox) throw new AgentDefinitionError(this.definition.name, ['team: no agent of its team sends it jobs or hand-offs, so it has no inbox to write to']);
-    return assignRole(this, `InboxWriter-${id}`, this.inbox.resourceManagerId, 'Storage Blob Data Contributor', principalId);
+    return this.access.grantInbox(principalId, id);
   }
 
   /**
@@ -264,11 +209,10 @@ export class AzureAgentFunction extends Construct {
     this.roles.push(role);
   }
 
-  /** Every role the agent's identity holds, each on one resource, with the settings that name those resources. */
-  private grantRoles(agent: AgentDefinition, props: AzureAgentFunctionProps, route: ReturnType<AzureModelRouter['route']>, settings: Record<string, string>): TerraformResource[] {
+  /** The roles the Function App itself needs to run, beside those of the agent (AzureAgentAccess). */
+  private hostRoles(agent: AgentDefinition, props: AzureAgentFunctionProps): TerraformResource[] {
     const principalId = this.identity.principalId;
-    const clientId = this.identity.clientId;
-    const roles: TerraformResource[] = [
+    return [
       // The host's leases and keys, and job status.
       assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId),
       // The Durable Functions Storage backend keeps its task hub in the host's account: work
@@ -277,58 +221,9 @@ export class AzureAgentFunction extends Construct {
         ? [assignRole(this, 'TaskHubQueues', this.state.id, 'Storage Queue Data Contributor', principalId), assignRole(this, 'TaskHubTables', this.state.id, 'Storage Table Data Contributor', principalId)]
         : []),
       props.runtime.grantRead(principalId, agent.name),
-      this.audit.grantWrite(principalId, agent.name),
       assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principalId),
-      ...props.router.grantRead(route, principalId, agent.name),
     ];
-    if (props.skills && agent.skills.length) {
-      roles.push(props.skills.grantRead(principalId, agent.name));
-      settings[ENV.skillsAccountUrl] = props.skills.account.primaryBlobEndpoint;
-      settings[ENV.skillsContainer] = props.skills.container.name;
-    }
-    if (props.events) {
-      roles.push(props.events.grantPublish(principalId, agent.name));
-      settings[ENV.topicEndpoint] = props.events.topic.endpoint;
-      if (agent.triggers.some((t) => t.type === 'event')) settings[ENV.eventsMaxDeliveries] = String(props.events.maxDeliveryAttempts);
-    }
-    if (props.queue) {
-      roles.push(props.queue.grantReceive(principalId, agent.name));
-      // A job the API accepts is sent by the agent itself; a team's tasks come through Event Grid.
-      if (agent.triggers.some((t) => t.type === 'job')) roles.push(props.queue.grantSend(principalId, agent.name));
-      settings[ENV.queue] = props.queue.queue.name;
-      settings[ENV.queueMaxDeliveries] = String(props.queue.maxDeliveryCount);
-      settings[`${ENV.serviceBusConnection}__fullyQualifiedNamespace`] = `${props.queue.namespace.name}.servicebus.windows.net`;
-      settings[`${ENV.serviceBusConnection}__credential`] = 'managedidentity';
-      settings[`${ENV.serviceBusConnection}__clientId`] = clientId;
-    }
-    return roles;
   }
-}
-
-/**
- * The host's storage (leases, keys) and the agent's job status, reachable by the agent's identity
- * only; with `inbox`, the container the agents that send it tasks may write to as well, each by a
- * role on that container alone. Not versioned: the host and job status rewrite their blobs, and
- * every write would leave a version behind. Job records and inputs expire together.
- */
-function stateAccount(scope: Construct, location: { resourceGroupName: string; location: string }, inbox: boolean, agent: AgentDefinition): { account: StorageAccount; jobs: StorageContainer; inbox?: StorageContainer } {
-  const durable = agent.durable;
-  // Past the run limit of a durable agent too: a run waiting for a person still finds its records.
-  const retentionDays = Math.ceil(recordRetentionSeconds(agent) / 86_400);
-  const account = privateStorageAccount(scope, 'State', { name: storageAccountName(scope), ...location, versioned: false });
-  const container = (name: string) => new StorageContainer(scope, `State-${name}`, { name, storageAccountId: account.id, containerAccessType: 'private' });
-  const names: string[] = [AZURE_STATE_CONTAINERS.jobs, ...(inbox ? [AZURE_STATE_CONTAINERS.inbox] : [])];
-  const [jobs, inboxContainer] = names.map(container);
-  // What a durable run keeps by reference (results and conversations too large for its history).
-  if (durable) {
-    names.push(AZURE_STATE_CONTAINERS.durable);
-    container(AZURE_STATE_CONTAINERS.durable);
-  }
-  new StorageManagementPolicy(scope, 'StateRetention', {
-    storageAccountId: account.id,
-    rule: names.map((name) => ({ name: `expire-${name}`, enabled: true, filters: { blobTypes: ['blockBlob'], prefixMatch: [`${name}/`] }, actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: retentionDays } } })),
-  });
-  return { account, jobs: jobs!, ...(inboxContainer && { inbox: inboxContainer }) };
 }
 
 /**
@@ -347,9 +242,6 @@ const AZURE_HTTP_TIMEOUT_SECONDS = 230;
 const RUNS_PER_INSTANCE = 4;
 /** Instances a Linux Consumption or Elastic Premium app scales out to at most. */
 const MAX_INSTANCES = 100;
-/** Days Azure allows a time-based immutability policy to last. */
-const MAX_IMMUTABILITY_DAYS = 146_000;
-
 /** Instances and runs per instance whose product is as close to `maxConcurrency` as it can be without passing it. */
 function scaleWithin(maxConcurrency: number): { instances: number; runsPerInstance: number } {
   const instances = Math.min(MAX_INSTANCES, Math.ceil(maxConcurrency / RUNS_PER_INSTANCE));
@@ -361,27 +253,11 @@ function scaleWithin(maxConcurrency: number): { instances: number; runsPerInstan
  * and the field. Returns the schedules as NCRONTAB, and the scale that keeps within maxConcurrency.
  */
 function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { schedules: string[]; scale?: { instances: number; runsPerInstance: number } } {
-  const problems: string[] = [];
+  const problems = azureAccessProblems(agent, props, 'function');
   const schedules: string[] = [];
-  if (!PLACEMENT_LIMITS[agent.placement].clouds.includes('azure')) {
-    problems.push(
-      agent.placement === 'agentcore'
-        ? 'placement: "agentcore" is Amazon Bedrock AgentCore Runtime, on AWS only; Azure has no managed agent runtime that runs this one, so place the agent as a function'
-        : `placement: AzureAgentFunction deploys agents with placement: function; this one's is "${agent.placement}", which this version deploys on AWS only (AgentContainer): Azure Container Apps are not supported yet`,
-    );
-  }
   agent.triggers.forEach((t, i) => {
-    if ((t.type === 'job' || t.type === 'queue') && !props.queue) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AzureAgentQueue (pass queue)`);
-    if (t.type === 'event' && !props.events) problems.push(`triggers[${i}]: an "event" trigger needs AzureAgentEvents (pass events)`);
     if (t.type === 'api' && syncTimeoutSeconds(agent) > AZURE_HTTP_TIMEOUT_SECONDS) {
       problems.push(`triggers[${i}].timeoutSeconds: a synchronous run may take ${syncTimeoutSeconds(agent)} s, but Azure's front end ends HTTP requests at ${AZURE_HTTP_TIMEOUT_SECONDS} s whatever the function does; lower it and give longer work to a job`);
-    }
-    if (t.type === 'event') {
-      try {
-        eventGridFilter(t.pattern);
-      } catch (e) {
-        problems.push(`triggers[${i}].${(e as Error).message}`);
-      }
     }
     if (t.type === 'schedule') {
       try {
@@ -391,27 +267,14 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
       }
     }
   });
-  agent.tools.forEach((t, i) => {
-    if (t.kind === 'function') problems.push(`tools[${i}]: "${t.name}" is a function tool, which invokes AWS Lambda; on Azure make it an http or mcp tool`);
-  });
-  problems.push(...skillProblems(agent.skills, props.skills?.index, 'AzureSkillStore'));
   const consumption = props.plan.skuNameInput === 'Y1';
   if (consumption && !agent.durable && agent.limits.timeoutSeconds + AZURE_AFTER_RUN_SECONDS > CONSUMPTION_TIMEOUT_SECONDS) {
     problems.push(`limits.timeoutSeconds: ${agent.limits.timeoutSeconds} s is more than a Consumption plan allows (at most ${CONSUMPTION_TIMEOUT_SECONDS - AZURE_AFTER_RUN_SECONDS} s); use a Dedicated plan or a shorter limit`);
-  }
-  // Approvals are given through the job routes: a durable agent that asks for them takes jobs.
-  if (agent.tools.some((t) => t.approval) && !agent.triggers.some((t) => t.type === 'job')) {
-    problems.push(`tools[${agent.tools.findIndex((t) => t.approval)}].approval: approvals are given on the job's route (POST /agents/${agent.name}/jobs/{jobId}/approvals), so the agent needs a "job" trigger`);
   }
   if (props.auth) problems.push(...httpAuthProblems(props.auth));
   // The approver is who App Service authentication says called; without it, a header anyone can send.
   if (props.auth && props.auth.type !== 'entra-id' && agent.tools.some((t) => t.approval)) {
     problems.push(`auth: "${props.auth.type}" names no caller, and tools[${agent.tools.findIndex((t) => t.approval)}] needs an approver's identity: approvals need Entra ID (the default)`);
-  }
-  if (props.team) problems.push(...props.team.problems(agent, props));
-  const retention = props.auditRetentionDays;
-  if (retention !== undefined && !(Number.isInteger(retention) && retention >= 1 && retention <= MAX_IMMUTABILITY_DAYS)) {
-    problems.push(`auditRetentionDays: must be a whole number of days from 1 to ${MAX_IMMUTABILITY_DAYS}, as an immutability policy allows; got ${retention}`);
   }
   const max = props.maxConcurrency;
   const sku = props.plan.skuNameInput;

@@ -5,18 +5,39 @@ import type { AzurePeers } from '../../contract/config/settings';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import type { AzureAgentEvents } from './agent-events';
-import type { AzureAgentFunction, AzureAgentFunctionProps } from './agent-function';
-import { Lazy, type TerraformResource } from './engine';
+import type { AzureAgentAccess } from './agent-access';
+import type { AzureAgentQueue } from './agent-queue';
+import type { AzureHttpAuth } from './http-auth';
+import { Lazy, type StorageAccount, type TerraformResource, type UserAssignedIdentity } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureAgentTeamProps {
-  /** Every agent of the team: each is deployed by an AzureAgentFunction given this team. */
+  /** Every agent of the team: each is deployed by an AzureAgentFunction or AzureAgentContainer given this team. */
   readonly agents: readonly (AgentDefinition | AgentDefinitionInput)[];
   /** The topic the team's jobs and hand-offs travel on, to each target's Service Bus queue. */
   readonly events: AzureAgentEvents;
 }
 
-/** What one agent is to the rest of its team, known before its function is built. */
+/**
+ * An agent of a team as its host deploys it (AzureAgentFunction, AzureAgentContainer): what the
+ * team reads of it and the grants it asks of it to wire an edge.
+ */
+export interface AzureTeamMember {
+  readonly definition: AgentDefinition;
+  readonly identity: UserAssignedIdentity;
+  readonly state: StorageAccount;
+  readonly queue?: AzureAgentQueue;
+  /** Where the agents that call it send their tasks, for a host that takes calls. */
+  readonly taskUrl?: string;
+  readonly tokenAudience?: string;
+  /** What it is given on any host, and the grants on its state (its job records, its inbox). */
+  readonly access: Pick<AzureAgentAccess, 'grantReadJobs' | 'grantInbox'>;
+  grantInvoke(principalId: string, id: string): TerraformResource;
+  /** Makes the host start only once `role`, granted to its identity by the team, has taken effect. */
+  waitsFor(role: TerraformResource): void;
+}
+
+/** What one agent is to the rest of its team, known before its host is built. */
 export interface AzureTeamMembership {
   /** The agents that may send it tasks. */
   readonly callers: readonly string[];
@@ -29,7 +50,7 @@ export interface AzureTeamMembership {
 /**
  * Agents that delegate to and hand off to each other on Azure, wired as their definitions say and
  * no further. Its graph is checked as it is built (an edge to an agent the team lacks, a cycle of
- * calls), and each AzureAgentFunction given the team joins it; once both ends of an edge have
+ * calls), and each AzureAgentFunction or AzureAgentContainer given the team joins it; once both ends of an edge have
  * joined, in whichever order, the sender learns how to reach the target (its AGENT_PEERS setting)
  * and its identity is given exactly what the edge needs, on the target's resources alone:
  * - a call: the target's `Agent.Invoke` app role, for an Entra ID token to its task route;
@@ -45,7 +66,7 @@ export interface AzureTeamMembership {
 export class AzureAgentTeam extends Construct {
   readonly graph: AgentTeamGraph;
   readonly events: AzureAgentEvents;
-  private readonly members = new Map<string, AzureAgentFunction>();
+  private readonly members = new Map<string, AzureTeamMember>();
   private readonly peers = new Map<string, Record<string, AzurePeers[string]>>();
 
   constructor(scope: Construct, id: string, props: AzureAgentTeamProps) {
@@ -56,7 +77,7 @@ export class AzureAgentTeam extends Construct {
     this.node.addValidation({
       validate: () =>
         this.graph.names.flatMap((name, i) =>
-          this.members.has(name) ? [] : [`agent "${name}": agents[${i}]: is in team ${this.node.path}, but no AzureAgentFunction deploys it with the team (pass team); the agents that send it tasks would reach nothing`],
+          this.members.has(name) ? [] : [`agent "${name}": agents[${i}]: is in team ${this.node.path}, but no AzureAgentFunction or AzureAgentContainer deploys it with the team (pass team); the agents that send it tasks would reach nothing`],
         ),
     });
   }
@@ -81,7 +102,7 @@ export class AzureAgentTeam extends Construct {
    * a queue where tasks arrive, the team's topic where it sends them, Entra ID in front of a route
    * agents call.
    */
-  problems(agent: AgentDefinition, props: Pick<AzureAgentFunctionProps, 'queue' | 'events' | 'auth'>): string[] {
+  problems(agent: AgentDefinition, props: { readonly queue?: AzureAgentQueue; readonly events?: AzureAgentEvents; readonly auth?: AzureHttpAuth }): string[] {
     const problems: string[] = [];
     const into = this.graph.to(agent.name);
     const queued = into.filter((e) => e.kind !== 'call');
@@ -102,10 +123,10 @@ export class AzureAgentTeam extends Construct {
     return Lazy.stringValue({ produce: () => JSON.stringify(this.peers.get(agent) ?? {}) });
   }
 
-  /** Joins an agent's function to the team (AzureAgentFunction does, given `team`), and wires every edge whose other end has joined. */
-  join(member: AzureAgentFunction): void {
+  /** Joins an agent's host to the team (AzureAgentFunction and AzureAgentContainer do, given `team`), and wires every edge whose other end has joined. */
+  join(member: AzureTeamMember): void {
     const name = member.definition.name;
-    if (this.members.has(name)) throw new AgentDefinitionError(name, [`team: two AzureAgentFunctions deploy this agent of team ${this.node.path}`]);
+    if (this.members.has(name)) throw new AgentDefinitionError(name, [`team: two constructs deploy this agent of team ${this.node.path}`]);
     this.members.set(name, member);
     if (this.graph.receivesQueued(name)) this.deliverTasks(member);
     for (const other of this.members.keys()) {
@@ -115,7 +136,7 @@ export class AzureAgentTeam extends Construct {
   }
 
   /** One subscription from the team's topic to the target's queue, for the event types it receives. */
-  private deliverTasks(target: AzureAgentFunction): void {
+  private deliverTasks(target: AzureTeamMember): void {
     const name = target.definition.name;
     const types = [...new Set(this.graph.to(name).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, name)])))].sort();
     this.events.deliverToQueue(`tasks-${name}`, target.queue!, types);
@@ -130,13 +151,13 @@ export class AzureAgentTeam extends Construct {
     const principalId = sender.identity.principalId;
     const grants: TerraformResource[] = [];
     if (kinds.has('call')) grants.push(target.grantInvoke(principalId, from));
-    if (kinds.has('job')) grants.push(target.grantReadJobs(principalId, from));
-    if (kinds.has('job') || kinds.has('handoff')) grants.push(target.grantInbox(principalId, from));
+    if (kinds.has('job')) grants.push(target.access.grantReadJobs(principalId, from));
+    if (kinds.has('job') || kinds.has('handoff')) grants.push(target.access.grantInbox(principalId, from));
     for (const grant of grants) sender.waitsFor(grant);
     const peers = this.peers.get(from) ?? this.peers.set(from, {}).get(from)!;
     // Only a call names the target's app: a hand-off back the other way names just its storage, so
     // two agents that reach each other never make their apps depend on each other.
-    peers[to] = { ...(kinds.has('call') && { taskUrl: target.taskUrl, audience: target.tokenAudience! }), stateAccountUrl: target.state.primaryBlobEndpoint };
+    peers[to] = { ...(kinds.has('call') && { taskUrl: target.taskUrl!, audience: target.tokenAudience! }), stateAccountUrl: target.state.primaryBlobEndpoint };
   }
 }
 

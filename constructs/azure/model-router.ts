@@ -64,6 +64,15 @@ export class AzureModelRouter extends Construct {
     return Object.fromEntries(secretsOf(route).map((name) => [secretSetting(name), this.secrets.reference(name)]));
   }
 
+  /**
+   * The route's API keys for a host that reads Key Vault itself (a container app's secrets): the
+   * setting the runtime reads each key from, and the secret's versionless id, so a new value is
+   * picked up without a deploy.
+   */
+  keyVaultSecrets(route: readonly ModelTargetConfig[]): { readonly setting: string; readonly secretId: string }[] {
+    return secretsOf(route).map((name) => ({ setting: secretSetting(name), secretId: this.secrets.secret(name).versionlessId }));
+  }
+
   /** Lets `principalId` read the route's secrets, each on its own, and nothing else in the vault. */
   grantRead(route: readonly ModelTargetConfig[], principalId: string, id: string): RoleAssignment[] {
     return secretsOf(route).map((name) => this.secrets.grantRead(principalId, name, `${id}-${name}`));

@@ -322,8 +322,8 @@ describe('AzureAgentFunction bad input fails synth naming the agent and the fiel
 });
 
 describe('AzureAgentFunction placement', () => {
-  it('refuses agents placed elsewhere, naming the field: AgentCore is AWS only, containers are not deployed on Azure by this version', () => {
+  it('refuses agents placed elsewhere, naming the field: AgentCore is AWS only, a container agent is AzureAgentContainer\'s', () => {
     assert.throws(() => synth({ agent: agentInput({ placement: 'agentcore' }) }), /agent "helper": placement: "agentcore" is Amazon Bedrock AgentCore Runtime, on AWS only/);
-    assert.throws(() => synth({ agent: agentInput({ placement: 'container', triggers: [{ type: 'queue' }] }) }), /agent "helper": placement: AzureAgentFunction deploys agents with placement: function; this one's is "container"/);
+    assert.throws(() => synth({ agent: agentInput({ placement: 'container', triggers: [{ type: 'queue' }] }) }), /agent "helper": placement: AzureAgentFunction deploys agents with placement: function; this one's is "container" \(deploy it with AzureAgentContainer\)/);
   });
 });

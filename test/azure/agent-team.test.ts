@@ -238,7 +238,7 @@ describe('a team the Azure constructs cannot wire fails synth naming the agent a
   });
 
   it('an agent of the team that no function deploys', () => {
-    fails({ deploy: ['triage', 'billing'] }, /agent "technical": agents\[2\]: is in team team\/Team, but no AzureAgentFunction deploys it with the team/);
+    fails({ deploy: ['triage', 'billing'] }, /agent "technical": agents\[2\]: is in team team\/Team, but no AzureAgentFunction or AzureAgentContainer deploys it with the team/);
   });
 
   it('a sender that does not publish to the team\'s topic', () => {
