@@ -5,7 +5,7 @@
  * `@cdktn/provider-azurerm`, same class names and paths), is a change to this file alone.
  * Provider classes come by deep path: the package's barrel costs seconds and hundreds of MB to load.
  */
-import { TerraformDataSource, TerraformResource, TerraformStack, type ITerraformDependable, type TerraformResourceLifecycle } from 'cdktf';
+import { TerraformDataSource, TerraformResource, TerraformStack, type ITerraformDependable, type LocalExecProvisioner, type TerraformResourceLifecycle } from 'cdktf';
 import type { Construct } from 'constructs';
 
 export { App, Fn, Lazy, TerraformAsset, TerraformDataSource, TerraformOutput, TerraformResource, TerraformStack, Testing, Token, AssetType, type ITerraformDependable } from 'cdktf';
@@ -32,6 +32,10 @@ export { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-g
 export { StorageManagementPolicy } from '@cdktf/provider-azurerm/lib/storage-management-policy';
 export { StorageContainerImmutabilityPolicy } from '@cdktf/provider-azurerm/lib/storage-container-immutability-policy';
 export { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
+export { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
+export { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
+export { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
+export { ContainerApp } from '@cdktf/provider-azurerm/lib/container-app';
 
 /** A Terraform provider a stack requires, as `terraform.required_providers` names it. */
 export interface TerraformProviderSource {
@@ -55,6 +59,8 @@ export interface TerraformResourceOptions {
   readonly attributes: Readonly<Record<string, unknown>>;
   readonly dependsOn?: ITerraformDependable[];
   readonly lifecycle?: TerraformResourceLifecycle;
+  /** Commands Terraform runs on the deploying machine when it creates the resource (building an image). */
+  readonly provisioners?: LocalExecProvisioner[];
 }
 
 /** A resource of a type no CDK binding is installed for: its arguments go out as given. */
@@ -71,6 +77,7 @@ class UntypedResource extends TerraformResource {
       terraformResourceType: type,
       ...(options.dependsOn && { dependsOn: options.dependsOn }),
       ...(options.lifecycle && { lifecycle: options.lifecycle }),
+      ...(options.provisioners && { provisioners: options.provisioners }),
     });
   }
 

@@ -17,3 +17,6 @@ export * from './secrets';
 export { AzureSecureDefaults, AZURE_SECURE_DEFAULT_RULES, type AzureAcknowledgment } from './secure-defaults';
 export * from './skill-store';
 export { toNcrontab } from './schedule';
+export * from './agent-access';
+export * from './agent-container';
+export * from './container-environment';

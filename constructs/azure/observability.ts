@@ -20,6 +20,12 @@ export interface FailedRunAlertOptions {
    * @default no action group: the alert is visible in Azure Monitor only
    */
   readonly actionGroupId?: string;
+  /**
+   * The container app the agent runs in, whose console logs (in the workspace, through its
+   * environment's diagnostic setting) carry the metrics line instead of Application Insights.
+   * @default none: the agent is a Function App, whose host sends the line to Application Insights
+   */
+  readonly containerApp?: string;
 }
 
 /**
@@ -76,21 +82,27 @@ export class AzureObservability extends Construct {
       name: `${this.props.name}-${agent}-failed-runs`,
       resourceGroupName: this.props.resourceGroupName,
       location: this.props.location,
-      scopes: [this.insights.id],
+      scopes: [options.containerApp ? this.workspace.id : this.insights.id],
       description: `Runs of agent ${agent} ended without a valid answer`,
       severity: 2,
       evaluationFrequency: 'PT5M',
       windowDuration: 'PT5M',
-      criteria: [{ query: failedRunsQuery(agent), timeAggregationMethod: 'Total', metricMeasureColumn: 'failures', operator: 'GreaterThan', threshold: 0 }],
+      criteria: [{ query: failedRunsQuery(agent, options.containerApp), timeAggregationMethod: 'Total', metricMeasureColumn: 'failures', operator: 'GreaterThan', threshold: 0 }],
       ...(options.actionGroupId && { action: { actionGroups: [options.actionGroupId] } }),
     });
   }
 }
 
-/** Failed runs of one agent, from the metrics line the runtime writes after each run. */
-export function failedRunsQuery(agent: string): string {
+/**
+ * Failed runs of one agent, from the metrics line the runtime writes after each run: a trace in
+ * Application Insights from a Function App, a console line of `containerApp` from a container.
+ */
+export function failedRunsQuery(agent: string, containerApp?: string): string {
+  const source = containerApp
+    ? ['ContainerAppConsoleLogs', `| where ContainerAppName == ${JSON.stringify(containerApp)}`, '| extend message = Log, timestamp = TimeGenerated']
+    : ['traces'];
   return [
-    'traces',
+    ...source,
     `| where message has ${JSON.stringify(AZURE_RUN_METRICS_MESSAGE)}`,
     // The line is JSON; whatever the host puts before it is skipped.
     '| extend line = parse_json(substring(message, indexof(message, "{")))',

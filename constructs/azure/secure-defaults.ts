@@ -89,6 +89,33 @@ export const AZURE_SECURE_DEFAULT_RULES: readonly Rule[] = [
     check: (r) => (r.rbac_authorization_enabled !== true || r.purge_protection_enabled !== true ? 'lacks RBAC authorization or purge protection' : undefined),
   },
   {
+    id: 'AzureSecure-ContainerAppIngress',
+    types: ['azurerm_container_app'],
+    check: (r) => (r.ingress?.external_enabled === true || r.ingress?.allow_insecure_connections === true ? 'takes traffic from the internet, or over plain HTTP' : undefined),
+  },
+  {
+    id: 'AzureSecure-ContainerAppSecrets',
+    types: ['azurerm_container_app'],
+    check: (r) =>
+      (r.secret ?? []).some((s: Attributes) => s.value !== undefined) || (r.registry ?? []).some((g: Attributes) => g.password_secret_name !== undefined)
+        ? 'holds a secret value or registry password in its configuration, where anyone who can read the app sees it; use Key Vault references and identities'
+        : undefined,
+  },
+  {
+    id: 'AzureSecure-ScaleRuleKeys',
+    types: ['azurerm_container_app'],
+    check: (r) => {
+      // CPU and memory rules read the replicas themselves, with nothing to authenticate to.
+      const rules: Attributes[] = [...(r.template?.custom_scale_rule ?? []).filter((rule: Attributes) => !['cpu', 'memory'].includes(rule.custom_rule_type)), ...(r.template?.azure_queue_scale_rule ?? [])];
+      return rules.some((rule) => rule.authentication !== undefined || rule.identity === undefined) ? 'scales with a connection string (or nothing to authenticate with) instead of a managed identity' : undefined;
+    },
+  },
+  {
+    id: 'AzureSecure-RegistryAuth',
+    types: ['azurerm_container_registry'],
+    check: (r) => (r.admin_enabled !== false || r.anonymous_pull_enabled === true ? 'allows its admin user or anonymous pulls' : undefined),
+  },
+  {
     id: 'AzureSecure-BroadRoleScope',
     types: ['azurerm_role_assignment'],
     check: (r) =>

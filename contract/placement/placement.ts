@@ -48,14 +48,14 @@ export const PLACEMENT_LIMITS: Readonly<Record<Placement, PlacementLimits>> = {
     clouds: ['aws', 'azure'],
   },
   container: {
-    summary: 'long, memory-hungry or steady work taken from the agent queue by containers on ECS Fargate, scaled on queue depth down to zero',
+    summary: 'long, memory-hungry or steady work taken from the agent queue by containers on ECS Fargate or Azure Container Apps, scaled on queue depth down to zero',
     runSeconds: CONTAINER_RUN_MAX_SECONDS,
     requestLimit: 'none: a container agent takes its work from its queue, and answers no request from the API',
+    // On Azure, schedules are the Functions host's timers: AzureAgentContainer refuses them (see its docs).
     triggers: ['queue', 'schedule', 'event'],
     takesCalls: false,
     takesTasks: true,
-    // Azure Container Apps are not deployed yet (docs/toolchain.md has the decision on their scale rules).
-    clouds: ['aws'],
+    clouds: ['aws', 'azure'],
   },
   agentcore: {
     summary: 'sessions on Amazon Bedrock AgentCore Runtime, invoked with IAM-signed InvokeAgentRuntime requests',

@@ -1,6 +1,8 @@
 import type { Construct } from 'constructs';
 import { AzureAgentEvents } from '../../constructs/azure/agent-events';
+import { AzureAgentContainer, type AzureAgentContainerProps } from '../../constructs/azure/agent-container';
 import { AzureAgentFunction, type AzureAgentFunctionProps } from '../../constructs/azure/agent-function';
+import { AzureContainerEnvironment } from '../../constructs/azure/container-environment';
 import { AzureAgentQueue, AzureServiceBus } from '../../constructs/azure/agent-queue';
 import { ServicePlan, Testing } from '../../constructs/azure/engine';
 import { AzureModelRouter } from '../../constructs/azure/model-router';
@@ -56,6 +58,23 @@ export function azureAgent(scope: Construct, props: Partial<AzureAgentFunctionPr
     plan: new ServicePlan(scope, 'Plan', { name: 'agents-plan', ...LOCATION, osType: 'Linux', skuName: options.planSku ?? 'Y1' }),
     runtime: new AzureRuntimePackage(scope, 'Runtime', LOCATION),
     observability: new AzureObservability(scope, 'Observability', { name: 'agents', ...LOCATION }),
+    router: new AzureModelRouter(scope, 'Models', { models: AZURE_ROUTER, secrets }),
+    skills: new AzureSkillStore(scope, 'Skills', { path: SKILLS, ...LOCATION }),
+    queue: new AzureAgentQueue(scope, 'Queue', { bus, agent: 'helper', timeoutSeconds: 120 }),
+    events: new AzureAgentEvents(scope, 'Events', { name: 'agents-events', ...LOCATION }),
+    ...props,
+  });
+}
+
+/** An AzureAgentContainer on the same constructs as `azureAgent`, under the same ids, so their grants compare line by line. */
+export function azureContainerAgent(scope: Construct, props: Partial<AzureAgentContainerProps> & Pick<AzureAgentContainerProps, 'agent'>): AzureAgentContainer {
+  const secrets = new AzureSecrets(scope, 'Secrets', { name: 'agents-vault', ...LOCATION });
+  const bus = new AzureServiceBus(scope, 'Bus', { name: 'agents-bus', ...LOCATION });
+  const observability = new AzureObservability(scope, 'Observability', { name: 'agents', ...LOCATION });
+  return new AzureAgentContainer(scope, 'Agent', {
+    ...LOCATION,
+    environment: new AzureContainerEnvironment(scope, 'Containers', { name: 'agents-containers', ...LOCATION, observability }),
+    observability,
     router: new AzureModelRouter(scope, 'Models', { models: AZURE_ROUTER, secrets }),
     skills: new AzureSkillStore(scope, 'Skills', { path: SKILLS, ...LOCATION }),
     queue: new AzureAgentQueue(scope, 'Queue', { bus, agent: 'helper', timeoutSeconds: 120 }),
