@@ -5,12 +5,13 @@ import { z } from 'zod';
 import type { AzureHttpAuth } from '../constructs/azure/agent-function';
 import { App } from '../constructs/azure/engine';
 import { formatIssues } from '../contract/definition';
+import { AzureHybridStack } from '../stacks/hybrid/azure-hybrid-stack';
 import { AzureMultiAgentStack } from '../stacks/multi-agent/azure-multi-agent-stack';
 import { AzureSingleAgentStack } from '../stacks/single-agent/azure-single-agent-stack';
 import { AppConfigError, readAzureAppConfig } from './config';
 
 /**
- * The example app on Azure: the stage-1 stack and the stage-2 team once per environment in
+ * The example app on Azure: the stage-1 stack, the stage-2 team and the stage-3 hybrid once per environment in
  * cdktf.json, with the same agent definitions the AWS app deploys. `npx cdktf synth` runs it; `-c stage=dev` on a direct
  * run (or `stage` in CDKTF_CONTEXT_JSON) builds one environment.
  */
@@ -59,17 +60,19 @@ export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfCo
       ...(auth[stage] && { auth: auth[stage] }),
       tags: { 'serverless-agents-environment': stage },
     });
-    // The team is behind Entra ID in every environment, whatever httpAuth says: its agents call
-    // each other with Entra ID tokens. An environment's Entra ID tenant, if named, applies.
+    // The teams (stage 2 and 3) are behind Entra ID in every environment, whatever httpAuth says:
+    // their agents call each other with Entra ID tokens. An environment's Entra ID tenant, if named, applies.
     const entra = auth[stage]?.type === 'entra-id' ? auth[stage] : undefined;
-    new AzureMultiAgentStack(app, `multi-agent-${stage}`, {
+    const team = {
       location: env.location,
       ...(env.subscriptionId && { subscriptionId: env.subscriptionId }),
       models: config.models,
       toolPolicies: config.toolPolicies,
       ...(entra?.tenantId && { tenantId: entra.tenantId }),
       tags: { 'serverless-agents-environment': stage },
-    });
+    };
+    new AzureMultiAgentStack(app, `multi-agent-${stage}`, team);
+    new AzureHybridStack(app, `hybrid-agents-${stage}`, team);
   }
   return app;
 }

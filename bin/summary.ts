@@ -154,7 +154,11 @@ export function summarizeTerraform(outdir: string): TerraformSummary {
       if (!accepted.some((a) => a.rule === f.rule && a.path === f.path && a.reason.trim())) findings.push(`${name}: ${f.rule}: ${f.path} ${f.problem}`);
     }
     const all = (type: string) => Object.values(synthesized.resource[type] ?? {});
-    const agents = all('azurerm_linux_function_app').map((app) => agentOf((app.app_settings as Record<string, string>)[AGENT_CONFIG_ENV]!));
+    const containerConfig = (app: Record<string, any>) => (app.template.container[0].env as { name: string; value?: string }[]).find((e) => e.name === AGENT_CONFIG_ENV)!.value!;
+    const agents = [
+      ...all('azurerm_linux_function_app').map((app) => agentOf((app.app_settings as Record<string, string>)[AGENT_CONFIG_ENV]!)),
+      ...all('azurerm_container_app').map((app) => agentOf(containerConfig(app))),
+    ];
     for (const blob of all('azurerm_storage_blob')) {
       if (blob.content_type === 'application/zip') packages.set(blob.name, statSync(join(outdir, entry.workingDirectory, blob.source)).size);
     }

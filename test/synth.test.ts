@@ -75,7 +75,7 @@ describe('the Azure example app, synthesized by the pinned CDK for Terraform CLI
     const summary = summarizeTerraform(outdir);
     assert.deepEqual(
       summary.stacks.map((s) => [s.name, s.agents.map((a) => a.name).sort()]).sort(),
-      [['multi-agent-dev', ['billing', 'technical', 'triage']], ['multi-agent-prod', ['billing', 'technical', 'triage']], ['support-agent-dev', ['support']], ['support-agent-prod', ['support']]],
+      [['hybrid-agents-dev', ['intake', 'research']], ['hybrid-agents-prod', ['intake', 'research']], ['multi-agent-dev', ['billing', 'technical', 'triage']], ['multi-agent-prod', ['billing', 'technical', 'triage']], ['support-agent-dev', ['support']], ['support-agent-prod', ['support']]],
     );
     assert.equal(summary.runtimePackages.length, 1);
     assert.ok(summary.runtimePackages[0]!.bytes > 100_000);

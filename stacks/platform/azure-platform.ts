@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { AzureAgentEvents } from '../../constructs/azure/agent-events';
+import { AzureAgentContainer } from '../../constructs/azure/agent-container';
 import { AzureAgentFunction, type AzureHttpAuth } from '../../constructs/azure/agent-function';
 import { AzureAgentQueue, AzureServiceBus } from '../../constructs/azure/agent-queue';
 import type { AzureAgentTeam } from '../../constructs/azure/agent-team';
@@ -7,6 +8,7 @@ import { globalName, NAME_SEED_CONTEXT } from '../../constructs/azure/defaults';
 import { AzurermProvider, MonitorActionGroup, ResourceGroup, ServicePlan, TerraformOutput, type TerraformStack } from '../../constructs/azure/engine';
 import { AzureModelRouter } from '../../constructs/azure/model-router';
 import { AzureObservability } from '../../constructs/azure/observability';
+import { AzureContainerEnvironment } from '../../constructs/azure/container-environment';
 import { AzureRuntimePackage } from '../../constructs/azure/runtime-package';
 import { AzureSecrets } from '../../constructs/azure/secrets';
 import { AzureSkillStore } from '../../constructs/azure/skill-store';
@@ -83,5 +85,26 @@ export function azurePlatform(stack: TerraformStack, id: string, props: AzurePla
     }
     return fn;
   };
-  return { resourceGroup, router, skills, events, agent };
+  // One environment and image for every container agent, made only when one is placed there.
+  let containers: AzureContainerEnvironment | undefined;
+
+  /**
+   * One agent in a container app: its queue (where its work and its team's tasks arrive), its
+   * failed runs and dead letters alerting the action group, in the stack's container environment.
+   */
+  const container = (definition: AgentDefinition, options: { toolPolicy?: ToolPolicyInput; team?: AzureAgentTeam } = {}) =>
+    new AzureAgentContainer(stack, `Agent-${definition.name}`, {
+      agent: definition,
+      ...location,
+      environment: (containers ??= new AzureContainerEnvironment(stack, 'Containers', { name: `${id}-containers`, ...location, observability })),
+      observability,
+      router,
+      skills,
+      events,
+      queue: new AzureAgentQueue(stack, `Queue-${definition.name}`, { bus, agent: definition.name, timeoutSeconds: definition.limits.timeoutSeconds, actionGroupId: alerts.id }),
+      ...(options.toolPolicy && { toolPolicy: options.toolPolicy }),
+      ...(options.team && { team: options.team }),
+      actionGroupId: alerts.id,
+    });
+  return { resourceGroup, router, skills, events, agent, container };
 }

@@ -58,7 +58,7 @@ describe('AzureMultiAgentStack', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
     buildAzureApp(new App({ outdir, context: { ...cdktfContext(), stage: 'dev' } })).synth();
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
-    assert.deepEqual(Object.keys(manifest.stacks).sort(), ['multi-agent-dev', 'support-agent-dev']);
+    assert.deepEqual(Object.keys(manifest.stacks).sort(), ['hybrid-agents-dev', 'multi-agent-dev', 'support-agent-dev']);
     const dev = JSON.parse(readFileSync(join(outdir, manifest.stacks['multi-agent-dev']!.synthesizedStackPath), 'utf8')) as Synthesized;
     assert.equal(Object.values(dev.resource.azurerm_resource_group!)[0]!.location, 'westeurope');
     for (const app of Object.values(dev.resource.azurerm_linux_function_app!)) assert.equal(app.auth_settings_v2.require_authentication, true);

@@ -97,7 +97,7 @@ describe('AzureSingleAgentStack', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
     buildAzureApp(new App({ outdir, context: { ...cdktfContext(), stage: 'dev' } })).synth();
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
-    assert.deepEqual(Object.keys(manifest.stacks).sort(), ['multi-agent-dev', 'support-agent-dev']);
+    assert.deepEqual(Object.keys(manifest.stacks).sort(), ['hybrid-agents-dev', 'multi-agent-dev', 'support-agent-dev']);
     const stack = JSON.parse(readFileSync(join(outdir, manifest.stacks['support-agent-dev']!.synthesizedStackPath), 'utf8')) as { resource: Resources };
     assert.equal(Object.values(stack.resource.azurerm_resource_group!)[0]!.location, 'westeurope');
     assert.equal(Object.values(stack.resource.azurerm_linux_function_app!).length, 1);
