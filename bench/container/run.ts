@@ -91,9 +91,13 @@ async function main(): Promise<void> {
 
   const image = files(context);
   const asset = files(bundle);
+  // On Azure the container is a bundle of its own; the Function App's package is the other bundle.
+  const azureImage = files(containerContextDir('azure'));
+  const azurePackage = files(runtimeBundleDir('azure'));
   const result = {
     context: image,
     asset,
+    azure: { context: azureImage, package: azurePackage },
     startMs: { container: median(starts.container), lambda: median(starts.lambda) },
     jobMs: { container: median(jobs.container), lambda: median(jobs.lambda) },
   };
@@ -110,6 +114,7 @@ Starts: ${RUNS} of each after 2 warm-up; jobs: ${JOBS} of each after 5 warm-up, 
 | | baseline (function) | container | |
 |---|---:|---:|---|
 | shipped files | ${asset.count} files, ${(asset.bytes / 1024).toFixed(0)} KiB (the Lambda asset) | ${image.count} files, ${(image.bytes / 1024).toFixed(0)} KiB (the image's build context) | the same bundle plus a Dockerfile and .dockerignore |
+| shipped files, Azure | ${azurePackage.count} files, ${(azurePackage.bytes / 1024).toFixed(0)} KiB (the Function App package, unzipped) | ${azureImage.count} files, ${(azureImage.bytes / 1024).toFixed(0)} KiB (the image's build context) | the container's own bundle (with the Service Bus SDK), which the Function App package does not carry |
 | start | ${result.startMs.lambda.toFixed(0)} ms from starting Node to \`index.mjs\` imported | ${result.startMs.container.toFixed(0)} ms from \`node container.mjs\` to a \`/ping\` answer | both include starting Node |
 | one queued job | ${result.jobMs.lambda.toFixed(1)} ms (the handler given the SQS event) | ${result.jobMs.container.toFixed(1)} ms (message sent to message deleted) | ${(result.jobMs.container - result.jobMs.lambda).toFixed(1)} ms more: the container's receive and delete, which Lambda's event source does outside the function |
 
