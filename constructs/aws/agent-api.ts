@@ -15,7 +15,7 @@ import { DEFAULT_SYNC_TIMEOUT_SECONDS } from '../../contract/definition/sync-tim
 import { STATE_KEYS, STATE_TABLE } from '../../contract/state/table';
 import type { IAgentStateTable } from './agent-state-table';
 import { retainedLogGroup } from './defaults';
-import { acknowledge } from './nag';
+import { acknowledge, acknowledgeGrantedWildcards } from './nag';
 
 /** Who may call the API. Never anonymous unless asked for by name, with a reason. */
 export class AgentApiAuthorization {
@@ -146,12 +146,16 @@ export interface AgentApiProps {
    */
   readonly accessLogRetention?: logs.RetentionDays;
   /**
-   * Whether to create the account-level role API Gateway needs to write execution logs. Set false
-   * where the account already has one (it is one per account and region).
-   * @default true
+   * Whether to declare the account-level role API Gateway needs to write execution logs (one per
+   * account and region: `AWS::ApiGateway::Account`). Set false where another app declares it.
+   * @default true for the first AgentApi of the app in its account and region; the others leave it
+   * to that one, and their stacks deploy after its stack
    */
   readonly cloudWatchRole?: boolean;
 }
+
+/** The AgentApi of each app that declares the account's API Gateway logging role, by account and region. */
+const accountSettings = new WeakMap<IConstruct, Map<string, AgentApi>>();
 
 /** An agent another app deploys behind this API. */
 export interface RemoteAgent {
@@ -290,6 +294,8 @@ export class AgentApi extends AgentApiBase {
   private invocationsMethod?: apigw.Method;
   private jobResource?: apigw.Resource;
   private durableMethods?: { readonly approvals: apigw.Method; readonly cancel: apigw.Method };
+  /** Whether the role may invoke every function named with the prefix: the agents reached by name. */
+  private grantedByPrefix = false;
 
   constructor(scope: Construct, id: string, props: AgentApiProps = {}) {
     super(scope, id);
@@ -302,7 +308,7 @@ export class AgentApi extends AgentApiBase {
       if (value !== undefined && !Token.isUnresolved(value) && !(Number.isFinite(value) && value >= 0)) throw new Error(`AgentApi ${this.node.path}: ${name} must be 0 or more requests${name === 'rateLimit' ? ' per second' : ''}; got ${value}`);
     }
     this.accessLogs = retainedLogGroup(this, 'AccessLogs', props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR);
-    const cloudWatchRole = props.cloudWatchRole ?? true;
+    const cloudWatchRole = props.cloudWatchRole ?? this.declaresAccountSettings();
 
     this.restApi = new apigw.RestApi(this, 'Api', {
       description: `Agents behind ${this.node.path}`,
@@ -353,6 +359,26 @@ export class AgentApi extends AgentApiBase {
   /** The base URL of the deployed stage. */
   get url(): string {
     return this.restApi.url;
+  }
+
+  /**
+   * Whether this API is the app's first in its account and region, which declares the account's
+   * API Gateway logging role. Declared by several stacks, the singleton would be overwritten by
+   * each deploy and removed with whichever stack is deleted first. A later API's stages log through
+   * the first one's setting, so its stack deploys after the first one's.
+   */
+  private declaresAccountSettings(): boolean {
+    const stack = Stack.of(this);
+    const root = this.node.root;
+    const byEnv = accountSettings.get(root) ?? accountSettings.set(root, new Map()).get(root)!;
+    const key = `${Token.isUnresolved(stack.account) ? '(any account)' : stack.account}/${Token.isUnresolved(stack.region) ? '(any region)' : stack.region}`;
+    const first = byEnv.get(key);
+    if (!first) {
+      byEnv.set(key, this);
+      return true;
+    }
+    if (Stack.of(first) !== stack) stack.addDependency(Stack.of(first), 'its API logs through the account setting that stack declares');
+    return false;
   }
 
   get state(): IAgentStateTable | undefined {
@@ -427,9 +453,24 @@ export class AgentApi extends AgentApiBase {
     this.route('jobs', agent, functionName, functionArn);
   }
 
-  private route(route: ApiRoute, agent: string, functionName: string, functionArn = this.stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })): void {
+  private route(route: ApiRoute, agent: string, functionName: string, functionArn?: string): void {
     this.register(this.functions[route], agent, functionName);
-    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [functionArn] });
+    if (functionArn) {
+      iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [functionArn] });
+      return;
+    }
+    // Agents reached by name (in other stacks and apps) are all named `<prefix>...`, which is this
+    // API's alone in the account and region: one statement covers them, so the role stays the same
+    // size for 10 agents or 1000 (a statement per agent would outgrow IAM's policy limits).
+    if (this.grantedByPrefix) return;
+    this.grantedByPrefix = true;
+    const byPrefix = this.stack.formatArn({ service: 'lambda', resource: 'function', resourceName: `${this.agentNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    iam.Grant.addToPrincipal({ grantee: this.integrationRole, actions: ['lambda:InvokeFunction'], resourceArns: [byPrefix] });
+    acknowledgeGrantedWildcards(
+      this.integrationRole,
+      [byPrefix],
+      `The API reaches the agents of other stacks by name, each named with this API's prefix (${this.agentNamePrefix}), which no other API in the account and region uses; the template maps only the agents it serves, and an unknown name is answered 404 without invoking anything.`,
+    );
   }
 
   /** Creates the job routes, once: submitting through agents' functions, and reading status from `state`. */

@@ -184,4 +184,18 @@ describe('AgentApi', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'prod', MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 })] });
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
+
+  it('declares the account\'s logging role once per account and region in an app, the other APIs\' stacks deploying after', () => {
+    const app = new App();
+    const at = (id: string, region: string) => {
+      const stack = new Stack(app, id, { env: { account: '123456789012', region } });
+      new AgentApi(stack, 'Api', { agents: [{ name: 'support' }] });
+      return stack;
+    };
+    const [first, second, third, elsewhere] = [at('First', 'eu-west-1'), at('Second', 'eu-west-1'), at('Third', 'eu-west-1'), at('Elsewhere', 'us-east-1')];
+    assert.deepEqual([first, second, third, elsewhere].map((s) => Template.fromStack(s).findResources('AWS::ApiGateway::Account')).map((r) => Object.keys(r).length), [1, 0, 0, 1]);
+    assert.deepEqual(second.dependencies, [first]);
+    assert.deepEqual(third.dependencies, [first]);
+    assert.deepEqual(elsewhere.dependencies, []);
+  });
 });
