@@ -21,6 +21,7 @@ export type { JobAccepted, JobMessage, JobMessageAttributes, ScheduleMessage } f
 export type { Invocation } from './api/invocation';
 export { JOB_RETENTION_DAYS, type ChainLink, type ChildRun, type JobRecord, type JobStatus } from './jobs/job-record';
 export { AgentTeamGraph, type TeamEdge } from './chain/team';
+export { FLEET_LOCK_CONTEXT, FleetLockError, fleetPlacement, placeFleet, readFleetLock, type FleetLock, type FleetPlacement } from './fleet/lock';
 export { AGENTCORE_REQUEST_MAX_SECONDS, AGENTCORE_RUN_MAX_SECONDS, CONTAINER_RUN_MAX_SECONDS, maxRunSeconds, PLACEMENT_LIMITS, PLACEMENTS, type Placement, type PlacementLimits } from './placement/placement';
 export { taskEventType, TASK_MESSAGE_LIMIT, type AgentTask, type ChainEnvelope, type RefusalReason, type TaskKind, type TaskResult } from './chain/envelope';
 export type { RunStopReason, Usage, ValidationProblem, ValidationReport } from './runs/results';

@@ -18,3 +18,5 @@ export * from './dead-letter-queue';
 export * from './model-router';
 export * from './place-agent';
 export * from './skill-bucket';
+export * from './agent-fleet';
+export * from './stack-budget';

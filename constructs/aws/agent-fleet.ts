@@ -1,0 +1,154 @@
+import { Stack, type Environment, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
+import type { AgentDefinitionInput } from '../../contract/definition/schema';
+import { FLEET_LOCK_CONTEXT, fleetPlacement } from '../../contract/fleet/lock';
+import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
+import { AgentApi, type AgentApiAuthorization } from './agent-api';
+import { AgentBus } from './agent-bus';
+import { agentCluster } from './agent-container';
+import { AgentStateTable } from './agent-state-table';
+import { AuditBucket } from './audit-bucket';
+import { DeadLetterQueue } from './dead-letter-queue';
+import { ModelRouter, type ModelRouterProps } from './model-router';
+import { placeAgent, type PlacedAgent } from './place-agent';
+import { SkillBucket } from './skill-bucket';
+import { checkStackBudget, type StackBudget } from './stack-budget';
+
+export interface AgentFleetProps {
+  /** Every agent of the fleet; each is deployed where its definition's `placement` says. */
+  readonly agents: readonly (AgentDefinition | AgentDefinitionInput)[];
+  /** Model aliases and their targets, shared by the fleet. */
+  readonly models: ModelRouterProps;
+  /** The folder of the fleet's skills. */
+  readonly skillsPath: string;
+  /**
+   * The placement file the team commits (`fleet.lock.json`): which shard holds each agent. Synth
+   * fails when agents were added or removed since it was written, until it runs once with
+   * `-c serverless-agents:fleet-lock=update`.
+   */
+  readonly lockFile: string;
+  /**
+   * Agents per shard stack. About seven resources and 10 KB of template per plain agent keep 50
+   * well inside the stack budget; agents with queues and schedules take more.
+   * @default 50
+   */
+  readonly agentsPerShard?: number;
+  /** The account and region of every stack. @default the CLI's */
+  readonly env?: Environment;
+  /** Tool policies by cohort. @default every tool each definition lists */
+  readonly toolPolicies?: Readonly<Record<string, ToolPolicyInput>>;
+  /** Who may call the API. @default AgentApiAuthorization.iam() */
+  readonly authorization?: AgentApiAuthorization;
+  /**
+   * The start of every agent function's name, which the API reaches them by: unique in the
+   * account and region, at most 23 characters.
+   * @default derived from the fleet's path
+   */
+  readonly agentNamePrefix?: string;
+  /** What each stack may hold. @default DEFAULT_STACK_BUDGET */
+  readonly budget?: StackBudget;
+  /** Tags and other props every stack of the fleet gets. */
+  readonly stackProps?: Omit<StackProps, 'env'>;
+}
+
+/**
+ * Hundreds of agents in one app, laid out in stacks that stay within CloudFormation's limits:
+ * - `Platform`: the shared, stateful parts (bus, state table, audit bucket, skill bucket, dead
+ *   letters, alarm topic), which agents never move in or out of;
+ * - `Edge`: the API (and with it the account's API Gateway logging role, once), which reaches every
+ *   agent by name, so it depends on no shard and its integration role holds one statement for all;
+ * - `Agents-NN`: the agents, stateless shards of at most `agentsPerShard`, placed by the committed
+ *   lock file so adding an agent never moves another.
+ * References flow one way (shards and edge to the platform), so there is no dependency cycle and a
+ * change to one agent deploys one shard. Every stack is checked against its budget at synth.
+ */
+export class AgentFleet extends Construct {
+  readonly platform: Stack;
+  readonly edge: Stack;
+  readonly shards: Stack[] = [];
+  readonly api: AgentApi;
+  readonly bus: AgentBus;
+  readonly state: AgentStateTable;
+  readonly audit: AuditBucket;
+  readonly skills: SkillBucket;
+  readonly deadLetters: DeadLetterQueue;
+  readonly router: ModelRouter;
+  /** Each agent's construct, by name. */
+  readonly agents = new Map<string, PlacedAgent>();
+  /** Agent names per shard, as the lock file places them. */
+  readonly placement: readonly (readonly string[])[];
+
+  constructor(scope: Construct, id: string, props: AgentFleetProps) {
+    super(scope, id);
+    const definitions = props.agents.map((a) => defineAgent(a));
+    for (const agent of definitions) refuseTeamEdges(agent);
+    const perShard = props.agentsPerShard ?? 50;
+    const update = this.node.tryGetContext(FLEET_LOCK_CONTEXT) === 'update';
+    this.placement = fleetPlacement(props.lockFile, definitions.map((a) => a.name), perShard, update).shards;
+    const stackProps = { ...props.stackProps, ...(props.env && { env: props.env }) };
+    const remedy = (what: string) => `${what} (agentsPerShard is ${perShard})`;
+
+    this.platform = new Stack(this, 'Platform', { ...stackProps, stackName: `${id}-Platform`, description: `Shared parts of agent fleet ${this.node.path}: bus, state, audit, skills, dead letters` });
+    const alarmAction = new cloudwatchActions.SnsAction(new sns.Topic(this.platform, 'Alarms', { displayName: `Agent fleet ${id} alarms`, enforceSSL: true }));
+    this.skills = new SkillBucket(this.platform, 'Skills', { path: props.skillsPath });
+    this.router = new ModelRouter(this.platform, 'Models', props.models);
+    this.bus = new AgentBus(this.platform, 'Bus', { alarmAction });
+    this.state = new AgentStateTable(this.platform, 'State');
+    this.audit = new AuditBucket(this.platform, 'Audit');
+    this.deadLetters = new DeadLetterQueue(this.platform, 'DeadLetters', { description: `Agent jobs of fleet ${id} that failed every delivery`, alarmAction });
+    checkStackBudget(this.platform, props.budget, 'the platform holds shared parts only; report this');
+
+    this.edge = new Stack(this, 'Edge', { ...stackProps, stackName: `${id}-Edge`, description: `The API of agent fleet ${this.node.path}` });
+    this.api = new AgentApi(this.edge, 'Api', {
+      state: this.state,
+      ...(props.authorization && { authorization: props.authorization }),
+      ...(props.agentNamePrefix && { agentNamePrefix: props.agentNamePrefix }),
+    });
+    checkStackBudget(this.edge, props.budget, 'the API stack grows only with its routes; report this');
+
+    const byName = new Map(definitions.map((a) => [a.name, a]));
+    this.placement.forEach((names, i) => {
+      const shardId = `Agents-${String(i + 1).padStart(2, '0')}`;
+      const shard = new Stack(this, shardId, { ...stackProps, stackName: `${id}-${shardId}`, description: `Agents ${names[0] ?? '(none)'}..${names.at(-1) ?? ''} of fleet ${this.node.path}` });
+      this.shards.push(shard);
+      checkStackBudget(shard, props.budget, remedy(`give the fleet a smaller agentsPerShard for new shards, or move some of this shard's agents to a new shard in ${props.lockFile} (moving an agent replaces its function and queue: see docs/operations.md)`));
+      let cluster: ecs.Cluster | undefined;
+      for (const name of names) {
+        const agent = byName.get(name)!;
+        this.agents.set(
+          name,
+          placeAgent(shard, `Agent-${name}`, {
+            agent,
+            router: this.router,
+            skills: this.skills,
+            api: this.api,
+            state: this.state,
+            bus: this.bus,
+            audit: this.audit,
+            deadLetterQueue: this.deadLetters,
+            alarmAction,
+            ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
+            ...(agent.placement === 'container' && { container: { cluster: (cluster ??= agentCluster(shard, 'Containers')) } }),
+          }),
+        );
+      }
+    });
+  }
+}
+
+/**
+ * Agents that call or hand off to each other wire both ends together (grants on each other's
+ * resources, rules on the bus into the target's queue); across shards that would make stacks
+ * depend on each other both ways.
+ */
+function refuseTeamEdges(agent: AgentDefinition): void {
+  const problems = [
+    ...agent.tools.flatMap((t, i) => (t.kind === 'agent' ? [`tools[${i}]: "${t.name}" calls agent "${t.agent}"; an AgentFleet deploys agents that work alone: deploy a team with AgentTeam in a stack of its own`] : [])),
+    ...agent.handoffs.map((h, i) => `handoffs[${i}]: a hand-off to "${h.agent}" needs an AgentTeam; an AgentFleet deploys agents that work alone: deploy a team in a stack of its own`),
+  ];
+  if (problems.length) throw new AgentDefinitionError(agent.name, problems);
+}
