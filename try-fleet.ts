@@ -1,0 +1,15 @@
+import { App } from 'aws-cdk-lib';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentFleet } from './constructs/aws';
+import { fleetAgents } from './stacks/fleet/fleet-agents';
+import { ROUTER, SKILLS } from './test/helpers';
+const n = Number(process.argv[2] ?? 12);
+const dir = mkdtempSync(join(tmpdir(), 'fleet-'));
+const app = new App({ context: { 'serverless-agents:fleet-lock': 'update' } });
+const t0 = Date.now();
+new AgentFleet(app, 'Fleet', { agents: fleetAgents(n), models: ROUTER, skillsPath: SKILLS, lockFile: join(dir, 'fleet.lock.json'), env: { account: '123456789012', region: 'eu-west-1' } });
+const asm = app.synth();
+for (const st of asm.stacks) console.log(st.stackName, Object.keys(st.template.Resources).length, JSON.stringify(st.template).length, st.dependencies.map((d) => d.id).filter((d) => !d.endsWith('.assets')));
+console.log('ms', Date.now() - t0, 'rss MB', Math.round(process.memoryUsage().rss / 1e6));
