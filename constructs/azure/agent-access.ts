@@ -14,6 +14,7 @@ import { assignRole, privateStorageAccount, storageAccountName } from './default
 import { StorageContainer, StorageManagementPolicy, UserAssignedIdentity, type RoleAssignment, type StorageAccount, type TerraformResource } from './engine';
 import type { AzureHttpAuth } from './http-auth';
 import type { AzureModelRouter } from './model-router';
+import { checkAzureQuotas } from './quotas';
 import type { AzureSkillStore } from './skill-store';
 
 const ENV = AZURE_RUNTIME_ENV;
@@ -129,6 +130,7 @@ export class AzureAgentAccess {
     props: AzureAgentAccessProps,
     name: string,
   ) {
+    checkAzureQuotas(scope);
     const team = props.team?.membership(agent);
     if (team) this.membership = team;
     const route = (this.route = props.router.route(agent));

@@ -13,6 +13,7 @@ import { acknowledgeHttpAuth, assignInvokeRole, httpAuthProblems, httpAuthSettin
 import { UNSAMPLED_RUN_METRICS_SETTINGS, type AzureObservability } from './observability';
 import type { AzureRuntimePackage } from './runtime-package';
 import { toNcrontab } from './schedule';
+import { recordPlan } from './quotas';
 import { AzureSecureDefaults } from './secure-defaults';
 import { syncTriggers } from './trigger-sync';
 
@@ -164,6 +165,7 @@ export class AzureAgentFunction extends Construct {
       ...(http.authSettingsV2 && { authSettingsV2: http.authSettingsV2 }),
     });
     acknowledgeHttpAuth(this.app, props.auth);
+    recordPlan(this.app, props.plan);
 
     this.triggerSync = syncTriggers(this, this.app, props.runtime.url);
     agent.triggers.forEach((t, i) => {

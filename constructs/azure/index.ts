@@ -20,3 +20,4 @@ export { toNcrontab } from './schedule';
 export * from './agent-access';
 export * from './agent-container';
 export * from './container-environment';
+export { AZURE_QUOTAS, azureQuotaProblems, checkAzureQuotas, type AzureQuota } from './quotas';
