@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import type { Construct } from 'constructs';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
@@ -166,34 +167,35 @@ export class AzureAgentAccess {
   }
 
   /** Lets an identity read this agent's job records (to await a job it gave the agent), and nothing else of its state. */
-  grantReadJobs(principalId: string, id: string): RoleAssignment {
-    return assignRole(this.scope, `JobReader-${id}`, this.jobs.resourceManagerId, 'Storage Blob Data Reader', principalId);
+  grantReadJobs(principal: AzurePrincipal, id: string): RoleAssignment {
+    return assignRole(this.scope, `JobReader-${id}`, this.jobs.resourceManagerId, 'Storage Blob Data Reader', principal);
   }
 
   /** Lets an identity leave task inputs in this agent's inbox, and nothing else of its state. */
-  grantInbox(principalId: string, id: string): RoleAssignment {
+  grantInbox(principal: AzurePrincipal, id: string): RoleAssignment {
     if (!this.inbox) throw new AgentDefinitionError(this.agent.name, ['team: no agent of its team sends it jobs or hand-offs, so it has no inbox to write to']);
-    return assignRole(this.scope, `InboxWriter-${id}`, this.inbox.resourceManagerId, 'Storage Blob Data Contributor', principalId);
+    return assignRole(this.scope, `InboxWriter-${id}`, this.inbox.resourceManagerId, 'Storage Blob Data Contributor', principal);
   }
 
   /** Every role the definition needs, each on one resource, with the settings that name those resources. */
   private grantRoles(props: AzureAgentAccessProps): TerraformResource[] {
     const { agent, settings } = this;
-    const principalId = this.identity.principalId;
-    const roles: TerraformResource[] = [this.audit.grantWrite(principalId, agent.name), ...props.router.grantRead(this.route, principalId, agent.name)];
+    // The identity itself: an assignment on a resource of another stack is declared in its stack.
+    const principal = this.identity;
+    const roles: TerraformResource[] = [this.audit.grantWrite(principal, agent.name), ...props.router.grantRead(this.route, principal, agent.name)];
     if (props.skills && agent.skills.length) {
-      roles.push(props.skills.grantRead(principalId, agent.name));
+      roles.push(props.skills.grantRead(principal, agent.name));
       settings[ENV.skillsAccountUrl] = props.skills.account.primaryBlobEndpoint;
       settings[ENV.skillsContainer] = props.skills.container.name;
     }
     if (props.events) {
-      roles.push(props.events.grantPublish(principalId, agent.name));
+      roles.push(props.events.grantPublish(principal, agent.name));
       settings[ENV.topicEndpoint] = props.events.topic.endpoint;
     }
     if (props.queue) {
-      roles.push(props.queue.grantReceive(principalId, agent.name));
+      roles.push(props.queue.grantReceive(principal, agent.name));
       // A job the API accepts is sent by the agent itself; a team's tasks come through Event Grid.
-      if (agent.triggers.some((t) => t.type === 'job')) roles.push(props.queue.grantSend(principalId, agent.name));
+      if (agent.triggers.some((t) => t.type === 'job')) roles.push(props.queue.grantSend(principal, agent.name));
       settings[ENV.queue] = props.queue.queue.name;
       settings[ENV.queueMaxDeliveries] = String(props.queue.maxDeliveryCount);
       settings[`${ENV.serviceBusConnection}__fullyQualifiedNamespace`] = `${props.queue.namespace.name}.servicebus.windows.net`;

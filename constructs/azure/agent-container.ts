@@ -104,14 +104,14 @@ export class AzureAgentContainer extends Construct {
     this.queue = props.queue;
     this.audit = access.audit;
     this.scaleIdentity = new UserAssignedIdentity(this, 'ScaleIdentity', { name: `${name}-scaler`, ...location });
-    const scaleReader = assignRole(this, 'ScaleReader', props.queue.queue.id, 'Azure Service Bus Data Owner', this.scaleIdentity.principalId);
+    const scaleReader = assignRole(this, 'ScaleReader', props.queue.queue.id, 'Azure Service Bus Data Owner', this.scaleIdentity);
 
     // The agent's roles, and what the container itself needs: its job records and inbox (a
     // Function App's host needs Owner on the account for its leases; a container does not), and
     // the image.
     this.roles = [
-      assignRole(this, 'StateWriter', this.state.id, 'Storage Blob Data Contributor', this.identity.principalId),
-      props.environment.grantPull(this.identity.principalId, agent.name),
+      assignRole(this, 'StateWriter', this.state.id, 'Storage Blob Data Contributor', this.identity),
+      props.environment.grantPull(this.identity, agent.name),
       ...access.roles,
     ];
     const keys = props.router.keyVaultSecrets(access.route);
@@ -153,6 +153,10 @@ export class AzureAgentContainer extends Construct {
     });
     keylessScaleRule(this.app, this.scaleIdentity.id);
 
+    // Events reach a container agent through its queue, which its replicas read.
+    agent.triggers.forEach((t, i) => {
+      if (t.type === 'event') props.events!.deliverMatchingToQueue(`${agent.name}-event-${i}`, props.queue, t.pattern);
+    });
     this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { containerApp: name, ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
     props.team?.join(this);
   }

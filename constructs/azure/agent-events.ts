@@ -1,9 +1,10 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import type { AgentTrigger } from '../../contract/definition/schema';
 import { subjectPrefix } from '../../contract/events/agent-events';
 import type { AzureAgentQueue } from './agent-queue';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
-import { EventgridEventSubscription, EventgridTopic, type ITerraformDependable, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
+import { EventgridEventSubscription, EventgridTopic, TerraformStack, type ITerraformDependable, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureAgentEventsProps {
@@ -66,8 +67,8 @@ export class AzureAgentEvents extends Construct {
   }
 
   /** Lets an identity publish events to this topic only. */
-  grantPublish(principalId: string, id: string): RoleAssignment {
-    return assignRole(this, `Publisher-${id}`, this.topic.id, 'EventGrid Data Sender', principalId);
+  grantPublish(principal: AzurePrincipal, id: string): RoleAssignment {
+    return assignRole(this, `Publisher-${id}`, this.topic.id, 'EventGrid Data Sender', principal);
   }
 
   /**
@@ -77,8 +78,11 @@ export class AzureAgentEvents extends Construct {
    * ("Destination endpoint not found"), so pass what registers it (AzureAgentFunction's trigger
    * sync) as `after`.
    */
-  subscribe(id: string, functionAppId: string, functionName: string, pattern: EventPattern, after: readonly ITerraformDependable[] = []): EventgridEventSubscription {
-    return new EventgridEventSubscription(this, id, {
+  subscribe(id: string, functionAppId: string, functionName: string, pattern: EventPattern, after: readonly ITerraformDependable[] = [], owner?: Construct): EventgridEventSubscription {
+    // Declared beside the app when it is in another stack than the topic, so the topic's stack
+    // never refers to the agents' stacks.
+    const scope = owner && TerraformStack.of(owner) !== TerraformStack.of(this) ? owner : this;
+    return new EventgridEventSubscription(scope, scope === this ? id : `Subscription-${id}`, {
       ...(after.length && { dependsOn: [...after] }),
       name: id.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
       scope: this.topic.id,
@@ -99,15 +103,33 @@ export class AzureAgentEvents extends Construct {
    */
   deliverToQueue(id: string, queue: AzureAgentQueue, eventTypes: readonly string[]): EventgridEventSubscription {
     if (!eventTypes.length) throw new Error(`AzureAgentEvents ${this.node.path}: subscription ${id} must name the event types it delivers`);
-    const sender = queue.grantSend(this.deliveryIdentity.principalId, 'EventDelivery');
-    return new EventgridEventSubscription(this, id, {
+    return this.queueSubscription(id, queue, { includedEventTypes: [...eventTypes] });
+  }
+
+  /**
+   * Delivers the events matching an agent's `event` trigger to its Service Bus queue, for an agent
+   * that takes its work there (a container agent), with the same retries and dead-lettering.
+   */
+  deliverMatchingToQueue(id: string, queue: AzureAgentQueue, pattern: EventPattern): EventgridEventSubscription {
+    return this.queueSubscription(id, queue, eventGridFilter(pattern));
+  }
+
+  /**
+   * A subscription delivering to `queue` as the topic's delivery identity, which may send to that
+   * queue (one role, however many subscriptions feed it) and no other. Declared beside the queue
+   * when it is in another stack than the topic, so the topic's stack never refers to the agents'.
+   */
+  private queueSubscription(id: string, queue: AzureAgentQueue, filter: ReturnType<typeof eventGridFilter>): EventgridEventSubscription {
+    const sender = (queue.node.tryFindChild('Sender-EventDelivery') as RoleAssignment | undefined) ?? queue.grantSend(this.deliveryIdentity.principalId, 'EventDelivery');
+    const scope = TerraformStack.of(queue) !== TerraformStack.of(this) ? queue : this;
+    return new EventgridEventSubscription(scope, scope === this ? id : `Subscription-${id}`, {
       dependsOn: [sender],
       name: id.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
       scope: this.topic.id,
       eventDeliverySchema: 'EventGridSchema',
       serviceBusQueueEndpointId: queue.queue.id,
       deliveryIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
-      includedEventTypes: [...eventTypes],
+      ...filter,
       retryPolicy: this.retry,
       deadLetterIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
       storageBlobDeadLetterDestination: { storageAccountId: this.deadLetters.account.id, storageBlobContainerName: this.deadLetters.container.name },

@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV } from '../../contract/config/settings';
@@ -169,7 +170,7 @@ export class AzureAgentFunction extends Construct {
 
     this.triggerSync = syncTriggers(this, this.app, props.runtime.url);
     agent.triggers.forEach((t, i) => {
-      if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, AZURE_FUNCTIONS.events, t.pattern, [this.triggerSync]);
+      if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, AZURE_FUNCTIONS.events, t.pattern, [this.triggerSync], this);
     });
     this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
     props.team?.join(this);
@@ -186,21 +187,21 @@ export class AzureAgentFunction extends Construct {
   }
 
   /** Lets an identity get Entra ID tokens for this agent's routes: its registration's `Agent.Invoke` app role. */
-  grantInvoke(principalId: string, id: string): TerraformResource {
+  grantInvoke(principal: AzurePrincipal, id: string): TerraformResource {
     if (!this.registration) {
       throw new AgentDefinitionError(this.definition.name, ['auth: only Entra ID names its callers, and this agent is not behind it, so no identity can be given the right to call it']);
     }
-    return assignInvokeRole(this, `Invoker-${id}`, this.registration, principalId);
+    return assignInvokeRole(this, `Invoker-${id}`, this.registration, principal);
   }
 
   /** Lets an identity read this agent's job records (to await a job it gave the agent), and nothing else of its state. */
-  grantReadJobs(principalId: string, id: string): RoleAssignment {
-    return this.access.grantReadJobs(principalId, id);
+  grantReadJobs(principal: AzurePrincipal, id: string): RoleAssignment {
+    return this.access.grantReadJobs(principal, id);
   }
 
   /** Lets an identity leave task inputs in this agent's inbox, and nothing else of its state. */
-  grantInbox(principalId: string, id: string): RoleAssignment {
-    return this.access.grantInbox(principalId, id);
+  grantInbox(principal: AzurePrincipal, id: string): RoleAssignment {
+    return this.access.grantInbox(principal, id);
   }
 
   /**
@@ -213,17 +214,17 @@ export class AzureAgentFunction extends Construct {
 
   /** The roles the Function App itself needs to run, beside those of the agent (AzureAgentAccess). */
   private hostRoles(agent: AgentDefinition, props: AzureAgentFunctionProps): TerraformResource[] {
-    const principalId = this.identity.principalId;
+    const principal = this.identity;
     return [
       // The host's leases and keys, and job status.
-      assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principalId),
+      assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principal),
       // The Durable Functions Storage backend keeps its task hub in the host's account: work
       // items and control messages in queues, history and instances in tables.
       ...(agent.durable
-        ? [assignRole(this, 'TaskHubQueues', this.state.id, 'Storage Queue Data Contributor', principalId), assignRole(this, 'TaskHubTables', this.state.id, 'Storage Table Data Contributor', principalId)]
+        ? [assignRole(this, 'TaskHubQueues', this.state.id, 'Storage Queue Data Contributor', principal), assignRole(this, 'TaskHubTables', this.state.id, 'Storage Table Data Contributor', principal)]
         : []),
-      props.runtime.grantRead(principalId, agent.name),
-      assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principalId),
+      props.runtime.grantRead(principal, agent.name),
+      assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principal),
     ];
   }
 }

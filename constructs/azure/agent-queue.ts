@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { assignRole } from './defaults';
 import { MonitorMetricAlert, type RoleAssignment, ServicebusNamespace, ServicebusQueue } from './engine';
@@ -99,12 +100,12 @@ export class AzureAgentQueue extends Construct {
   }
 
   /** Lets an identity receive (and complete, abandon, dead-letter) from this queue only. */
-  grantReceive(principalId: string, id: string): RoleAssignment {
-    return assignRole(this, `Receiver-${id}`, this.queue.id, 'Azure Service Bus Data Receiver', principalId);
+  grantReceive(principal: AzurePrincipal, id: string): RoleAssignment {
+    return assignRole(this, `Receiver-${id}`, this.queue.id, 'Azure Service Bus Data Receiver', principal);
   }
 
   /** Lets an identity send to this queue only: the agent's job route, or Event Grid delivering its team's tasks. */
-  grantSend(principalId: string, id: string): RoleAssignment {
-    return assignRole(this, `Sender-${id}`, this.queue.id, 'Azure Service Bus Data Sender', principalId);
+  grantSend(principal: AzurePrincipal, id: string): RoleAssignment {
+    return assignRole(this, `Sender-${id}`, this.queue.id, 'Azure Service Bus Data Sender', principal);
   }
 }

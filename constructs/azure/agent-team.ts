@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { taskEventType, type TaskKind } from '../../contract/chain/envelope';
 import { AgentTeamGraph, type TeamEdge } from '../../contract/chain/team';
@@ -32,7 +33,7 @@ export interface AzureTeamMember {
   readonly tokenAudience?: string;
   /** What it is given on any host, and the grants on its state (its job records, its inbox). */
   readonly access: Pick<AzureAgentAccess, 'grantReadJobs' | 'grantInbox'>;
-  grantInvoke(principalId: string, id: string): TerraformResource;
+  grantInvoke(principal: AzurePrincipal, id: string): TerraformResource;
   /** Makes the host start only once `role`, granted to its identity by the team, has taken effect. */
   waitsFor(role: TerraformResource): void;
 }
@@ -148,11 +149,11 @@ export class AzureAgentTeam extends Construct {
     const target = this.members.get(to);
     const kinds = new Set<TaskKind>(this.graph.from(from).flatMap((e) => (e.to === to ? [e.kind] : [])));
     if (!sender || !target || !kinds.size) return;
-    const principalId = sender.identity.principalId;
+    const principal = sender.identity;
     const grants: TerraformResource[] = [];
-    if (kinds.has('call')) grants.push(target.grantInvoke(principalId, from));
-    if (kinds.has('job')) grants.push(target.access.grantReadJobs(principalId, from));
-    if (kinds.has('job') || kinds.has('handoff')) grants.push(target.access.grantInbox(principalId, from));
+    if (kinds.has('call')) grants.push(target.grantInvoke(principal, from));
+    if (kinds.has('job')) grants.push(target.access.grantReadJobs(principal, from));
+    if (kinds.has('job') || kinds.has('handoff')) grants.push(target.access.grantInbox(principal, from));
     for (const grant of grants) sender.waitsFor(grant);
     const peers = this.peers.get(from) ?? this.peers.set(from, {}).get(from)!;
     // Only a call names the target's app: a hand-off back the other way names just its storage, so

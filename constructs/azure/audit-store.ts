@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { AZURE_AUDIT_CONTAINER } from '../../contract/config/settings';
 import { assignRole, privateStorageAccount } from './defaults';
@@ -58,7 +59,7 @@ export class AzureAuditStore extends Construct {
    * Contributor is the narrowest built-in role that creates blobs; the policy refuses it the
    * overwrites and deletes the role would otherwise allow.
    */
-  grantWrite(principalId: string, id: string): RoleAssignment {
-    return assignRole(this, `Writer-${id}`, this.container.resourceManagerId, 'Storage Blob Data Contributor', principalId);
+  grantWrite(principal: AzurePrincipal, id: string): RoleAssignment {
+    return assignRole(this, `Writer-${id}`, this.container.resourceManagerId, 'Storage Blob Data Contributor', principal);
   }
 }

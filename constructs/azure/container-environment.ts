@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { containerContextDir, NODE_BASE_IMAGE } from '../bundle/container-image';
 import { assignRole, storageAccountName } from './defaults';
@@ -92,7 +93,7 @@ export class AzureContainerEnvironment extends Construct {
   }
 
   /** Lets an identity pull images from this registry, and nothing else. */
-  grantPull(principalId: string, id: string): RoleAssignment {
-    return assignRole(this, `Puller-${id}`, this.registry.id, 'AcrPull', principalId);
+  grantPull(principal: AzurePrincipal, id: string): RoleAssignment {
+    return assignRole(this, `Puller-${id}`, this.registry.id, 'AcrPull', principal);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Construct } from 'constructs';
-import { DataAzurermClientConfig, Lazy, RoleAssignment, StorageAccount, TerraformStack, terraformResource, TIME_PROVIDER, type TerraformResource } from './engine';
+import { Construct } from 'constructs';
+import { DataAzurermClientConfig, Lazy, RoleAssignment, StorageAccount, TerraformStack, terraformResource, TIME_PROVIDER, type TerraformResource, type UserAssignedIdentity } from './engine';
 
 /**
  * The secure defaults every Azure construct shares, in one place so they cannot drift apart: the
@@ -66,9 +66,36 @@ export function globalName(scope: Construct, maxLength: number, part = ''): stri
   return `${base}-${nameHash(scope, part)}`;
 }
 
+/**
+ * Who a role is given to: an identity (its principal id read from it), or a principal id. Given the
+ * identity, an assignment on a resource of another stack is declared in the identity's stack, so a
+ * stack of agents may be granted on a platform stack's resources without the platform's stack
+ * referring to the agents' (which would make the two depend on each other).
+ */
+export type AzurePrincipal = string | UserAssignedIdentity;
+
+/** The principal id of `principal`. */
+export function principalIdOf(principal: AzurePrincipal): string {
+  return typeof principal === 'string' ? principal : principal.principalId;
+}
+
+/**
+ * Where an assignment by `scope` to `principal` is declared: `scope` itself, or, for an identity in
+ * another stack, a construct beside the identity named after `scope`.
+ */
+export function grantScope(scope: Construct, principal: AzurePrincipal): Construct {
+  if (typeof principal === 'string' || TerraformStack.of(principal) === TerraformStack.of(scope)) return scope;
+  const home = principal.node.scope!;
+  const id = `Grants-${scope.node.path.replace(/[^A-Za-z0-9-]/g, '-')}`;
+  return (home.node.tryFindChild(id) as Construct | undefined) ?? new GrantsOf(home, id);
+}
+
+/** The role assignments an identity is given on another stack's resources, by one construct of that stack. */
+class GrantsOf extends Construct {}
+
 /** One built-in role for one identity on one resource; Azure assignments are always this shape. */
-export function assignRole(scope: Construct, id: string, resourceId: string, role: string, principalId: string): RoleAssignment {
-  return new RoleAssignment(scope, id, { scope: resourceId, roleDefinitionName: role, principalId, principalType: 'ServicePrincipal' });
+export function assignRole(scope: Construct, id: string, resourceId: string, role: string, principal: AzurePrincipal): RoleAssignment {
+  return new RoleAssignment(grantScope(scope, principal), id, { scope: resourceId, roleDefinitionName: role, principalId: principalIdOf(principal), principalType: 'ServicePrincipal' });
 }
 
 /**

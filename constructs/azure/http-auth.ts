@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Construct } from 'constructs';
-import { deployer } from './defaults';
+import { deployer, grantScope, principalIdOf, type AzurePrincipal } from './defaults';
 import { AZUREAD_PROVIDER, Fn, terraformDataSource, terraformResource, type LinuxFunctionApp, type TerraformDataSource, type TerraformResource } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
@@ -103,7 +103,7 @@ export interface AgentRegistration {
  * Gives an identity the `Agent.Invoke` app role of an agent's registration, so Entra ID issues it
  * tokens for the agent. A registration named by `clientId` must define that role.
  */
-export function assignInvokeRole(scope: Construct, id: string, registration: AgentRegistration, principalId: string): TerraformResource {
+export function assignInvokeRole(scope: Construct, id: string, registration: AgentRegistration, principal: AzurePrincipal): TerraformResource {
   let { servicePrincipalId, invokeRoleId } = registration;
   if (!servicePrincipalId || !invokeRoleId) {
     const lookup = (scope.node.tryFindChild('AppServicePrincipalLookup') as TerraformDataSource | undefined) ??
@@ -111,9 +111,9 @@ export function assignInvokeRole(scope: Construct, id: string, registration: Age
     servicePrincipalId = lookup.getStringAttribute('object_id');
     invokeRoleId = Fn.lookup(lookup.getStringMapAttribute('app_role_ids'), INVOKE_APP_ROLE) as string;
   }
-  return terraformResource(scope, id, 'azuread_app_role_assignment', {
+  return terraformResource(grantScope(scope, principal), id, 'azuread_app_role_assignment', {
     provider: AZUREAD_PROVIDER,
-    attributes: { app_role_id: invokeRoleId, principal_object_id: principalId, resource_object_id: servicePrincipalId },
+    attributes: { app_role_id: invokeRoleId, principal_object_id: principalIdOf(principal), resource_object_id: servicePrincipalId },
   });
 }
 

@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { AgentDefinitionError, type AgentDefinition } from '../../contract/definition/define';
 import { secretSetting } from '../../contract/config/settings';
@@ -74,8 +75,8 @@ export class AzureModelRouter extends Construct {
   }
 
   /** Lets `principalId` read the route's secrets, each on its own, and nothing else in the vault. */
-  grantRead(route: readonly ModelTargetConfig[], principalId: string, id: string): RoleAssignment[] {
-    return secretsOf(route).map((name) => this.secrets.grantRead(principalId, name, `${id}-${name}`));
+  grantRead(route: readonly ModelTargetConfig[], principal: AzurePrincipal, id: string): RoleAssignment[] {
+    return secretsOf(route).map((name) => this.secrets.grantRead(principal, name, `${id}-${name}`));
   }
 }
 

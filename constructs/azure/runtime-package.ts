@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { runtimeBundleDir } from '../bundle/runtime-bundle';
 import { AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
@@ -47,7 +48,7 @@ export class AzureRuntimePackage extends Construct {
   }
 
   /** Lets an app's identity read the package container only. */
-  grantRead(principalId: string, id: string): RoleAssignment {
-    return assignRole(this, `Reader-${id}`, this.container.resourceManagerId, 'Storage Blob Data Reader', principalId);
+  grantRead(principal: AzurePrincipal, id: string): RoleAssignment {
+    return assignRole(this, `Reader-${id}`, this.container.resourceManagerId, 'Storage Blob Data Reader', principal);
   }
 }

@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { UNSET_SECRET_VALUE } from '../../contract/config/settings';
 import { afterRolePropagation, assignDeployer, assignRole, deployer } from './defaults';
@@ -67,7 +68,7 @@ export class AzureSecrets extends Construct {
   }
 
   /** Lets an identity read one secret, and no other secret in the vault. */
-  grantRead(principalId: string, secretName: string, id: string): RoleAssignment {
-    return assignRole(this, `Reader-${id}`, this.secret(secretName).resourceVersionlessId, 'Key Vault Secrets User', principalId);
+  grantRead(principal: AzurePrincipal, secretName: string, id: string): RoleAssignment {
+    return assignRole(this, `Reader-${id}`, this.secret(secretName).resourceVersionlessId, 'Key Vault Secrets User', principal);
   }
 }

@@ -1,3 +1,4 @@
+import type { AzurePrincipal } from './defaults';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Construct } from 'constructs';
@@ -77,7 +78,7 @@ export class AzureSkillStore extends Construct {
    * Lets an identity read the skills container and nothing else in the account. Blob data roles
    * scope to a container, not to a prefix, so every agent reading skills may read them all.
    */
-  grantRead(principalId: string, id: string): RoleAssignment {
-    return assignRole(this, `Reader-${id}`, this.container.resourceManagerId, STORAGE_BLOB_DATA_READER, principalId);
+  grantRead(principal: AzurePrincipal, id: string): RoleAssignment {
+    return assignRole(this, `Reader-${id}`, this.container.resourceManagerId, STORAGE_BLOB_DATA_READER, principal);
   }
 }

@@ -175,6 +175,17 @@ describe('AzureAgentContainer refusals', () => {
     fails({ agent: { ...research, tools: [{ name: 'refund', description: 'Refund an order.', kind: 'function', function: 'arn:aws:lambda:eu-west-1:123456789012:function:refund', sideEffect: 'write', input: { type: 'object' } }] } }, /agent "helper": tools\[0\]: "refund" is a function tool/);
   });
 
+  it('takes the events of its event triggers through its queue, with the pattern as Event Grid filters', () => {
+    const out = synth({ agent: { ...research, triggers: [{ type: 'queue' }, { type: 'event', pattern: { detailType: ['run.completed'], source: ['intake'] } }] } });
+    const [subscription, ...others] = Object.values(out.resource.azurerm_eventgrid_event_subscription!);
+    assert.equal(others.length, 0);
+    assert.deepEqual(subscription!.included_event_types, ['run.completed']);
+    assert.equal(unhashed(subscription!.service_bus_queue_endpoint_id), '${azurerm_servicebus_queue.Queue.id}');
+    assert.deepEqual(subscription!.advanced_filter.string_begins_with[0].values, ['intake/']);
+    const senders = Object.values(out.resource.azurerm_role_assignment!).filter((r) => r.role_definition_name === 'Azure Service Bus Data Sender');
+    assert.deepEqual(senders.map((r) => unhashed(r.principal_id)), ['${azurerm_user_assigned_identity.Events_DeliveryIdentity.principal_id}']);
+  });
+
   it('sizes memory from the vCPUs, as the Consumption profile allows', () => {
     const app = single(synth({ cpu: 2.5, maxReplicas: 40, messagesPerReplica: 8 }).resource, 'azurerm_container_app');
     assert.equal(app.template.container[0].cpu, 2.5);
