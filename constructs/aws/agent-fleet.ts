@@ -3,7 +3,8 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
+import { defineAgent, type AgentDefinition } from '../../contract/definition/define';
+import { refuseTeamEdges } from '../../contract/fleet/members';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { FLEET_LOCK_CONTEXT, fleetPlacement } from '../../contract/fleet/lock';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
@@ -85,7 +86,7 @@ export class AgentFleet extends Construct {
   constructor(scope: Construct, id: string, props: AgentFleetProps) {
     super(scope, id);
     const definitions = props.agents.map((a) => defineAgent(a));
-    for (const agent of definitions) refuseTeamEdges(agent);
+    for (const agent of definitions) refuseTeamEdges(agent, 'AgentFleet', 'AgentTeam');
     const perShard = props.agentsPerShard ?? 50;
     const update = this.node.tryGetContext(FLEET_LOCK_CONTEXT) === 'update';
     this.placement = fleetPlacement(props.lockFile, definitions.map((a) => a.name), perShard, update).shards;
@@ -138,17 +139,4 @@ export class AgentFleet extends Construct {
       }
     });
   }
-}
-
-/**
- * Agents that call or hand off to each other wire both ends together (grants on each other's
- * resources, rules on the bus into the target's queue); across shards that would make stacks
- * depend on each other both ways.
- */
-function refuseTeamEdges(agent: AgentDefinition): void {
-  const problems = [
-    ...agent.tools.flatMap((t, i) => (t.kind === 'agent' ? [`tools[${i}]: "${t.name}" calls agent "${t.agent}"; an AgentFleet deploys agents that work alone: deploy a team with AgentTeam in a stack of its own`] : [])),
-    ...agent.handoffs.map((h, i) => `handoffs[${i}]: a hand-off to "${h.agent}" needs an AgentTeam; an AgentFleet deploys agents that work alone: deploy a team in a stack of its own`),
-  ];
-  if (problems.length) throw new AgentDefinitionError(agent.name, problems);
 }

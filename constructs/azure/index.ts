@@ -21,3 +21,4 @@ export * from './agent-access';
 export * from './agent-container';
 export * from './container-environment';
 export { AZURE_QUOTAS, azureQuotaProblems, checkAzureQuotas, type AzureQuota } from './quotas';
+export * from './agent-fleet';

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { AzureAgentFleet, type AzureAgentFleetProps } from '../../constructs/azure/agent-fleet';
+import { App } from '../../constructs/azure/engine';
+import { azureQuotaProblems } from '../../constructs/azure/quotas';
+import { FLEET_LOCK_CONTEXT } from '../../contract/fleet/lock';
+import { fleetAgents } from '../../stacks/fleet/fleet-agents';
+import { agentInput, SKILLS } from '../helpers';
+import { AZURE_ROUTER, type Resources } from '../__fixtures__/azure-synth';
+
+type Synthesized = { resource: Resources; data?: Record<string, unknown>; output?: Record<string, unknown> };
+const temp = () => mkdtempSync(join(tmpdir(), 'azure-fleet-'));
+const models = { ...AZURE_ROUTER, cohorts: {} };
+
+function fleet(props: Partial<AzureAgentFleetProps> = {}, outdir = temp()): { app: App; fleet: AzureAgentFleet; outdir: string } {
+  const app = new App({ outdir, context: { [FLEET_LOCK_CONTEXT]: 'update' } });
+  const built = new AzureAgentFleet(app, 'fleet', { agents: fleetAgents(7), models, skillsPath: SKILLS, lockFile: join(outdir, 'fleet.lock.json'), location: 'westeurope', agentsPerShard: 3, ...props });
+  return { app, fleet: built, outdir };
+}
+
+describe('AzureAgentFleet', () => {
+  const { app, fleet: built, outdir } = fleet();
+  app.synth();
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string; dependencies: string[] }> };
+  const stack = (name: string) => JSON.parse(readFileSync(join(outdir, manifest.stacks[name]!.synthesizedStackPath), 'utf8')) as Synthesized;
+
+  it('lays the agents out in shard stacks of the lock, each with its own state, depending on the platform stack only', () => {
+    assert.deepEqual(Object.keys(manifest.stacks).sort(), ['fleet-agents-01', 'fleet-agents-02', 'fleet-agents-03', 'fleet-platform']);
+    assert.deepEqual(manifest.stacks['fleet-platform']!.dependencies, []);
+    for (const shard of ['fleet-agents-01', 'fleet-agents-02', 'fleet-agents-03']) assert.deepEqual(manifest.stacks[shard]!.dependencies, ['fleet/fleet-platform'], shard);
+    assert.deepEqual(built.placement, JSON.parse(readFileSync(join(outdir, 'fleet.lock.json'), 'utf8')).shards);
+    // The shard reads the platform's outputs from its state; the platform reads nothing of the shards.
+    assert.ok(stack('fleet-agents-01').data?.terraform_remote_state);
+    assert.equal(stack('fleet-platform').data?.terraform_remote_state, undefined);
+  });
+
+  it('runs each shard\'s apps on one Consumption plan, and declares every role its agents get on platform resources in the shard', () => {
+    const shard = stack('fleet-agents-01');
+    const plans = Object.values(shard.resource.azurerm_service_plan!);
+    assert.equal(plans.length, 1);
+    assert.equal(plans[0]!.sku_name, 'Y1');
+    const apps = Object.values(shard.resource.azurerm_linux_function_app!);
+    assert.equal(apps.length, 3);
+    assert.equal(new Set(apps.map((a) => a.service_plan_id)).size, 1);
+    const platformRoles = Object.values(stack('fleet-platform').resource.azurerm_role_assignment ?? {});
+    assert.ok(platformRoles.every((r) => !String(r.principal_id).includes('Agent-')), 'the platform grants nothing to an agent');
+    const shardRoles = Object.values(shard.resource.azurerm_role_assignment!).map((r) => `${r.role_definition_name} @ ${String(r.scope).split('.')[0]}`);
+    for (const role of ['Storage Blob Data Reader @ ${data', 'Key Vault Secrets User @ ${data', 'EventGrid Data Sender @ ${data']) assert.ok(shardRoles.some((r) => r.startsWith(role)), `${role} in ${shardRoles.join('\n')}`);
+  });
+
+  it('refuses more agents per shard than a plan takes, and agents of a team', () => {
+    assert.throws(() => fleet({ agentsPerShard: 101 }), /agentsPerShard must be a whole number from 1 to 100 \(the apps Azure allows on one Consumption plan\); got 101/);
+    assert.throws(() => fleet({ agents: [agentInput({ name: 'triage', handoffs: [{ agent: 'billing', description: 'Billing questions.' }] })] }), /agent "triage": handoffs\[0\]: a hand-off to "billing" needs an AzureAgentTeam/);
+  });
+
+  it('stays within every Azure quota at 100 agents, and names the one 130 agents would pass', () => {
+    assert.deepEqual(azureQuotaProblems(fleet({ agents: fleetAgents(100), agentsPerShard: 50 }).app), []);
+    const over = azureQuotaProblems(fleet({ agents: fleetAgents(130), agentsPerShard: 50 }).app);
+    assert.deepEqual(over.map((p) => /^Azure quota "([\w-]+)"/.exec(p)![1]), ['storage-accounts']);
+  });
+});
