@@ -3,10 +3,10 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { defineAgent, type AgentDefinition } from '../../contract/definition/define';
-import { refuseTeamEdges } from '../../contract/fleet/members';
+import type { AgentDefinition } from '../../contract/definition/define';
+import { fleetMembers } from '../../contract/fleet/members';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
-import { FLEET_LOCK_CONTEXT, fleetPlacement } from '../../contract/fleet/lock';
+import { FLEET_LOCK_CONTEXT } from '../../contract/fleet/lock';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import { AgentApi, type AgentApiAuthorization } from './agent-api';
 import { AgentBus } from './agent-bus';
@@ -85,11 +85,10 @@ export class AgentFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: AgentFleetProps) {
     super(scope, id);
-    const definitions = props.agents.map((a) => defineAgent(a));
-    for (const agent of definitions) refuseTeamEdges(agent, 'AgentFleet', 'AgentTeam');
     const perShard = props.agentsPerShard ?? 50;
     const update = this.node.tryGetContext(FLEET_LOCK_CONTEXT) === 'update';
-    this.placement = fleetPlacement(props.lockFile, definitions.map((a) => a.name), perShard, update).shards;
+    const { definitions, placement } = fleetMembers(props.agents, { lockFile: props.lockFile, agentsPerShard: perShard, update, fleet: 'AgentFleet', team: 'AgentTeam' });
+    this.placement = placement;
     const stackProps = { ...props.stackProps, ...(props.env && { env: props.env }) };
     const remedy = (what: string) => `${what} (agentsPerShard is ${perShard})`;
 

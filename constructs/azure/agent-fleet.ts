@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
-import { defineAgent, type AgentDefinition } from '../../contract/definition/define';
-import { refuseTeamEdges } from '../../contract/fleet/members';
+import type { AgentDefinition } from '../../contract/definition/define';
+import { fleetMembers } from '../../contract/fleet/members';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
-import { FLEET_LOCK_CONTEXT, fleetPlacement } from '../../contract/fleet/lock';
+import { FLEET_LOCK_CONTEXT } from '../../contract/fleet/lock';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import type { RouterConfig } from '../../contract/routing/config';
 import { AzureAgentContainer } from './agent-container';
@@ -73,12 +73,11 @@ export class AzureAgentFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureAgentFleetProps) {
     super(scope, id);
-    const definitions = props.agents.map((a) => defineAgent(a));
-    for (const agent of definitions) refuseTeamEdges(agent, 'AzureAgentFleet', 'AzureAgentTeam');
     const perShard = props.agentsPerShard ?? 50;
     if (!(Number.isInteger(perShard) && perShard >= 1 && perShard <= APPS_PER_PLAN)) throw new Error(`AzureAgentFleet ${this.node.path}: agentsPerShard must be a whole number from 1 to ${APPS_PER_PLAN} (the apps Azure allows on one Consumption plan); got ${perShard}`);
     const update = this.node.tryGetContext(FLEET_LOCK_CONTEXT) === 'update';
-    this.placement = fleetPlacement(props.lockFile, definitions.map((a) => a.name), perShard, update).shards;
+    const { definitions, placement } = fleetMembers(props.agents, { lockFile: props.lockFile, agentsPerShard: perShard, update, fleet: 'AzureAgentFleet', team: 'AzureAgentTeam' });
+    this.placement = placement;
     const provider = (stack: TerraformStack) => {
       // Globally named resources take the subscription into their names, as the example stacks do.
       if (props.subscriptionId) stack.node.setContext(NAME_SEED_CONTEXT, props.subscriptionId);
