@@ -79,19 +79,11 @@ export class AzureAgentEvents extends Construct {
    * sync) as `after`.
    */
   subscribe(id: string, functionAppId: string, functionName: string, pattern: EventPattern, after: readonly ITerraformDependable[] = [], owner?: Construct): EventgridEventSubscription {
-    // Declared beside the app when it is in another stack than the topic, so the topic's stack
-    // never refers to the agents' stacks.
-    const scope = owner && TerraformStack.of(owner) !== TerraformStack.of(this) ? owner : this;
-    return new EventgridEventSubscription(scope, scope === this ? id : `Subscription-${id}`, {
+    return new EventgridEventSubscription(...this.declaredBeside(owner, id), {
       ...(after.length && { dependsOn: [...after] }),
-      name: id.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
-      scope: this.topic.id,
-      eventDeliverySchema: 'EventGridSchema',
+      ...this.delivery(id),
       azureFunctionEndpoint: { functionId: `${functionAppId}/functions/${functionName}`, maxEventsPerBatch: 1 },
       ...eventGridFilter(pattern),
-      retryPolicy: this.retry,
-      deadLetterIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
-      storageBlobDeadLetterDestination: { storageAccountId: this.deadLetters.account.id, storageBlobContainerName: this.deadLetters.container.name },
     });
   }
 
@@ -114,25 +106,38 @@ export class AzureAgentEvents extends Construct {
     return this.queueSubscription(id, queue, eventGridFilter(pattern));
   }
 
-  /**
-   * A subscription delivering to `queue` as the topic's delivery identity, which may send to that
-   * queue (one role, however many subscriptions feed it) and no other. Declared beside the queue
-   * when it is in another stack than the topic, so the topic's stack never refers to the agents'.
-   */
-  private queueSubscription(id: string, queue: AzureAgentQueue, filter: ReturnType<typeof eventGridFilter>): EventgridEventSubscription {
-    const sender = (queue.node.tryFindChild('Sender-EventDelivery') as RoleAssignment | undefined) ?? queue.grantSend(this.deliveryIdentity.principalId, 'EventDelivery');
-    const scope = TerraformStack.of(queue) !== TerraformStack.of(this) ? queue : this;
-    return new EventgridEventSubscription(scope, scope === this ? id : `Subscription-${id}`, {
-      dependsOn: [sender],
+  /** What every subscription of the topic shares: its name, the schema, retries, and dead letters to the container. */
+  private delivery(id: string) {
+    return {
       name: id.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 64),
       scope: this.topic.id,
       eventDeliverySchema: 'EventGridSchema',
-      serviceBusQueueEndpointId: queue.queue.id,
-      deliveryIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
-      ...filter,
       retryPolicy: this.retry,
       deadLetterIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
       storageBlobDeadLetterDestination: { storageAccountId: this.deadLetters.account.id, storageBlobContainerName: this.deadLetters.container.name },
+    };
+  }
+
+  /**
+   * Where a subscription with `id` is declared: here, or beside `owner` (what it delivers to) when
+   * that is in another stack, so the topic's stack never refers to the agents' stacks.
+   */
+  private declaredBeside(owner: Construct | undefined, id: string): [Construct, string] {
+    return owner && TerraformStack.of(owner) !== TerraformStack.of(this) ? [owner, `Subscription-${id}`] : [this, id];
+  }
+
+  /**
+   * A subscription delivering to `queue` as the topic's delivery identity, which may send to that
+   * queue (one role, however many subscriptions feed it) and no other.
+   */
+  private queueSubscription(id: string, queue: AzureAgentQueue, filter: ReturnType<typeof eventGridFilter>): EventgridEventSubscription {
+    const sender = (queue.node.tryFindChild('Sender-EventDelivery') as RoleAssignment | undefined) ?? queue.grantSend(this.deliveryIdentity.principalId, 'EventDelivery');
+    return new EventgridEventSubscription(...this.declaredBeside(queue, id), {
+      dependsOn: [sender],
+      ...this.delivery(id),
+      serviceBusQueueEndpointId: queue.queue.id,
+      deliveryIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
+      ...filter,
     });
   }
 }

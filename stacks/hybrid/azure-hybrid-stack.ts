@@ -37,15 +37,7 @@ export class AzureHybridStack extends TerraformStack {
     this.events = platform.events;
     const definitions = props.agents ?? exampleHybrid();
     this.team = new AzureAgentTeam(this, 'Team', { agents: definitions, events: this.events });
-    this.agents = definitions.map((agent) => {
-      const toolPolicy = props.toolPolicies?.[agent.cohort];
-      const common = { ...(toolPolicy && { toolPolicy }), team: this.team };
-      if (agent.placement === 'container') return platform.container(agent, common);
-      return platform.agent(agent, {
-        ...common,
-        queue: agent.triggers.some((t) => t.type === 'job' || t.type === 'queue') || this.team.graph.receivesQueued(agent.name),
-        auth: { type: 'entra-id', ...(props.tenantId && { tenantId: props.tenantId }) },
-      });
-    });
+    const member = { team: this.team, ...(props.toolPolicies && { toolPolicies: props.toolPolicies }), ...(props.tenantId && { tenantId: props.tenantId }) };
+    this.agents = definitions.map((agent) => platform.member(agent, member));
   }
 }

@@ -42,14 +42,7 @@ export class AzureMultiAgentStack extends TerraformStack {
     this.events = platform.events;
     const definitions = props.agents ?? exampleTeam();
     this.team = new AzureAgentTeam(this, 'Team', { agents: definitions, events: this.events });
-    this.agents = definitions.map((agent) =>
-      platform.agent(agent, {
-        // A queue for its own job and queue triggers, and for the jobs and hand-offs of its team.
-        queue: agent.triggers.some((t) => t.type === 'job' || t.type === 'queue') || this.team.graph.receivesQueued(agent.name),
-        ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),
-        auth: { type: 'entra-id', ...(props.tenantId && { tenantId: props.tenantId }) },
-        team: this.team,
-      }),
-    );
+    const member = { team: this.team, ...(props.toolPolicies && { toolPolicies: props.toolPolicies }), ...(props.tenantId && { tenantId: props.tenantId }) };
+    this.agents = definitions.map((agent) => platform.teamFunction(agent, member));
   }
 }

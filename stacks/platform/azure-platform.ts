@@ -106,5 +106,26 @@ export function azurePlatform(stack: TerraformStack, id: string, props: AzurePla
       ...(options.team && { team: options.team }),
       actionGroupId: alerts.id,
     });
-  return { resourceGroup, router, skills, events, agent, container };
+  type MemberOptions = { team: AzureAgentTeam; toolPolicies?: Readonly<Record<string, ToolPolicyInput>>; tenantId?: string };
+  const policyOf = (definition: AgentDefinition, options: MemberOptions) => {
+    const toolPolicy = options.toolPolicies?.[definition.cohort];
+    return { ...(toolPolicy && { toolPolicy }), team: options.team };
+  };
+
+  /**
+   * One function agent of a team, as the team stacks deploy it: behind Entra ID (the team's agents
+   * call each other with Entra ID tokens), with a queue for its own job and queue triggers and for
+   * the jobs and hand-offs of its team, and its cohort's tool policy.
+   */
+  const teamFunction = (definition: AgentDefinition, options: MemberOptions) =>
+    agent(definition, {
+      ...policyOf(definition, options),
+      queue: definition.triggers.some((t) => t.type === 'job' || t.type === 'queue') || options.team.graph.receivesQueued(definition.name),
+      auth: { type: 'entra-id', ...(options.tenantId && { tenantId: options.tenantId }) },
+    });
+
+  /** One agent of a team where its definition places it: a team function, or a container agent. */
+  const member = (definition: AgentDefinition, options: MemberOptions) =>
+    definition.placement === 'container' ? container(definition, policyOf(definition, options)) : teamFunction(definition, options);
+  return { resourceGroup, router, skills, events, agent, container, teamFunction, member };
 }
