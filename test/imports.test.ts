@@ -83,3 +83,47 @@ describe('the import rules between the code layers', () => {
     assert.deepEqual(violations('contract/x/y.ts', "import { z } from 'zod';\nimport { readFileSync } from 'node:fs';"), []);
   });
 });
+
+/** What `serverless-agents/aws` and `serverless-agents/azure` export, by name (values and types). */
+function publicNames(index: string): Set<string> {
+  const program = ts.createProgram([index], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true, noEmit: true });
+  const checker = program.getTypeChecker();
+  const module = checker.getSymbolAtLocation(program.getSourceFile(index)!)!;
+  return new Set(checker.getExportsOfModule(module).map((s) => s.name));
+}
+
+/**
+ * The names a stack imports from a cloud's constructs (`engine` is the CDK for Terraform classes
+ * themselves, which a team imports from cdktf and the provider), as `file: name` lines.
+ */
+function constructImports(file: string, text: string): { cloud: 'aws' | 'azure'; name: string; at: string }[] {
+  const found: { cloud: 'aws' | 'azure'; name: string; at: string }[] = [];
+  for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'((?:\.\.\/)+constructs\/(aws|azure)(?:\/([\w-]+))?)'/g)) {
+    if (m[4] === 'engine') continue;
+    for (const part of m[1]!.split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!;
+      if (name) found.push({ cloud: m[3] as 'aws' | 'azure', name, at: `${file}: ${name} from ${m[2]}` });
+    }
+  }
+  return found;
+}
+
+describe('the example stacks', () => {
+  it('are built only from what the package exports', () => {
+    const exported = { aws: publicNames('constructs/aws/index.ts'), azure: publicNames('constructs/azure/index.ts') };
+    const imports = projectSources()
+      .filter((s) => s.path.startsWith('stacks/'))
+      .flatMap((s) => constructImports(s.path, s.text));
+    assert.ok(imports.filter((i) => i.cloud === 'azure').length > 10 && imports.filter((i) => i.cloud === 'aws').length > 10, 'the check sees the stacks');
+    assert.deepEqual(
+      imports.filter((i) => !exported[i.cloud].has(i.name)).map((i) => i.at),
+      [],
+    );
+  });
+
+  it('would name a stack that reaches past the package (the check can fail)', () => {
+    const exported = publicNames('constructs/azure/index.ts');
+    const imports = constructImports('stacks/x.ts', "import { assignRole, globalName } from '../../constructs/azure/defaults';");
+    assert.deepEqual(imports.filter((i) => !exported.has(i.name)).map((i) => i.at), ['stacks/x.ts: assignRole from ../../constructs/azure/defaults']);
+  });
+});

@@ -22,3 +22,5 @@ export * from './agent-container';
 export * from './container-environment';
 export { AZURE_QUOTAS, azureQuotaProblems, checkAzureQuotas, type AzureQuota } from './quotas';
 export * from './agent-fleet';
+// Names a stack of one's own gives its globally named resources, alike with the constructs' own.
+export { globalName, storageAccountName, NAME_SEED_CONTEXT } from './defaults';

@@ -4,7 +4,7 @@ import { AzureAgentContainer } from '../../constructs/azure/agent-container';
 import { AzureAgentFunction, type AzureHttpAuth } from '../../constructs/azure/agent-function';
 import { AzureAgentQueue, AzureServiceBus } from '../../constructs/azure/agent-queue';
 import type { AzureAgentTeam } from '../../constructs/azure/agent-team';
-import { globalName, NAME_SEED_CONTEXT } from '../../constructs/azure/defaults';
+import { globalName, NAME_SEED_CONTEXT } from '../../constructs/azure';
 import { AzurermProvider, MonitorActionGroup, ResourceGroup, ServicePlan, TerraformOutput, type TerraformStack } from '../../constructs/azure/engine';
 import { AzureModelRouter } from '../../constructs/azure/model-router';
 import { AzureObservability } from '../../constructs/azure/observability';
