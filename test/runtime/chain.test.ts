@@ -65,6 +65,23 @@ describe('a team of agents in one process', () => {
     await team.close();
   });
 
+  it('hands off with what the chain has left: its deadline (not the sender\'s own run limit), its cohort and its path', async () => {
+    // The specialist is of another cohort and runs longer: the chain's cohort and deadline still hold.
+    const definitions = teamDefinitions({ triage: { cohort: 'retail', limits: { timeoutSeconds: 60, chainTimeoutSeconds: 900 } }, technical: { cohort: 'internal', limits: { timeoutSeconds: 600 } } });
+    const { team } = await memoryTeam(definitions, {
+      triage: [handoff('technical', 'The printer on floor 3 is offline.'), { text: 'Passed on.' }],
+      technical: [{ text: 'Printer restarted.' }],
+    });
+    const before = Date.now();
+    await team.runtime('triage').agent.run({ runId: 'root-d', input: 'Printer', trigger: 'api', deadline: Date.now() + 30_000 });
+    const after = Date.now();
+    await team.idle();
+    const { chain } = team.sent[0]!;
+    assert.ok(chain.deadline >= before + 900_000 && chain.deadline <= after + 900_000, 'the chain deadline counts 900 s from the root run, past its own 30 s');
+    assert.deepEqual([chain.cohort, chain.hop, chain.causationId, chain.correlationId, chain.path], ['retail', 1, 'root-d', 'root-d', ['triage']]);
+    await team.close();
+  });
+
   it('refuses a hop past the chain limit, announces handoff.refused, and tells the model', async () => {
     const definitions = teamDefinitions({ triage: { limits: { maxHops: 1 } }, billing: { handoffs: ['technical'] } });
     const { team, providers, events } = await memoryTeam(definitions, {
