@@ -11,8 +11,10 @@ import { eventGridFilter, type AzureAgentEvents } from './agent-events';
 import type { AzureAgentQueue } from './agent-queue';
 import type { AzureAgentTeam, AzureTeamMembership } from './agent-team';
 import { AzureAuditStore } from './audit-store';
+import type { AzureAgentStorage } from './agent-storage';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
-import { StorageContainer, StorageManagementPolicy, UserAssignedIdentity, type RoleAssignment, type StorageAccount, type TerraformResource } from './engine';
+import { ExpiryRules } from './expiry-rules';
+import { StorageContainer, UserAssignedIdentity, type StorageAccount, type TerraformResource } from './engine';
 import type { AzureHttpAuth } from './http-auth';
 import type { AzureModelRouter } from './model-router';
 import { checkAzureQuotas } from './quotas';
@@ -52,6 +54,13 @@ export interface AzureAgentAccessProps {
    * @default false: the policy can be removed by whoever may manage the storage account
    */
   readonly lockAuditPolicy?: boolean;
+  /**
+   * State and audit accounts the agent shares with others (a fleet's shard), with containers of
+   * its own, instead of two accounts of its own; `auditRetentionDays` and `lockAuditPolicy` are then
+   * the shared storage's. A durable agent keeps accounts of its own even so.
+   * @default accounts of its own
+   */
+  readonly storage?: AzureAgentStorage;
 }
 
 /** The construct that deploys each placement on Azure. */
@@ -116,6 +125,8 @@ export class AzureAgentAccess {
   /** The container where the agents that send it jobs and hand-offs leave inputs too large for a message. */
   readonly inbox?: StorageContainer;
   readonly audit: AzureAuditStore;
+  /** The shared accounts its state and audit live in, with what its container names start with. */
+  readonly shared?: { readonly storage: AzureAgentStorage; readonly prefix: string };
   readonly config: AgentRuntimeConfig;
   readonly route: ReturnType<AzureModelRouter['route']>;
   /** What the agent is to its team, when it has one. */
@@ -145,21 +156,32 @@ export class AzureAgentAccess {
     };
     const location = { resourceGroupName: props.resourceGroupName, location: props.location };
     this.identity = new UserAssignedIdentity(scope, 'Identity', { name: `${name}-identity`, ...location });
-    const state = stateAccount(scope, location, team?.takesQueued ?? false, agent);
-    this.state = state.account;
-    this.jobs = state.jobs;
-    if (state.inbox) this.inbox = state.inbox;
-    this.audit = new AzureAuditStore(scope, 'Audit', {
-      name: storageAccountName(scope, 'audit'),
-      ...location,
-      retentionDays: props.auditRetentionDays ?? 400,
-      locked: props.lockAuditPolicy ?? false,
-    });
+    const inbox = team?.takesQueued ?? false;
+    if (props.storage && !agent.durable) {
+      const place = props.storage.place(agent, { inbox });
+      this.shared = { storage: props.storage, prefix: place.prefix };
+      this.state = props.storage.state;
+      this.jobs = place.jobs;
+      if (place.inbox) this.inbox = place.inbox;
+      this.audit = place.audit;
+    } else {
+      const state = stateAccount(scope, location, inbox, agent);
+      this.state = state.account;
+      this.jobs = state.jobs;
+      if (state.inbox) this.inbox = state.inbox;
+      this.audit = new AzureAuditStore(scope, 'Audit', {
+        name: storageAccountName(scope, 'audit'),
+        ...location,
+        retentionDays: props.auditRetentionDays ?? 400,
+        locked: props.lockAuditPolicy ?? false,
+      });
+    }
     this.settings = {
       [AGENT_CONFIG_ENV]: encodeAgentConfig(this.config),
       [ENV.identityClientId]: this.identity.clientId,
       [ENV.stateAccountUrl]: this.state.primaryBlobEndpoint,
       [ENV.auditAccountUrl]: this.audit.account.primaryBlobEndpoint,
+      ...(this.shared && { [ENV.containerPrefix]: this.shared.prefix }),
     };
     this.roles = this.grantRoles(props);
     // How it reaches the agents it sends tasks to, known once they are built.
@@ -167,12 +189,12 @@ export class AzureAgentAccess {
   }
 
   /** Lets an identity read this agent's job records (to await a job it gave the agent), and nothing else of its state. */
-  grantReadJobs(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantReadJobs(principal: AzurePrincipal, id: string): TerraformResource {
     return assignRole(this.scope, `JobReader-${id}`, this.jobs.resourceManagerId, 'Storage Blob Data Reader', principal);
   }
 
   /** Lets an identity leave task inputs in this agent's inbox, and nothing else of its state. */
-  grantInbox(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantInbox(principal: AzurePrincipal, id: string): TerraformResource {
     if (!this.inbox) throw new AgentDefinitionError(this.agent.name, ['team: no agent of its team sends it jobs or hand-offs, so it has no inbox to write to']);
     return assignRole(this.scope, `InboxWriter-${id}`, this.inbox.resourceManagerId, 'Storage Blob Data Contributor', principal);
   }
@@ -225,9 +247,7 @@ function stateAccount(scope: Construct, location: { resourceGroupName: string; l
     names.push(AZURE_STATE_CONTAINERS.durable);
     container(AZURE_STATE_CONTAINERS.durable);
   }
-  new StorageManagementPolicy(scope, 'StateRetention', {
-    storageAccountId: account.id,
-    rule: names.map((name) => ({ name: `expire-${name}`, enabled: true, filters: { blobTypes: ['blockBlob'], prefixMatch: [`${name}/`] }, actions: { baseBlob: { deleteAfterDaysSinceModificationGreaterThan: retentionDays } } })),
-  });
+  const expiry = new ExpiryRules(scope, 'StateRetention', account.id);
+  for (const name of names) expiry.expire(name, retentionDays);
   return { account, jobs: jobs!, ...(inboxContainer && { inbox: inboxContainer }) };
 }

@@ -110,7 +110,7 @@ export class AzureAgentContainer extends Construct {
     // Function App's host needs Owner on the account for its leases; a container does not), and
     // the image.
     this.roles = [
-      assignRole(this, 'StateWriter', this.state.id, 'Storage Blob Data Contributor', this.identity),
+      access.shared ? access.shared.storage.grantState(this, 'StateWriter', agent.name, this.identity) : assignRole(this, 'StateWriter', this.state.id, 'Storage Blob Data Contributor', this.identity),
       props.environment.grantPull(this.identity, agent.name),
       ...access.roles,
     ];

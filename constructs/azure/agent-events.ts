@@ -4,7 +4,7 @@ import type { AgentTrigger } from '../../contract/definition/schema';
 import { subjectPrefix } from '../../contract/events/agent-events';
 import type { AzureAgentQueue } from './agent-queue';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
-import { EventgridEventSubscription, EventgridTopic, TerraformStack, type ITerraformDependable, type RoleAssignment, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
+import { EventgridEventSubscription, EventgridTopic, TerraformStack, type ITerraformDependable, type RoleAssignment, type TerraformResource, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureAgentEventsProps {
@@ -67,7 +67,7 @@ export class AzureAgentEvents extends Construct {
   }
 
   /** Lets an identity publish events to this topic only. */
-  grantPublish(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantPublish(principal: AzurePrincipal, id: string): TerraformResource {
     return assignRole(this, `Publisher-${id}`, this.topic.id, 'EventGrid Data Sender', principal);
   }
 

@@ -9,6 +9,8 @@ import { AzureAgentContainer } from './agent-container';
 import { AzureAgentEvents } from './agent-events';
 import { AzureAgentFunction, type AzureHttpAuth } from './agent-function';
 import { AzureAgentQueue, AzureServiceBus } from './agent-queue';
+import { AzureAgentStorage } from './agent-storage';
+import { AzureRoleGroups } from './role-groups';
 import { AzureContainerEnvironment } from './container-environment';
 import { globalName, NAME_SEED_CONTEXT } from './defaults';
 import { AzurermProvider, MonitorActionGroup, ResourceGroup, ServicePlan, TerraformStack } from './engine';
@@ -41,6 +43,20 @@ export interface AzureAgentFleetProps {
   /** Tool policies by cohort. @default every tool each definition lists */
   readonly toolPolicies?: Readonly<Record<string, ToolPolicyInput>>;
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Give the roles agents share on the platform's resources (model key secrets, skills, topic,
+   * runtime package, telemetry) through one Entra ID group per resource and role and shard, the
+   * agents its members, instead of an assignment per agent: about 3 role assignments per agent
+   * instead of 9, so a subscription's 4000 reach past 1000 agents. The deploying identity then
+   * needs Microsoft Graph `Group.Create` (or the Groups Administrator role).
+   * @default true
+   */
+  readonly roleGroups?: boolean;
+  /**
+   * Days a run's audit record is kept, during which no one can change or delete it.
+   * @default 400
+   */
+  readonly auditRetentionDays?: number;
 }
 
 /** Apps Azure allows on one Consumption plan. */
@@ -108,6 +124,9 @@ export class AzureAgentFleet extends Construct {
       this.shards.push(shard);
       provider(shard);
       shard.addDependency(platform);
+      if (props.roleGroups ?? true) new AzureRoleGroups(shard, 'RoleGroups', { namePrefix: shardId });
+      // Two storage accounts per shard, each agent with containers of its own (durable agents excepted).
+      const storage = new AzureAgentStorage(shard, 'Storage', { ...location, ...(props.auditRetentionDays && { auditRetentionDays: props.auditRetentionDays }) });
       let plan: ServicePlan | undefined;
       let containers: AzureContainerEnvironment | undefined;
       for (const agentName of names) {
@@ -115,7 +134,7 @@ export class AzureAgentFleet extends Construct {
         const toolPolicy = props.toolPolicies?.[agent.cohort];
         const takesQueued = agent.triggers.some((t) => t.type === 'job' || t.type === 'queue') || agent.placement === 'container';
         const queue = takesQueued ? new AzureAgentQueue(shard, `Queue-${agent.name}`, { bus: this.bus, agent: agent.name, timeoutSeconds: agent.limits.timeoutSeconds, actionGroupId: alerts.id }) : undefined;
-        const shared = { agent, ...location, observability: this.observability, router: this.router, skills: this.skills, events: this.events, actionGroupId: alerts.id, ...(toolPolicy && { toolPolicy }) };
+        const shared = { agent, ...location, observability: this.observability, router: this.router, skills: this.skills, events: this.events, storage, actionGroupId: alerts.id, ...(toolPolicy && { toolPolicy }), ...(props.auditRetentionDays && { auditRetentionDays: props.auditRetentionDays }) };
         const host =
           agent.placement === 'container'
             ? new AzureAgentContainer(shard, `Agent-${agent.name}`, {

@@ -8,8 +8,9 @@ import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { AzureAgentAccess, azureAccessProblems, type AzureAgentAccessProps } from './agent-access';
 import type { AzureAgentQueue } from './agent-queue';
 import type { AzureAuditStore } from './audit-store';
+import { functionsHostId, type FunctionsHostPaths } from './agent-storage';
 import { afterRolePropagation, assignRole, globalName } from './defaults';
-import { LinuxFunctionApp, Token, type MonitorScheduledQueryRulesAlertV2, type RoleAssignment, type ServicePlan, type StorageAccount, type StorageContainer, type TerraformResource, type UserAssignedIdentity } from './engine';
+import { LinuxFunctionApp, Token, type MonitorScheduledQueryRulesAlertV2, type ServicePlan, type StorageAccount, type StorageContainer, type TerraformResource, type UserAssignedIdentity } from './engine';
 import { acknowledgeHttpAuth, assignInvokeRole, httpAuthProblems, httpAuthSettings, type AgentRegistration, type AzureHttpAuth } from './http-auth';
 import { UNSAMPLED_RUN_METRICS_SETTINGS, type AzureObservability } from './observability';
 import type { AzureRuntimePackage } from './runtime-package';
@@ -124,7 +125,11 @@ export class AzureAgentFunction extends Construct {
       // Job submissions and status reads share the cap; a caller over it gets a 429 to retry.
       if (agent.triggers.some((t) => t.type === 'api')) settings.AzureFunctionsJobHost__extensions__http__maxConcurrentRequests = String(scale.runsPerInstance);
     }
-    this.roles = [...this.hostRoles(agent, props), ...access.roles];
+    // In an account other apps share, the host's leases are kept under an id no other app has
+    // (by default its name cut to 32 characters, which apps with a common start share).
+    const host = access.shared && { hostId: functionsHostId(name), appName: name };
+    if (host) settings.AzureFunctionsWebHost__hostid = host.hostId;
+    this.roles = [...this.hostRoles(agent, props, host), ...access.roles];
     schedules.forEach((expression, i) => (settings[ENV.schedule(i)] = expression));
     // The agents that may send it tasks call its task route.
     const servesHttp = agent.triggers.some((t) => t.type === 'api' || t.type === 'job') || !!team?.callers.length;
@@ -195,12 +200,12 @@ export class AzureAgentFunction extends Construct {
   }
 
   /** Lets an identity read this agent's job records (to await a job it gave the agent), and nothing else of its state. */
-  grantReadJobs(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantReadJobs(principal: AzurePrincipal, id: string): TerraformResource {
     return this.access.grantReadJobs(principal, id);
   }
 
   /** Lets an identity leave task inputs in this agent's inbox, and nothing else of its state. */
-  grantInbox(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantInbox(principal: AzurePrincipal, id: string): TerraformResource {
     return this.access.grantInbox(principal, id);
   }
 
@@ -213,18 +218,19 @@ export class AzureAgentFunction extends Construct {
   }
 
   /** The roles the Function App itself needs to run, beside those of the agent (AzureAgentAccess). */
-  private hostRoles(agent: AgentDefinition, props: AzureAgentFunctionProps): TerraformResource[] {
+  private hostRoles(agent: AgentDefinition, props: AzureAgentFunctionProps, host?: FunctionsHostPaths): TerraformResource[] {
     const principal = this.identity;
+    const { shared } = this.access;
     return [
-      // The host's leases and keys, and job status.
-      assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principal),
+      // The host's leases and keys, and job status: the account, or in a shared one its own paths.
+      shared ? shared.storage.grantState(this, 'StateOwner', agent.name, principal, host) : assignRole(this, 'StateOwner', this.state.id, 'Storage Blob Data Owner', principal),
       // The Durable Functions Storage backend keeps its task hub in the host's account: work
       // items and control messages in queues, history and instances in tables.
       ...(agent.durable
         ? [assignRole(this, 'TaskHubQueues', this.state.id, 'Storage Queue Data Contributor', principal), assignRole(this, 'TaskHubTables', this.state.id, 'Storage Table Data Contributor', principal)]
         : []),
       props.runtime.grantRead(principal, agent.name),
-      assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principal),
+      assignRole(this, 'TelemetryPublisher', props.observability.insights.id, 'Monitoring Metrics Publisher', principal, props.observability.insights),
     ];
   }
 }

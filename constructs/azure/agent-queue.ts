@@ -1,7 +1,7 @@
 import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { assignRole } from './defaults';
-import { MonitorMetricAlert, type RoleAssignment, ServicebusNamespace, ServicebusQueue } from './engine';
+import { MonitorMetricAlert, type TerraformResource, ServicebusNamespace, ServicebusQueue } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureServiceBusProps {
@@ -100,12 +100,12 @@ export class AzureAgentQueue extends Construct {
   }
 
   /** Lets an identity receive (and complete, abandon, dead-letter) from this queue only. */
-  grantReceive(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantReceive(principal: AzurePrincipal, id: string): TerraformResource {
     return assignRole(this, `Receiver-${id}`, this.queue.id, 'Azure Service Bus Data Receiver', principal);
   }
 
   /** Lets an identity send to this queue only: the agent's job route, or Event Grid delivering its team's tasks. */
-  grantSend(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantSend(principal: AzurePrincipal, id: string): TerraformResource {
     return assignRole(this, `Sender-${id}`, this.queue.id, 'Azure Service Bus Data Sender', principal);
   }
 }

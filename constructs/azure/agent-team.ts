@@ -32,7 +32,7 @@ export interface AzureTeamMember {
   readonly taskUrl?: string;
   readonly tokenAudience?: string;
   /** What it is given on any host, and the grants on its state (its job records, its inbox). */
-  readonly access: Pick<AzureAgentAccess, 'grantReadJobs' | 'grantInbox'>;
+  readonly access: Pick<AzureAgentAccess, 'grantReadJobs' | 'grantInbox' | 'shared'>;
   grantInvoke(principal: AzurePrincipal, id: string): TerraformResource;
   /** Makes the host start only once `role`, granted to its identity by the team, has taken effect. */
   waitsFor(role: TerraformResource): void;
@@ -158,7 +158,7 @@ export class AzureAgentTeam extends Construct {
     const peers = this.peers.get(from) ?? this.peers.set(from, {}).get(from)!;
     // Only a call names the target's app: a hand-off back the other way names just its storage, so
     // two agents that reach each other never make their apps depend on each other.
-    peers[to] = { ...(kinds.has('call') && { taskUrl: target.taskUrl!, audience: target.tokenAudience! }), stateAccountUrl: target.state.primaryBlobEndpoint };
+    peers[to] = { ...(kinds.has('call') && { taskUrl: target.taskUrl!, audience: target.tokenAudience! }), stateAccountUrl: target.state.primaryBlobEndpoint, ...(target.access.shared && { containerPrefix: target.access.shared.prefix }) };
   }
 }
 

@@ -2,7 +2,7 @@ import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { containerContextDir, NODE_BASE_IMAGE } from '../bundle/container-image';
 import { assignRole, storageAccountName } from './defaults';
-import { AssetType, ContainerAppEnvironment, ContainerRegistry, MonitorDiagnosticSetting, TerraformAsset, terraformResource, type RoleAssignment, type TerraformResource } from './engine';
+import { AssetType, ContainerAppEnvironment, ContainerRegistry, MonitorDiagnosticSetting, TerraformAsset, terraformResource, type TerraformResource } from './engine';
 import type { AzureObservability } from './observability';
 import { AzureSecureDefaults } from './secure-defaults';
 
@@ -93,7 +93,7 @@ export class AzureContainerEnvironment extends Construct {
   }
 
   /** Lets an identity pull images from this registry, and nothing else. */
-  grantPull(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantPull(principal: AzurePrincipal, id: string): TerraformResource {
     return assignRole(this, `Puller-${id}`, this.registry.id, 'AcrPull', principal);
   }
 }

@@ -93,8 +93,35 @@ export function grantScope(scope: Construct, principal: AzurePrincipal): Constru
 /** The role assignments an identity is given on another stack's resources, by one construct of that stack. */
 class GrantsOf extends Construct {}
 
-/** One built-in role for one identity on one resource; Azure assignments are always this shape. */
-export function assignRole(scope: Construct, id: string, resourceId: string, role: string, principal: AzurePrincipal): RoleAssignment {
+/**
+ * Where a stack's identities take the roles they are given on other stacks' resources, when it has
+ * such a place: a group per resource and role, which the identities join (`AzureRoleGroups`).
+ */
+export interface RoleGroupSink {
+  /** `principal`'s membership of the group that holds `role` on the resource `owner` declares. */
+  join(owner: Construct, id: string, resourceId: string, role: string, principal: UserAssignedIdentity): TerraformResource;
+}
+
+const roleGroupSinks = new WeakMap<TerraformStack, RoleGroupSink>();
+
+/** Makes the identities of `stack` take their roles on other stacks' resources through `sink`. */
+export function useRoleGroups(stack: TerraformStack, sink: RoleGroupSink): void {
+  if (roleGroupSinks.has(stack)) throw new Error(`${stack.node.path}: has its role groups already`);
+  roleGroupSinks.set(stack, sink);
+}
+
+/**
+ * One built-in role for one identity on one resource; Azure assignments are always this shape.
+ * `owner` is the resource's construct (the granting construct unless said, which then grants one
+ * role on one resource): an identity of a stack with role groups takes a role on another stack's
+ * resource by joining that resource's group, which holds the one assignment however many
+ * identities share it.
+ */
+export function assignRole(scope: Construct, id: string, resourceId: string, role: string, principal: AzurePrincipal, owner: Construct = scope): TerraformResource {
+  if (typeof principal !== 'string' && TerraformStack.of(owner) !== TerraformStack.of(principal)) {
+    const sink = roleGroupSinks.get(TerraformStack.of(principal));
+    if (sink) return sink.join(owner, id, resourceId, role, principal);
+  }
   return new RoleAssignment(grantScope(scope, principal), id, { scope: resourceId, roleDefinitionName: role, principalId: principalIdOf(principal), principalType: 'ServicePrincipal' });
 }
 

@@ -12,6 +12,7 @@ export { App, Fn, Lazy, TerraformAsset, TerraformDataSource, TerraformOutput, Te
 export { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 export { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 export { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+export { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 export { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 export { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 export { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';

@@ -4,7 +4,7 @@ import { AgentDefinitionError, type AgentDefinition } from '../../contract/defin
 import { secretSetting } from '../../contract/config/settings';
 import { type ModelPrice, type ModelTargetConfig } from '../../contract/config/runtime-config';
 import { aliasesFor, parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget, type RouterConfig, type RouterPolicy } from '../../contract/routing/config';
-import type { RoleAssignment } from './engine';
+import type { TerraformResource } from './engine';
 import type { AzureSecrets } from './secrets';
 
 export interface AzureModelRouterProps {
@@ -75,7 +75,7 @@ export class AzureModelRouter extends Construct {
   }
 
   /** Lets `principalId` read the route's secrets, each on its own, and nothing else in the vault. */
-  grantRead(route: readonly ModelTargetConfig[], principal: AzurePrincipal, id: string): RoleAssignment[] {
+  grantRead(route: readonly ModelTargetConfig[], principal: AzurePrincipal, id: string): TerraformResource[] {
     return secretsOf(route).map((name) => this.secrets.grantRead(principal, name, `${id}-${name}`));
   }
 }

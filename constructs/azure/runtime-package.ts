@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { runtimeBundleDir } from '../bundle/runtime-bundle';
 import { AZURE_STATE_CONTAINERS } from '../../contract/config/settings';
 import { afterRolePropagation, assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
-import { AssetType, StorageBlob, StorageContainer, TerraformAsset, type RoleAssignment, type StorageAccount } from './engine';
+import { AssetType, StorageBlob, StorageContainer, TerraformAsset, type TerraformResource, type StorageAccount } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureRuntimePackageProps {
@@ -48,7 +48,7 @@ export class AzureRuntimePackage extends Construct {
   }
 
   /** Lets an app's identity read the package container only. */
-  grantRead(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantRead(principal: AzurePrincipal, id: string): TerraformResource {
     return assignRole(this, `Reader-${id}`, this.container.resourceManagerId, 'Storage Blob Data Reader', principal);
   }
 }

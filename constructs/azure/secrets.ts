@@ -2,7 +2,7 @@ import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
 import { UNSET_SECRET_VALUE } from '../../contract/config/settings';
 import { afterRolePropagation, assignDeployer, assignRole, deployer } from './defaults';
-import { KeyVault, KeyVaultSecret, type RoleAssignment, type TerraformResource } from './engine';
+import { KeyVault, KeyVaultSecret, type TerraformResource } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureSecretsProps {
@@ -68,7 +68,8 @@ export class AzureSecrets extends Construct {
   }
 
   /** Lets an identity read one secret, and no other secret in the vault. */
-  grantRead(principal: AzurePrincipal, secretName: string, id: string): RoleAssignment {
-    return assignRole(this, `Reader-${id}`, this.secret(secretName).resourceVersionlessId, 'Key Vault Secrets User', principal);
+  grantRead(principal: AzurePrincipal, secretName: string, id: string): TerraformResource {
+    const secret = this.secret(secretName);
+    return assignRole(this, `Reader-${id}`, secret.resourceVersionlessId, 'Key Vault Secrets User', principal, secret);
   }
 }

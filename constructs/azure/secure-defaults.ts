@@ -53,7 +53,8 @@ export const AZURE_SECURE_DEFAULT_RULES: readonly Rule[] = [
     id: 'AzureSecure-AuditImmutability',
     types: ['azurerm_storage_container'],
     check: (r, stack, id) => {
-      if (r.name !== AZURE_AUDIT_CONTAINER) return undefined;
+      // `audit` in an agent's own account; `<agent>-audit` in one a fleet's shard shares.
+      if (r.name !== AZURE_AUDIT_CONTAINER && !String(r.name).endsWith(`-${AZURE_AUDIT_CONTAINER}`)) return undefined;
       const reference = `azurerm_storage_container.${id}.resource_manager_id`;
       const policy = Object.values(stack.resource?.azurerm_storage_container_immutability_policy ?? {}).find((p) => String(p.storage_container_resource_manager_id).includes(reference));
       if (!policy) return 'holds audit records without a time-based immutability policy, so they can be overwritten or deleted';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { readSkillsFolder, SKILL_FILE, SKILL_INDEX_KEY, type SkillIndex } from '../../contract/skills/catalog';
 import { afterRolePropagation, assignDeployer, assignRole, privateStorageAccount, storageAccountName } from './defaults';
-import { type RoleAssignment, type StorageAccount, StorageBlob, StorageContainer } from './engine';
+import { type TerraformResource, type StorageAccount, StorageBlob, StorageContainer } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureSkillStoreProps {
@@ -78,7 +78,7 @@ export class AzureSkillStore extends Construct {
    * Lets an identity read the skills container and nothing else in the account. Blob data roles
    * scope to a container, not to a prefix, so every agent reading skills may read them all.
    */
-  grantRead(principal: AzurePrincipal, id: string): RoleAssignment {
+  grantRead(principal: AzurePrincipal, id: string): TerraformResource {
     return assignRole(this, `Reader-${id}`, this.container.resourceManagerId, STORAGE_BLOB_DATA_READER, principal);
   }
 }

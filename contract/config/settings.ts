@@ -44,7 +44,7 @@ export type AwsPeers = Readonly<Record<string, { readonly function: string }>>;
  * The agents an Azure agent delegates to, by name: the task route a call posts to and the Entra ID
  * audience of its token, and the storage account whose job records and inbox it reads and writes.
  */
-export type AzurePeers = Readonly<Record<string, { readonly taskUrl?: string; readonly audience?: string; readonly stateAccountUrl: string }>>;
+export type AzurePeers = Readonly<Record<string, { readonly taskUrl?: string; readonly audience?: string; readonly stateAccountUrl: string; readonly containerPrefix?: string }>>;
 
 /**
  * The app settings AzureAgentFunction sets and the Azure adapter reads. Service Bus settings use the
@@ -60,6 +60,11 @@ export const AZURE_RUNTIME_ENV = {
   stateAccountUrl: 'STATE_ACCOUNT_URL',
   /** The account of the agent's audit container, where records can be created but not changed. */
   auditAccountUrl: 'AUDIT_ACCOUNT_URL',
+  /**
+   * What the names of the agent's containers start with, in state and audit accounts it shares
+   * with other agents (`<prefix>jobs`, `<prefix>audit`); unset, the accounts are its own.
+   */
+  containerPrefix: 'AGENT_CONTAINER_PREFIX',
   /** The agent's Service Bus queue; triggers bind to it as `%AGENT_QUEUE%`. */
   queue: 'AGENT_QUEUE',
   /** The queue's max delivery count, so the runtime knows a message's last delivery. */

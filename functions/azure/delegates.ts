@@ -74,7 +74,8 @@ export class AzureDelegates implements AgentDelegates {
   }
 
   async status(agent: string, runId: string): Promise<JobRecord | undefined> {
-    return new BlobJobStore(this.options.container(this.peer(agent).stateAccountUrl, AZURE_STATE_CONTAINERS.jobs)).get(runId);
+    const peer = this.peer(agent);
+    return new BlobJobStore(this.options.container(peer.stateAccountUrl, `${peer.containerPrefix ?? ''}${AZURE_STATE_CONTAINERS.jobs}`)).get(runId);
   }
 
   private peer(agent: string): AzurePeers[string] {
@@ -95,6 +96,8 @@ export function parsePeers(text: string): AzurePeers {
   if (!peers || typeof peers !== 'object' || Array.isArray(peers)) throw new Error('AGENT_PEERS must map agent names to how they are reached');
   for (const [name, peer] of Object.entries(peers)) {
     if (typeof (peer as { stateAccountUrl?: unknown })?.stateAccountUrl !== 'string') throw new Error(`AGENT_PEERS.${name}.stateAccountUrl: must be the agent's state account URL`);
+    const prefix = (peer as { containerPrefix?: unknown }).containerPrefix;
+    if (prefix !== undefined && typeof prefix !== 'string') throw new Error(`AGENT_PEERS.${name}.containerPrefix: must be the start of the agent's container names`);
   }
   return peers as AzurePeers;
 }

@@ -72,11 +72,14 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
   const stateAccount = env[ENV.stateAccountUrl];
   const auditAccount = env[ENV.auditAccountUrl];
   const peers = env[ENV.peers] ? parsePeers(env[ENV.peers]!) : undefined;
+  // In accounts shared with other agents, the agent's containers carry its prefix.
+  const prefix = env[ENV.containerPrefix] ?? '';
   // The agent's own inbox is in its state account; another agent's in that agent's.
   const inboxAccount = (agent: string) => {
-    const url = agent === definition.name ? stateAccount : peers?.[agent]?.stateAccountUrl;
-    if (!url) throw new Error(`agent ${definition.name} has no way to the inbox of agent ${agent} (${agent === definition.name ? ENV.stateAccountUrl : ENV.peers})`);
-    return clients.container(url, AZURE_STATE_CONTAINERS.inbox);
+    const own = agent === definition.name;
+    const url = own ? stateAccount : peers?.[agent]?.stateAccountUrl;
+    if (!url) throw new Error(`agent ${definition.name} has no way to the inbox of agent ${agent} (${own ? ENV.stateAccountUrl : ENV.peers})`);
+    return clients.container(url, `${own ? prefix : (peers![agent]!.containerPrefix ?? '')}${AZURE_STATE_CONTAINERS.inbox}`);
   };
   const inbox = stateAccount || peers ? new BlobTaskInbox(inboxAccount) : undefined;
   let defaults: ReturnType<typeof managedIdentityClients> | undefined;
@@ -86,11 +89,11 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
     ...(skillsAccount && { skills: new BlobSkillStore(clients.container(skillsAccount, env[ENV.skillsContainer] ?? 'skills')) }),
     ...(topic && { events: clients.topic(topic) }),
     // Audit lives in an account of its own, whose container refuses to change or delete a record.
-    ...(auditAccount && { audit: new BlobAuditSink(clients.container(auditAccount, AZURE_AUDIT_CONTAINER)) }),
-    ...(stateAccount && { jobs: new BlobJobStore(clients.container(stateAccount, AZURE_STATE_CONTAINERS.jobs)) }),
+    ...(auditAccount && { audit: new BlobAuditSink(clients.container(auditAccount, `${prefix}${AZURE_AUDIT_CONTAINER}`)) }),
+    ...(stateAccount && { jobs: new BlobJobStore(clients.container(stateAccount, `${prefix}${AZURE_STATE_CONTAINERS.jobs}`)) }),
     ...(inbox && { inbox }),
     // What a durable run keeps by reference: its own container, which no other agent is granted.
-    ...(stateAccount && definition.durable && { durable: durableStoreOf(new BlobTaskInbox(() => clients.container(stateAccount, AZURE_STATE_CONTAINERS.durable)), definition.name) }),
+    ...(stateAccount && definition.durable && { durable: durableStoreOf(new BlobTaskInbox(() => clients.container(stateAccount, `${prefix}${AZURE_STATE_CONTAINERS.durable}`)), definition.name) }),
     ...(peers && {
       delegates: new AzureDelegates({
         peers,
