@@ -144,7 +144,7 @@ export class AgentContainer extends Construct implements iam.IGrantable {
     const agent = (this.definition = defineAgent(props.agent));
     checkContainer(agent, props);
     const access = new AgentAccess(this, agent, props);
-    this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name} in containers`, 'ecs-tasks.amazonaws.com');
+    this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name} in containers`, 'ecs-tasks.amazonaws.com', agent.name);
     this.grantPrincipal = this.role;
     this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
     this.queue = props.queue ?? new AgentQueue(this, 'Queue', { ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }) });

@@ -17,6 +17,7 @@ import { DeadLetterQueue } from './dead-letter-queue';
 import { ModelRouter, type ModelRouterProps } from './model-router';
 import { placeAgent, type PlacedAgent } from './place-agent';
 import { SkillBucket } from './skill-bucket';
+import { SharedStatements } from './agent-role';
 import { checkStackBudget, type StackBudget } from './stack-budget';
 
 export interface AgentFleetProps {
@@ -115,6 +116,8 @@ export class AgentFleet extends Construct {
       const shardId = `Agents-${String(i + 1).padStart(2, '0')}`;
       const shard = new Stack(this, shardId, { ...stackProps, stackName: `${id}-${shardId}`, description: `Agents ${names[0] ?? '(none)'}..${names.at(-1) ?? ''} of fleet ${this.node.path}` });
       this.shards.push(shard);
+      // Grants its agents are given alike, once per shard (the model, its key, the events they publish).
+      new SharedStatements(shard, 'SharedGrants');
       checkStackBudget(shard, props.budget, remedy(`give the fleet a smaller agentsPerShard for new shards, or move some of this shard's agents to a new shard in ${props.lockFile} (moving an agent replaces its function and queue: see docs/operations.md)`));
       let cluster: ecs.Cluster | undefined;
       for (const name of names) {

@@ -236,7 +236,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     // references the API's resources the other way.
     const remoteApi = props.api?.reachesByName(this) ? props.api : undefined;
 
-    this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name}`);
+    this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name}`, undefined, agent.name);
     this.grantPrincipal = this.role;
     this.logGroup = retainedLogGroup(this, 'Logs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
     // Hand-offs and jobs from other agents arrive on the agent's queue too.
@@ -412,7 +412,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     bus: IAgentBus | undefined,
   ): lambda.Function | undefined {
     if (!this.queue) return undefined;
-    const role = new AgentRole(this, 'StarterRole', `Starts durable runs of agent ${agent.name}`);
+    const role = new AgentRole(this, 'StarterRole', `Starts durable runs of agent ${agent.name}`, undefined, agent.name);
     const logGroup = retainedLogGroup(this, 'StarterLogs', props.logRetention ?? logs.RetentionDays.THREE_MONTHS, props.logEncryptionKey);
     const starter = new lambda.Function(this, 'Starter', {
       description: `Starts the queued runs of durable agent ${agent.name}`.slice(0, 256),

@@ -49,7 +49,7 @@ export class AgentCoreAgent extends Construct implements iam.IGrantable {
     const agent = (this.definition = defineAgent(props.agent));
     const access = new AgentAccess(this, agent, props);
     checkAgentCore(agent, props, access.environment);
-    this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name} on AgentCore Runtime`, 'bedrock-agentcore.amazonaws.com');
+    this.role = new AgentRole(this, 'Role', `Runs agent ${agent.name} on AgentCore Runtime`, 'bedrock-agentcore.amazonaws.com', agent.name);
     this.grantPrincipal = this.role;
     const name = runtimeName(this, agent.name);
     this.logGroup = new logs.LogGroup(this, 'Logs', {

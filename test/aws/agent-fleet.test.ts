@@ -91,6 +91,25 @@ describe('AgentFleet', () => {
     assert.match(statements(built), /function:fleet-\*/);
   });
 
+  it('keeps a grant its agents share once per shard, each role holding exactly the statements it had', () => {
+    const template = Template.fromStack(built.shards[0]!).toJSON() as { Resources: Record<string, any> };
+    const resources = Object.entries(template.Resources);
+    const shared = Object.fromEntries(resources.filter(([, r]) => r.Type === 'AWS::IAM::ManagedPolicy').map(([id, r]) => [id, r.Properties.PolicyDocument.Statement as unknown[]]));
+    // The model, its key, the events every agent publishes: nothing of one agent's own, no wildcard.
+    assert.deepEqual(Object.values(shared).map((s) => (s[0] as { Action: string | string[] }).Action).map((a) => [a].flat()[0]).sort(), ['bedrock:InvokeModel', 'events:PutEvents', 'secretsmanager:GetSecretValue']);
+    for (const statements of Object.values(shared)) assert.ok(!JSON.stringify(statements).includes('*') && !/api-0001|support-0002|worker-0003/.test(JSON.stringify(statements)));
+    const roles = resources.filter(([id, r]) => r.Type === 'AWS::IAM::Role' && /Agent.*Role/.test(id));
+    assert.equal(roles.length, 3);
+    for (const [id, role] of roles) {
+      const attached = (role.Properties.ManagedPolicyArns as { Ref: string }[]).map((a) => a.Ref);
+      const all = [...role.Properties.Policies[0].PolicyDocument.Statement, ...attached.flatMap((p) => shared[p]!)].map((s) => JSON.stringify(s));
+      // What an agent of its template gets alone in a stack: its own logs, queue, records, audit, skills, and the shared three.
+      assert.equal(attached.length, 3, id);
+      assert.equal(new Set(all).size, all.length, `${id}: no statement twice`);
+      assert.ok(all.some((s) => s.includes('logs:PutLogEvents')) && all.some((s) => s.includes('dynamodb:GetItem')) && all.some((s) => s.includes('s3:PutObject')), id);
+    }
+  });
+
   it('fails synth naming a shard over its budget and what to do', () => {
     const over = updating();
     fleet(over, { lockFile: lockIn(), budget: { resources: 15 } });
