@@ -20,3 +20,4 @@ export * from './place-agent';
 export * from './skill-bucket';
 export * from './agent-fleet';
 export * from './stack-budget';
+export { SharedStatements } from './agent-role';

@@ -4,6 +4,7 @@ import type { AgentTrigger } from '../../contract/definition/schema';
 import { subjectPrefix } from '../../contract/events/agent-events';
 import type { AzureAgentQueue } from './agent-queue';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
+import { recordSubscription } from './quotas';
 import { EventgridEventSubscription, EventgridTopic, TerraformStack, type ITerraformDependable, type RoleAssignment, type TerraformResource, StorageContainer, UserAssignedIdentity, type StorageAccount } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
@@ -79,12 +80,13 @@ export class AzureAgentEvents extends Construct {
    * sync) as `after`.
    */
   subscribe(id: string, functionAppId: string, functionName: string, pattern: EventPattern, after: readonly ITerraformDependable[] = [], owner?: Construct): EventgridEventSubscription {
-    return new EventgridEventSubscription(...this.declaredBeside(owner, id), {
+    const subscription = new EventgridEventSubscription(...this.declaredBeside(owner, id), {
       ...(after.length && { dependsOn: [...after] }),
       ...this.delivery(id),
       azureFunctionEndpoint: { functionId: `${functionAppId}/functions/${functionName}`, maxEventsPerBatch: 1 },
       ...eventGridFilter(pattern),
     });
+    return recordSubscription(subscription, this);
   }
 
   /**
@@ -132,13 +134,13 @@ export class AzureAgentEvents extends Construct {
    */
   private queueSubscription(id: string, queue: AzureAgentQueue, filter: ReturnType<typeof eventGridFilter>): EventgridEventSubscription {
     const sender = (queue.node.tryFindChild('Sender-EventDelivery') as RoleAssignment | undefined) ?? queue.grantSend(this.deliveryIdentity.principalId, 'EventDelivery');
-    return new EventgridEventSubscription(...this.declaredBeside(queue, id), {
+    return recordSubscription(new EventgridEventSubscription(...this.declaredBeside(queue, id), {
       dependsOn: [sender],
       ...this.delivery(id),
       serviceBusQueueEndpointId: queue.queue.id,
       deliveryIdentity: { type: 'UserAssigned', userAssignedIdentity: this.deliveryIdentity.id },
       ...filter,
-    });
+    }), this);
   }
 }
 

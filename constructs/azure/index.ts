@@ -22,5 +22,7 @@ export * from './agent-container';
 export * from './container-environment';
 export { AZURE_QUOTAS, azureQuotaProblems, checkAzureQuotas, type AzureQuota } from './quotas';
 export * from './agent-fleet';
+export { AzureAgentStorage, FUNCTIONS_HOST_CONTAINERS, type AzureAgentStorageProps, type AgentPlace, type FunctionsHostPaths } from './agent-storage';
+export { AzureRoleGroups, type AzureRoleGroupsProps } from './role-groups';
 // Names a stack of one's own gives its globally named resources, alike with the constructs' own.
 export { globalName, storageAccountName, NAME_SEED_CONTEXT } from './defaults';

@@ -1,5 +1,5 @@
 import type { IConstruct } from 'constructs';
-import { AzurermProvider, RoleAssignment, ServicePlan, StorageAccount, Token, TerraformResource, TerraformStack, LinuxFunctionApp } from './engine';
+import { AzurermProvider, EventgridEventSubscription, RoleAssignment, ServicePlan, StorageAccount, Token, TerraformResource, TerraformStack, LinuxFunctionApp } from './engine';
 
 /**
  * Azure's documented per-subscription and per-region quotas, checked across every stack of an app
@@ -14,7 +14,7 @@ export interface AzureQuota {
   /** What is counted, in the words of Azure's documentation. */
   readonly what: string;
   readonly limit: number;
-  readonly scope: 'subscription' | 'region' | 'plan';
+  readonly scope: 'subscription' | 'region' | 'plan' | 'topic';
   /** What to do when the app needs more. */
   readonly remedy: string;
 }
@@ -25,9 +25,15 @@ export const AZURE_QUOTAS: readonly AzureQuota[] = [
     what: 'storage accounts',
     limit: 250,
     scope: 'region',
-    remedy: 'share state and audit accounts among agents, spread agents over regions or subscriptions, or have the quota raised (to 500) through a support request',
+    remedy: 'share state and audit accounts among agents (AzureAgentStorage, as AzureAgentFleet shards do), spread agents over regions or subscriptions, or have the quota raised (to 500) through a support request',
   },
-  { id: 'role-assignments', what: 'role assignments', limit: 4000, scope: 'subscription', remedy: 'spread agents over subscriptions; the limit cannot be raised' },
+  {
+    id: 'role-assignments',
+    what: 'role assignments',
+    limit: 4000,
+    scope: 'subscription',
+    remedy: 'give agents the roles they share through Entra ID groups (AzureRoleGroups, on by default in AzureAgentFleet), share state accounts (one conditioned assignment per agent), or spread agents over subscriptions; the limit cannot be raised',
+  },
   {
     id: 'consumption-plans',
     what: 'Linux Consumption (Y1) plans',
@@ -36,11 +42,27 @@ export const AZURE_QUOTAS: readonly AzureQuota[] = [
     remedy: 'share a plan among agents (up to 100 apps each), or spread agents over regions or subscriptions',
   },
   { id: 'apps-per-plan', what: 'Function Apps on one Consumption or Premium plan', limit: 100, scope: 'plan', remedy: 'give the agents more plans' },
+  {
+    id: 'event-subscriptions',
+    what: 'event subscriptions to one Event Grid custom topic',
+    limit: 500,
+    scope: 'topic',
+    remedy: 'give some agents a topic of their own (an AzureAgentEvents per group of agents), or deliver several agents\' events through one subscription into a queue',
+  },
 ];
 
 const checked = new WeakSet<IConstruct>();
 /** The plan each agent's Function App runs on (a plan's id is a new token at each read, so apps are matched to plans here). */
 const hosts = new WeakMap<LinuxFunctionApp, ServicePlan>();
+
+/** The topic each event subscription is to (its scope is a new token at each read). */
+const topics = new WeakMap<EventgridEventSubscription, IConstruct>();
+
+/** Records that `subscription` is to the topic `events` declares, for the event-subscriptions quota. */
+export function recordSubscription<T extends EventgridEventSubscription>(subscription: T, events: IConstruct): T {
+  topics.set(subscription, events);
+  return subscription;
+}
 
 /** Records that `app` runs on `plan`, for the apps-per-plan quota. */
 export function recordPlan(app: LinuxFunctionApp, plan: ServicePlan): void {
@@ -81,6 +103,7 @@ export function azureQuotaProblems(root: IConstruct, quotas: readonly AzureQuota
       else if (c instanceof RoleAssignment && quota('role-assignments')) count(quota('role-assignments')!, subscription);
       else if (c instanceof ServicePlan && c.skuNameInput === 'Y1' && quota('consumption-plans')) count(quota('consumption-plans')!, region(c.locationInput));
       else if (c instanceof LinuxFunctionApp && hosts.has(c)) apps.set(hosts.get(c)!, (apps.get(hosts.get(c)!) ?? 0) + 1);
+      else if (c instanceof EventgridEventSubscription && topics.has(c) && quota('event-subscriptions')) count(quota('event-subscriptions')!, `topic ${topics.get(c)!.node.path}`);
     }
   }
   const perPlan = quota('apps-per-plan');

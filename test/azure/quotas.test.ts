@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AzurermProvider, ServicePlan, StorageAccount, TerraformStack, Testing } from '../../constructs/azure/engine';
+import type { AzureAgentEvents } from '../../constructs/azure/agent-events';
 import { AZURE_QUOTAS, azureQuotaProblems } from '../../constructs/azure/quotas';
 import { agentInput } from '../helpers';
 import { azureAgent } from '../__fixtures__/azure-synth';
@@ -37,5 +38,18 @@ describe('Azure quotas at synth', () => {
     assert.deepEqual(azureQuotaProblems(app, tight).map((p) => /^Azure quota "([\w-]+)"/.exec(p)![1]), ['apps-per-plan']);
     for (let i = 0; i < 101; i++) new ServicePlan(stack, `Plan${i}`, { name: `plan-${i}`, ...LOCATION, osType: 'Linux', skuName: 'Y1' });
     assert.throws(() => Testing.synth(stack, true), /Azure quota "consumption-plans": the app declares 102 Linux Consumption \(Y1\) plans/);
+  });
+});
+
+describe('Azure quotas on a topic', () => {
+  it('counts event subscriptions per custom topic, each agent trigger and each queue delivery one', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'agents');
+    const agent = azureAgent(stack, { agent: agentInput({ triggers: [{ type: 'event', pattern: { detailType: ['order.placed'] } }] }) });
+    const tight = AZURE_QUOTAS.map((q) => (q.id === 'event-subscriptions' ? { ...q, limit: 1 } : q));
+    assert.deepEqual(azureQuotaProblems(app, tight), []);
+    (agent.node.scope!.node.findChild('Events') as AzureAgentEvents).deliverToQueue('tasks-helper', agent.queue!, ['handoff.to.helper']);
+    assert.deepEqual(azureQuotaProblems(app, tight), ['Azure quota "event-subscriptions": the app declares 2 event subscriptions to one Event Grid custom topic in topic agents/Events, over Azure\'s 1; give some agents a topic of their own (an AzureAgentEvents per group of agents), or deliver several agents\' events through one subscription into a queue']);
+    assert.equal(AZURE_QUOTAS.find((q) => q.id === 'event-subscriptions')!.limit, 500);
   });
 });
