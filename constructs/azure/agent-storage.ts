@@ -160,13 +160,13 @@ export function stateCondition(own: readonly string[], host?: FunctionsHostPaths
     '(',
     ` (!(ActionMatches{'${BLOBS}/read'} AND NOT SubOperationMatches{'Blob.List'}) AND !(ActionMatches{'${BLOBS}/write'}) AND !(ActionMatches{'${BLOBS}/delete'}))`,
     ' OR',
-    ` (${[`${CONTAINER_NAME} StringIn ${quoted(own)}`, ...hostPaths].join(' OR ')})`,
+    ` (${[`${CONTAINER_NAME} ForAnyOfAnyValues:StringEquals ${quoted(own)}`, ...hostPaths].join(' OR ')})`,
     ')',
     'AND',
     '(',
     ` !(ActionMatches{'${BLOBS}/read'} AND SubOperationMatches{'Blob.List'})`,
     ' OR',
-    ` ${CONTAINER_NAME} StringIn ${quoted(listable)}`,
+    ` ${CONTAINER_NAME} ForAnyOfAnyValues:StringEquals ${quoted(listable)}`,
     ')',
   ].join('\n');
 }

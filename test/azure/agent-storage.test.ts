@@ -108,11 +108,16 @@ describe('a fleet shard\'s shared storage', () => {
 describe('the shared state grant', () => {
   it('admits listing only in its own and the host\'s containers, and blob access by name and host path', () => {
     const condition = stateCondition(['a-jobs', 'a-inbox'], { hostId: 'app-a', appName: 'App-A-Name' });
-    assert.match(condition, /StringIn \{'a-jobs', 'a-inbox'\}/);
+    assert.match(condition, /ForAnyOfAnyValues:StringEquals \{'a-jobs', 'a-inbox'\}/);
     assert.match(condition, /StringLike '\*\/app-a\/\*'/);
     assert.match(condition, /StringStartsWith 'app-a-name\/'/, 'keys are kept under the app\'s name, lowercased');
-    assert.match(condition, /SubOperationMatches\{'Blob\.List'\}\)\n OR\n @Resource\[[^\]]+\] StringIn \{'a-jobs', 'a-inbox', 'azure-webjobs-hosts', 'azure-webjobs-secrets'\}/);
+    assert.match(condition, /SubOperationMatches\{'Blob\.List'\}\)\n OR\n @Resource\[[^\]]+\] ForAnyOfAnyValues:StringEquals \{'a-jobs', 'a-inbox', 'azure-webjobs-hosts', 'azure-webjobs-secrets'\}/);
     assert.doesNotMatch(stateCondition(['c-jobs']), /azure-webjobs/, 'a container host reaches no Functions host path');
+    // Only operators the condition language has, and parentheses that close.
+    for (const op of condition.match(/\] (\S+) /g)!) assert.match(op, /^\] (ForAnyOfAnyValues:StringEquals|StringEquals|StringLike|StringStartsWith) $/);
+    let depth = 0;
+    for (const ch of condition) if ((depth += ch === '(' ? 1 : ch === ')' ? -1 : 0) < 0) assert.fail('a parenthesis closes before it opens');
+    assert.equal(depth, 0);
   });
 
   it('gives apps whose names share their first 32 characters different host ids', () => {
