@@ -4,7 +4,7 @@ import { AZURE_AUDIT_CONTAINER, AZURE_STATE_CONTAINERS } from '../../contract/co
 import { recordRetentionSeconds } from '../../contract/jobs/job-record';
 import type { AgentDefinition } from '../../contract/definition/define';
 import { AzureAuditStore } from './audit-store';
-import { globalName, principalIdOf, privateStorageAccount, storageAccountName, type AzurePrincipal } from './defaults';
+import { deployer, globalName, principalIdOf, privateStorageAccount, storageAccountName, type AzurePrincipal } from './defaults';
 import { RoleAssignment, RoleDefinition, StorageContainer, Token, type StorageAccount, type TerraformResource } from './engine';
 import { ExpiryRules } from './expiry-rules';
 
@@ -76,15 +76,18 @@ export class AzureAgentStorage extends Construct {
     this.auditExpiry = new ExpiryRules(this, 'AuditRetention', this.audit.id);
     // Made here, before any host starts and looks for them.
     for (const name of Object.values(FUNCTIONS_HOST_CONTAINERS)) new StorageContainer(this, `Host-${name}`, { name, storageAccountId: this.state.id, containerAccessType: 'private' });
+    // A custom role is defined for a resource group (or wider), not one account; each
+    // assignment of it is on the state account alone.
+    const group = `/subscriptions/${deployer(this).subscriptionId}/resourceGroups/${props.resourceGroupName}`;
     this.stateRole = new RoleDefinition(this, 'StateRole', {
       // Custom role names are unique in the tenant.
       name: `${globalName(this, 50)} agent state`,
-      scope: this.state.id,
+      scope: group,
       description: 'Reads, writes and deletes blobs in the containers its assignment\'s condition names; cannot delete a container. Given to each agent of a shard on its state account.',
       // Storage Blob Data Contributor without deleting containers; creating one stays, as the
       // Functions host creates its containers when it finds them missing (they are made here).
       permissions: [{ actions: ['Microsoft.Storage/storageAccounts/blobServices/containers/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/write'], dataActions: [`${BLOBS}/read`, `${BLOBS}/write`, `${BLOBS}/delete`] }],
-      assignableScopes: [this.state.id],
+      assignableScopes: [group],
     });
   }
 

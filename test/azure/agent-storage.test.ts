@@ -69,7 +69,9 @@ describe('a fleet shard\'s shared storage', () => {
     const role = Object.values(shard.azurerm_role_definition!)[0]!;
     const actions = [...role.permissions[0].actions, ...role.permissions[0].data_actions];
     assert.ok(actions.every((a: string) => !a.endsWith('/delete') || a.endsWith('/blobs/delete')), `no container can be deleted: ${actions.join(', ')}`);
-    assert.deepEqual(role.assignable_scopes, ['${azurerm_storage_account.Storage_State_3436217D.id}'].map((s) => s.replace('3436217D', String(role.scope).match(/Storage_State_(\w+)\.id/)![1]!)));
+    assert.deepEqual(role.assignable_scopes, [role.scope]);
+    assert.match(role.scope, /^\/subscriptions\/\$\{data\.azurerm_client_config\.[\w-]+\.subscription_id\}\/resourceGroups\/fleet-rg$/, 'defined for the resource group, assigned on the account');
+    assert.ok(stateGrants.every((g) => /azurerm_storage_account\.Storage_State_\w+\.id/.test(g.scope)));
   });
 
   it('puts each audit container under an immutability policy of its own, and expires every container', () => {
