@@ -157,7 +157,7 @@ export class AzureAgentContainer extends Construct {
     agent.triggers.forEach((t, i) => {
       if (t.type === 'event') props.events!.deliverMatchingToQueue(`${agent.name}-event-${i}`, props.queue, t.pattern);
     });
-    this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { containerApp: name, ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
+    this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { containerApp: name, owner: this, ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
     props.team?.join(this);
   }
 

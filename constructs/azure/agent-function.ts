@@ -177,7 +177,7 @@ export class AzureAgentFunction extends Construct {
     agent.triggers.forEach((t, i) => {
       if (t.type === 'event') props.events!.subscribe(`${agent.name}-event-${i}`, this.app.id, AZURE_FUNCTIONS.events, t.pattern, [this.triggerSync], this);
     });
-    this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
+    this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { owner: this, ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
     props.team?.join(this);
   }
 

@@ -98,8 +98,8 @@ class GrantsOf extends Construct {}
  * such a place: a group per resource and role, which the identities join (`AzureRoleGroups`).
  */
 export interface RoleGroupSink {
-  /** `principal`'s membership of the group that holds `role` on the resource `owner` declares. */
-  join(owner: Construct, id: string, resourceId: string, role: string, principal: UserAssignedIdentity): TerraformResource;
+  /** Makes `principal` a member of the group that holds `role` on the resource `owner` declares; what it then waits for. */
+  join(owner: Construct, resourceId: string, role: string, principal: UserAssignedIdentity): TerraformResource;
 }
 
 const roleGroupSinks = new WeakMap<TerraformStack, RoleGroupSink>();
@@ -120,7 +120,7 @@ export function useRoleGroups(stack: TerraformStack, sink: RoleGroupSink): void 
 export function assignRole(scope: Construct, id: string, resourceId: string, role: string, principal: AzurePrincipal, owner: Construct = scope): TerraformResource {
   if (typeof principal !== 'string' && TerraformStack.of(owner) !== TerraformStack.of(principal)) {
     const sink = roleGroupSinks.get(TerraformStack.of(principal));
-    if (sink) return sink.join(owner, id, resourceId, role, principal);
+    if (sink) return sink.join(owner, resourceId, role, principal);
   }
   return new RoleAssignment(grantScope(scope, principal), id, { scope: resourceId, roleDefinitionName: role, principalId: principalIdOf(principal), principalType: 'ServicePrincipal' });
 }

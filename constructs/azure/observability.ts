@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { AZURE_RUN_METRICS_MESSAGE } from '../../contract/config/settings';
-import { ApplicationInsights, LogAnalyticsWorkspace, MonitorScheduledQueryRulesAlertV2 } from './engine';
+import { ApplicationInsights, LogAnalyticsWorkspace, MonitorScheduledQueryRulesAlertV2, TerraformStack } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
 export interface AzureObservabilityProps {
@@ -20,6 +20,12 @@ export interface FailedRunAlertOptions {
    * @default no action group: the alert is visible in Azure Monitor only
    */
   readonly actionGroupId?: string;
+  /**
+   * The agent's construct: in another stack than the telemetry (a fleet's shard), the alert is
+   * declared there, so adding or removing an agent changes its own stack only.
+   * @default the alert is declared beside the telemetry
+   */
+  readonly owner?: Construct;
   /**
    * The container app the agent runs in, whose console logs (in the workspace, through its
    * environment's diagnostic setting) carry the metrics line instead of Application Insights.
@@ -78,7 +84,8 @@ export class AzureObservability extends Construct {
    * `UNSAMPLED_RUN_METRICS_SETTINGS`, which the agent's app sets).
    */
   alertOnFailedRuns(agent: string, options: FailedRunAlertOptions = {}): MonitorScheduledQueryRulesAlertV2 {
-    return new MonitorScheduledQueryRulesAlertV2(this, `FailedRuns-${agent}`, {
+    const beside = options.owner && TerraformStack.of(options.owner) !== TerraformStack.of(this);
+    return new MonitorScheduledQueryRulesAlertV2(beside ? options.owner! : this, beside ? 'FailedRunAlert' : `FailedRuns-${agent}`, {
       name: `${this.props.name}-${agent}-failed-runs`,
       resourceGroupName: this.props.resourceGroupName,
       location: this.props.location,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { grantScope, useRoleGroups, type RoleGroupSink } from './defaults';
-import { AZUREAD_PROVIDER, RoleAssignment, terraformResource, TerraformStack, type TerraformResource, type UserAssignedIdentity } from './engine';
+import { useRoleGroups, type RoleGroupSink } from './defaults';
+import { AZUREAD_PROVIDER, Lazy, RoleAssignment, terraformResource, TerraformStack, type TerraformResource, type UserAssignedIdentity } from './engine';
 
 export interface AzureRoleGroupsProps {
   /** What the groups' display names start with, so a directory's reader knows whose they are. */
@@ -20,7 +20,7 @@ export interface AzureRoleGroupsProps {
  * (a new agent's first token already carries it).
  */
 export class AzureRoleGroups extends Construct implements RoleGroupSink {
-  private readonly groups = new Map<string, { group: TerraformResource; assignment: RoleAssignment }>();
+  private readonly groups = new Map<string, Group>();
 
   constructor(
     scope: Construct,
@@ -36,22 +36,19 @@ export class AzureRoleGroups extends Construct implements RoleGroupSink {
     return this.groups.size;
   }
 
-  join(owner: Construct, id: string, resourceId: string, role: string, principal: UserAssignedIdentity): TerraformResource {
-    const { group, assignment } = this.groupFor(owner, resourceId, role);
-    // Beside the identity's other grants from `owner`, under the id an assignment would have had.
-    return terraformResource(grantScope(owner, principal), id, 'azuread_group_member', {
-      provider: AZUREAD_PROVIDER,
-      attributes: { group_object_id: group.getStringAttribute('object_id'), member_object_id: principal.principalId },
-      // A member is counted as granted (and waited for) only once the group holds the role.
-      dependsOn: [assignment],
-    });
+  join(owner: Construct, resourceId: string, role: string, principal: UserAssignedIdentity): TerraformResource {
+    const entry = this.groupFor(owner, resourceId, role);
+    if (!entry.members.includes(principal)) entry.members.push(principal);
+    // What the identity waits for: the group's role, assigned once the group (with its members) is.
+    return entry.assignment;
   }
 
-  private groupFor(owner: Construct, resourceId: string, role: string): { group: TerraformResource; assignment: RoleAssignment } {
+  private groupFor(owner: Construct, resourceId: string, role: string): Group {
     // `owner` declares the resource: one group per resource and role.
     const key = createHash('sha256').update(`${owner.node.path}\n${role}`).digest('hex').slice(0, 12);
     let entry = this.groups.get(key);
     if (!entry) {
+      const members: UserAssignedIdentity[] = [];
       const slug = role.toLowerCase().replace(/[^a-z0-9]+/g, '-');
       const group = terraformResource(this, `Group-${key}`, 'azuread_group', {
         provider: AZUREAD_PROVIDER,
@@ -60,12 +57,20 @@ export class AzureRoleGroups extends Construct implements RoleGroupSink {
           description: `${role} on ${owner.node.path}, for the agents of ${TerraformStack.of(this).node.id} given it`,
           security_enabled: true,
           mail_enabled: false,
+          // Exactly the identities given the role: one list, so the stack holds no resource per membership.
+          members: Lazy.listValue({ produce: () => members.map((m) => m.principalId) }),
         },
       });
       const assignment = new RoleAssignment(this, `Role-${key}`, { scope: resourceId, roleDefinitionName: role, principalId: group.getStringAttribute('object_id'), principalType: 'Group' });
-      entry = { group, assignment };
+      entry = { group, assignment, members };
       this.groups.set(key, entry);
     }
     return entry;
   }
+}
+
+interface Group {
+  readonly group: TerraformResource;
+  readonly assignment: RoleAssignment;
+  readonly members: UserAssignedIdentity[];
 }

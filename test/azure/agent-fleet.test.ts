@@ -51,6 +51,16 @@ describe('AzureAgentFleet', () => {
     for (const role of ['Storage Blob Data Reader @ ${data', 'Key Vault Secrets User @ ${data', 'EventGrid Data Sender @ ${data']) assert.ok(shardRoles.some((r) => r.startsWith(role)), `${role} in ${shardRoles.join('\n')}`);
   });
 
+  it('keeps nothing of an agent in the platform stack: adding agents changes their shards only', () => {
+    const small = fleet({ agents: fleetAgents(3) });
+    small.app.synth();
+    const smallManifest = JSON.parse(readFileSync(join(small.outdir, 'manifest.json'), 'utf8')) as typeof manifest;
+    const smallPlatform = JSON.parse(readFileSync(join(small.outdir, smallManifest.stacks['fleet-platform']!.synthesizedStackPath), 'utf8')) as Synthesized;
+    assert.deepEqual(smallPlatform.resource, stack('fleet-platform').resource);
+    // The failed-run alert of each agent lives beside it.
+    assert.equal(Object.keys(stack('fleet-agents-01').resource.azurerm_monitor_scheduled_query_rules_alert_v2 ?? {}).length, 3);
+  });
+
   it('refuses more agents per shard than a plan takes, and agents of a team', () => {
     assert.throws(() => fleet({ agentsPerShard: 101 }), /agentsPerShard must be a whole number from 1 to 100 \(the apps Azure allows on one Consumption plan\); got 101/);
     assert.throws(() => fleet({ agents: [agentInput({ name: 'triage', handoffs: [{ agent: 'billing', description: 'Billing questions.' }] })] }), /agent "triage": handoffs\[0\]: a hand-off to "billing" needs an AzureAgentTeam/);
