@@ -39,7 +39,7 @@ if (layout === 'azure') {
     const text = readFileSync(join(outdir, s.synthesizedStackPath), 'utf8');
     const json = JSON.parse(text) as { resource?: Record<string, Record<string, unknown>> };
     const count = (type: string) => Object.keys(json.resource?.[type] ?? {}).length;
-    return { resources: Object.values(json.resource ?? {}).reduce((n, r) => n + Object.keys(r).length, 0), bytes: Buffer.byteLength(text), plans: count('azurerm_service_plan'), storageAccounts: count('azurerm_storage_account'), roleAssignments: count('azurerm_role_assignment'), groups: count('azuread_group'), memberships: count('azuread_group_member') };
+    return { resources: Object.values(json.resource ?? {}).reduce((n, r) => n + Object.keys(r).length, 0), bytes: Buffer.byteLength(text), plans: count('azurerm_service_plan'), storageAccounts: count('azurerm_storage_account'), roleAssignments: count('azurerm_role_assignment'), groups: count('azuread_group'), memberships: Object.values((json.resource?.azuread_group ?? {}) as Record<string, { members?: unknown[] }>).reduce((n, g) => n + (g.members?.length ?? 0), 0) };
   });
   writeFileSync(join(outdir, 'bench.json'), JSON.stringify({ synthMs: performance.now() - started, peakRssMb: process.resourceUsage().maxRSS / 1024, stacks, ...(error && { error }) }));
   process.exit(0);

@@ -112,5 +112,7 @@ An agent's role assignments in a fleet: one on its state account (a custom role 
 containers and host paths), one on its audit container, one or two on its queue (receive; send for an agent that
 takes jobs). What agents share on the platform (model key secrets, skills, topic, runtime package, telemetry)
 is one assignment per resource and role and shard, held by an Entra ID group the agents join; group memberships
-are not role assignments and count against no quota this check knows. Durable agents keep two accounts of their own.`,
+are not role assignments and count against no quota this check knows. Durable agents keep two accounts of their own.
+Terraform has no per-stack limit like CloudFormation's: a shard of 50 agents is about 755 resources and 1.07 MB of
+JSON, one state and one plan; \`agentsPerShard\` makes shards smaller where plans should be faster.`,
 );
