@@ -34,7 +34,7 @@ export interface AgentFleetProps {
    */
   readonly lockFile: string;
   /**
-   * Agents per shard stack. About seven resources and 10 KB of template per plain agent keep 50
+   * Agents per shard stack. About seven resources and 9.5 KB of template per plain agent keep 50
    * well inside the stack budget; agents with queues and schedules take more.
    * @default 50
    */
