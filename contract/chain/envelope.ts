@@ -79,6 +79,13 @@ export const taskRunId = (causationId: string, kind: TaskKind, to: string, input
  */
 export const taskEventType = (kind: Exclude<TaskKind, 'call'>, to: string) => `${kind === 'handoff' ? 'handoff' : 'delegation'}.to.${to}`;
 
+/**
+ * The event type a hand-off's or job's run reports its ending with, to the agent that sent it:
+ * the sender in the type, so the run's grant names exactly whom it may report to and the sender's
+ * rule takes its own. Its detail is the run's `run.completed` or `run.failed` detail.
+ */
+export const resultEventType = (to: string): `result.to.${string}` => `result.to.${to}`;
+
 /** The largest task message sent whole; larger inputs travel by reference (Service Bus Standard takes 256 KB, envelope included). */
 export const TASK_MESSAGE_LIMIT = 192 * 1024;
 

@@ -16,7 +16,11 @@ export const AGENT_EVENT_SOURCE = 'serverless-agents';
  * (`handoff.to.NAME`, `delegation.to.NAME`, see contract/chain), so grants and rules can name them.
  */
 export const AGENT_EVENT_TYPES = ['run.completed', 'run.failed', 'handoff.refused', 'approval.requested'] as const;
-export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
+/**
+ * What agents announce, and the ending of a hand-off or job a run reports to the agent that sent
+ * it (`result.to.SENDER`, see contract/chain): typed by its receiver, as tasks are.
+ */
+export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number] | `result.to.${string}`;
 
 /** The detail of every agent event (EventBridge `detail`, Event Grid `data`); fields that don't apply are left out. */
 export interface AgentEventDetail {

@@ -102,6 +102,23 @@ export interface ChildRun {
   readonly error?: string;
 }
 
+/** How far along a child is: sent, running, ended; a later report never takes a child back. */
+const CHILD_PROGRESS: Readonly<Record<ChildRun['status'], number>> = { queued: 0, running: 1, waiting_for_approval: 1, succeeded: 2, failed: 2, dead_lettered: 2, cancelled: 2, refused: 2 };
+
+/**
+ * A run's children with what is known of them since: each child as the furthest along of its two
+ * accounts (the run's own, sent, and its report, ended), in the order they were sent; a child
+ * reported before the run listed it comes last.
+ */
+export function mergeChildren(listed: readonly ChildRun[], reported: readonly ChildRun[]): ChildRun[] {
+  const merged = new Map(listed.map((c) => [c.runId, c]));
+  for (const child of reported) {
+    const known = merged.get(child.runId);
+    if (!known || CHILD_PROGRESS[child.status] > CHILD_PROGRESS[known.status]) merged.set(child.runId, known ? { ...known, ...child, kind: known.kind } : child);
+  }
+  return [...merged.values()];
+}
+
 /** Days a job's record stays readable, on both clouds; the audit trail keeps the history. */
 export const JOB_RETENTION_DAYS = 30;
 

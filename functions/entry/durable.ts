@@ -1,7 +1,8 @@
-import type { CurrentStep, JobRecord, WaitingForApproval } from '../../contract/jobs/job-record';
+import { mergeChildren, type CurrentStep, type JobRecord, type WaitingForApproval } from '../../contract/jobs/job-record';
 import type { RunResult } from '../core/agent/agent';
 import type { ApprovalDecision, ApprovalRequest, StepRunner } from '../core/agent/steps';
 import type { Runtime } from './assemble';
+import { reportingTo } from './child-reports';
 import { keepingLargeResults } from './checkpoints';
 import { publishFailure, publishRun, summary, verdictOf } from './outcome';
 import { jobAnswer, type QueuedRun } from './queued';
@@ -64,7 +65,8 @@ async function writeOwnRecord(runtime: Runtime, runId: string, next: (previous: 
   const previous = await runtime.jobs?.get(runId);
   if (previous?.status === 'cancelled') return previous;
   const record = next(previous);
-  if (record) await runtime.jobs?.put(record);
+  // What the run's children reported of their ends since (`recordChildReport`) stays.
+  if (record) await runtime.jobs?.put(previous?.children ? { ...record, children: mergeChildren(record.children ?? [], previous.children) } : record);
   return previous;
 }
 
@@ -82,7 +84,7 @@ export async function failDurable(runtime: Runtime, run: QueuedRun, message: str
   const error = new Error(`the runtime failed: ${message}`);
   const previous = await writeOwnRecord(runtime, run.runId, (read) => durableRecord(runtime, run, 'failed', { error: error.message }, read));
   if (previous?.status === 'cancelled') return;
-  await publishFailure(runtime.events, runtime.config.definition, run.runId, run.trigger, error, { ...(run.jobId && { jobId: run.jobId }), status: 'failed' });
+  await publishFailure(reportingTo(runtime.events, run.task), runtime.config.definition, run.runId, run.trigger, error, { ...(run.jobId && { jobId: run.jobId }), status: 'failed' });
 }
 
 /** Marks a durable run `running`, its first step; unless it was cancelled before it started. */
@@ -96,7 +98,7 @@ export async function durableJobRunning(runtime: Runtime, run: QueuedRun): Promi
  * decision on its tool calls stays on its record; the ending is announced.
  */
 export async function settleDurable(runtime: Runtime, run: QueuedRun, result: RunResult): Promise<unknown> {
-  const { events } = runtime;
+  const events = reportingTo(runtime.events, run.task);
   const { definition } = runtime.config;
   const verdict = verdictOf(definition, result);
   const jobId = run.jobId ? { jobId: run.jobId } : {};

@@ -1,9 +1,10 @@
 import type { parseRequestBody } from '../../contract/api/request';
-import type { JobRecord, JobStatus } from '../../contract/jobs/job-record';
+import { mergeChildren, type JobRecord, type JobStatus } from '../../contract/jobs/job-record';
 import type { RunResult } from '../core/agent/agent';
 import type { IncomingTask } from '../core/chain/chain';
 import { claimJob } from '../core/jobs/jobs';
 import type { Runtime } from './assemble';
+import { reportingTo } from './child-reports';
 import { publishFailure, publishRun, RetryableRunError, summary, verdictOf } from './outcome';
 
 /** Time after which a run still recorded `running` is taken to have died with its function. */
@@ -99,7 +100,9 @@ by the run's verdict (contract/runs):
  *   `dead_lettered` (or `failed` for a timer) and run.failed first.
  */
 export async function runQueued(runtime: Runtime, run: QueuedRun, options: QueuedRunOptions): Promise<unknown> {
-  const { agent, events, jobs } = runtime;
+  const { agent, jobs } = runtime;
+  // A hand-off or job also reports its ending to the agent that sent it.
+  const events = reportingTo(runtime.events, run.task);
   const { definition } = runtime.config;
   const log = options.log ?? ((line: string) => console.error(line));
   const previous = await jobs?.get(run.runId);
@@ -150,7 +153,7 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
   // How this delivery's run ends on the record: written only over the record it claimed. If
   // another delivery claimed the run since (one that took this one for dead), that one owns the
   // ending: this one records and announces nothing, and its message is done with.
-  const settle = async (value: JobStatus, extra: Partial<JobRecord>) => !jobs || jobs.replace(claimed, record(value, extra));
+  const settle = async (value: JobStatus, extra: Partial<JobRecord>) => !jobs || settleOver(jobs, claimed, record(value, extra));
   const overtaken = () => current('another delivery took the run over; this delivery ends without recording or announcing');
   let result: RunResult | undefined;
   let thrown: unknown;
@@ -195,6 +198,24 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
     log(JSON.stringify({ message: 'run failed; it will be delivered again', runId: run.runId, trigger: run.trigger, deliveries, error: reason }));
   }
   throw thrown ?? new RetryableRunError(run.runId, reason);
+}
+
+/**
+ * Writes a run's ending over the record its delivery claimed. The record may have changed since
+ * without the run changing hands: children it sent reported their ends (`recordChildReport`), which
+ * leave the record's time as it was. Then the ending is written over that, keeping what the
+ * children reported. Any other change means another delivery took the run over: false.
+ */
+async function settleOver(jobs: NonNullable<Runtime['jobs']>, claimed: JobRecord, next: JobRecord): Promise<boolean> {
+  let expected = claimed;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (await jobs.replace(expected, next)) return true;
+    const now = await jobs.get(claimed.jobId);
+    if (!now || now.status !== claimed.status || now.updatedAt !== claimed.updatedAt || now.deliveries !== claimed.deliveries) return false;
+    expected = now;
+    next = { ...next, children: mergeChildren(next.children ?? [], now.children ?? []) };
+  }
+  return false;
 }
 
 /** What a job record keeps of a run's result: the answer, its spending, and the tasks it sent. */

@@ -1,4 +1,4 @@
-import { hopRefusal, taskProblem, type AgentTask, type Refusal, type TaskResult } from '../../contract/chain/envelope';
+import { hopRefusal, resultEventType, taskProblem, type AgentTask, type Refusal, type TaskResult } from '../../contract/chain/envelope';
 import type { JobRecord } from '../../contract/jobs/job-record';
 import { taskInputOf } from '../core/chain/inbox';
 import type { Runtime } from './assemble';
@@ -81,21 +81,27 @@ async function refuse(runtime: Runtime, task: AgentTask, refusal: Refusal): Prom
   if (first) {
     await runtime.events
       .publish('handoff.refused', {
-        version: 1,
-        runId: task.runId,
-        agent: definition.name,
-        cohort: definition.cohort,
-        trigger: TRIGGERS[task.kind],
-        promptVersion: definition.promptVersion,
-        definitionVersion: definition.version,
+        ...identity(definition, task),
         error,
         status: 'failed',
         chain: record.chain!,
         refused: { kind: task.kind, from: task.from, to: task.to, taskRunId: task.runId, reason: refusal.reason, message: refusal.message },
       })
       .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', type: 'handoff.refused', runId: task.runId, error: (e as Error).message })));
+    // A sender that is not waiting for the answer (a hand-off, a job) learns it from a report;
+    // not one that may not send tasks here, whose name the task may only claim.
+    if (task.kind !== 'call' && refusal.reason !== 'not_allowed') {
+      await runtime.events
+        .publish(resultEventType(task.from), { ...identity(definition, task), error, status: 'failed', chain: record.chain! })
+        .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', type: resultEventType(task.from), runId: task.runId, error: (e as Error).message })));
+    }
   }
   return { runId: task.runId, agent: definition.name, status: 'refused', error };
+}
+
+/** Who announces what of a task: this agent, of the task's run. */
+function identity(definition: Runtime['config']['definition'], task: AgentTask) {
+  return { version: 1, runId: task.runId, agent: definition.name, cohort: definition.cohort, trigger: TRIGGERS[task.kind], promptVersion: definition.promptVersion, definitionVersion: definition.version } as const;
 }
 
 /** What the caller of a task is answered, from whatever the life cycle returned. */

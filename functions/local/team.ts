@@ -4,6 +4,14 @@ import { MemoryTaskInbox, packTask, type TaskInbox } from '../core/chain/inbox';
 import type { Runtime } from '../entry/assemble';
 import { deadlineFrom } from '../entry/outcome';
 import { runTask } from '../entry/tasks';
+import { recordChildReport } from '../entry/child-reports';
+import type { AgentEventDetail, EventPublisher } from '../core/events/events';
+
+/** A hand-off's or job's end, reported to the agent that sent it. */
+interface Report {
+  readonly reportTo: string;
+  readonly detail: AgentEventDetail;
+}
 
 /**
  * A team of agents in one process: calls run the other agent's runtime at once; jobs and hand-offs
@@ -13,7 +21,7 @@ import { runTask } from '../entry/tasks';
  */
 export class LocalAgentTeam {
   private readonly runtimes = new Map<string, Runtime>();
-  private readonly pending: { task: AgentTask; deliveries: number }[] = [];
+  private readonly pending: { task: AgentTask | Report; deliveries: number }[] = [];
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   /** Every task sent on the queue, as sent: for tests that deliver one again. */
@@ -49,6 +57,21 @@ export class LocalAgentTeam {
     };
   }
 
+  /**
+   * An agent's event publisher in the team: events go to `publisher` as they are, and the reports
+   * of a hand-off's or job's end (`result.to.SENDER`) also to their sender's queue, as the team's
+   * rule delivers them in the clouds.
+   */
+  events(publisher: EventPublisher): EventPublisher {
+    return {
+      publish: async (type, detail) => {
+        await publisher.publish(type, detail);
+        const to = /^result\.to\.(.+)$/.exec(type)?.[1];
+        if (to && this.runtimes.has(to)) this.enqueue({ reportTo: to, detail });
+      },
+    };
+  }
+
   /** Delivers `task` once more, as a queue delivering a duplicate would. */
   redeliver(task: AgentTask): void {
     this.enqueue(task);
@@ -64,7 +87,7 @@ export class LocalAgentTeam {
     await Promise.all([...this.runtimes.values()].map((r) => r.close()));
   }
 
-  private enqueue(task: AgentTask, deliveries = 0): void {
+  private enqueue(task: AgentTask | Report, deliveries = 0): void {
     this.pending.push({ task, deliveries });
     setImmediate(() => void this.drain());
   }
@@ -76,9 +99,10 @@ export class LocalAgentTeam {
     const deliveries = next.deliveries + 1;
     const max = this.options.maxDeliveries ?? 3;
     try {
-      await this.deliver(next.task, deliveries >= max ? 'last' : 'queue');
+      if ('reportTo' in next.task) await recordChildReport(this.runtime(next.task.reportTo).jobs, next.task.reportTo, next.task.detail, this.options.log);
+      else await this.deliver(next.task, deliveries >= max ? 'last' : 'queue');
     } catch (e) {
-      this.options.log?.(JSON.stringify({ message: 'task delivery failed; delivering it again', runId: next.task.runId, deliveries, error: (e as Error).message }));
+      this.options.log?.(JSON.stringify({ message: 'task delivery failed; delivering it again', runId: 'reportTo' in next.task ? next.task.detail.runId : next.task.runId, deliveries, error: (e as Error).message }));
       if (deliveries < max) this.pending.push({ task: next.task, deliveries });
     } finally {
       this.inFlight--;

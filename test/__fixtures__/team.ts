@@ -49,7 +49,7 @@ export async function memoryTeam(definitions: AgentDefinition[], scripts: Record
           ...(options.prices && { prices: { [model]: { inputPerMTok: options.prices, outputPerMTok: options.prices * 4 } } }),
           callers: graph.callersOf(definition.name),
         },
-        { jobs: store, events, audit, metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider }, delegates: team.delegates(), inbox: team.inbox },
+        { jobs: store, events: team.events(events), audit, metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider }, delegates: team.delegates(), inbox: team.inbox },
       ),
     );
   }

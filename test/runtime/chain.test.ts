@@ -5,6 +5,8 @@ import { chainOf } from '../../functions/core/audit/records';
 import { resetBreakers } from '../../functions/core/models/circuit-breaker';
 import { runQueued } from '../../functions/entry/queued';
 import { runTask } from '../../functions/entry/tasks';
+import { recordChildReport } from '../../functions/entry/child-reports';
+import { mergeChildren } from '../../contract/jobs/job-record';
 import { memoryTeam, teamDefinitions } from '../__fixtures__/team';
 
 const ask = (task: string) => ({ toolUses: [{ name: 'ask_billing', input: { task } }] });
@@ -42,8 +44,11 @@ describe('a team of agents in one process', () => {
     assert.deepEqual([record.status, record.output, record.chain?.kind, record.chain?.parentAgent], ['succeeded', 'Roll back the VPN client to 4.2.', 'handoff', 'triage']);
     assert.deepEqual(
       events.events.map((e) => [e.type, e.detail.agent]),
-      [['run.completed', 'technical']],
-      'the root ran outside the queued life cycle; the hand-off announced its ending with its chain',
+      [
+        ['run.completed', 'technical'],
+        ['result.to.triage', 'technical'],
+      ],
+      'the root ran outside the queued life cycle; the hand-off announced its ending with its chain, and reported it to triage',
     );
     assert.equal(events.events[0]!.detail.chain?.correlationId, 'root-2');
     assert.deepEqual(chainOf(runs(), 'root-2').map((r) => r.agent), ['triage', 'technical']);
@@ -185,6 +190,30 @@ describe('a team of agents in one process', () => {
     assert.deepEqual(record.children!.map((c) => [c.agent, c.kind, c.status]), [['billing', 'job', 'succeeded']]);
     const child = (await jobs.billing!.get(record.children![0]!.runId))!;
     assert.deepEqual([child.status, child.chain?.kind, child.chain?.parentRunId, child.chain?.correlationId], ['succeeded', 'job', 'job-9', 'job-9']);
+    await team.close();
+  });
+
+  it('shows a hand-off on the orchestrator\'s job record as it ended, reported back by the specialist', async () => {
+    const definitions = teamDefinitions({ triage: { triggers: [{ type: 'job' }] } });
+    const { team, jobs, events } = await memoryTeam(definitions, {
+      triage: [handoff('technical', 'The VPN drops every 10 minutes.'), { text: 'Passed to technical support.' }],
+      technical: [{ text: 'Roll back the VPN client to 4.2.' }],
+    });
+    await runQueued(team.runtime('triage'), { runId: 'job-h', jobId: 'job-h', trigger: 'job', input: 'VPN drops' }, { deadline: Date.now() + 30_000 });
+    await team.idle();
+    const record = (await jobs.triage!.get('job-h'))!;
+    assert.equal(record.status, 'succeeded');
+    assert.deepEqual(record.children!.map((c) => [c.agent, c.kind, c.status]), [['technical', 'handoff', 'succeeded']], 'not the queued it was sent as');
+    const report = events.events.find((e) => e.type === 'result.to.triage')!;
+    assert.deepEqual([report.detail.agent, report.detail.status, report.detail.chain?.parentRunId, report.detail.chain?.kind], ['technical', 'succeeded', 'job-h', 'handoff']);
+    // A report delivered again changes nothing; one for another agent, or no report at all, is refused.
+    assert.equal(await recordChildReport(jobs.triage, 'triage', report.detail), 'known');
+    await assert.rejects(recordChildReport(jobs.billing, 'billing', report.detail), /not a report of a hand-off or job agent billing sent/);
+    assert.equal(await recordChildReport(jobs.triage, 'triage', { ...report.detail, chain: { ...report.detail.chain!, parentRunId: 'sync-run' } }, () => {}), 'no record');
+    // An ended child is never taken back to what the orchestrator saw when it sent it.
+    const ended = record.children![0]!;
+    assert.deepEqual(mergeChildren([ended], [{ ...ended, status: 'queued' }]), [ended]);
+    assert.deepEqual(mergeChildren([{ ...ended, status: 'queued' }], [ended]), [ended]);
     await team.close();
   });
 
