@@ -3,7 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { taskEventType } from '../../contract/chain/envelope';
+import { resultEventType, taskEventType } from '../../contract/chain/envelope';
 import { AGENT_CONFIG_ENV, encodeAgentConfig, type AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { RUNTIME_ENV } from '../../contract/config/settings';
 import type { AgentDefinition } from '../../contract/definition/define';
@@ -130,7 +130,9 @@ export class AgentAccess {
     const team = props.team;
     const tasks = (team?.graph.from(agent.name) ?? []).filter((e) => e.kind !== 'call');
     // Only a durable agent waits for approvals, so only it announces them.
-    if (this.bus) this.bus.grantPublish(grantee, [...AGENT_EVENT_TYPES.filter((t) => agent.durable || t !== 'approval.requested'), ...tasks.map((e) => taskEventType(e.kind as 'job' | 'handoff', e.to))]);
+    // And the reports of its runs' ends to the agents that send it hand-offs and jobs.
+    const senders = [...new Set((team?.graph.to(agent.name) ?? []).filter((e) => e.kind !== 'call').map((e) => e.from))];
+    if (this.bus) this.bus.grantPublish(grantee, [...AGENT_EVENT_TYPES.filter((t) => agent.durable || t !== 'approval.requested'), ...tasks.map((e) => taskEventType(e.kind as 'job' | 'handoff', e.to)), ...senders.map(resultEventType)]);
     if (team) {
       if (this.calls.length) iam.Grant.addToPrincipal({ grantee, actions: ['lambda:InvokeFunction'], resourceArns: this.calls.map((to) => team.functionArn(to)) });
       for (const to of new Set(tasks.map((e) => e.to))) props.state!.grantDelegation(grantee, to, { readJobs: tasks.some((e) => e.to === to && e.kind === 'job') });
@@ -146,10 +148,14 @@ export class AgentAccess {
   private receiveTasks(scope: Construct, queue: AgentQueue | undefined): void {
     const team = this.props.team;
     if (!team) return;
-    const received = [...new Set(team.graph.to(this.agent.name).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, this.agent.name)])))];
+    const tasks = [...new Set(team.graph.to(this.agent.name).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, this.agent.name)])))];
+    // An agent with a queue (one that takes jobs, whose records show their children) also takes
+    // the reports of the hand-offs and jobs it sends, as they end.
+    const sends = team.graph.from(this.agent.name).some((e) => e.kind !== 'call');
+    const received = [...tasks, ...(sends && queue ? [resultEventType(this.agent.name)] : [])];
     if (!received.length) return;
     const rule = new events.Rule(scope, 'Tasks', {
-      description: `Hand-offs and jobs other agents send ${this.agent.name}`,
+      description: `Hand-offs and jobs other agents send ${this.agent.name}, and the ends of those it sent`,
       eventBus: team.bus.eventBus,
       eventPattern: { source: [AGENT_EVENT_SOURCE], detailType: received },
     });

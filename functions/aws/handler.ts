@@ -12,6 +12,7 @@ import { deadlineFrom } from '../entry/outcome';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import { acceptTask, runTask } from '../entry/tasks';
+import { isReportTo, recordChildReport } from '../entry/child-reports';
 import { isAgentTask } from '../../contract/chain/envelope';
 import { EventBridgePublisher } from './adapters';
 import { NO_EVENTS } from '../core/events/events';
@@ -128,9 +129,17 @@ async function processBatch(event: SQSEvent, context: Context) {
  * host, ends the run early and hands it back (RunInterrupted).
  */
 export async function runRecord(record: SQSRecord, context: Context, parseBody?: Awaited<ReturnType<typeof loadRequestParser>>, stop?: AbortSignal): Promise<unknown> {
+  const report = reportOf(record);
+  if (report) return recordChildReport((await getRuntime()).jobs, config.definition.name, report.detail);
   const task = taskOf(record);
   if (task) return runOnce({ runId: task.runId }, context, record, (options) => getRuntime().then((rt) => runTask(rt, task, options)), stop);
   return runOnce(parseRecord(record, parseBody ?? (await loadRequestParser())), context, record, undefined, stop);
+}
+
+/** The end of a hand-off or job this agent sent, reported over the bus (`result.to.NAME`), or undefined. */
+function reportOf(record: SQSRecord): { readonly detail: unknown } | undefined {
+  const body = messageBody(record.body);
+  return isEventBridgeEvent(body) && isReportTo(body['detail-type'], config.definition.name) ? { detail: body.detail } : undefined;
 }
 
 /** A task another agent sent over the bus (its rule put the event on this agent's queue), or undefined. */
@@ -281,6 +290,10 @@ async function startDurableRuns(target: string, event: unknown, context: Context
   return processPartialResponse(
     event,
     async (record: SQSRecord) => {
+      // A child's report starts nothing: the starter keeps it on the run's record.
+      const report = reportOf(record);
+      const table = process.env[RUNTIME_ENV.stateTable];
+      if (report && table) return recordChildReport(agentRecords(table, config.definition).jobs, config.definition.name, report.detail);
       const task = taskOf(record);
       const run = task ? undefined : parseRecord(record, parseBody);
       const runId = run ? run.runId : task!.runId;

@@ -51,15 +51,16 @@ describe('AgentTeam', () => {
 
   it('gives a specialist no way back unless its definition says so', () => {
     const { template } = synthTeam(teamDefinitions());
-    for (const specialist of ['billing', 'technical']) {
+    // Billing is called (triage holds its answer); technical takes hand-offs, whose ends it reports to triage, and nothing more.
+    for (const [specialist, reports] of [['billing', []], ['technical', ['result.to.triage']]] as const) {
       const statements = statementsOf(template, specialist);
       assert.ok(!statements.some((s) => actions(s).includes('lambda:InvokeFunction')), `${specialist} invokes nothing`);
       const publish = statements.find((s) => actions(s).includes('events:PutEvents'))!;
-      assert.deepEqual(publish.Condition!.StringEquals!['events:detail-type'], ['run.completed', 'run.failed', 'handoff.refused']);
+      assert.deepEqual(publish.Condition!.StringEquals!['events:detail-type'], ['run.completed', 'run.failed', 'handoff.refused', ...reports]);
     }
     const back = synthTeam(teamDefinitions({ technical: { handoffs: ['triage'] } })).template;
     const publish = statementsOf(back, 'technical').find((s) => actions(s).includes('events:PutEvents'))!;
-    assert.deepEqual(publish.Condition!.StringEquals!['events:detail-type'], ['run.completed', 'run.failed', 'handoff.refused', 'handoff.to.triage']);
+    assert.deepEqual(publish.Condition!.StringEquals!['events:detail-type'], ['run.completed', 'run.failed', 'handoff.refused', 'handoff.to.triage', 'result.to.triage']);
   });
 
   it('feeds each receiving agent its own hand-offs and jobs from the bus, with a dead-letter queue behind', () => {
@@ -69,9 +70,11 @@ describe('AgentTeam', () => {
     assert.deepEqual(patterns, {
       Agentbilling: { source: ['serverless-agents'], 'detail-type': ['delegation.to.billing'] },
       Agenttechnical: { source: ['serverless-agents'], 'detail-type': ['handoff.to.technical'] },
+      // Triage takes jobs (its records list its children): the ends of what it sent come back to it.
+      Agenttriage: { source: ['serverless-agents'], 'detail-type': ['result.to.triage'] },
     });
     for (const [, rule] of rules) {
-      assert.match(ref(rule.Properties.Targets[0].Arn), /Agent(billing|technical)Queue/);
+      assert.match(ref(rule.Properties.Targets[0].Arn), /Agent(billing|technical|triage)Queue/);
       assert.ok(rule.Properties.Targets[0].DeadLetterConfig.Arn);
     }
     const triage = statementsOf(template, 'triage');

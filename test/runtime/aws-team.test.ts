@@ -267,4 +267,23 @@ describe('a team of agents on AWS, each in its own function', () => {
     const record = (await job('billing', body.children[0]!.runId))!;
     assert.deepEqual([record.status, record.chain?.kind], ['succeeded', 'job']);
   });
+  it('shows the hand-off on triage\'s job record as it ended, reported back over the bus into triage\'s queue', async () => {
+    scripts.triage!.push({ toolUses: [{ name: 'handoff', input: { agent: 'technical', input: 'Printer offline on floor 3.' } }] }, { text: 'Passed to technical.' });
+    scripts.technical!.push({ text: 'Printer restarted.' });
+    const before = events.entries.length;
+    const jobId = `job-${randomUUID()}`;
+    // A job the API queued: its id in the message's attributes, the request as its body.
+    const template = queued({ DetailType: 'none', Source: 'none', Detail: {} } as never).Records[0]!;
+    const asJob = { Records: [{ ...template, body: JSON.stringify({ input: 'The printer is offline.' }), messageAttributes: { jobId: { stringValue: jobId, dataType: 'String' } } }] };
+    assert.deepEqual(((await workers.triage!.invoke(asJob)) as { batchItemFailures: unknown[] }).batchItemFailures, []);
+    assert.deepEqual((await job('triage', jobId))!.children!.map((c) => [c.agent, c.status]), [['technical', 'queued']]);
+    const handoff = events.entries.slice(before).find((e) => e.DetailType === 'handoff.to.technical')!;
+    await workers.technical!.invoke(queued(handoff));
+    const report = events.entries.slice(before).find((e) => e.DetailType === 'result.to.triage')!;
+    assert.deepEqual([(report.Detail as { status: string }).status, (report.Detail as { chain: { parentRunId: string } }).chain.parentRunId], ['succeeded', jobId]);
+    // The rule delivers it to triage's queue (twice, as at-least-once may): kept once.
+    for (const receives of [1, 2]) assert.deepEqual(((await workers.triage!.invoke(queued(report, receives))) as { batchItemFailures: unknown[] }).batchItemFailures, []);
+    const record = (await job('triage', jobId))!;
+    assert.deepEqual([record.status, record.children!.map((c) => [c.agent, c.kind, c.status])], ['succeeded', [['technical', 'handoff', 'succeeded']]]);
+  });
 });
