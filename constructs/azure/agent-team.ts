@@ -1,6 +1,6 @@
 import type { AzurePrincipal } from './defaults';
 import { Construct } from 'constructs';
-import { taskEventType, type TaskKind } from '../../contract/chain/envelope';
+import { resultEventType, taskEventType, type TaskKind } from '../../contract/chain/envelope';
 import { AgentTeamGraph, type TeamEdge } from '../../contract/chain/team';
 import type { AzurePeers } from '../../contract/config/settings';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
@@ -129,7 +129,10 @@ export class AzureAgentTeam extends Construct {
     const name = member.definition.name;
     if (this.members.has(name)) throw new AgentDefinitionError(name, [`team: two constructs deploy this agent of team ${this.node.path}`]);
     this.members.set(name, member);
-    if (this.graph.receivesQueued(name)) this.deliverTasks(member);
+    // Its tasks, and (for an agent with a queue, whose job records list its children) the reports
+    // of the hand-offs and jobs it sent, as they end.
+    const reports = !!member.queue && this.graph.from(name).some((e) => e.kind !== 'call');
+    if (this.graph.receivesQueued(name) || reports) this.deliverTasks(member, reports);
     for (const other of this.members.keys()) {
       this.connect(name, other);
       if (other !== name) this.connect(other, name);
@@ -137,9 +140,9 @@ export class AzureAgentTeam extends Construct {
   }
 
   /** One subscription from the team's topic to the target's queue, for the event types it receives. */
-  private deliverTasks(target: AzureTeamMember): void {
+  private deliverTasks(target: AzureTeamMember, reports: boolean): void {
     const name = target.definition.name;
-    const types = [...new Set(this.graph.to(name).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, name)])))].sort();
+    const types = [...new Set(this.graph.to(name).flatMap((e) => (e.kind === 'call' ? [] : [taskEventType(e.kind, name)]))), ...(reports ? [resultEventType(name)] : [])].sort();
     this.events.deliverToQueue(`tasks-${name}`, target.queue!, types);
   }
 

@@ -10,6 +10,7 @@ import { deadlineFrom, RetryableRunError } from '../entry/outcome';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { jobRun, messageBody, plainRun, RunInterrupted, runQueued, type QueuedRun, type QueuedRunOptions } from '../entry/queued';
 import { runTask } from '../entry/tasks';
+import { isReportTo, recordChildReport } from '../entry/child-reports';
 import type { AzureRuntime } from './runtime';
 
 /**
@@ -151,6 +152,9 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     const messageId = String(context.triggerMetadata?.messageId ?? context.invocationId);
     try {
       const body = typeof message === 'string' ? messageBody(message) : message;
+      // The end of a hand-off or job this agent sent, reported through the team's topic: kept on its record.
+      const report = body as Partial<EventGridEvent> | undefined;
+      if (isReportTo(report?.eventType, definition.name)) return await recordChildReport((await getRuntime()).jobs, definition.name, report!.data, (line) => context.error(line));
       const task = taskOf(body);
       // A hand-off or job from another agent, as the team's topic delivers it: checked and run once per run id.
       if (task !== undefined) return await runTask(await getRuntime(), task, { deadline: deadline(), ...delivery, ...stop, messageId, log: (line) => context.error(line) });

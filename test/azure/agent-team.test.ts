@@ -168,6 +168,8 @@ describe('AzureAgentTeam', () => {
     assert.deepEqual(subscriptions, [
       { name: 'tasks-billing', types: ['delegation.to.billing'], queue: '${azurerm_servicebus_queue.Queue-billing_Queue.id}', ...common },
       { name: 'tasks-technical', types: ['handoff.to.technical'], queue: '${azurerm_servicebus_queue.Queue-technical_Queue.id}', ...common },
+      // Triage takes jobs (its records list its children): the ends of what it sent come back to it.
+      { name: 'tasks-triage', types: ['result.to.triage'], queue: '${azurerm_servicebus_queue.Queue-triage_Queue.id}', ...common },
     ]);
     const delivery = Object.values(resources.azurerm_role_assignment!)
       .filter((a) => /Events_DeliveryIdentity/.test(a.principal_id))
@@ -176,6 +178,7 @@ describe('AzureAgentTeam', () => {
     assert.deepEqual(delivery, [
       'Azure Service Bus Data Sender @ ${azurerm_servicebus_queue.Queue-billing_Queue.id}',
       'Azure Service Bus Data Sender @ ${azurerm_servicebus_queue.Queue-technical_Queue.id}',
+      'Azure Service Bus Data Sender @ ${azurerm_servicebus_queue.Queue-triage_Queue.id}',
       'Storage Blob Data Contributor @ ${azurerm_storage_container.Events_DeadLetterContainer.resource_manager_id}',
     ]);
   });

@@ -90,7 +90,7 @@ const taskEvents = () => published().filter((e) => /^(handoff|delegation)\.to\./
  * handler until it completes, or until its last delivery fails and Service Bus dead-letters it.
  */
 async function deliver(event: PublishedEvent, messageId = `sb-${event.id}`): Promise<'completed' | 'dead-lettered'> {
-  const target = event.eventType.replace(/^(handoff|delegation)\.to\./, '') as AgentName;
+  const target = event.eventType.replace(/^(handoff|delegation|result)\.to\./, '') as AgentName;
   // Event Grid adds the topic and metadata version; the message body is the event as JSON.
   const body = JSON.stringify({ ...event, topic: '/subscriptions/s/resourceGroups/agents/providers/Microsoft.EventGrid/topics/agents', metadataVersion: '1' });
   for (let deliveryCount = 1; deliveryCount <= MAX_DELIVERIES; deliveryCount++) {
@@ -111,6 +111,9 @@ async function runTriage(input: string): Promise<Record<string, any>> {
   return bodyOf(response);
 }
 const settled = () => Promise.all(deliveries.splice(0));
+/** Event Grid's deliveries of the reports of tasks' ends to their senders' queues. */
+const reports: Promise<'completed' | 'dead-lettered'>[] = [];
+const reported = () => Promise.all(reports.splice(0));
 
 /** The tool result triage's model was shown after its first turn. */
 function toolResultShownToTriage(): { content: string; is_error?: boolean } {
@@ -138,7 +141,10 @@ before(async () => {
   process.env.ANTHROPIC_BASE_URL = anthropic.url;
   topic = await startLoopback((recorded) => {
     // Each subscription of the team delivers the task events of its target to the target's queue.
-    for (const event of recorded.body as PublishedEvent[]) if (/^(handoff|delegation)\.to\./.test(event.eventType)) deliveries.push(new Promise((resolve) => setImmediate(() => resolve(deliver(event)))));
+    for (const event of recorded.body as PublishedEvent[]) {
+      const into = /^(handoff|delegation)\.to\./.test(event.eventType) ? deliveries : /^result\.to\./.test(event.eventType) ? reports : undefined;
+      into?.push(new Promise((resolve) => setImmediate(() => resolve(deliver(event)))));
+    }
     return { status: 200, body: '' };
   });
   // Billing's app: App Service authentication lets in only a token for its audience, then its task function answers.
@@ -311,6 +317,21 @@ describe('jobs and hand-offs through Event Grid and the target\'s queue', () => 
     // The chain, read back from each agent's own audit account by its correlation id, in order.
     const chain = await readChain(new BlobAuditReader((agent) => container(agent, 'audit')), AGENTS, answer.runId);
     assert.deepEqual(chain.map((r) => [r.agent, r.chain?.hop ?? 0, r.runId]), [['triage', 0, answer.runId], ['technical', 1, event!.data.runId]]);
+  });
+
+  it('shows the hand-off on triage\'s job record as it ended, reported back through the topic into triage\'s queue', async () => {
+    script('triage', { toolUses: [{ name: 'handoff', input: { agent: 'technical', input: 'The printer on floor 3 is offline.' } }] }, { text: 'Passed to technical.' });
+    script('technical', { text: 'Printer restarted.' });
+    await reported(); // what earlier runs reported, delivered by now
+    const jobId = `job-${Date.now()}`;
+    // A job the job route queued, as the Service Bus message the queue holds.
+    await handlers.triage.queueMessage(JSON.stringify({ jobId, agent: 'triage', input: 'The printer is offline.' }), context('queue', { deliveryCount: 1, messageId: `sb-${jobId}` }));
+    assert.deepEqual(await settled(), ['completed'], 'the hand-off ran on technical');
+    assert.deepEqual(await reported(), ['completed'], 'its report reached triage');
+    const record = (await jobRecord('triage', jobId))!;
+    assert.deepEqual([record.status, record.children!.map((c) => [c.agent, c.kind, c.status])], ['succeeded', [['technical', 'handoff', 'succeeded']]]);
+    const report = published().find((e) => e.eventType === 'result.to.triage' && e.data.chain?.parentRunId === jobId)!;
+    assert.deepEqual([report.subject.startsWith('serverless-agents/agents/technical/'), report.data.status], [true, 'succeeded']);
   });
 
   it('gives billing a job through the topic and awaits its record: the answer is triage\'s tool result', async () => {
