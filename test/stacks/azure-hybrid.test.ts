@@ -37,9 +37,10 @@ describe('AzureHybridStack', () => {
   });
 
   it('carries intake\'s hand-offs to research\'s queue over the shared topic, and lets intake write research\'s inbox only', () => {
-    const [subscription, ...others] = Object.values(resources.azurerm_eventgrid_event_subscription!);
-    assert.equal(others.length, 0);
-    assert.deepEqual(subscription!.included_event_types, ['handoff.to.research']);
+    const subscriptions = Object.values(resources.azurerm_eventgrid_event_subscription!);
+    // Intake takes jobs, so the ends of its hand-offs come back to its queue.
+    assert.deepEqual(subscriptions.map((s) => s.included_event_types), [['result.to.intake'], ['handoff.to.research']]);
+    const subscription = subscriptions[1];
     assert.equal(unhashed(subscription!.service_bus_queue_endpoint_id), '${azurerm_servicebus_queue.Queue-research_Queue.id}');
     const intakeGrants = Object.values(resources.azurerm_role_assignment!)
       .filter((r) => String(r.principal_id).includes('Agent-intake_Identity'))

@@ -44,6 +44,7 @@ describe('AzureMultiAgentStack', () => {
     assert.deepEqual(Object.values(resources.azurerm_eventgrid_event_subscription!).map((s) => [s.name, s.included_event_types]), [
       ['tasks-billing', ['delegation.to.billing']],
       ['tasks-technical', ['handoff.to.technical']],
+      ['tasks-triage', ['result.to.triage']],
     ]);
     assert.equal(Object.keys(resources.azuread_app_role_assignment!).length, 1);
   });

@@ -24,7 +24,7 @@ describe('MultiAgentStack', () => {
     const billing = stack.agents.find((a) => a.agentName === 'billing')!;
     assert.ok(billing.alias && billing.starter && !stack.agents.find((a) => a.agentName === 'triage')!.alias, 'only billing is durable');
     assert.equal(new Set(agentFunctions.map((f) => f.Properties.Role['Fn::GetAtt'][0])).size, 3, 'one role per agent');
-    assert.equal(Object.keys(template.findResources('AWS::Events::Rule')).filter((id) => id.includes('Tasks')).length, 2, 'billing takes jobs, technical takes hand-offs');
+    assert.equal(Object.keys(template.findResources('AWS::Events::Rule')).filter((id) => id.includes('Tasks')).length, 3, 'billing takes jobs, technical takes hand-offs, triage (which takes jobs) the reports of their ends');
   });
 
   it('gives each specialist its own skills and tools, from the same definitions Azure deploys', () => {
