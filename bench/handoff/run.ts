@@ -163,8 +163,7 @@ to the question. Over the same Lambda Invoke, a call costs ${(median(times.awsCa
 specialist's job record, read, claimed with a conditional write and settled (what makes a call delivered twice run
 once), here in dynalite, an in-memory emulator slower than DynamoDB's single-digit milliseconds.
 
-A hand-off's run also reports its end to its sender (\`result.to.SENDER\`, one more PutEvents, timed in its row);
-this machine ran the whole table about 1.6x slower today than on 2026-12-01 (the baseline 0.73 ms against 0.44).
+A hand-off's run also reports its end to its sender (\`result.to.SENDER\`, one more PutEvents, timed in its row).
 
 In the cloud a hop adds the platform's own latency on top (a warm Lambda invoke is a few
 milliseconds; EventBridge to SQS to Lambda typically tens to hundreds), which loopback fakes do not model.`,
