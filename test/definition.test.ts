@@ -97,6 +97,15 @@ export function catchError(fn: () => unknown): Error {
   assert.fail('expected an error');
 }
 
+describe('hand-offs in the definition', () => {
+  it('refuses a tool named like the built-in handoff tool, a hand-off to itself, and one listed twice, naming each field', () => {
+    const tool = { name: 'handoff', description: 'Mine.', kind: 'http', url: 'https://tickets.example.com/handoff', input: { type: 'object' } } as const;
+    assert.throws(() => defineAgent(agentInput({ name: 'triage', handoffs: ['technical'], tools: [tool] })), /agent "triage": tools\[0\]\.name: "handoff" is the built-in tool of an agent's handoffs; name the tool otherwise/);
+    assert.doesNotThrow(() => defineAgent(agentInput({ name: 'triage', tools: [tool] })), 'without hand-offs the name is free');
+    assert.throws(() => defineAgent(agentInput({ name: 'triage', handoffs: ['technical', { agent: 'technical', description: 'Again.' }] })), /handoffs\[1\]: lists agent "technical" twice/);
+  });
+});
+
 describe('durable agents', () => {
   it('lets a durable agent run past one invocation and wait for approvals, and names the field otherwise', () => {
     const refund = { name: 'issue_refund', description: 'Refund an order.', kind: 'http' as const, url: 'https://payments.example.com/refunds', sideEffect: 'write' as const, input: { type: 'object' }, approval: { approvers: ['role:finance-lead'] } };
