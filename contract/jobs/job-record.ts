@@ -44,7 +44,7 @@ export interface JobRecord {
   readonly delegatedCostUsd?: number;
   /** For a run another agent sent: the chain it belongs to and the run that sent it. */
   readonly chain?: ChainLink;
-  /** The tasks the run sent to other agents, with their states as the run last saw them. */
+  /** The tasks the run sent to other agents, with their states: as the run saw them, then as hand-offs and jobs reported their ends. */
   readonly children?: readonly ChildRun[];
   /** For a durable run waiting for a person: the tool call, who may decide, and until when. */
   readonly waiting?: WaitingForApproval;
@@ -96,7 +96,7 @@ export interface ChildRun {
   readonly runId: string;
   readonly agent: string;
   readonly kind: TaskKind;
-  /** `queued` for a hand-off or job sent and not seen to end; `refused` for one never sent. */
+  /** `queued` for a hand-off or job sent and not reported ended yet; `refused` for one never sent. */
   readonly status: JobStatus | 'refused';
   readonly costUsd?: number;
   readonly error?: string;
