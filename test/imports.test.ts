@@ -29,6 +29,8 @@ const RULES: readonly Rule[] = [
   { layer: 'contract/', folders: ['contract/'], onlyPackages: ['zod', 'yaml', 'ajv'] },
   { layer: 'functions/core/', folders: ['contract/', 'functions/core/'], forbiddenPackages: [...CDK, ...CLOUD_SDKS] },
   { layer: 'functions/entry/', folders: ['contract/', 'functions/core/', 'functions/entry/'], forbiddenPackages: [...CDK, ...CLOUD_SDKS] },
+  // What a delivery pipeline runs against a deployed stage: no runtime, no CDK, no Azure SDK.
+  { layer: 'functions/delivery/', folders: ['contract/', 'functions/delivery/'], forbiddenPackages: [...CDK, '@azure/'] },
   { layer: 'functions/local/', folders: ['contract/', 'functions/core/', 'functions/entry/', 'functions/local/'], forbiddenPackages: [...CDK, ...CLOUD_SDKS] },
   { layer: 'functions/aws/', folders: ['contract/', 'functions/core/', 'functions/entry/', 'functions/aws/'], forbiddenPackages: [...CDK, '@azure/'] },
   { layer: 'functions/azure/', folders: ['contract/', 'functions/core/', 'functions/entry/', 'functions/azure/'], forbiddenPackages: [...CDK, '@aws-sdk/', '@aws-lambda-powertools/'] },
