@@ -21,3 +21,4 @@ export * from './skill-bucket';
 export * from './agent-fleet';
 export * from './stack-budget';
 export { SharedStatements } from './agent-role';
+export * from './github-deploy-role';
