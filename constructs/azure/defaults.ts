@@ -94,6 +94,32 @@ export function grantScope(scope: Construct, principal: AzurePrincipal): Constru
 class GrantsOf extends Construct {}
 
 /**
+ * Every built-in role the constructs assign, to agents, to the platform's own identities or to the
+ * deploying identity: a delivery identity may assign these and no others
+ * (`AzureGitHubDeployIdentity`), so a construct assigning a role not listed fails at synth.
+ */
+export const AZURE_ASSIGNED_ROLES = [
+  'Storage Blob Data Reader',
+  'Storage Blob Data Contributor',
+  'Storage Blob Data Owner',
+  'Storage Queue Data Contributor',
+  'Storage Table Data Contributor',
+  'Key Vault Secrets User',
+  'Key Vault Secrets Officer',
+  'Azure Service Bus Data Sender',
+  'Azure Service Bus Data Receiver',
+  'Azure Service Bus Data Owner',
+  'EventGrid Data Sender',
+  'Monitoring Metrics Publisher',
+  'AcrPull',
+] as const;
+
+function listed(scope: Construct, role: string): string {
+  if (!(AZURE_ASSIGNED_ROLES as readonly string[]).includes(role)) throw new Error(`${scope.node.path}: role "${role}" is not in AZURE_ASSIGNED_ROLES; add it there, so a delivery identity may assign it`);
+  return role;
+}
+
+/**
  * Where a stack's identities take the roles they are given on other stacks' resources, when it has
  * such a place: a group per resource and role, which the identities join (`AzureRoleGroups`).
  */
@@ -120,9 +146,9 @@ export function useRoleGroups(stack: TerraformStack, sink: RoleGroupSink): void 
 export function assignRole(scope: Construct, id: string, resourceId: string, role: string, principal: AzurePrincipal, owner: Construct = scope): TerraformResource {
   if (typeof principal !== 'string' && TerraformStack.of(owner) !== TerraformStack.of(principal)) {
     const sink = roleGroupSinks.get(TerraformStack.of(principal));
-    if (sink) return sink.join(owner, resourceId, role, principal);
+    if (sink) return sink.join(owner, resourceId, listed(scope, role), principal);
   }
-  return new RoleAssignment(grantScope(scope, principal), id, { scope: resourceId, roleDefinitionName: role, principalId: principalIdOf(principal), principalType: 'ServicePrincipal' });
+  return new RoleAssignment(grantScope(scope, principal), id, { scope: resourceId, roleDefinitionName: listed(scope, role), principalId: principalIdOf(principal), principalType: 'ServicePrincipal' });
 }
 
 /**
@@ -131,7 +157,7 @@ export function assignRole(scope: Construct, id: string, resourceId: string, rol
  * keys are off and RBAC decides. The provider must use Entra ID for storage (`storageUseAzuread`).
  */
 export function assignDeployer(scope: Construct, id: string, resourceId: string, role: string): RoleAssignment {
-  return new RoleAssignment(scope, id, { scope: resourceId, roleDefinitionName: role, principalId: deployer(scope).objectId });
+  return new RoleAssignment(scope, id, { scope: resourceId, roleDefinitionName: listed(scope, role), principalId: deployer(scope).objectId });
 }
 
 /** How long a new data-plane role assignment is given to take effect; Azure documents up to minutes. */

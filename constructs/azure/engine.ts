@@ -13,6 +13,8 @@ export { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 export { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 export { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 export { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
+export { DataAzurermRoleDefinition } from '@cdktf/provider-azurerm/lib/data-azurerm-role-definition';
+export { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
 export { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 export { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 export { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';

@@ -24,5 +24,7 @@ export { AZURE_QUOTAS, azureQuotaProblems, checkAzureQuotas, type AzureQuota } f
 export * from './agent-fleet';
 export { AzureAgentStorage, FUNCTIONS_HOST_CONTAINERS, type AzureAgentStorageProps, type AgentPlace, type FunctionsHostPaths } from './agent-storage';
 export { AzureRoleGroups, type AzureRoleGroupsProps } from './role-groups';
+export { AzureGitHubDeployIdentity, assignableOnly, type AzureGitHubDeployIdentityProps } from './github-deploy-identity';
+export { AZURE_ASSIGNED_ROLES } from './defaults';
 // Names a stack of one's own gives its globally named resources, alike with the constructs' own.
 export { globalName, storageAccountName, NAME_SEED_CONTEXT } from './defaults';

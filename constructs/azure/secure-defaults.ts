@@ -121,7 +121,7 @@ export const AZURE_SECURE_DEFAULT_RULES: readonly Rule[] = [
     types: ['azurerm_role_assignment'],
     check: (r) =>
       typeof r.scope === 'string' && /azurerm_resource_group|^\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?$/.test(r.scope)
-        ? `grants ${r.role_definition_name} on a whole resource group or subscription`
+        ? `grants ${r.role_definition_name ?? 'a custom role'} on a whole resource group or subscription`
         : undefined,
   },
 ];
