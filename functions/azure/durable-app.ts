@@ -1,10 +1,10 @@
-import type { EventGridEvent, FunctionInput, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { FunctionInput, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Approver } from '../../contract/jobs/approvals';
 import { runTask } from '../entry/tasks';
-import { isReportTo, recordChildReport } from '../entry/child-reports';
+import { recordChildReport } from '../entry/child-reports';
 import type { QueuedRun } from '../entry/queued';
 import { agentStep, approvalEventName, DURABLE_FUNCTIONS, orchestrateRun, type DurableRunInput, type OrchestrationCalls, type StepInput } from './durable';
-import { json, jsonBody, otherAgent, parseMessage, taskOf } from './handlers';
+import { json, jsonBody, otherAgent, parseMessage, reportOf, taskOf } from './handlers';
 import type { AzureRuntime } from './runtime';
 
 /**
@@ -99,8 +99,8 @@ export function durableQueueHandler(getRuntime: () => Promise<AzureRuntime>, dur
     const body = typeof message === 'string' ? messageBody(message) : message;
     const rt = await getRuntime();
     // A child's report starts nothing: it is kept on the run's record.
-    const report = body as Partial<EventGridEvent> | undefined;
-    if (isReportTo(report?.eventType, rt.config.definition.name)) return recordChildReport(rt.jobs, rt.config.definition.name, report!.data, (line) => context.error(line));
+    const report = reportOf(body, rt.config.definition.name);
+    if (report) return recordChildReport(rt.jobs, rt.config.definition.name, report.data, (line) => context.error(line));
     const client = durable.getClient(context);
     const task = taskOf(body);
     if (task !== undefined) return startDurableTask(rt, client, task, messageId, deadline());

@@ -153,8 +153,8 @@ export function agentHandlers(config: AgentRuntimeConfig, getRuntime: () => Prom
     try {
       const body = typeof message === 'string' ? messageBody(message) : message;
       // The end of a hand-off or job this agent sent, reported through the team's topic: kept on its record.
-      const report = body as Partial<EventGridEvent> | undefined;
-      if (isReportTo(report?.eventType, definition.name)) return await recordChildReport((await getRuntime()).jobs, definition.name, report!.data, (line) => context.error(line));
+      const report = reportOf(body, definition.name);
+      if (report) return await recordChildReport((await getRuntime()).jobs, definition.name, report.data, (line) => context.error(line));
       const task = taskOf(body);
       // A hand-off or job from another agent, as the team's topic delivers it: checked and run once per run id.
       if (task !== undefined) return await runTask(await getRuntime(), task, { deadline: deadline(), ...delivery, ...stop, messageId, log: (line) => context.error(line) });
@@ -197,6 +197,12 @@ export function taskOf(body: unknown): unknown {
   const event = body as Partial<EventGridEvent> | undefined;
   if (typeof event?.eventType !== 'string' || !TASK_EVENT_TYPE.test(event.eventType) || typeof event.subject !== 'string') return undefined;
   return event.data;
+}
+
+/** The end of a hand-off or job `self` sent, as the team's topic delivers its report (`result.to.NAME`), or undefined. */
+export function reportOf(body: unknown, self: string): { readonly data: unknown } | undefined {
+  const event = body as Partial<EventGridEvent> | undefined;
+  return isReportTo(event?.eventType, self) ? { data: event!.data } : undefined;
 }
 
 /** What a Service Bus message asks for: a job from the API, an Event Grid event, or a request body. */

@@ -1,7 +1,7 @@
-import { resultEventType, type TaskKind } from '../../contract/chain/envelope';
+import { resultEventType } from '../../contract/chain/envelope';
 import type { AgentEventDetail } from '../../contract/events/agent-events';
 import { mergeChildren, type ChildRun, type JobStatus } from '../../contract/jobs/job-record';
-import type { ChainEnvelope } from '../core/chain/chain';
+import { chainLinkOf } from '../core/chain/chain';
 import type { EventPublisher } from '../core/events/events';
 import type { JobStore } from '../core/jobs/jobs';
 
@@ -13,11 +13,7 @@ import type { JobStore } from '../core/jobs/jobs';
  */
 
 /** The task a run came as, as far as its report needs it. */
-interface SentTask {
-  readonly kind: TaskKind;
-  readonly from: string;
-  readonly chain: Pick<ChainEnvelope, 'correlationId' | 'causationId' | 'hop'>;
-}
+type SentTask = Parameters<typeof chainLinkOf>[0];
 
 /**
  * The events of a run `task` started: what it announces as it ends (`run.completed`, a final
@@ -30,7 +26,7 @@ export function reportingTo(events: EventPublisher, task: SentTask | undefined):
     publish: async (type, detail) => {
       await events.publish(type, detail);
       if (type !== 'run.completed' && type !== 'run.failed') return;
-      const chain = detail.chain ?? { correlationId: task.chain.correlationId, parentRunId: task.chain.causationId, parentAgent: task.from, hop: task.chain.hop, kind: task.kind };
+      const chain = detail.chain ?? chainLinkOf(task);
       await events.publish(resultEventType(task.from), { ...detail, chain, status: type === 'run.completed' ? 'succeeded' : (detail.status ?? 'failed') });
     },
   };

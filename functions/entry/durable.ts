@@ -1,6 +1,7 @@
 import { mergeChildren, type CurrentStep, type JobRecord, type WaitingForApproval } from '../../contract/jobs/job-record';
 import type { RunResult } from '../core/agent/agent';
 import type { ApprovalDecision, ApprovalRequest, StepRunner } from '../core/agent/steps';
+import { chainLinkOf } from '../core/chain/chain';
 import type { Runtime } from './assemble';
 import { reportingTo } from './child-reports';
 import { keepingLargeResults } from './checkpoints';
@@ -48,7 +49,7 @@ function durableRecord(runtime: Runtime, run: QueuedRun, status: JobRecord['stat
     agent: runtime.config.definition.name,
     status,
     updatedAt: new Date().toISOString(),
-    ...(run.task && { chain: { correlationId: run.task.chain.correlationId, parentRunId: run.task.chain.causationId, parentAgent: run.task.from, hop: run.task.chain.hop, kind: run.task.kind } }),
+    ...(run.task && { chain: chainLinkOf(run.task) }),
     // The submitted request's fingerprint stays, so a retry of the same keyed request finds its job.
     ...(previous?.request && { request: previous.request }),
     ...(previous?.deliveries !== undefined && { deliveries: previous.deliveries }),

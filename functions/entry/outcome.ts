@@ -138,6 +138,7 @@ export async function publishFailure(
     .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', runId, error: (e as Error).message })));
 }
 
-function identity(definition: AgentDefinition, runId: string, trigger: string) {
+/** Who announces an agent event, of which run and how it came: the fields every event's detail starts with. */
+export function identity(definition: AgentDefinition, runId: string, trigger: string) {
   return { version: 1, runId, agent: definition.name, cohort: definition.cohort, trigger, promptVersion: definition.promptVersion, definitionVersion: definition.version } as const;
 }

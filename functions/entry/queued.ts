@@ -1,7 +1,7 @@
 import type { parseRequestBody } from '../../contract/api/request';
 import { mergeChildren, type JobRecord, type JobStatus } from '../../contract/jobs/job-record';
 import type { RunResult } from '../core/agent/agent';
-import type { IncomingTask } from '../core/chain/chain';
+import { chainLinkOf, type IncomingTask } from '../core/chain/chain';
 import { claimJob } from '../core/jobs/jobs';
 import type { Runtime } from './assemble';
 import { reportingTo } from './child-reports';
@@ -115,7 +115,7 @@ export async function runQueued(runtime: Runtime, run: QueuedRun, options: Queue
     updatedAt: new Date().toISOString(),
     deliveries,
     ...(previous?.request && { request: previous.request }),
-    ...(run.task && { chain: { correlationId: run.task.chain.correlationId, parentRunId: run.task.chain.causationId, parentAgent: run.task.from, hop: run.task.chain.hop, kind: run.task.kind } }),
+    ...(run.task && { chain: chainLinkOf(run.task) }),
     ...extra,
   });
   const status = (value: JobStatus, extra: Partial<JobRecord> = {}) => jobs?.put(record(value, extra));

@@ -1,7 +1,9 @@
 import { hopRefusal, resultEventType, taskProblem, type AgentTask, type Refusal, type TaskResult } from '../../contract/chain/envelope';
 import type { JobRecord } from '../../contract/jobs/job-record';
 import { taskInputOf } from '../core/chain/inbox';
+import { chainLinkOf } from '../core/chain/chain';
 import type { Runtime } from './assemble';
+import { identity } from './outcome';
 import { runQueued, type QueuedRun, type QueuedRunOptions, type TaskTrigger } from './queued';
 
 /**
@@ -75,13 +77,13 @@ async function refuse(runtime: Runtime, task: AgentTask, refusal: Refusal): Prom
     status: 'failed',
     updatedAt: new Date().toISOString(),
     error,
-    chain: { correlationId: task.chain.correlationId, parentRunId: task.chain.causationId, parentAgent: task.from, hop: task.chain.hop, kind: task.kind },
+    chain: chainLinkOf(task),
   };
   const first = runtime.jobs ? await runtime.jobs.create(record) : true;
   if (first) {
     await runtime.events
       .publish('handoff.refused', {
-        ...identity(definition, task),
+        ...identity(definition, task.runId, TRIGGERS[task.kind]),
         error,
         status: 'failed',
         chain: record.chain!,
@@ -92,16 +94,11 @@ async function refuse(runtime: Runtime, task: AgentTask, refusal: Refusal): Prom
     // not one that may not send tasks here, whose name the task may only claim.
     if (task.kind !== 'call' && refusal.reason !== 'not_allowed') {
       await runtime.events
-        .publish(resultEventType(task.from), { ...identity(definition, task), error, status: 'failed', chain: record.chain! })
+        .publish(resultEventType(task.from), { ...identity(definition, task.runId, TRIGGERS[task.kind]), error, status: 'failed', chain: record.chain! })
         .catch((e) => console.error(JSON.stringify({ message: 'could not publish agent event', type: resultEventType(task.from), runId: task.runId, error: (e as Error).message })));
     }
   }
   return { runId: task.runId, agent: definition.name, status: 'refused', error };
-}
-
-/** Who announces what of a task: this agent, of the task's run. */
-function identity(definition: Runtime['config']['definition'], task: AgentTask) {
-  return { version: 1, runId: task.runId, agent: definition.name, cohort: definition.cohort, trigger: TRIGGERS[task.kind], promptVersion: definition.promptVersion, definitionVersion: definition.version } as const;
 }
 
 /** What the caller of a task is answered, from whatever the life cycle returned. */

@@ -4,7 +4,7 @@ import { MemoryTaskInbox, packTask, type TaskInbox } from '../core/chain/inbox';
 import type { Runtime } from '../entry/assemble';
 import { deadlineFrom } from '../entry/outcome';
 import { runTask } from '../entry/tasks';
-import { recordChildReport } from '../entry/child-reports';
+import { isReportTo, recordChildReport } from '../entry/child-reports';
 import type { AgentEventDetail, EventPublisher } from '../core/events/events';
 
 /** A hand-off's or job's end, reported to the agent that sent it. */
@@ -66,8 +66,8 @@ export class LocalAgentTeam {
     return {
       publish: async (type, detail) => {
         await publisher.publish(type, detail);
-        const to = /^result\.to\.(.+)$/.exec(type)?.[1];
-        if (to && this.runtimes.has(to)) this.enqueue({ reportTo: to, detail });
+        const to = [...this.runtimes.keys()].find((name) => isReportTo(type, name));
+        if (to) this.enqueue({ reportTo: to, detail });
       },
     };
   }

@@ -27,6 +27,11 @@ export interface IncomingTask {
   readonly chain: ChainEnvelope;
 }
 
+/** A run's link to the run that sent it as `task`: the chain, the sending run and agent, the hop, how it came. */
+export function chainLinkOf(task: Pick<IncomingTask, 'kind' | 'from'> & { readonly chain: Pick<ChainEnvelope, 'correlationId' | 'causationId' | 'hop'> }): ChainLink {
+  return { correlationId: task.chain.correlationId, parentRunId: task.chain.causationId, parentAgent: task.from, hop: task.chain.hop, kind: task.kind };
+}
+
 /** What a run's delegations have spent and the tasks it sent: the part of its chain that changes as it runs. */
 export interface ChainSpend {
   readonly delegatedCostUsd: number;
@@ -67,7 +72,7 @@ export class RunChain {
   ) {
     const chain = incoming?.chain;
     this.correlationId = chain?.correlationId ?? runId;
-    if (incoming && chain) this.link = { correlationId: chain.correlationId, parentRunId: chain.causationId, parentAgent: incoming.from, hop: chain.hop, kind: incoming.kind };
+    if (incoming) this.link = chainLinkOf(incoming);
     this.hop = chain?.hop ?? 0;
     this.maxHops = Math.min(agent.limits.maxHops, chain?.maxHops ?? Infinity);
     this.cohort = chain?.cohort ?? agent.cohort;
