@@ -1,9 +1,9 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { GITHUB_OIDC_ISSUER, githubRepositoryProblem, githubSubject } from '../../contract/delivery/github';
 
-/** GitHub Actions' token issuer. */
-export const GITHUB_OIDC_ISSUER = 'token.actions.githubusercontent.com';
+export { GITHUB_OIDC_ISSUER } from '../../contract/delivery/github';
 
 /** An account and region a workflow deploys to: the CDK bootstrap roles there are what it may assume. */
 export interface DeployTarget {
@@ -33,7 +33,6 @@ export interface GitHubDeployRoleProps {
   readonly maxSessionDuration?: Duration;
 }
 
-const REPOSITORY = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 const ENVIRONMENT = /^[A-Za-z0-9._ -]{1,255}$/;
 
 /**
@@ -52,7 +51,8 @@ export class GitHubDeployRole extends Construct {
   constructor(scope: Construct, id: string, props: GitHubDeployRoleProps) {
     super(scope, id);
     const problems: string[] = [];
-    if (!REPOSITORY.test(props.repository)) problems.push(`repository: must be OWNER/NAME (letters, digits, "-", "." and "_"); got "${props.repository}"`);
+    const repository = githubRepositoryProblem(props.repository);
+    if (repository) problems.push(repository);
     if (!props.environments.length) problems.push('environments: name at least one GitHub environment; without one any job of the repository could deploy');
     props.environments.forEach((e, i) => {
       if (!ENVIRONMENT.test(e) || e.includes('*')) problems.push(`environments[${i}]: "${e}" is not a GitHub environment name (no wildcards)`);
@@ -67,7 +67,7 @@ export class GitHubDeployRole extends Construct {
       assumedBy: new iam.WebIdentityPrincipal(this.provider.oidcProviderArn, {
         StringEquals: {
           [`${GITHUB_OIDC_ISSUER}:aud`]: 'sts.amazonaws.com',
-          [`${GITHUB_OIDC_ISSUER}:sub`]: props.environments.map((e) => `repo:${props.repository}:environment:${e}`),
+          [`${GITHUB_OIDC_ISSUER}:sub`]: props.environments.map((e) => githubSubject(props.repository, e)),
         },
       }),
     });

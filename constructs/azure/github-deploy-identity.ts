@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { GITHUB_OIDC_ISSUER, githubRepositoryProblem, githubSubject } from '../../contract/delivery/github';
 import { AZURE_ASSIGNED_ROLES, deployer, globalName } from './defaults';
 import {
   AZUREAD_PROVIDER,
@@ -14,8 +15,7 @@ import {
 } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
-/** GitHub Actions' token issuer, and the audience Entra ID's token exchange expects. */
-const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+/** The audience Entra ID's token exchange expects. */
 const EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 /** Microsoft Graph's application id, the same in every tenant. */
 const MICROSOFT_GRAPH = '00000003-0000-0000-c000-000000000000';
@@ -51,7 +51,6 @@ export interface AzureGitHubDeployIdentityProps {
   readonly assignableRoleIds?: readonly string[];
 }
 
-const REPOSITORY = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 const ENVIRONMENT = /^[A-Za-z0-9._-]{1,120}$/;
 
 /**
@@ -71,7 +70,8 @@ export class AzureGitHubDeployIdentity extends Construct {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);
     const problems: string[] = [];
-    if (!REPOSITORY.test(props.repository)) problems.push(`repository: must be OWNER/NAME (letters, digits, "-", "." and "_"); got "${props.repository}"`);
+    const repository = githubRepositoryProblem(props.repository);
+    if (repository) problems.push(repository);
     if (!props.environments.length) problems.push('environments: name at least one GitHub environment');
     if (props.environments.length > 20) problems.push(`environments: ${props.environments.length} names, more than the 20 federated credentials Azure allows an identity`);
     props.environments.forEach((e, i) => {
@@ -87,9 +87,9 @@ export class AzureGitHubDeployIdentity extends Construct {
           name: `github-${environment}`,
           resourceGroupName: props.resourceGroupName,
           parentId: this.identity.id,
-          issuer: GITHUB_ISSUER,
+          issuer: `https://${GITHUB_OIDC_ISSUER}`,
           audience: [EXCHANGE_AUDIENCE],
-          subject: `repo:${props.repository}:environment:${environment}`,
+          subject: githubSubject(props.repository, environment),
         }),
     );
 
