@@ -66,11 +66,6 @@ export class SharedStatements extends Construct {
     SharedStatements.byStack.set(scope, this);
   }
 
-  /** How many managed policies the stack's agents share. */
-  get size(): number {
-    return this.policies.size;
-  }
-
   /** The shared policy `role` now holds `statement` through, or none when the statement is the role's alone. */
   attach(role: AgentRole, statement: iam.PolicyStatement): iam.ManagedPolicy | undefined {
     const stack = Stack.of(this);

@@ -5,7 +5,7 @@ import { recordRetentionSeconds } from '../../contract/jobs/job-record';
 import type { AgentDefinition } from '../../contract/definition/define';
 import { AzureAuditStore } from './audit-store';
 import { deployer, globalName, principalIdOf, privateStorageAccount, storageAccountName, type AzurePrincipal } from './defaults';
-import { RoleAssignment, RoleDefinition, StorageContainer, Token, type StorageAccount, type TerraformResource } from './engine';
+import { RoleAssignment, RoleDefinition, StorageContainer, Token, type StorageAccount } from './engine';
 import { ExpiryRules } from './expiry-rules';
 
 export interface AzureAgentStorageProps {
@@ -135,11 +135,6 @@ export class AzureAgentStorage extends Construct {
       conditionVersion: '2.0',
       condition: stateCondition(own, host),
     });
-  }
-
-  /** The audit container's writer: the agent's identity, on its container alone. */
-  grantAudit(agent: string, principal: AzurePrincipal): TerraformResource {
-    return this.placed.get(agent)!.audit.grantWrite(principal, agent);
   }
 }
 

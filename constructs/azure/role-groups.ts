@@ -31,11 +31,6 @@ export class AzureRoleGroups extends Construct implements RoleGroupSink {
     useRoleGroups(TerraformStack.of(this), this);
   }
 
-  /** How many groups (and so role assignments) the stack's grants take. */
-  get size(): number {
-    return this.groups.size;
-  }
-
   join(owner: Construct, resourceId: string, role: string, principal: UserAssignedIdentity): TerraformResource {
     const entry = this.groupFor(owner, resourceId, role);
     if (!entry.members.includes(principal)) entry.members.push(principal);

@@ -87,7 +87,7 @@ async function requestHeaders(url: URL, body: string, sign: SmokeTest['sign']): 
 }
 
 /** SHA-256 (HMAC with a secret) as the signer asks for it, from Node's own crypto. */
-class NodeSha256 {
+export class NodeSha256 {
   private readonly hash;
 
   constructor(secret?: SourceData) {
