@@ -290,10 +290,13 @@ async function startDurableRuns(target: string, event: unknown, context: Context
   return processPartialResponse(
     event,
     async (record: SQSRecord) => {
-      // A child's report starts nothing: the starter keeps it on the run's record.
+      // A child's report starts nothing: the starter keeps it on the run's record (with no
+      // state table, there is none to keep it on).
       const report = reportOf(record);
-      const table = process.env[RUNTIME_ENV.stateTable];
-      if (report && table) return recordChildReport(agentRecords(table, config.definition).jobs, config.definition.name, report.detail);
+      if (report) {
+        const table = process.env[RUNTIME_ENV.stateTable];
+        return table ? recordChildReport(agentRecords(table, config.definition).jobs, config.definition.name, report.detail) : 'no record';
+      }
       const task = taskOf(record);
       const run = task ? undefined : parseRecord(record, parseBody);
       const runId = run ? run.runId : task!.runId;
