@@ -8,8 +8,10 @@ import { fleetMembers } from '../../contract/fleet/members';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { FLEET_LOCK_CONTEXT } from '../../contract/fleet/lock';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
+import { isGradual, parseRollout, type RolloutInput } from '../../contract/delivery/rollout';
 import { AgentApi, type AgentApiAuthorization } from './agent-api';
 import { AgentBus } from './agent-bus';
+import { AgentRollout } from './agent-rollout';
 import { agentCluster } from './agent-container';
 import { AgentStateTable } from './agent-state-table';
 import { AuditBucket } from './audit-bucket';
@@ -55,6 +57,16 @@ export interface AgentFleetProps {
   readonly budget?: StackBudget;
   /** Tags and other props every stack of the fleet gets. */
   readonly stackProps?: Omit<StackProps, 'env'>;
+  /**
+   * How each agent's new versions take traffic (see AgentRollout); an agent's own setting wins. A
+   * gradual rollout also paces a change every agent takes at once (a new shared runtime): the
+   * first shard deploys alone, then the others, `shardsAtOnce` at a time, each shard shifting at
+   * most 10 agents at once; a rollback stops the shards that have not started.
+   * @default the nearest `AgentRollout.setDefault` above the fleet; without one, each deploy replaces code at once
+   */
+  readonly rollout?: RolloutInput;
+  /** Shards that deploy side by side after the first, under a gradual rollout. @default 4 */
+  readonly shardsAtOnce?: number;
 }
 
 /**
@@ -87,6 +99,7 @@ export class AgentFleet extends Construct {
   constructor(scope: Construct, id: string, props: AgentFleetProps) {
     super(scope, id);
     const perShard = props.agentsPerShard ?? 50;
+    if (props.rollout) AgentRollout.setDefault(this, props.rollout);
     const update = this.node.tryGetContext(FLEET_LOCK_CONTEXT) === 'update';
     const { definitions, placement } = fleetMembers(props.agents, { lockFile: props.lockFile, agentsPerShard: perShard, update, fleet: 'AgentFleet', team: 'AgentTeam' });
     this.placement = placement;
@@ -140,5 +153,22 @@ export class AgentFleet extends Construct {
         );
       }
     });
+    const rollout = AgentRollout.defaultFor(this);
+    if (rollout && isGradual(parseRollout(rollout, this.node.path))) paceShards(this.shards, props.shardsAtOnce ?? 4);
   }
+}
+
+/**
+ * Under a gradual rollout, a change every agent takes reaches the first shard alone, then the
+ * others `lanes` at a time: each waits for the first and for the shard `lanes` places before it.
+ * CloudFormation holds a shard's update until its agents' traffic shifts end, so a version the
+ * alarms roll back fails its shard and no later shard starts.
+ */
+function paceShards(shards: readonly Stack[], lanes: number): void {
+  if (!(Number.isInteger(lanes) && lanes >= 1)) throw new Error(`AgentFleet: shardsAtOnce must be a whole number from 1; got ${lanes}`);
+  shards.forEach((shard, i) => {
+    if (i === 0) return;
+    shard.addDependency(shards[0]!, 'the first shard takes a new runtime alone');
+    if (i - lanes >= 1) shard.addDependency(shards[i - lanes]!, `at most ${lanes} shards shift their agents at once`);
+  });
 }

@@ -12,6 +12,7 @@ import { INVOCATION_MAX_SECONDS } from '../../contract/definition/schema';
 import { JOB_RETENTION_DAYS } from '../../contract/jobs/job-record';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
+import { checkRollout, isGradual, type Rollout, type RolloutInput } from '../../contract/delivery/rollout';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import type { RunMetric } from '../../contract/metrics/run-metrics';
 import { agentMetric, runFailuresAlarm } from './agent-metrics';
@@ -21,6 +22,7 @@ import type { IAgentBus } from './agent-bus';
 import type { AgentTeam } from './agent-team';
 import { AgentQueue } from './agent-queue';
 import { AgentRole } from './agent-role';
+import { AgentRollout } from './agent-rollout';
 import type { IAgentStateTable } from './agent-state-table';
 import type { IAuditBucket } from './audit-bucket';
 import type { IDeadLetterQueue } from './dead-letter-queue';
@@ -179,6 +181,13 @@ export interface AgentFunctionProps {
    * @default none
    */
   readonly functionOverrides?: AgentFunctionOverrides;
+  /**
+   * How a new version of the agent takes its traffic. Given, the agent runs behind a published
+   * version and its `live` alias, which every trigger reaches; `canary` and `linear` shift the alias
+   * with CodeDeploy and roll back on the agent's alarms (see AgentRollout).
+   * @default the nearest `AgentRollout.setDefault` above the agent; without one, each deploy replaces the function's code at once
+   */
+  readonly rollout?: RolloutInput;
 }
 
 const DURABLE_EXECUTIONS_REASON =
@@ -217,12 +226,14 @@ export class AgentFunction extends Construct implements iam.IGrantable {
    * queued run, named after the run's id, so a redelivered message never starts a second one.
    */
   readonly starter?: lambda.Function;
+  /** The agent's gradual rollout: its deployment group and the alarms that roll it back. */
+  readonly rollout?: AgentRollout;
 
   constructor(scope: Construct, id: string, props: AgentFunctionProps) {
     super(scope, id);
     const agent = (this.definition = defineAgent(props.agent));
     const state = props.state ?? props.api?.state;
-    checkWiring(agent, props, state);
+    const rollout = checkWiring(agent, props, state, props.rollout ?? AgentRollout.defaultFor(this));
     if (!state && agent.triggers.some((t) => t.type === 'api')) {
       Annotations.of(this).addWarningV2(
         'serverless-agents:no-idempotency-records',
@@ -278,12 +289,15 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     });
     this.logGroup.grantWrite(this.role);
     props.environmentEncryption?.grantDecrypt(this.role);
+    if (agent.durable || rollout) {
+      this.alias = new lambda.Alias(this, 'Live', { aliasName: DURABLE_ALIAS, version: this.function.currentVersion, description: `Agent ${agent.name}, as deployed last` });
+    }
+    if (isGradual(rollout)) this.rollout = new AgentRollout(this, 'Rollout', { agent, function: this.function, alias: this.alias!, rollout });
     if (agent.durable) {
       Annotations.of(this.function).acknowledgeInfo(
         'aws-lambda:Function.DurableConfig',
         'Turning durable on (or off) replaces the function; docs/runtime.md says so, and the same deploy moves the alias, the starter and the API routes to the new one.',
       );
-      this.alias = new lambda.Alias(this, 'Live', { aliasName: DURABLE_ALIAS, version: this.function.currentVersion, description: `Agent ${agent.name}, as deployed last` });
       this.grantDurableExecution();
       this.starter = this.durableStarter(agent, props, environment, state, remoteApi, bus);
     }
@@ -475,7 +489,7 @@ export class AgentFunction extends Construct implements iam.IGrantable {
     const bus = props.bus ?? props.team?.bus;
     const queue = this.queue;
     // A durable agent's queue feeds its starter, which starts executions; a run waits no longer than that.
-    if (queue) queue.attachAgent(this.starter ?? this.function, Duration.seconds(this.starter ? STARTER_TIMEOUT_SECONDS : agent.limits.timeoutSeconds), agent.name);
+    if (queue) queue.attachAgent(this.starter ?? this.alias ?? this.function, Duration.seconds(this.starter ? STARTER_TIMEOUT_SECONDS : agent.limits.timeoutSeconds), agent.name);
     const qualifier = this.alias ? DURABLE_ALIAS : undefined;
     const kinds = new Set(agent.triggers.map((t) => t.type));
     if (kinds.has('api')) api!.addInvocations(agent.name, this.function, qualifier);
@@ -503,8 +517,9 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 }
 
 /** Every trigger, skill and model the definition names must have the construct that serves it. */
-function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined): void {
-  const problems: string[] = [];
+function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined, rolloutInput: RolloutInput | undefined): Rollout | undefined {
+  const checked = rolloutInput === undefined ? undefined : checkRollout(rolloutInput);
+  const problems: string[] = [...(checked?.problems ?? [])];
   agent.triggers.forEach((t, i) => {
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
     if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
@@ -530,6 +545,7 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: I
   }
   problems.push(...accessProblems(agent, { ...props, ...(state && { state }) }, 'function'));
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
+  return checked?.rollout;
 }
 
 /** Variables the team adds must not take the names the runtime reads. */

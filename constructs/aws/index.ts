@@ -22,3 +22,4 @@ export * from './agent-fleet';
 export * from './stack-budget';
 export { SharedStatements } from './agent-role';
 export * from './github-deploy-role';
+export * from './agent-rollout';

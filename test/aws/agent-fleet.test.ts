@@ -123,6 +123,26 @@ describe('AgentFleet', () => {
     );
   });
 
+  it('paces a change every agent takes under a gradual rollout: the first shard alone, then the others two at a time', () => {
+    const paced = updating();
+    const built = fleet(paced, { lockFile: lockIn(), agentsPerShard: 1, rollout: { strategy: 'canary', minutes: 5 }, shardsAtOnce: 2 });
+    const depends = Object.fromEntries(paced.synth().stacks.map((s) => [s.stackName, s.dependencies.map((d) => d.id).filter((d) => !d.endsWith('.assets') && d.includes('Agents')).sort()]));
+    const id = (n: number) => built.shards[n - 1]!.artifactId;
+    assert.equal(built.shards.length, 7);
+    assert.deepEqual(depends['Fleet-Agents-01'], []);
+    assert.deepEqual(depends['Fleet-Agents-02'], [id(1)]);
+    assert.deepEqual(depends['Fleet-Agents-03'], [id(1)]);
+    assert.deepEqual(depends['Fleet-Agents-04'], [id(1), id(2)].sort());
+    assert.deepEqual(depends['Fleet-Agents-05'], [id(1), id(3)].sort());
+    assert.deepEqual(depends['Fleet-Agents-07'], [id(1), id(5)].sort());
+    // Every agent shifts by the fleet's canary.
+    for (const shard of built.shards) Template.fromStack(shard).resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 1);
+    // Without a gradual rollout the shards stay independent.
+    const plain = updating();
+    fleet(plain, { lockFile: lockIn(), agentsPerShard: 1, rollout: { strategy: 'all-at-once' } });
+    for (const s of plain.synth().stacks) assert.deepEqual(s.dependencies.map((d) => d.id).filter((d) => d.includes('Agents') && !d.endsWith('.assets')), [], s.stackName);
+  });
+
   it('passes the AwsSolutions and Serverless rule packs in every stack', () => {
     const checked = reportingApp();
     checked.node.setContext(FLEET_LOCK_CONTEXT, 'update');
