@@ -1,41 +1,51 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { awsTargets, type AwsTarget } from '../contract/delivery/environments';
 import { HybridStack } from '../stacks/hybrid/hybrid-stack';
 import { MultiAgentStack } from '../stacks/multi-agent/multi-agent-stack';
 import { SingleAgentStack } from '../stacks/single-agent/single-agent-stack';
-import { readAppConfig } from './config';
+import { readAppConfig, type AppConfig } from './config';
+
+/** The example stacks of one AWS target, by base name (the `stack` a smoke check names). */
+export interface ExampleStacks {
+  readonly SupportAgent: SingleAgentStack;
+  readonly SupportTeam: MultiAgentStack;
+  readonly HybridAgents: HybridStack;
+}
 
 /**
- * The example app: the stage-1, stage-2 and stage-3 stacks once per environment in cdk.json, checked by the
- * AwsSolutions and Serverless rule packs. `npx cdk synth -c stage=dev` builds one environment.
+ * The stage-1, stage-2 and stage-3 stacks of one environment's region, in `scope`: the app, or a
+ * pipeline's stage. Named `<base>-<target>` either way, so the pipeline deploys the very stacks
+ * `cdk deploy -c stage=...` does.
+ */
+export function exampleStacks(scope: Construct, target: AwsTarget, config: AppConfig): ExampleStacks {
+  const common = {
+    env: { account: target.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: target.region },
+    tags: { 'serverless-agents:environment': target.environment },
+    models: config.models,
+    toolPolicies: config.toolPolicies,
+    ...(target.rollout && { rollout: target.rollout }),
+  };
+  const named = (base: string) => ({ stackName: `${base}-${target.id}` });
+  // In the app the construct id is the stack name; in a stage, the base (the stage adds its own prefix to paths only).
+  const id = (base: string) => (scope instanceof App ? `${base}-${target.id}` : base);
+  return {
+    SupportAgent: new SingleAgentStack(scope, id('SupportAgent'), { ...common, ...named('SupportAgent'), description: `serverless-agents stage 1: the support agent (${target.id})` }),
+    SupportTeam: new MultiAgentStack(scope, id('SupportTeam'), { ...common, ...named('SupportTeam'), description: `serverless-agents stage 2: a triage agent with billing and technical specialists (${target.id})` }),
+    HybridAgents: new HybridStack(scope, id('HybridAgents'), { ...common, ...named('HybridAgents'), description: `serverless-agents stage 3: a serverless intake agent handing research to a container agent (${target.id})` }),
+  };
+}
+
+/**
+ * The example app: the stage-1, stage-2 and stage-3 stacks once per region of each environment in
+ * environments.json, checked by the AwsSolutions and Serverless rule packs. `npx cdk synth -c
+ * stage=dev` builds one environment.
  */
 export function buildApp(app = new App()): App {
   const { config, stages } = readAppConfig(app);
-  for (const stage of stages) {
-    const env = config.environments[stage]!;
-    new SingleAgentStack(app, `SupportAgent-${stage}`, {
-      env: { account: env.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: env.region },
-      description: `serverless-agents stage 1: the support agent (${stage})`,
-      tags: { 'serverless-agents:environment': stage },
-      models: config.models,
-      toolPolicies: config.toolPolicies,
-    });
-    new MultiAgentStack(app, `SupportTeam-${stage}`, {
-      env: { account: env.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: env.region },
-      description: `serverless-agents stage 2: a triage agent with billing and technical specialists (${stage})`,
-      tags: { 'serverless-agents:environment': stage },
-      models: config.models,
-      toolPolicies: config.toolPolicies,
-    });
-    new HybridStack(app, `HybridAgents-${stage}`, {
-      env: { account: env.account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined), region: env.region },
-      description: `serverless-agents stage 3: a serverless intake agent handing research to a container agent (${stage})`,
-      tags: { 'serverless-agents:environment': stage },
-      models: config.models,
-      toolPolicies: config.toolPolicies,
-    });
-  }
+  for (const target of awsTargets(config.environments, stages)) exampleStacks(app, target, config);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return app;
 }

@@ -11,8 +11,8 @@ import { AzureSingleAgentStack } from '../stacks/single-agent/azure-single-agent
 import { AppConfigError, readAzureAppConfig } from './config';
 
 /**
- * The example app on Azure: the stage-1 stack, the stage-2 team and the stage-3 hybrid once per environment in
- * cdktf.json, with the same agent definitions the AWS app deploys. `npx cdktf synth` runs it; `-c stage=dev` on a direct
+ * The example app on Azure: the stage-1 stack, the stage-2 team and the stage-3 hybrid once per environment of
+ * environments.json with Azure settings, with the same agent definitions the AWS app deploys. `npx cdktf synth` runs it; `-c stage=dev` on a direct
  * run (or `stage` in CDKTF_CONTEXT_JSON) builds one environment.
  */
 const root = join(__dirname, '..');
@@ -51,7 +51,7 @@ export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfCo
   const { config, stages } = readAzureAppConfig(app);
   const auth = readHttpAuth(app, Object.keys(config.environments));
   for (const stage of stages) {
-    const env = config.environments[stage]!;
+    const env = config.environments[stage]!.azure!;
     new AzureSingleAgentStack(app, `support-agent-${stage}`, {
       location: env.location,
       ...(env.subscriptionId && { subscriptionId: env.subscriptionId }),

@@ -1,38 +1,25 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '../contract/definition';
 import { toolPolicySchema } from '../contract/policy/tool-policy';
 import { routerConfigSchema } from '../contract/routing/config';
+import { parseEnvironments, readEnvironments, type DeploymentEnvironments } from '../contract/delivery/environments';
 
 /**
- * The apps' configuration, read from context: cdk.json for AWS, cdktf.json for Azure (or `-c` on
- * the command line). Where each environment deploys and which models the aliases mean, checked
- * before anything is built.
+ * The apps' configuration: the environments from `environments.json` (the one list the AWS app,
+ * the Azure app, the pipeline and the GitHub workflow read; `-c environments=...` overrides it),
+ * and from context (cdk.json for AWS, cdktf.json for Azure, or `-c`) which models the aliases mean
+ * and the tool policies, checked before anything is built.
  */
-const environmentName = z.string().regex(/^[a-z][a-z0-9]*$/, 'must be a lowercase environment name');
+export const ENVIRONMENTS_FILE = join(__dirname, '..', 'environments.json');
 
-export const awsEnvironmentSchema = z.strictObject({
-  /** @default the account of the CLI's credentials, or an environment-agnostic stack */
-  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region such as "eu-west-1"'),
+const appConfigSchema = z.strictObject({
+  models: routerConfigSchema,
+  /** Tool policies by cohort. */
+  toolPolicies: z.record(z.string(), toolPolicySchema).default({}),
 });
 
-export const azureEnvironmentSchema = z.strictObject({
-  location: z.string().regex(/^[a-z]+[a-z0-9]*$/, 'must be an Azure region name such as "westeurope"'),
-  /** @default the subscription of the Azure CLI's login, or ARM_SUBSCRIPTION_ID */
-  subscriptionId: z.uuid({ error: 'must be a subscription id (a GUID)' }).optional(),
-});
-
-const appConfigSchema = <E extends z.ZodType>(environment: E) =>
-  z.strictObject({
-    environments: z.record(environmentName, environment).refine((e) => Object.keys(e).length > 0, 'must name at least one environment'),
-    models: routerConfigSchema,
-    /** Tool policies by cohort. */
-    toolPolicies: z.record(z.string(), toolPolicySchema).default({}),
-  });
-
-export type AppConfig<E = AwsEnvironmentConfig> = Omit<z.output<ReturnType<typeof appConfigSchema>>, 'environments'> & { environments: Record<string, E> };
-export type AwsEnvironmentConfig = z.output<typeof awsEnvironmentSchema>;
-export type AzureEnvironmentConfig = z.output<typeof azureEnvironmentSchema>;
+export type AppConfig = z.output<typeof appConfigSchema> & { environments: DeploymentEnvironments };
 
 export class AppConfigError extends Error {
   override name = 'AppConfigError';
@@ -45,22 +32,36 @@ interface WithContext {
 
 /** The app's config, and the environments to synthesize: the `stage` context value, or all of them. */
 export function readAppConfig(app: WithContext): { config: AppConfig; stages: string[] } {
-  return readConfig(app, awsEnvironmentSchema, 'cdk.json');
+  return readConfig(app, 'aws', 'cdk.json');
 }
 
-export function readAzureAppConfig(app: WithContext): { config: AppConfig<AzureEnvironmentConfig>; stages: string[] } {
-  return readConfig(app, azureEnvironmentSchema, 'cdktf.json');
+export function readAzureAppConfig(app: WithContext): { config: AppConfig; stages: string[] } {
+  return readConfig(app, 'azure', 'cdktf.json');
 }
 
-function readConfig<E extends z.ZodType>(app: WithContext, environment: E, file: string): { config: AppConfig<z.output<E>>; stages: string[] } {
-  const raw = { environments: app.node.tryGetContext('environments'), models: app.node.tryGetContext('models'), toolPolicies: app.node.tryGetContext('toolPolicies') };
-  const parsed = appConfigSchema(environment).safeParse(raw);
+/** The environment list: `-c environments=...` when given, environments.json otherwise. */
+export function readEnvironmentList(app?: WithContext): DeploymentEnvironments {
+  const given = app?.node.tryGetContext('environments');
+  if (given === undefined) return readEnvironments(ENVIRONMENTS_FILE);
+  try {
+    return parseEnvironments(typeof given === 'string' ? JSON.parse(given) : given, 'the environments context');
+  } catch (e) {
+    throw new AppConfigError((e as Error).message);
+  }
+}
+
+function readConfig(app: WithContext, cloud: 'aws' | 'azure', file: string): { config: AppConfig; stages: string[] } {
+  const raw = { models: app.node.tryGetContext('models'), toolPolicies: app.node.tryGetContext('toolPolicies') };
+  const parsed = appConfigSchema.safeParse(raw);
   if (!parsed.success) throw new AppConfigError(`${file} context: ${formatIssues(parsed.error.issues).join('; ')}`);
-  const config = parsed.data as AppConfig<z.output<E>>;
+  const environments = readEnvironmentList(app);
+  const config = { ...parsed.data, environments };
+  // The environments this cloud deploys to; one without this cloud's settings has nothing here.
+  const known = Object.keys(environments).filter((name) => environments[name]![cloud]);
   const stage: unknown = app.node.tryGetContext('stage');
-  if (stage === undefined) return { config, stages: Object.keys(config.environments) };
-  if (typeof stage !== 'string' || !(stage in config.environments)) {
-    throw new AppConfigError(`stage "${String(stage)}" is not an environment in ${file} (known: ${Object.keys(config.environments).join(', ')})`);
+  if (stage === undefined) return { config, stages: known };
+  if (typeof stage !== 'string' || !known.includes(stage)) {
+    throw new AppConfigError(`stage "${String(stage)}" is not an environment with ${cloud} settings in environments.json (known: ${known.join(', ') || 'none'})`);
   }
   return { config, stages: [stage] };
 }

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { ACKNOWLEDGMENTS_KEY, secureDefaultFindings, type AzureAcknowledgment, type SynthesizedStack } from '../constructs/azure/secure-defaults';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../contract/config/runtime-config';
 import { RUNTIME_ENV } from '../contract/config/settings';
+import { awsTargets, type DeploymentEnvironments } from '../contract/delivery/environments';
+import { describeRollout } from '../contract/delivery/rollout';
 
 /** One synthesized stack, for either cloud: its resources and the agents it deploys. */
 export interface StackSummary {
@@ -174,4 +176,24 @@ export function formatTerraformSummary(s: TerraformSummary, elapsedMs: number, o
     `  secure-default findings: ${s.findings.length} open, ${s.acknowledged.length} acknowledged with a reason`,
     ...s.findings.map((f) => `    OPEN ${f}`),
   ].join('\n');
+}
+
+/**
+ * What each environment of the list would deploy, in promotion order: whether a person approves it,
+ * how its agents take a new version, and per region the stacks and agents each cloud synthesized.
+ */
+export function formatEnvironmentSummary(environments: DeploymentEnvironments, aws: readonly StackSummary[], azure: readonly StackSummary[]): string {
+  const place = (cloud: string, where: string, stacks: readonly StackSummary[]) => {
+    const agents = stacks.reduce((n, st) => n + st.agents.length, 0);
+    const resources = stacks.reduce((n, st) => n + st.resources, 0);
+    return `    ${cloud} ${where}: ${stacks.map((st) => st.name).join(', ') || '(not synthesized)'}${stacks.length ? `: ${agents} agent(s), ${resources} resources` : ''}`;
+  };
+  const lines = ['', 'serverless-agents: what each environment would deploy, in promotion order (environments.json)'];
+  for (const [name, env] of Object.entries(environments)) {
+    lines.push(`  ${name}: ${env.approval ? 'a person approves first' : 'no approval'}; new versions: ${describeRollout(env.rollout)}`);
+    for (const target of awsTargets(environments, [name])) lines.push(place('AWS', target.region, aws.filter((st) => st.name.endsWith(`-${target.id}`))));
+    if (env.azure) lines.push(place('Azure', env.azure.location, azure.filter((st) => st.name.endsWith(`-${name}`))));
+    if (env.smoke) lines.push(`    then checks: agent ${env.smoke.agent} of ${env.smoke.stack} answers${env.smoke.expect ? ` matching /${env.smoke.expect}/` : ''}`);
+  }
+  return lines.join('\n');
 }

@@ -2,7 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { CDKTF_CLI_ENV } from './cdktf-cli';
-import { formatSummary, formatTerraformSummary, summarizeAssembly, summarizeTerraform } from './summary';
+import { ENVIRONMENTS_FILE } from './config';
+import { readEnvironments } from '../contract/delivery/environments';
+import { formatEnvironmentSummary, formatSummary, formatTerraformSummary, summarizeAssembly, summarizeTerraform } from './summary';
 
 /**
  * The main command: synthesizes every example stack for both clouds with the project's pinned
@@ -29,5 +31,6 @@ const azureOut = join(root, 'cdktf.out');
 const azureMs = run(bin('cdktf'), ['synth', '--output', azureOut], CDKTF_CLI_ENV);
 const azure = summarizeTerraform(azureOut);
 console.log(formatTerraformSummary(azure, azureMs));
+console.log(formatEnvironmentSummary(readEnvironments(ENVIRONMENTS_FILE), aws.stacks, azure.stacks));
 
 if (aws.openFindings > 0 || aws.unexplained > 0 || azure.findings.length > 0) process.exit(1);

@@ -29,7 +29,7 @@ function synthAgent(
   app.synth();
 }
 
-const appWithContext = (context: Record<string, unknown>) => new App({ context: { environments: { dev: { region: 'eu-west-1' } }, models: ROUTER, ...context } });
+const appWithContext = (context: Record<string, unknown>) => new App({ context: { environments: { dev: { aws: { regions: ['eu-west-1'] } } }, models: ROUTER, ...context } });
 
 const cases: { input: string; run: () => void; culprit: RegExp }[] = [
   {
@@ -178,8 +178,13 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
     culprit: /AgentApi Test\/Api serves no agent/,
   },
   { input: 'anonymous API without a reason', run: () => AgentApiAuthorization.anonymous(''), culprit: /anonymous needs a real reason/ },
-  { input: 'environment with a bad region in cdk.json', run: () => readAppConfig(appWithContext({ environments: { dev: { region: 'Ireland' } } })), culprit: /cdk\.json context: environments\.dev\.region: must be a region/ },
-  { input: 'stage that cdk.json does not name', run: () => readAppConfig(appWithContext({ stage: 'qa' })), culprit: /stage "qa" is not an environment in cdk\.json \(known: dev\)/ },
+  { input: 'environment with a bad region', run: () => readAppConfig(appWithContext({ environments: { dev: { aws: { regions: ['Ireland'] } } } })), culprit: /environments\.dev\.aws\.regions\[0\]: must be a region/ },
+  { input: 'environment with a region twice', run: () => readAppConfig(appWithContext({ environments: { prod: { aws: { regions: ['eu-west-1', 'eu-west-1'] } } } })), culprit: /environments\.prod\.aws\.regions: names a region twice/ },
+  { input: 'environment that deploys nothing', run: () => readAppConfig(appWithContext({ environments: { dev: { approval: true } } })), culprit: /environments\.dev: deploys nothing: give it aws, azure or both/ },
+  { input: 'environment with an old-style region', run: () => readAppConfig(appWithContext({ environments: { dev: { region: 'eu-west-1' } } })), culprit: /environments\.dev: Unrecognized key: "region"/ },
+  { input: 'environment whose rollout is not a predefined one', run: () => readAppConfig(appWithContext({ environments: { prod: { aws: { regions: ['eu-west-1'] }, rollout: { strategy: 'linear', minutes: 4 } } } })), culprit: /environments\.prod\.rollout\.minutes: must be one of 1, 2, 3, 10/ },
+  { input: 'environment name with capitals', run: () => readAppConfig(appWithContext({ environments: { Prod: { aws: { regions: ['eu-west-1'] } } } })), culprit: /environments\.Prod: must be a lowercase environment name/ },
+  { input: 'stage that the environments do not name', run: () => readAppConfig(appWithContext({ stage: 'qa' })), culprit: /stage "qa" is not an environment with aws settings in environments\.json \(known: dev\)/ },
   {
     input: 'an API listing an agent from another app by a name no agent can have',
     run: () => new AgentApi(testStack(), 'Api', { agents: [{ name: 'Support"}' }] }),

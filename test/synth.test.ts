@@ -21,13 +21,18 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
     execFileSync(join(REPO, 'node_modules/.bin/cdk'), ['synth', '--quiet', '--output', outdir], { cwd: REPO, stdio: 'pipe', env: { ...process.env, CDK_DEFAULT_ACCOUNT: '', AWS_PROFILE: '' } });
   });
 
-  it('holds one stack per environment, one runtime bundle, and no open security finding', () => {
+  it('holds the stacks once per region of each environment in environments.json, one runtime bundle, and no open security finding', () => {
     const summary = summarizeAssembly(outdir);
-    assert.deepEqual(summary.stacks.map((s) => s.name).sort(), ['HybridAgents-dev', 'HybridAgents-prod', 'SupportAgent-dev', 'SupportAgent-prod', 'SupportTeam-dev', 'SupportTeam-prod']);
+    const targets = ['dev', 'prod', 'prod-eu-west-3'];
+    assert.deepEqual(summary.stacks.map((s) => s.name).sort(), targets.flatMap((t) => [`HybridAgents-${t}`, `SupportAgent-${t}`, `SupportTeam-${t}`]).sort());
     assert.deepEqual(
       summary.stacks.map((s) => [s.name, s.agents.map((a) => a.name).sort()]).sort(),
-      [['HybridAgents-dev', ['intake', 'research']], ['HybridAgents-prod', ['intake', 'research']], ['SupportAgent-dev', ['support']], ['SupportAgent-prod', ['support']], ['SupportTeam-dev', ['billing', 'technical', 'triage']], ['SupportTeam-prod', ['billing', 'technical', 'triage']]],
+      targets.flatMap((t) => [[`HybridAgents-${t}`, ['intake', 'research']], [`SupportAgent-${t}`, ['support']], [`SupportTeam-${t}`, ['billing', 'technical', 'triage']]]).sort(),
     );
+    // Production's regions roll agents out by canary, the development environment all at once.
+    assert.equal(Object.values(resources(outdir, 'SupportAgent-prod-eu-west-3')).filter((r) => r.Type === 'AWS::CodeDeploy::DeploymentGroup').length, 1);
+    assert.equal(Object.values(resources(outdir, 'SupportTeam-prod')).filter((r) => r.Type === 'AWS::CodeDeploy::DeploymentGroup').length, 3);
+    assert.equal(Object.values(resources(outdir, 'SupportAgent-dev')).filter((r) => r.Type === 'AWS::CodeDeploy::DeploymentGroup').length, 0);
     assert.equal(summary.runtimeAssets.length, 1);
     assert.equal(summary.openFindings, 0);
     assert.equal(summary.unexplained, 0);
@@ -41,7 +46,7 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
         .map((r) => r.Properties.Code.S3Key),
     );
     // Four agents in each environment's stacks, and billing's starter.
-    assert.equal(keys.length, 10);
+    assert.equal(keys.length, 10, 'dev and the home region of prod');
     assert.equal(new Set(keys).size, 1);
     assert.equal(keys[0], `${summarizeAssembly(outdir).runtimeAssets[0]!.path.replace('asset.', '')}.zip`);
   });
@@ -56,11 +61,22 @@ describe('the example app, synthesized by the pinned CDK CLI', () => {
 });
 
 describe('the example app config', () => {
-  it('builds only the stage asked for, in its region', () => {
+  it('builds only the stage asked for, in each of its regions', () => {
     const app = buildApp(new App({ context: { ...JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context, stage: 'prod' } }));
-    const stacks = app.node.children.filter((c) => c.node.id.startsWith('Support'));
-    assert.deepEqual(stacks.map((s) => s.node.id), ['SupportAgent-prod', 'SupportTeam-prod']);
-    assert.equal((stacks[0] as import('aws-cdk-lib').Stack).region, 'eu-central-1');
+    const stacks = app.node.children.filter((c) => c.node.id.startsWith('Support')) as import('aws-cdk-lib').Stack[];
+    assert.deepEqual(stacks.map((s) => [s.node.id, s.stackName, s.region]), [
+      ['SupportAgent-prod', 'SupportAgent-prod', 'eu-central-1'],
+      ['SupportTeam-prod', 'SupportTeam-prod', 'eu-central-1'],
+      ['SupportAgent-prod-eu-west-3', 'SupportAgent-prod-eu-west-3', 'eu-west-3'],
+      ['SupportTeam-prod-eu-west-3', 'SupportTeam-prod-eu-west-3', 'eu-west-3'],
+    ]);
+  });
+
+  it('takes the environment list from the environments context instead of environments.json when given', () => {
+    const context = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context;
+    const app = buildApp(new App({ context: { ...context, environments: { qa: { aws: { account: '123456789012', regions: ['us-east-1'] } } } } }));
+    assert.deepEqual(app.node.children.filter((c) => c.node.id.includes('-')).map((c) => c.node.id), ['SupportAgent-qa', 'SupportTeam-qa', 'HybridAgents-qa']);
+    assert.throws(() => buildApp(new App({ context: { ...context, environments: { qa: { azure: { location: 'westeurope' } } }, stage: 'qa' } })), /stage "qa" is not an environment with aws settings in environments\.json \(known: none\)/);
   });
 });
 
@@ -71,7 +87,7 @@ describe('the Azure example app, synthesized by the pinned CDK for Terraform CLI
     execFileSync(join(REPO, 'node_modules/.bin/cdktf'), ['synth', '--output', outdir], { cwd: REPO, stdio: 'pipe', env: { ...process.env, ...CDKTF_CLI_ENV } });
   });
 
-  it('holds one stack per environment in cdktf.json, one runtime package, and no secure-default finding', () => {
+  it('holds one stack per environment of environments.json, one runtime package, and no secure-default finding', () => {
     const summary = summarizeTerraform(outdir);
     assert.deepEqual(
       summary.stacks.map((s) => [s.name, s.agents.map((a) => a.name).sort()]).sort(),

@@ -377,7 +377,7 @@ export class AgentApi extends AgentApiBase {
       byEnv.set(key, this);
       return true;
     }
-    if (Stack.of(first) !== stack) stack.addDependency(Stack.of(first), 'its API logs through the account setting that stack declares');
+    if (Stack.of(first) !== stack) stack.addStackDependency(Stack.of(first), 'its API logs through the account setting that stack declares');
     return false;
   }
 

@@ -168,7 +168,7 @@ function paceShards(shards: readonly Stack[], lanes: number): void {
   if (!(Number.isInteger(lanes) && lanes >= 1)) throw new Error(`AgentFleet: shardsAtOnce must be a whole number from 1; got ${lanes}`);
   shards.forEach((shard, i) => {
     if (i === 0) return;
-    shard.addDependency(shards[0]!, 'the first shard takes a new runtime alone');
-    if (i - lanes >= 1) shard.addDependency(shards[i - lanes]!, `at most ${lanes} shards shift their agents at once`);
+    shard.addStackDependency(shards[0]!, 'the first shard takes a new runtime alone');
+    if (i - lanes >= 1) shard.addStackDependency(shards[i - lanes]!, `at most ${lanes} shards shift their agents at once`);
   });
 }

@@ -63,7 +63,7 @@ export const isGradual = (rollout: Rollout | undefined): rollout is GradualRollo
 
 /** How a rollout reads in a summary: `canary 10% for 5 min`, `linear 10% every 1 min`, `all at once`. */
 export function describeRollout(rollout: Rollout | undefined): string {
-  if (!rollout) return 'replace';
+  if (!rollout) return 'code replaced at once';
   if (rollout.strategy === 'all-at-once') return 'all at once';
   return rollout.strategy === 'canary' ? `canary ${rollout.percent}% for ${rollout.minutes} min` : `linear ${rollout.percent}% every ${rollout.minutes} min`;
 }

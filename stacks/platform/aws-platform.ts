@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { AgentApi, AgentBus, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type AgentFunctionProps, type ModelRouterProps } from '../../constructs/aws';
+import { AgentApi, AgentBus, AgentRollout, AgentStateTable, AuditBucket, DeadLetterQueue, ModelRouter, SkillBucket, type AgentFunctionProps, type ModelRouterProps } from '../../constructs/aws';
 import type { AgentDefinition } from '../../contract/definition';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
+import type { RolloutInput } from '../../contract/delivery/rollout';
 
 export interface AwsPlatformProps {
   readonly models: ModelRouterProps;
@@ -15,6 +16,8 @@ export interface AwsPlatformProps {
   readonly alarmsName: string;
   /** What the shared dead-letter queue holds. */
   readonly deadLettersDescription: string;
+  /** How the stack's agents take a new version. @default each deploy replaces code at once */
+  readonly rollout?: RolloutInput;
 }
 
 /**
@@ -24,6 +27,7 @@ export interface AwsPlatformProps {
  * the public constructs; and the part of each agent's props that points at them.
  */
 export function awsPlatform(scope: Construct, props: AwsPlatformProps) {
+  if (props.rollout) AgentRollout.setDefault(scope, props.rollout);
   const skills = new SkillBucket(scope, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills') });
   const router = new ModelRouter(scope, 'Models', props.models);
   const alarmAction = new cloudwatchActions.SnsAction(new sns.Topic(scope, 'Alarms', { displayName: props.alarmsName, enforceSSL: true }));

@@ -4,6 +4,7 @@ import { AgentFunction, type AgentApi, type AgentBus, type AgentStateTable, type
 import { awsPlatform } from '../platform/aws-platform';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import type { AgentDefinition } from '../../contract/definition';
+import type { RolloutInput } from '../../contract/delivery/rollout';
 import { exampleAgent } from './example-agent';
 
 export { exampleAgent };
@@ -26,6 +27,11 @@ export interface SingleAgentStackProps extends StackProps {
    * @default the repository's skills/ folder
    */
   readonly skillsPath?: string;
+  /**
+   * How the agents take a new version (see AgentRollout).
+   * @default each deploy replaces code at once
+   */
+  readonly rollout?: RolloutInput;
 }
 
 

@@ -30,9 +30,9 @@ const cases: { input: string; run: () => void; culprit: RegExp }[] = [
   },
   { input: 'a skill the folder lacks', run: () => synthStack({ agent: { skills: ['billing'] } }), culprit: /agent "helper": skills\[0\]: "billing" is not in the AzureSkillStore/ },
   { input: 'model routing Azure cannot reach', run: () => synthStack({ models: { aliases: { smart: [{ provider: 'bedrock', model: 'm' }] } } }), culprit: /agent "support": model: "smart" target 1 is bedrock, which Azure cannot call/ },
-  { input: 'an Azure location that is not a region name in cdktf.json', run: azureApp({ environments: { dev: { location: 'West Europe' } } }), culprit: /cdktf\.json context: environments\.dev\.location: must be an Azure region name/ },
-  { input: 'a subscription that is not a GUID in cdktf.json', run: azureApp({ environments: { dev: { location: 'westeurope', subscriptionId: 'prod' } } }), culprit: /cdktf\.json context: environments\.dev\.subscriptionId: must be a subscription id/ },
-  { input: 'a stage cdktf.json does not name', run: azureApp({ stage: 'qa' }), culprit: /stage "qa" is not an environment in cdktf\.json \(known: dev, prod\)/ },
+  { input: 'an Azure location that is not a region name', run: azureApp({ environments: { dev: { azure: { location: 'West Europe' } } } }), culprit: /environments\.dev\.azure\.location: must be an Azure region name/ },
+  { input: 'a subscription that is not a GUID', run: azureApp({ environments: { dev: { azure: { location: 'westeurope', subscriptionId: 'prod' } } } }), culprit: /environments\.dev\.azure\.subscriptionId: must be a subscription id/ },
+  { input: 'a stage the environments do not name', run: azureApp({ stage: 'qa' }), culprit: /stage "qa" is not an environment with azure settings in environments\.json \(known: dev, prod\)/ },
   {
     input: 'function keys chosen in cdktf.json without a reason',
     run: azureApp({ stage: 'dev', httpAuth: { dev: { type: 'function-keys' } } }),
