@@ -23,3 +23,4 @@ export * from './stack-budget';
 export { SharedStatements } from './agent-role';
 export * from './github-deploy-role';
 export * from './agent-rollout';
+export * from './agent-pipeline';
