@@ -2,6 +2,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { SmokeCheck } from '../constructs/aws/smoke-check';
 import { awsTargets, type AwsTarget } from '../contract/delivery/environments';
 import { HybridStack } from '../stacks/hybrid/hybrid-stack';
 import { MultiAgentStack } from '../stacks/multi-agent/multi-agent-stack';
@@ -45,7 +46,12 @@ export function exampleStacks(scope: Construct, target: AwsTarget, config: AppCo
  */
 export function buildApp(app = new App()): App {
   const { config, stages } = readAppConfig(app);
-  for (const target of awsTargets(config.environments, stages)) exampleStacks(app, target, config);
+  for (const target of awsTargets(config.environments, stages)) {
+    const stacks = exampleStacks(app, target, config);
+    // The role and outputs the GitHub workflow's check after a deploy uses (the pipeline adds its own).
+    const smoke = config.environments[target.environment]!.smoke;
+    if (smoke) new SmokeCheck(stacks[smoke.stack as keyof ExampleStacks], 'SmokeCheck', { agent: smoke.agent, target: target.id });
+  }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return app;
 }

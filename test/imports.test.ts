@@ -36,8 +36,6 @@ const RULES: readonly Rule[] = [
   { layer: 'functions/azure/', folders: ['contract/', 'functions/core/', 'functions/entry/', 'functions/azure/'], forbiddenPackages: [...CDK, '@aws-sdk/', '@aws-lambda-powertools/'] },
   { layer: 'constructs/bundle/', folders: ['contract/', 'constructs/bundle/'], forbiddenPackages: ['aws-cdk-lib', 'cdktf', '@cdktf/', ...CLOUD_SDKS] },
   { layer: 'constructs/package/', folders: ['constructs/package/'], onlyPackages: [] },
-  // What delivers the stacks (a generated workflow): no cloud's constructs, no SDK.
-  { layer: 'constructs/delivery/', folders: ['contract/', 'constructs/delivery/'], onlyPackages: ['yaml'] },
   { layer: 'constructs/aws/', folders: ['contract/', 'constructs/aws/', 'constructs/bundle/', 'constructs/package/'], forbiddenPackages: ['cdktf', '@cdktf/', ...CLOUD_SDKS] },
   { layer: 'constructs/azure/', folders: ['contract/', 'constructs/azure/', 'constructs/bundle/', 'constructs/package/'], forbiddenPackages: ['aws-cdk-lib', 'cdk-nag', ...CLOUD_SDKS] },
 ];

@@ -1,4 +1,4 @@
-import { App, CfnOutput, Duration, Stack, Stage, type StackProps } from 'aws-cdk-lib';
+import { App, Duration, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,8 +7,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import type { Construct, IConstruct } from 'constructs';
 import { awsTargets, type AwsTarget, type DeploymentEnvironments } from '../../contract/delivery/environments';
-import { AgentApi } from './agent-api';
 import { acknowledge, acknowledgeWildcards } from './nag';
+import { SmokeCheck } from './smoke-check';
+import { smokeCommands, smokeRoleName } from '../../contract/delivery/smoke-check';
 
 /**
  * The CDK CLI the pipeline's steps run: the version this package's synthesis is tested with, so
@@ -152,32 +153,16 @@ export class AgentPipeline extends Stack {
    */
   private smokeStep(source: pipelines.CodePipelineSource, stacks: Readonly<Record<string, Stack>>, target: AwsTarget, smoke: NonNullable<DeploymentEnvironments[string]['smoke']>): pipelines.CodeBuildStep {
     const stack = stacks[smoke.stack];
-    const where = `AgentPipeline ${this.node.path}: environments.${target.environment}.smoke.stack`;
-    if (!stack) throw new Error(`${where}: "${smoke.stack}" is not one of the stacks built for ${target.id} (${Object.keys(stacks).join(', ')})`);
-    const api = stack.node.findAll().find((c): c is AgentApi => c instanceof AgentApi);
-    if (!api) throw new Error(`${where}: ${stack.stackName} holds no AgentApi to ask agent ${smoke.agent} through`);
-    const roleName = `smoke-${target.id}-${smoke.agent}`.slice(0, 64);
-    const role = new iam.Role(stack, 'SmokeCheckRole', {
-      roleName,
-      assumedBy: new iam.AccountPrincipal(this.account),
-      description: `Asks agent ${smoke.agent} one question after ${this.stackName} deploys ${stack.stackName}`,
-    });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [api.restApi.arnForExecuteApi('POST', `/agents/${smoke.agent}/invocations`, api.restApi.deploymentStage.stageName)] }));
-    const url = new CfnOutput(stack, 'SmokeApiUrl', { value: api.restApi.url, description: 'The API the pipeline checks after each deploy' });
-    const roleArn = new CfnOutput(stack, 'SmokeCheckRoleArn', { value: role.roleArn, description: 'The role the pipeline assumes to check the API' });
-    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    if (!stack) throw new Error(`AgentPipeline ${this.node.path}: environments.${target.environment}.smoke.stack: "${smoke.stack}" is not one of the stacks built for ${target.id} (${Object.keys(stacks).join(', ')})`);
+    const check = new SmokeCheck(stack, 'SmokeCheck', { agent: smoke.agent, target: target.id, trustedAccount: this.account });
     return new pipelines.CodeBuildStep(`Smoke-${target.id}`, {
       input: source,
-      envFromCfnOutputs: { SMOKE_API_URL: url, SMOKE_ROLE_ARN: roleArn },
-      commands: [
-        'npm ci',
-        // The role's credentials, for this step only.
-        `export $(printf "AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s" $(aws sts assume-role --role-arn "$SMOKE_ROLE_ARN" --role-session-name smoke-check --query "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]" --output text))`,
-        `npm run smoke -- --agent ${quote(smoke.agent)} --input ${quote(smoke.input)}${smoke.expect ? ` --expect ${quote(smoke.expect)}` : ''}`,
-      ],
-      rolePolicyStatements: [new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [`arn:${this.partition}:iam::${target.account ?? this.account}:role/${roleName}`] })],
+      envFromCfnOutputs: { SMOKE_API_URL: check.apiUrl, SMOKE_ROLE_ARN: check.roleArn },
+      commands: ['npm ci', ...smokeCommands(smoke)],
+      rolePolicyStatements: [new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [`arn:${this.partition}:iam::${target.account ?? this.account}:role/${smokeRoleName(target.id, smoke.agent)}`] })],
     });
   }
+
 }
 
 /** Why each role CDK Pipelines builds holds its wildcards, by a part of its path. */

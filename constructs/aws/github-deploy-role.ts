@@ -2,6 +2,8 @@ import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { GITHUB_OIDC_ISSUER, githubRepositoryProblem, githubSubject } from '../../contract/delivery/github';
+import { SMOKE_ROLE_PREFIX } from '../../contract/delivery/smoke-check';
+import { acknowledgeGrantedWildcards } from './nag';
 
 export { GITHUB_OIDC_ISSUER } from '../../contract/delivery/github';
 
@@ -31,6 +33,12 @@ export interface GitHubDeployRoleProps {
   readonly bootstrapQualifier?: string;
   /** How long a job's credentials last. @default one hour */
   readonly maxSessionDuration?: Duration;
+  /**
+   * The role may also assume the targets' smoke-check roles (`SmokeCheck`, named `smoke-*`), each
+   * of which may call one agent route only, to check a deploy as a client would.
+   * @default true
+   */
+  readonly smokeChecks?: boolean;
 }
 
 const ENVIRONMENT = /^[A-Za-z0-9._ -]{1,255}$/;
@@ -82,5 +90,10 @@ export class GitHubDeployRole extends Construct {
         resources: targets.flatMap((t) => ['deploy', 'file-publishing', 'image-publishing', 'lookup'].map((kind) => `arn:${stack.partition}:iam::${t.account}:role/cdk-${qualifier}-${kind}-role-${t.account}-${t.region}`)),
       }),
     );
+    if (props.smokeChecks ?? true) {
+      const smoke = [...new Set(targets.map((t) => t.account))].map((account) => `arn:${stack.partition}:iam::${account}:role/${SMOKE_ROLE_PREFIX}*`);
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: smoke }));
+      acknowledgeGrantedWildcards(this.role, smoke, "The targets' smoke-check roles (SmokeCheck names them smoke-<target>-<agent>), each of which may only call one agent's invocation route; the workflow assumes the one its stack outputs.");
+    }
   }
 }

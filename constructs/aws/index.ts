@@ -24,3 +24,4 @@ export { SharedStatements } from './agent-role';
 export * from './github-deploy-role';
 export * from './agent-rollout';
 export * from './agent-pipeline';
+export * from './smoke-check';

@@ -59,11 +59,15 @@ describe('GitHubDeployRole', () => {
     template.hasResourceProperties('AWS::IAM::OIDCProvider', { Url: 'https://token.actions.githubusercontent.com', ClientIdList: ['sts.amazonaws.com'] });
   });
 
-  it('may assume exactly the CDK bootstrap roles of its targets, and nothing else', () => {
+  it("may assume exactly the CDK bootstrap roles of its targets and their smoke-check roles, and nothing else", () => {
     const { template } = synth({ targets: [env, { account: '210987654321', region: 'us-east-1' }] });
     const [policy] = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } } }[];
-    const [statement, ...others] = policy!.Properties.PolicyDocument.Statement;
+    const [statement, smoke, ...others] = policy!.Properties.PolicyDocument.Statement;
     assert.equal(others.length, 0);
+    assert.equal(smoke!.Action, 'sts:AssumeRole');
+    assert.deepEqual(smoke!.Resource.map((r) => JSON.stringify(r).replace(/\{"Ref":"AWS::Partition"\}/, 'aws')), ['{"Fn::Join":["",["arn:",aws,":iam::123456789012:role/smoke-*"]]}', '{"Fn::Join":["",["arn:",aws,":iam::210987654321:role/smoke-*"]]}']);
+    const [only] = Object.values(synth({ smokeChecks: false }).template.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: unknown[] } } }[];
+    assert.equal(only!.Properties.PolicyDocument.Statement.length, 1, 'smokeChecks: false leaves the bootstrap roles only');
     assert.deepEqual(statement!.Action, ['sts:AssumeRole', 'sts:TagSession']);
     const arns = statement!.Resource.map((r) => JSON.stringify(r));
     assert.equal(arns.length, 8);
@@ -74,12 +78,13 @@ describe('GitHubDeployRole', () => {
     assert.ok(arns.every((a) => !a.includes('*')), 'no wildcard');
   });
 
-  it('passes the AwsSolutions and Serverless rule packs with no acknowledgment', () => {
+  it("passes the AwsSolutions and Serverless rule packs, acknowledging only the smoke-check roles' name pattern", () => {
     const app = reportingApp();
     synth({}, app);
     const report = synthWithRulePacks(app);
     assert.deepEqual(report.open, []);
-    assert.deepEqual(report.acknowledged, []);
+    assert.deepEqual(report.acknowledged.map((a) => a.rule), ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::123456789012:role/smoke-*]']);
+    assert.match(report.acknowledged[0]!.reason, /may only call one agent's invocation route/);
   });
 
   it('uses an account\'s existing provider, and refuses a bad repository, no environment, a wildcard, an unknown target', () => {
