@@ -52,12 +52,14 @@ export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfCo
   const auth = readHttpAuth(app, Object.keys(config.environments));
   for (const stage of stages) {
     const env = config.environments[stage]!.azure!;
+    const rollout = config.environments[stage]!.rollout;
     new AzureSingleAgentStack(app, `support-agent-${stage}`, {
       location: env.location,
       ...(env.subscriptionId && { subscriptionId: env.subscriptionId }),
       models: config.models,
       toolPolicies: config.toolPolicies,
       ...(auth[stage] && { auth: auth[stage] }),
+      ...(rollout && { rollout }),
       tags: { 'serverless-agents-environment': stage },
     });
     // The teams (stage 2 and 3) are behind Entra ID in every environment, whatever httpAuth says:
@@ -69,6 +71,7 @@ export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfCo
       models: config.models,
       toolPolicies: config.toolPolicies,
       ...(entra?.tenantId && { tenantId: entra.tenantId }),
+      ...(rollout && { rollout }),
       tags: { 'serverless-agents-environment': stage },
     };
     new AzureMultiAgentStack(app, `multi-agent-${stage}`, team);

@@ -3,6 +3,8 @@ import { Construct } from 'constructs';
 import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../contract/definition/define';
 import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
+import { checkRollout, isGradual, type GradualRollout, type RolloutInput } from '../../contract/delivery/rollout';
+import { AZURE_ROLLOUT_OUTPUT, type AzureRolloutTarget } from '../../contract/delivery/azure-rollout';
 import { INVOCATION_MAX_SECONDS } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { AzureAgentAccess, azureAccessProblems, type AzureAgentAccessProps } from './agent-access';
@@ -10,7 +12,7 @@ import type { AzureAgentQueue } from './agent-queue';
 import type { AzureAuditStore } from './audit-store';
 import { functionsHostId, type FunctionsHostPaths } from './agent-storage';
 import { afterRolePropagation, assignRole, globalName } from './defaults';
-import { LinuxFunctionApp, Token, type MonitorScheduledQueryRulesAlertV2, type ServicePlan, type StorageAccount, type StorageContainer, type TerraformResource, type UserAssignedIdentity } from './engine';
+import { LinuxFunctionApp, LinuxFunctionAppSlot, TerraformOutput, Token, type MonitorScheduledQueryRulesAlertV2, type ServicePlan, type StorageAccount, type StorageContainer, type TerraformResource, type UserAssignedIdentity } from './engine';
 import { acknowledgeHttpAuth, assignInvokeRole, httpAuthProblems, httpAuthSettings, type AgentRegistration, type AzureHttpAuth } from './http-auth';
 import { UNSAMPLED_RUN_METRICS_SETTINGS, type AzureObservability } from './observability';
 import type { AzureRuntimePackage } from './runtime-package';
@@ -51,7 +53,20 @@ export interface AzureAgentFunctionProps extends AzureAgentAccessProps {
    * @default no action group: the alert is visible in Azure Monitor only
    */
   readonly actionGroupId?: string;
+  /**
+   * How a new version of the agent (its runtime, its definition, its settings) takes its traffic.
+   * `canary` and `linear` deploy it to a `staging` slot, and `npm run azure-rollout` swaps it in,
+   * watches the agent's run and validation failure rates for `minutes`, and swaps back when one
+   * passes its maximum: Functions offers no weighted split of queue and event triggers, so Azure
+   * rolls out blue/green with a watched bake instead of by percentage. Needs a plan with slots
+   * (Consumption, Elastic Premium, Standard or Premium Dedicated).
+   * @default each deploy replaces code and settings at once
+   */
+  readonly rollout?: RolloutInput;
 }
+
+/** Where a new version waits to be swapped in, under a gradual rollout. */
+export const STAGING_SLOT = 'staging';
 
 /** Consumption instances stop a function after 10 minutes; the run needs AZURE_AFTER_RUN_SECONDS after its own limit. */
 const CONSUMPTION_TIMEOUT_SECONDS = 600;
@@ -86,12 +101,16 @@ export class AzureAgentFunction extends Construct {
   readonly access: AzureAgentAccess;
   /** Every role its identity holds, which the app waits for: its own, then those its team grants. */
   private readonly roles: TerraformResource[];
+  /** The slot a gradual rollout deploys new versions to, before `npm run azure-rollout` swaps them in. */
+  readonly stagingSlot?: LinuxFunctionAppSlot;
+  /** The agent's gradual rollout, as checked. */
+  readonly rollout?: GradualRollout;
 
   constructor(scope: Construct, id: string, props: AzureAgentFunctionProps) {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);
     const agent = (this.definition = defineAgent(props.agent));
-    const { schedules, scale } = checkWiring(agent, props);
+    const { schedules, scale, rollout } = checkWiring(agent, props);
     const location = { resourceGroupName: props.resourceGroupName, location: props.location };
     const name = props.name ?? globalName(this, 60);
 
@@ -138,10 +157,7 @@ export class AzureAgentFunction extends Construct {
     if (http.tokenAudience) this.tokenAudience = http.tokenAudience;
     if (http.registration) this.registration = http.registration;
 
-    this.app = new LinuxFunctionApp(this, 'App', {
-      name,
-      ...location,
-      servicePlanId: props.plan.id,
+    const site = {
       storageAccountName: this.state.name,
       storageUsesManagedIdentity: true,
       // Consumption apps running from a package URL need no Azure Files content share (which would need a key).
@@ -169,7 +185,33 @@ export class AzureAgentFunction extends Construct {
         ...(scale && { appScaleLimit: scale.instances }),
       },
       ...(http.authSettingsV2 && { authSettingsV2: http.authSettingsV2 }),
+    };
+    // Under a gradual rollout, production takes new settings and code only by a swap from staging.
+    const staged = staging(agent, schedules.length, name, settings);
+    this.app = new LinuxFunctionApp(this, 'App', {
+      name,
+      ...location,
+      servicePlanId: props.plan.id,
+      ...site,
+      ...(rollout && { stickySettings: { appSettingNames: staged.sticky }, lifecycle: { ignoreChanges: ['app_settings'] } }),
     });
+    if (rollout) {
+      this.rollout = rollout;
+      this.stagingSlot = new LinuxFunctionAppSlot(this, 'Staging', { ...site, name: STAGING_SLOT, functionAppId: this.app.id, appSettings: staged.settings });
+      acknowledgeHttpAuth(this.stagingSlot, props.auth);
+      // What `npm run azure-rollout` reads from `cdktf deploy --outputs-file` to swap and watch it.
+      const target: AzureRolloutTarget = {
+        kind: AZURE_ROLLOUT_OUTPUT,
+        agent: agent.name,
+        app: name,
+        resourceGroup: props.resourceGroupName,
+        insightsAppId: props.observability.insights.appId,
+        minutes: rollout.minutes,
+        maxRunFailureRate: rollout.maxRunFailureRate,
+        maxValidationFailureRate: rollout.maxValidationFailureRate,
+      };
+      new TerraformOutput(this, 'Rollout', { value: target, description: `How agent ${agent.name}'s staged version is swapped in and watched` });
+    }
     acknowledgeHttpAuth(this.app, props.auth);
     recordPlan(this.app, props.plan);
 
@@ -236,6 +278,22 @@ export class AzureAgentFunction extends Construct {
 }
 
 /**
+ * The staging slot's settings: production's, with the functions that take work from a queue, a
+ * schedule or the event topic switched off (they would run beside production's), its own host id,
+ * and for a durable agent its own task hub; each of these is sticky, so it stays with its slot
+ * across a swap and production never takes them.
+ */
+function staging(agent: AgentDefinition, schedules: number, name: string, settings: Record<string, string>): { settings: Record<string, string>; sticky: string[] } {
+  const off = [AZURE_FUNCTIONS.queue, AZURE_FUNCTIONS.events, ...Array.from({ length: schedules }, (_, i) => AZURE_FUNCTIONS.schedule(i))];
+  const own: Record<string, string> = {
+    ...Object.fromEntries(off.map((fn) => [`AzureWebJobs.${fn}.Disabled`, 'true'])),
+    AzureFunctionsWebHost__hostid: functionsHostId(`${name}-${STAGING_SLOT}`),
+    ...(agent.durable && { AzureFunctionsJobHost__extensions__durableTask__hubName: `${agent.name.replace(/[^A-Za-z0-9]/g, '')}${STAGING_SLOT}`.slice(0, 45) }),
+  };
+  return { settings: { ...settings, ...own }, sticky: Object.keys(own) };
+}
+
+/**
  * How long one invocation may take: a run's whole limit, or for a durable agent (whose run spans
  * many invocations, one per step) at most the plan's function timeout, or 15 minutes.
  */
@@ -261,7 +319,7 @@ function scaleWithin(maxConcurrency: number): { instances: number; runsPerInstan
  * Every trigger, tool, skill, limit and setting must be servable on Azure; problems name the agent
  * and the field. Returns the schedules as NCRONTAB, and the scale that keeps within maxConcurrency.
  */
-function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { schedules: string[]; scale?: { instances: number; runsPerInstance: number } } {
+function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { schedules: string[]; scale?: { instances: number; runsPerInstance: number }; rollout?: GradualRollout } {
   const problems = azureAccessProblems(agent, props, 'function');
   const schedules: string[] = [];
   agent.triggers.forEach((t, i) => {
@@ -293,9 +351,21 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
       problems.push(`maxConcurrency: caps instances with appScaleLimit, which only Consumption (Y1) and Elastic Premium (EP1-EP3) plans honour; the plan is ${sku}`);
     }
   }
+  const checked = props.rollout === undefined ? undefined : checkRollout(props.rollout);
+  problems.push(...(checked?.problems ?? []));
+  const rollout = isGradual(checked?.rollout) ? checked.rollout : undefined;
+  if (rollout && sku !== undefined && !Token.isUnresolved(sku) && !SLOT_PLANS.test(sku)) {
+    problems.push(`rollout: a gradual rollout deploys to a staging slot, which the plan ${sku} does not have (Consumption Y1, Elastic Premium EP1-EP3, and Standard, Premium or Isolated Dedicated plans do; Flex Consumption, Free and Basic do not)`);
+  }
+  if (rollout && props.storage) {
+    problems.push("rollout: a staging slot runs its own Functions host, which the shared storage's grant (narrowed to the production host's paths) does not admit; give the agent storage of its own, or roll it out all at once");
+  }
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
-  return { schedules, ...(max !== undefined && { scale: scaleWithin(max) }) };
+  return { schedules, ...(max !== undefined && { scale: scaleWithin(max) }), ...(rollout && { rollout }) };
 }
+
+/** The App Service plans with deployment slots beside production. */
+const SLOT_PLANS = /^(Y1|EP[1-3]|S[1-3]|P\d+(v[23]|mv3)?|I\d+(v2)?)$/;
 
 /** Seconds as the host's `hh:mm:ss`. */
 function duration(seconds: number): string {

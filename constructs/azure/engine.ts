@@ -29,6 +29,7 @@ export { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
 export { KeyVaultSecret } from '@cdktf/provider-azurerm/lib/key-vault-secret';
 export { ServicePlan } from '@cdktf/provider-azurerm/lib/service-plan';
 export { LinuxFunctionApp } from '@cdktf/provider-azurerm/lib/linux-function-app';
+export { LinuxFunctionAppSlot } from '@cdktf/provider-azurerm/lib/linux-function-app-slot';
 export { EventgridTopic } from '@cdktf/provider-azurerm/lib/eventgrid-topic';
 export { EventgridEventSubscription } from '@cdktf/provider-azurerm/lib/eventgrid-event-subscription';
 export { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { deployer, grantScope, principalIdOf, type AzurePrincipal } from './defaults';
 import { AZUREAD_PROVIDER, Fn, terraformDataSource, terraformResource, type LinuxFunctionApp, type TerraformDataSource, type TerraformResource } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
@@ -164,7 +164,7 @@ function stableUuid(seed: string): string {
 }
 
 /** Records a keys or anonymous choice beside the secure-default finding it accepts, with its reason. */
-export function acknowledgeHttpAuth(app: LinuxFunctionApp, auth: AzureHttpAuth | undefined): void {
+export function acknowledgeHttpAuth(app: IConstruct, auth: AzureHttpAuth | undefined): void {
   if (auth?.type === 'anonymous') AzureSecureDefaults.acknowledge(app, 'AzureSecure-FunctionAnonymous', auth.reason);
   if (auth?.type === 'function-keys') AzureSecureDefaults.acknowledge(app, 'AzureSecure-FunctionKeys', auth.reason);
 }

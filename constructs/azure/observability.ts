@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { AZURE_RUN_METRICS_MESSAGE } from '../../contract/config/settings';
+import { agentRunMetricLines } from '../../contract/metrics/azure-run-metrics';
 import { ApplicationInsights, LogAnalyticsWorkspace, MonitorScheduledQueryRulesAlertV2, TerraformStack } from './engine';
 import { AzureSecureDefaults } from './secure-defaults';
 
@@ -110,10 +110,7 @@ export function failedRunsQuery(agent: string, containerApp?: string): string {
     : ['traces'];
   return [
     ...source,
-    `| where message has ${JSON.stringify(AZURE_RUN_METRICS_MESSAGE)}`,
-    // The line is JSON; whatever the host puts before it is skipped.
-    '| extend line = parse_json(substring(message, indexof(message, "{")))',
-    `| where tostring(line.message) == ${JSON.stringify(AZURE_RUN_METRICS_MESSAGE)} and tostring(line.agent) == ${JSON.stringify(agent)}`,
+    ...agentRunMetricLines(agent),
     '| extend failures = toint(line.metrics.RunFailures.value)',
     '| where failures > 0',
     '| project timestamp, failures',

@@ -28,25 +28,25 @@ export interface SynthesizedStack {
 }
 
 export const AZURE_SECURE_DEFAULT_RULES: readonly Rule[] = [
-  { id: 'AzureSecure-FunctionHttpsOnly', types: ['azurerm_linux_function_app'], check: (r) => (r.https_only !== true ? 'accepts plain HTTP' : undefined) },
+  { id: 'AzureSecure-FunctionHttpsOnly', types: ['azurerm_linux_function_app', 'azurerm_linux_function_app_slot'], check: (r) => (r.https_only !== true ? 'accepts plain HTTP' : undefined) },
   {
     id: 'AzureSecure-FunctionBasicAuth',
-    types: ['azurerm_linux_function_app'],
+    types: ['azurerm_linux_function_app', 'azurerm_linux_function_app_slot'],
     check: (r) => (r.ftp_publish_basic_authentication_enabled !== false || r.webdeploy_publish_basic_authentication_enabled !== false ? 'allows basic publishing credentials' : undefined),
   },
   {
     id: 'AzureSecure-FunctionTls',
-    types: ['azurerm_linux_function_app'],
+    types: ['azurerm_linux_function_app', 'azurerm_linux_function_app_slot'],
     check: (r) => (r.site_config?.minimum_tls_version !== '1.2' || r.site_config?.ftps_state !== 'Disabled' ? 'allows TLS below 1.2 or FTP' : undefined),
   },
   {
     id: 'AzureSecure-FunctionAnonymous',
-    types: ['azurerm_linux_function_app'],
+    types: ['azurerm_linux_function_app', 'azurerm_linux_function_app_slot'],
     check: (r) => (r.app_settings?.HTTP_AUTH_LEVEL === 'anonymous' && r.auth_settings_v2?.require_authentication !== true ? 'serves HTTP anonymously' : undefined),
   },
   {
     id: 'AzureSecure-FunctionKeys',
-    types: ['azurerm_linux_function_app'],
+    types: ['azurerm_linux_function_app', 'azurerm_linux_function_app_slot'],
     check: (r) => (r.app_settings?.HTTP_AUTH_LEVEL === 'function' && r.auth_settings_v2?.require_authentication !== true ? 'serves HTTP to whoever holds a function key, a shared secret that names no caller' : undefined),
   },
   {

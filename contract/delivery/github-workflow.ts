@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { awsTargets, type AwsTarget, type DeploymentEnvironments } from './environments';
+import { isGradual } from './rollout';
 import { SMOKE_OUTPUTS, shellQuote, smokeCommands, type SmokeQuestion } from './smoke-check';
 
 /**
@@ -18,7 +19,14 @@ export interface DeliveryEnvironment {
   /** The role the job assumes (`GitHubDeployRole`), the region, and the stacks `cdk deploy` deploys. */
   readonly aws?: { readonly roleArn: string; readonly region: string; readonly stacks: readonly string[] };
   /** The identity the job logs in as (a user-assigned identity with a federated credential), and the stacks `cdktf deploy` deploys. */
-  readonly azure?: { readonly clientId: string; readonly tenantId: string; readonly subscriptionId: string; readonly stacks: readonly string[] };
+  readonly azure?: {
+    readonly clientId: string;
+    readonly tenantId: string;
+    readonly subscriptionId: string;
+    readonly stacks: readonly string[];
+    /** The stacks stage new versions in slots: after the deploy, `npm run azure-rollout` swaps and watches them. */
+    readonly rollout?: boolean;
+  };
   /**
    * The check after the AWS deploy, in each of `stacks` (each has a `SmokeCheck`, whose outputs give
    * the API and the role to call it with): one agent, one question, what its answer must match.
@@ -78,7 +86,10 @@ export function githubWorkflow(options: GitHubWorkflowOptions): string {
     if (env.azure) {
       steps.push({ name: 'Terraform for cdktf deploy', uses: SETUP_TERRAFORM, with: { terraform_wrapper: false } });
       steps.push({ name: 'Azure login from the OIDC token', uses: AZURE_LOGIN, with: { 'client-id': env.azure.clientId, 'tenant-id': env.azure.tenantId, 'subscription-id': env.azure.subscriptionId } });
-      steps.push({ name: `Deploy ${env.azure.stacks.join(', ')}`, run: `npx cdktf deploy ${env.azure.stacks.join(' ')} --auto-approve`, env: { ARM_USE_OIDC: 'true', ARM_CLIENT_ID: env.azure.clientId, ARM_TENANT_ID: env.azure.tenantId, ARM_SUBSCRIPTION_ID: env.azure.subscriptionId } });
+      const arm = { ARM_USE_OIDC: 'true', ARM_CLIENT_ID: env.azure.clientId, ARM_TENANT_ID: env.azure.tenantId, ARM_SUBSCRIPTION_ID: env.azure.subscriptionId };
+      steps.push({ name: `Deploy ${env.azure.stacks.join(', ')}`, run: `npx cdktf deploy ${env.azure.stacks.join(' ')} --auto-approve${env.azure.rollout ? ' --outputs-file cdktf-outputs.json' : ''}`, env: arm });
+      // Staged versions are swapped in one agent first, then in lanes, each watched and swapped back on its failure rates.
+      if (env.azure.rollout) steps.push({ name: 'Swap in and watch the staged agents', run: 'npm run azure-rollout -- --outputs cdktf-outputs.json', env: arm });
     }
     jobs[jobId(env)] = { name: `Deliver to ${env.name}`, needs: before, 'runs-on': 'ubuntu-latest', environment: env.name, permissions: { 'id-token': 'write', contents: 'read' }, steps };
   });
@@ -155,6 +166,7 @@ export function deliveryEnvironments(environments: DeploymentEnvironments, stack
           tenantId: variable(WORKFLOW_VARIABLES.azureTenantId),
           subscriptionId: env.azure.subscriptionId ?? variable(WORKFLOW_VARIABLES.azureSubscriptionId),
           stacks: stacks.azure(name),
+          ...(isGradual(env.rollout) && { rollout: true }),
         },
       }),
       ...(env.smoke && targets.length && { smoke: { agent: env.smoke.agent, input: env.smoke.input, ...(env.smoke.expect && { expect: env.smoke.expect }), stacks: targets.map((t) => (stacks.smokeStack ?? ((base, at) => `${base}-${at.id}`))(env.smoke!.stack, t)) } }),

@@ -15,6 +15,7 @@ import { AzureSkillStore } from '../../constructs/azure/skill-store';
 import type { AgentDefinition } from '../../contract/definition';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import type { RouterConfig } from '../../contract/routing/config';
+import type { RolloutInput } from '../../contract/delivery/rollout';
 
 /** What every example Azure stack is given about where it goes and what it routes to. */
 export interface AzurePlatformProps {
@@ -27,6 +28,8 @@ export interface AzurePlatformProps {
   /** @default the repository's skills/ folder */
   readonly skillsPath?: string;
   readonly tags?: Readonly<Record<string, string>>;
+  /** How the function agents take a new version (see AzureAgentFunction's rollout). @default at once */
+  readonly rollout?: RolloutInput;
 }
 
 /**
@@ -73,6 +76,7 @@ export function azurePlatform(stack: TerraformStack, id: string, props: AzurePla
       ...(options.auth && { auth: options.auth }),
       ...(options.team && { team: options.team }),
       actionGroupId: alerts.id,
+      ...(props.rollout && { rollout: props.rollout }),
       ...(options.queue && {
         queue: new AzureAgentQueue(stack, `Queue-${definition.name}`, { bus, agent: definition.name, timeoutSeconds: definition.limits.timeoutSeconds, actionGroupId: alerts.id }),
       }),

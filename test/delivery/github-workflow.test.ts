@@ -87,7 +87,12 @@ describe('the workflow from the environment list', () => {
     const steps = workflow.jobs['deliver-prod']!.steps;
     assert.ok(steps.some((s) => s.run?.startsWith('npx cdk deploy SupportAgent-prod SupportTeam-prod HybridAgents-prod SupportAgent-prod-eu-west-3 SupportTeam-prod-eu-west-3 HybridAgents-prod-eu-west-3 -c stage=prod')));
     assert.deepEqual(steps.filter((s) => s.run?.includes('npm run smoke')).map((s) => /'(SupportAgent-[a-z0-9-]+)' SmokeApiUrl/.exec(s.run!)![1]), ['SupportAgent-prod', 'SupportAgent-prod-eu-west-3']);
-    assert.ok(steps.some((s) => s.run === 'npx cdktf deploy support-agent-prod multi-agent-prod hybrid-agents-prod --auto-approve'));
+    assert.ok(steps.some((s) => s.run === 'npx cdktf deploy support-agent-prod multi-agent-prod hybrid-agents-prod --auto-approve --outputs-file cdktf-outputs.json'));
+    // Production rolls out by canary: on Azure, the staged versions are swapped in and watched after the deploy.
+    const deploy = steps.findIndex((s) => s.run?.startsWith('npx cdktf deploy'));
+    assert.equal(steps[deploy + 1]!.run, 'npm run azure-rollout -- --outputs cdktf-outputs.json');
+    assert.equal(steps[deploy + 1]!.env!.ARM_USE_OIDC, 'true');
+    assert.ok(!workflow.jobs['deliver-dev']!.steps.some((s) => s.run?.includes('azure-rollout')), 'dev deploys at once');
     assert.equal(steps.find((s) => s.uses?.startsWith('aws-actions/'))!.with!['role-to-assume'], '${{ vars.AWS_DEPLOY_ROLE_ARN }}');
     assert.match(text, /required reviewers for prod\./);
   });

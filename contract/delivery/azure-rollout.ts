@@ -1,0 +1,31 @@
+/**
+ * What a staged Azure agent's rollout needs to know, written by AzureAgentFunction as a Terraform
+ * output and read by `npm run azure-rollout` from `cdktf deploy --outputs-file`.
+ */
+export const AZURE_ROLLOUT_OUTPUT = 'serverless-agents/azure-rollout';
+
+export interface AzureRolloutTarget {
+  readonly kind: typeof AZURE_ROLLOUT_OUTPUT;
+  readonly agent: string;
+  /** The Function App, whose `staging` slot holds the new version. */
+  readonly app: string;
+  readonly resourceGroup: string;
+  /** The Application Insights the agent's run metrics go to. */
+  readonly insightsAppId: string;
+  /** How long the swapped-in version is watched before the rollout ends. */
+  readonly minutes: number;
+  readonly maxRunFailureRate: number;
+  readonly maxValidationFailureRate: number;
+}
+
+/** The targets among a `cdktf deploy --outputs-file` file's outputs (by stack, then output id). */
+export function azureRolloutTargets(outputs: unknown): AzureRolloutTarget[] {
+  const found: AzureRolloutTarget[] = [];
+  const visit = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    if ((value as { kind?: unknown }).kind === AZURE_ROLLOUT_OUTPUT) found.push(value as AzureRolloutTarget);
+    else for (const v of Object.values(value)) visit(v);
+  };
+  visit(outputs);
+  return found;
+}

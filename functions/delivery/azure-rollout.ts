@@ -1,0 +1,150 @@
+import type { AzureRolloutTarget } from '../../contract/delivery/azure-rollout';
+import { runRatesQuery } from '../../contract/metrics/azure-run-metrics';
+
+/**
+ * The Azure half of a gradual rollout, run after `cdktf deploy` put each agent's new version in its
+ * `staging` slot: swap staging into production, watch the agent's run and validation failure rates
+ * in Application Insights for the rollout's minutes, and swap back (the old version is in staging
+ * now) when either passes its maximum. The first agent goes alone, then the others `concurrency` at
+ * a time, and no agent starts once one was rolled back, so a bad shared runtime stops after one.
+ */
+export interface AzureRolloutOptions {
+  readonly subscriptionId: string;
+  /** An Entra ID access token for a scope (`https://management.azure.com/.default`, `https://api.applicationinsights.io/.default`). */
+  readonly token: (scope: string) => Promise<string>;
+  /** @default 'https://management.azure.com' */
+  readonly armUrl?: string;
+  /** @default 'https://api.applicationinsights.io' */
+  readonly insightsUrl?: string;
+  /** How often the rates are read while a version is watched. @default 60 */
+  readonly pollSeconds?: number;
+  /** Agents swapped at once after the first. @default 10 */
+  readonly concurrency?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => Date;
+  readonly log?: (line: string) => void;
+}
+
+export interface AzureRolloutOutcome {
+  readonly agent: string;
+  readonly runs: number;
+  readonly failureRate: number;
+  readonly validationFailureRate: number;
+}
+
+/** A rollout that did not end with the new version in production: why, and what was done about it. */
+export class AzureRolloutFailed extends Error {
+  override name = 'AzureRolloutFailed';
+  constructor(
+    message: string,
+    /** Whether the previous version is back in production. */
+    readonly rolledBack: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const SITES_API = '2024-04-01';
+
+/** Swaps, watches and, when its rates say so, swaps back one agent. */
+export async function rollOutAgent(target: AzureRolloutTarget, options: AzureRolloutOptions): Promise<AzureRolloutOutcome> {
+  const log = options.log ?? (() => {});
+  const now = options.now ?? (() => new Date());
+  const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  await swap(target, options);
+  // Only runs of the new version count: from the moment it took production.
+  const started = now();
+  log(`agent ${target.agent}: the staged version is in production; watching its runs for ${target.minutes} min`);
+  const until = started.getTime() + target.minutes * 60_000;
+  const poll = (options.pollSeconds ?? 60) * 1000;
+  for (;;) {
+    const last = now().getTime() >= until;
+    let rates: Omit<AzureRolloutOutcome, 'agent'>;
+    try {
+      rates = await readRates(target, started, options);
+    } catch (e) {
+      // A version no one can watch does not stay in production.
+      return swapBack(target, options, `its run metrics could not be read (${(e as Error).message})`);
+    }
+    const over =
+      rates.runs > 0 && rates.failureRate > target.maxRunFailureRate
+        ? `${percent(rates.failureRate)} of its runs ended without a valid answer (at most ${percent(target.maxRunFailureRate)})`
+        : rates.runs > 0 && rates.validationFailureRate > target.maxValidationFailureRate
+          ? `${percent(rates.validationFailureRate)} of its answers failed the output contract (at most ${percent(target.maxValidationFailureRate)})`
+          : undefined;
+    if (over) return swapBack(target, options, `${over} in ${rates.runs} run(s)`);
+    if (last) {
+      log(`agent ${target.agent}: ${rates.runs} run(s) in ${target.minutes} min, ${percent(rates.failureRate)} failed, ${percent(rates.validationFailureRate)} invalid: rolled out`);
+      return { agent: target.agent, ...rates };
+    }
+    await sleep(Math.min(poll, Math.max(0, until - now().getTime())));
+  }
+}
+
+/** Swaps the previous version (now in staging) back into production, and fails saying why. */
+async function swapBack(target: AzureRolloutTarget, options: AzureRolloutOptions, why: string): Promise<never> {
+  try {
+    await swap(target, options);
+  } catch (e) {
+    throw new AzureRolloutFailed(`agent ${target.agent}: ${why}, and swapping the previous version back failed: ${(e as Error).message}`, false);
+  }
+  throw new AzureRolloutFailed(`agent ${target.agent}: ${why}; the previous version is back in production`, true);
+}
+
+/** Rolls out every target: the first alone, then the others `concurrency` at a time; stops starting agents after the first failure. */
+export async function rollOutAll(targets: readonly AzureRolloutTarget[], options: AzureRolloutOptions): Promise<AzureRolloutOutcome[]> {
+  const outcomes: AzureRolloutOutcome[] = [];
+  const failures: AzureRolloutFailed[] = [];
+  const lanes = options.concurrency ?? 10;
+  if (!(Number.isInteger(lanes) && lanes >= 1)) throw new Error(`concurrency must be a whole number from 1; got ${lanes}`);
+  const waves = targets.length ? [targets.slice(0, 1), ...chunk(targets.slice(1), lanes)] : [];
+  for (const wave of waves) {
+    const results = await Promise.allSettled(wave.map((t) => rollOutAgent(t, options)));
+    for (const r of results) {
+      if (r.status === 'fulfilled') outcomes.push(r.value);
+      else failures.push(r.reason instanceof AzureRolloutFailed ? r.reason : new AzureRolloutFailed(String((r.reason as Error)?.message ?? r.reason), false));
+    }
+    if (failures.length) {
+      const left = targets.length - outcomes.length - failures.length;
+      throw new AzureRolloutFailed(`${failures.map((f) => f.message).join('; ')}${left ? `; ${left} agent(s) not started, their new versions still staged` : ''}`, failures.every((f) => f.rolledBack));
+    }
+  }
+  return outcomes;
+}
+
+/** Swaps the `staging` slot with production and waits until Azure says it is done. */
+async function swap(target: AzureRolloutTarget, options: AzureRolloutOptions): Promise<void> {
+  const arm = options.armUrl ?? 'https://management.azure.com';
+  const token = await options.token(`${arm}/.default`);
+  const url = `${arm}/subscriptions/${options.subscriptionId}/resourceGroups/${target.resourceGroup}/providers/Microsoft.Web/sites/${target.app}/slots/staging/slotsswap?api-version=${SITES_API}`;
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  let response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ targetSlot: 'production', preserveVnet: true }) });
+  const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let polls = 0; response.status === 202; polls++) {
+    const location = response.headers.get('location') ?? response.headers.get('azure-asyncoperation');
+    if (!location) throw new AzureRolloutFailed(`agent ${target.agent}: the swap was accepted with nowhere to follow it`, false);
+    if (polls >= 120) throw new AzureRolloutFailed(`agent ${target.agent}: the swap did not finish in ${polls} checks`, false);
+    await sleep(Number(response.headers.get('retry-after') ?? 5) * 1000);
+    response = await fetch(location, { headers });
+  }
+  if (response.status !== 200) throw new AzureRolloutFailed(`agent ${target.agent}: swapping ${target.app}'s staging slot answered ${response.status}: ${(await response.text()).slice(0, 300)}`, false);
+}
+
+async function readRates(target: AzureRolloutTarget, since: Date, options: AzureRolloutOptions): Promise<Omit<AzureRolloutOutcome, 'agent'>> {
+  const insights = options.insightsUrl ?? 'https://api.applicationinsights.io';
+  const token = await options.token(`${insights}/.default`);
+  const response = await fetch(`${insights}/v1/apps/${target.insightsAppId}/query`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ query: runRatesQuery(target.agent, since) }),
+  });
+  if (response.status !== 200) throw new AzureRolloutFailed(`agent ${target.agent}: reading its run metrics answered ${response.status}: ${(await response.text()).slice(0, 300)}`, false);
+  const body = (await response.json()) as { tables?: { columns: { name: string }[]; rows: unknown[][] }[] };
+  const table = body.tables?.[0];
+  const column = (name: string) => Number(table?.rows[0]?.[table.columns.findIndex((c) => c.name === name)] ?? 0) || 0;
+  const runs = column('runs');
+  return { runs, failureRate: runs ? column('failures') / runs : 0, validationFailureRate: runs ? column('invalid') / runs : 0 };
+}
+
+const percent = (rate: number) => `${(rate * 100).toFixed(1).replace(/\.0$/, '')}%`;
+const chunk = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
