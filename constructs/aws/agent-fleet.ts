@@ -37,8 +37,9 @@ export interface AgentFleetProps {
   readonly lockFile: string;
   /**
    * Agents per shard stack. About seven resources and 9.5 KB of template per plain agent keep 50
-   * well inside the stack budget; agents with queues and schedules take more.
-   * @default 50
+   * well inside the stack budget; agents with queues and schedules take more, and a gradual
+   * rollout adds six (about 12.5 an agent: 30 fill a shard to 380 resources).
+   * @default 50, or 30 under a gradual rollout
    */
   readonly agentsPerShard?: number;
   /** The account and region of every stack. @default the CLI's */
@@ -98,8 +99,11 @@ export class AgentFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: AgentFleetProps) {
     super(scope, id);
-    const perShard = props.agentsPerShard ?? 50;
     if (props.rollout) AgentRollout.setDefault(this, props.rollout);
+    const rollout = AgentRollout.defaultFor(this);
+    const gradual = rollout !== undefined && isGradual(parseRollout(rollout, this.node.path));
+    // A gradual rollout adds six resources an agent (version, alias, deployment group, three alarms).
+    const perShard = props.agentsPerShard ?? (gradual ? 30 : 50);
     const update = this.node.tryGetContext(FLEET_LOCK_CONTEXT) === 'update';
     const { definitions, placement } = fleetMembers(props.agents, { lockFile: props.lockFile, agentsPerShard: perShard, update, fleet: 'AgentFleet', team: 'AgentTeam' });
     this.placement = placement;
@@ -153,8 +157,7 @@ export class AgentFleet extends Construct {
         );
       }
     });
-    const rollout = AgentRollout.defaultFor(this);
-    if (rollout && isGradual(parseRollout(rollout, this.node.path))) paceShards(this.shards, props.shardsAtOnce ?? 4);
+    if (gradual) paceShards(this.shards, props.shardsAtOnce ?? 4);
   }
 }
 

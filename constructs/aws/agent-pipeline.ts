@@ -1,6 +1,7 @@
 import { App, Duration, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -131,6 +132,13 @@ export class AgentPipeline extends Stack {
         bucket,
         'AwsSolutions-S1',
         "Holds only the pipeline's intermediate artifacts, encrypted with the pipeline's key and read and written only by its own roles; each execution's history records what went in and out.",
+      );
+    }
+    for (const rule of this.node.findAll().filter((c): c is events.CfnRule => c instanceof events.CfnRule && own(c))) {
+      acknowledge(
+        rule,
+        'Serverless-EventBusDLQ',
+        "The source's rule starts the pipeline when the branch changes; EventBridge retries a start for 24 hours, and a start still lost leaves the pipeline at the previous commit, which the next push or a manual release picks up.",
       );
     }
     const approver = this.node.findAll().find((c): c is lambda.Function => c instanceof lambda.Function && own(c) && c.node.id === 'CDKPipelinesAutoApprove');

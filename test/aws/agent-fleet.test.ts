@@ -137,6 +137,9 @@ describe('AgentFleet', () => {
     assert.deepEqual(depends['Fleet-Agents-07'], [id(1), id(5)].sort());
     // Every agent shifts by the fleet's canary.
     for (const shard of built.shards) Template.fromStack(shard).resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 1);
+    // Six more resources an agent: 30 a shard unless told.
+    const roomy = fleet(updating(), { lockFile: lockIn(), agents: fleetAgents(31), agentsPerShard: undefined, rollout: { strategy: 'linear', minutes: 1 } });
+    assert.deepEqual(roomy.placement.map((s) => s.length), [30, 1]);
     // Without a gradual rollout the shards stay independent.
     const plain = updating();
     fleet(plain, { lockFile: lockIn(), agentsPerShard: 1, rollout: { strategy: 'all-at-once' } });

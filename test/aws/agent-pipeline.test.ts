@@ -114,6 +114,33 @@ describe('the example pipeline (bin/pipeline.ts), from environments.json', () =>
   });
 });
 
+describe('the pipeline settings in cdk.json', () => {
+  const build = (pipeline: unknown) => {
+    const app = new App({ context: { ...context(), pipeline } });
+    buildPipelineApp(app);
+    const stack = app.node.findChild('AgentPipeline') as AgentPipeline;
+    const [p] = Object.values(Template.fromStack(stack).toJSON().Resources as Resources).filter((r) => r.Type === 'AWS::CodePipeline::Pipeline');
+    return (p!.Properties.Stages as { Name: string; Actions: Action[] }[])[0]!.Actions[0]!;
+  };
+  const base = { account: '111111111111', region: 'eu-west-1' };
+
+  it('takes a CodeCommit repository or an S3 object as the source instead of a connection', () => {
+    const codeCommit = build({ ...base, source: { codeCommit: { repository: 'agents', branch: 'release' } } });
+    assert.equal(codeCommit.ActionTypeId.Provider, 'CodeCommit');
+    assert.equal(codeCommit.Configuration.BranchName, 'release');
+    const s3 = build({ ...base, source: { s3: { bucket: 'acme-sources', key: 'agents.zip' } } });
+    assert.equal(s3.ActionTypeId.Provider, 'S3');
+    assert.deepEqual([s3.Configuration.S3Bucket, s3.Configuration.S3ObjectKey], ['acme-sources', 'agents.zip']);
+  });
+
+  it('fails naming the field when the settings are wrong or missing', () => {
+    assert.throws(() => build(undefined), /cdk\.json context: pipeline: /);
+    assert.throws(() => build({ ...base, account: '42', source: { s3: { bucket: 'b', key: 'k' } } }), /pipeline\.account: must be a 12-digit AWS account id/);
+    assert.throws(() => build({ ...base, source: { git: 'acme/agents' } }), /pipeline\.source: must be one of/);
+    assert.throws(() => build({ ...base, source: { connection: { repository: 'acme/agents', connectionArn: 'arn:aws:s3:::x' } } }), /pipeline\.source: must be one of|connectionArn: must be a CodeStar connection ARN/);
+  });
+});
+
 describe('AgentPipeline', () => {
   const envs = (value: unknown) => parseEnvironments(value, 'test');
   const props = (environments: unknown) => ({
