@@ -45,9 +45,17 @@ if (layout === 'azure') {
   process.exit(0);
 }
 try {
-  if (layout === 'fleet') {
+  if (layout === 'fleet' || layout === 'fleet-canary') {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-    new AgentFleet(app, 'Fleet', { agents, models: ROUTER, skillsPath: join(__dirname, '..', '..', 'skills'), lockFile, env: { account: '123456789012', region: 'eu-west-1' } });
+    new AgentFleet(app, 'Fleet', {
+      agents,
+      models: ROUTER,
+      skillsPath: join(__dirname, '..', '..', 'skills'),
+      lockFile,
+      env: { account: '123456789012', region: 'eu-west-1' },
+      // Every agent behind an alias with a CodeDeploy canary and its three alarms.
+      ...(layout === 'fleet-canary' && { rollout: { strategy: 'canary', minutes: 10 } }),
+    });
   } else {
     leanApp(app, agents, true);
   }

@@ -20,7 +20,7 @@ interface Sample {
 const FLEET_SIZES = (process.env.BENCH_FLEET_SIZES ?? '1,100,500,1000').split(',').map(Number);
 const BASELINE_SIZES = [1, 50, 100];
 
-function measure(layout: 'fleet' | 'stack' | 'azure', count: number): Sample {
+function measure(layout: 'fleet' | 'fleet-canary' | 'stack' | 'azure', count: number): Sample {
   const outdir = mkdtempSync(join(tmpdir(), `bench-fleet-${layout}-`));
   try {
     execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'app.ts'), layout, String(count), outdir], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -41,8 +41,9 @@ function row(layout: string, count: number, s: Sample, base?: { count: number; s
 
 const fleet = FLEET_SIZES.map((count) => ({ count, sample: measure('fleet', count) }));
 const baseline = BASELINE_SIZES.map((count) => ({ count, sample: measure('stack', count) }));
+const canary = FLEET_SIZES.filter((n) => n >= 100).map((count) => ({ count, sample: measure('fleet-canary', count) }));
 const azure = FLEET_SIZES.map((count) => ({ count, sample: measure('azure', count) }));
-console.log(JSON.stringify({ fleet, baseline, azure }));
+console.log(JSON.stringify({ fleet, baseline, canary, azure }));
 /** Per agent on Azure, from the largest fleet that synthesized: plans, storage accounts, role assignments. */
 const largest = [...azure].reverse().find((a) => !a.sample.error && a.count > 1);
 const total = (s: Sample, key: 'plans' | 'storageAccounts' | 'roleAssignments' | 'groups' | 'memberships' | 'resources' | 'bytes') => s.stacks.reduce((n, st) => n + (st[key] ?? 0), 0);
@@ -64,6 +65,7 @@ const fit = (plans: number, accounts: number, assignments: number) => {
 };
 const lines = [
   ...fleet.map((f, i) => row('AgentFleet', f.count, f.sample, fleet[i - 1])),
+  ...canary.map((f, i) => row('AgentFleet, canary rollout', f.count, f.sample, canary[i - 1])),
   ...baseline.map((b, i) => row('one stack (baseline)', b.count, b.sample, baseline[i - 1])),
 ];
 const at = (n: number) => fleet.find((f) => f.count === n)?.sample;
@@ -90,6 +92,10 @@ synth checks, below CloudFormation's 500 and 1 MB. The API's integration role ho
 agent, whatever their number. The grants agents of a shard are given alike (the model, its key, the events they
 publish) are kept once per shard, in managed policies each role attaches (\`SharedStatements\`): 1.1 KB less per
 agent than a copy in each role (a shard of 50 from 524 KB to 468 KB).
+
+*Canary rollout*: the same fleet with \`rollout: { strategy: 'canary', minutes: 10 }\`: every agent behind a
+version and its alias with a CodeDeploy deployment group and three alarms (six resources more an agent), so
+shards hold 30 agents; the shards deploy a runtime change one first, then four at a time.
 
 On Azure, \`AzureAgentFleet\` (platform stack, shard stacks of 50 with their own state: one Consumption plan, one state and
 one audit account, and Entra ID groups for the roles agents share, per shard), with its secure-default and quota
