@@ -5,6 +5,7 @@ import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { FLEET_LOCK_CONTEXT } from '../../contract/fleet/lock';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import type { RouterConfig } from '../../contract/routing/config';
+import { isGradual, parseRollout, type RolloutInput } from '../../contract/delivery/rollout';
 import { AzureAgentContainer } from './agent-container';
 import { AzureAgentEvents } from './agent-events';
 import { AzureAgentFunction, type AzureHttpAuth } from './agent-function';
@@ -35,7 +36,7 @@ export interface AzureAgentFleetProps {
   readonly subscriptionId?: string;
   /**
    * Agents per shard stack, which share one Consumption plan (Azure allows 100 apps on one).
-   * @default 50
+   * @default 50, or 45 under a gradual rollout
    */
   readonly agentsPerShard?: number;
   /** Who may call the agents' routes. @default Entra ID, a registration per agent */
@@ -57,6 +58,14 @@ export interface AzureAgentFleetProps {
    * @default 400
    */
   readonly auditRetentionDays?: number;
+  /**
+   * How the function agents take a new version (see AzureAgentFunction). A gradual rollout gives
+   * each app a staging slot, a site of its own on the shard's plan, so shards hold 45 agents unless
+   * told (90 sites of the plan's 100); `npm run azure-rollout` swaps the staged agents in, the first
+   * alone, then 10 at a time.
+   * @default each deploy replaces code and settings at once
+   */
+  readonly rollout?: RolloutInput;
 }
 
 /** Apps Azure allows on one Consumption plan. */
@@ -89,7 +98,8 @@ export class AzureAgentFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureAgentFleetProps) {
     super(scope, id);
-    const perShard = props.agentsPerShard ?? 50;
+    // A staging slot is a second site per agent on the shard's plan.
+    const perShard = props.agentsPerShard ?? (props.rollout !== undefined && isGradual(parseRollout(props.rollout, this.node.path)) ? 45 : 50);
     if (!(Number.isInteger(perShard) && perShard >= 1 && perShard <= APPS_PER_PLAN)) throw new Error(`AzureAgentFleet ${this.node.path}: agentsPerShard must be a whole number from 1 to ${APPS_PER_PLAN} (the apps Azure allows on one Consumption plan); got ${perShard}`);
     const update = this.node.tryGetContext(FLEET_LOCK_CONTEXT) === 'update';
     const { definitions, placement } = fleetMembers(props.agents, { lockFile: props.lockFile, agentsPerShard: perShard, update, fleet: 'AzureAgentFleet', team: 'AzureAgentTeam' });
@@ -148,6 +158,7 @@ export class AzureAgentFleet extends Construct {
                 runtime: this.runtime,
                 ...(queue && { queue }),
                 ...(props.auth && { auth: props.auth }),
+                ...(props.rollout && { rollout: props.rollout }),
               });
         this.agents.set(agent.name, host);
       }

@@ -148,7 +148,9 @@ export class AzureAgentFunction extends Construct {
     // (by default its name cut to 32 characters, which apps with a common start share).
     const host = access.shared && { hostId: functionsHostId(name), appName: name };
     if (host) settings.AzureFunctionsWebHost__hostid = host.hostId;
-    this.roles = [...this.hostRoles(agent, props, host), ...access.roles];
+    // A staging slot is a host of its own: its leases under its own id, its keys under `<app>-staging`.
+    const hosts = host ? [host, ...(rollout ? [stagingHost(name)] : [])] : undefined;
+    this.roles = [...this.hostRoles(agent, props, hosts), ...access.roles];
     schedules.forEach((expression, i) => (settings[ENV.schedule(i)] = expression));
     // The agents that may send it tasks call its task route.
     const servesHttp = agent.triggers.some((t) => t.type === 'api' || t.type === 'job') || !!team?.callers.length;
@@ -198,6 +200,7 @@ export class AzureAgentFunction extends Construct {
     if (rollout) {
       this.rollout = rollout;
       this.stagingSlot = new LinuxFunctionAppSlot(this, 'Staging', { ...site, name: STAGING_SLOT, functionAppId: this.app.id, appSettings: staged.settings });
+      recordPlan(this.stagingSlot, props.plan);
       acknowledgeHttpAuth(this.stagingSlot, props.auth);
       // What `npm run azure-rollout` reads from `cdktf deploy --outputs-file` to swap and watch it.
       const target: AzureRolloutTarget = {
@@ -260,7 +263,7 @@ export class AzureAgentFunction extends Construct {
   }
 
   /** The roles the Function App itself needs to run, beside those of the agent (AzureAgentAccess). */
-  private hostRoles(agent: AgentDefinition, props: AzureAgentFunctionProps, host?: FunctionsHostPaths): TerraformResource[] {
+  private hostRoles(agent: AgentDefinition, props: AzureAgentFunctionProps, host?: readonly FunctionsHostPaths[]): TerraformResource[] {
     const principal = this.identity;
     const { shared } = this.access;
     return [
@@ -287,11 +290,14 @@ function staging(agent: AgentDefinition, schedules: number, name: string, settin
   const off = [AZURE_FUNCTIONS.queue, AZURE_FUNCTIONS.events, ...Array.from({ length: schedules }, (_, i) => AZURE_FUNCTIONS.schedule(i))];
   const own: Record<string, string> = {
     ...Object.fromEntries(off.map((fn) => [`AzureWebJobs.${fn}.Disabled`, 'true'])),
-    AzureFunctionsWebHost__hostid: functionsHostId(`${name}-${STAGING_SLOT}`),
+    AzureFunctionsWebHost__hostid: stagingHost(name).hostId,
     ...(agent.durable && { AzureFunctionsJobHost__extensions__durableTask__hubName: `${agent.name.replace(/[^A-Za-z0-9]/g, '')}${STAGING_SLOT}`.slice(0, 45) }),
   };
   return { settings: { ...settings, ...own }, sticky: Object.keys(own) };
 }
+
+/** The Functions host of an app's staging slot: its own host id, and the unique slot name the host keeps its keys under. */
+const stagingHost = (name: string): FunctionsHostPaths => ({ hostId: functionsHostId(`${name}-${STAGING_SLOT}`), appName: `${name}-${STAGING_SLOT}` });
 
 /**
  * How long one invocation may take: a run's whole limit, or for a durable agent (whose run spans
@@ -356,9 +362,6 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
   const rollout = isGradual(checked?.rollout) ? checked.rollout : undefined;
   if (rollout && sku !== undefined && !Token.isUnresolved(sku) && !SLOT_PLANS.test(sku)) {
     problems.push(`rollout: a gradual rollout deploys to a staging slot, which the plan ${sku} does not have (Consumption Y1, Elastic Premium EP1-EP3, and Standard, Premium or Isolated Dedicated plans do; Flex Consumption, Free and Basic do not)`);
-  }
-  if (rollout && props.storage) {
-    problems.push("rollout: a staging slot runs its own Functions host, which the shared storage's grant (narrowed to the production host's paths) does not admit; give the agent storage of its own, or roll it out all at once");
   }
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
   return { schedules, ...(max !== undefined && { scale: scaleWithin(max) }), ...(rollout && { rollout }) };

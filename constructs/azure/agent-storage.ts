@@ -121,10 +121,11 @@ export class AzureAgentStorage extends Construct {
    * The agent's blobs in the state account: its own containers and, with `host`, its Function
    * App's leases and timers (under its host id) and keys (under its name), by one assignment.
    */
-  grantState(scope: Construct, id: string, agent: string, principal: AzurePrincipal, host?: FunctionsHostPaths): RoleAssignment {
+  grantState(scope: Construct, id: string, agent: string, principal: AzurePrincipal, host?: FunctionsHostPaths | readonly FunctionsHostPaths[]): RoleAssignment {
     const place = this.placed.get(agent);
     if (!place) throw new Error(`${this.node.path}: agent ${agent} has no place here`);
-    if (host && [host.hostId, host.appName].some((v) => Token.isUnresolved(v))) throw new Error(`${this.node.path}: agent ${agent}'s app name and host id must be known at synth, to narrow its grant to its own host paths`);
+    const hosts = host === undefined ? [] : 'hostId' in host ? [host] : host;
+    if (hosts.some((h) => [h.hostId, h.appName].some((v) => Token.isUnresolved(v)))) throw new Error(`${this.node.path}: agent ${agent}'s app name and host id must be known at synth, to narrow its grant to its own host paths`);
     // By name, as written at synth, so the condition reads as what it admits.
     const own = [AZURE_STATE_CONTAINERS.jobs, ...(place.inbox ? [AZURE_STATE_CONTAINERS.inbox] : [])].map((kind) => `${place.prefix}${kind}`);
     return new RoleAssignment(scope, id, {
@@ -133,27 +134,27 @@ export class AzureAgentStorage extends Construct {
       principalId: principalIdOf(principal),
       principalType: 'ServicePrincipal',
       conditionVersion: '2.0',
-      condition: stateCondition(own, host),
+      condition: stateCondition(own, hosts),
     });
   }
 }
 
 /**
  * An ABAC condition over blob data actions: reading, writing and deleting blobs only in `own`
- * containers, or in the Functions host's containers only under the host's id and its app's name;
- * listing only in those containers (a listing carries no blob path to test).
+ * containers, or in the Functions host's containers only under each host's id and its app's name
+ * (production's, and a staging slot's when the app has one); listing only in those containers (a
+ * listing carries no blob path to test).
  */
-export function stateCondition(own: readonly string[], host?: FunctionsHostPaths): string {
+export function stateCondition(own: readonly string[], host?: FunctionsHostPaths | readonly FunctionsHostPaths[]): string {
   const quoted = (names: readonly string[]) => `{${names.map((n) => `'${n}'`).join(', ')}}`;
-  const hostPaths = host
-    ? [
-        // Leases under locks/<host id>/, timer status under timers/<host id>/, its id record ids/usage/<host id>.
-        `(${CONTAINER_NAME} StringEquals '${FUNCTIONS_HOST_CONTAINERS.hosts}' AND (${BLOB_PATH} StringLike '*/${host.hostId}/*' OR ${BLOB_PATH} StringLike '*/${host.hostId}'))`,
-        // Function keys under the app's name (its slot's unique name).
-        `(${CONTAINER_NAME} StringEquals '${FUNCTIONS_HOST_CONTAINERS.secrets}' AND ${BLOB_PATH} StringStartsWith '${host.appName.toLowerCase()}/')`,
-      ]
-    : [];
-  const listable = [...own, ...(host ? Object.values(FUNCTIONS_HOST_CONTAINERS) : [])];
+  const hosts = host === undefined ? [] : 'hostId' in host ? [host] : host;
+  const hostPaths = hosts.flatMap((h) => [
+    // Leases under locks/<host id>/, timer status under timers/<host id>/, its id record ids/usage/<host id>.
+    `(${CONTAINER_NAME} StringEquals '${FUNCTIONS_HOST_CONTAINERS.hosts}' AND (${BLOB_PATH} StringLike '*/${h.hostId}/*' OR ${BLOB_PATH} StringLike '*/${h.hostId}'))`,
+    // Function keys under the app's unique slot name (`<app>`, or `<app>-<slot>` for a slot).
+    `(${CONTAINER_NAME} StringEquals '${FUNCTIONS_HOST_CONTAINERS.secrets}' AND ${BLOB_PATH} StringStartsWith '${h.appName.toLowerCase()}/')`,
+  ]);
+  const listable = [...own, ...(hosts.length ? Object.values(FUNCTIONS_HOST_CONTAINERS) : [])];
   return [
     '(',
     ` (!(ActionMatches{'${BLOBS}/read'} AND NOT SubOperationMatches{'Blob.List'}) AND !(ActionMatches{'${BLOBS}/write'}) AND !(ActionMatches{'${BLOBS}/delete'}))`,

@@ -1,5 +1,5 @@
 import type { IConstruct } from 'constructs';
-import { AzurermProvider, EventgridEventSubscription, RoleAssignment, ServicePlan, StorageAccount, Token, TerraformResource, TerraformStack, LinuxFunctionApp } from './engine';
+import { AzurermProvider, EventgridEventSubscription, RoleAssignment, ServicePlan, StorageAccount, Token, TerraformResource, TerraformStack, LinuxFunctionApp, LinuxFunctionAppSlot } from './engine';
 
 /**
  * Azure's documented per-subscription and per-region quotas, checked across every stack of an app
@@ -53,7 +53,7 @@ export const AZURE_QUOTAS: readonly AzureQuota[] = [
 
 const checked = new WeakSet<IConstruct>();
 /** The plan each agent's Function App runs on (a plan's id is a new token at each read, so apps are matched to plans here). */
-const hosts = new WeakMap<LinuxFunctionApp, ServicePlan>();
+const hosts = new WeakMap<IConstruct, ServicePlan>();
 
 /** The topic each event subscription is to (its scope is a new token at each read). */
 const topics = new WeakMap<EventgridEventSubscription, IConstruct>();
@@ -64,8 +64,8 @@ export function recordSubscription<T extends EventgridEventSubscription>(subscri
   return subscription;
 }
 
-/** Records that `app` runs on `plan`, for the apps-per-plan quota. */
-export function recordPlan(app: LinuxFunctionApp, plan: ServicePlan): void {
+/** Records that `app` (a Function App, or a deployment slot, which is a site of its own on the plan) runs on `plan`, for the apps-per-plan quota. */
+export function recordPlan(app: LinuxFunctionApp | LinuxFunctionAppSlot, plan: ServicePlan): void {
   hosts.set(app, plan);
 }
 
@@ -102,7 +102,7 @@ export function azureQuotaProblems(root: IConstruct, quotas: readonly AzureQuota
       if (c instanceof StorageAccount && quota('storage-accounts')) count(quota('storage-accounts')!, region(c.locationInput));
       else if (c instanceof RoleAssignment && quota('role-assignments')) count(quota('role-assignments')!, subscription);
       else if (c instanceof ServicePlan && c.skuNameInput === 'Y1' && quota('consumption-plans')) count(quota('consumption-plans')!, region(c.locationInput));
-      else if (c instanceof LinuxFunctionApp && hosts.has(c)) apps.set(hosts.get(c)!, (apps.get(hosts.get(c)!) ?? 0) + 1);
+      else if ((c instanceof LinuxFunctionApp || c instanceof LinuxFunctionAppSlot) && hosts.has(c)) apps.set(hosts.get(c)!, (apps.get(hosts.get(c)!) ?? 0) + 1);
       else if (c instanceof EventgridEventSubscription && topics.has(c) && quota('event-subscriptions')) count(quota('event-subscriptions')!, `topic ${topics.get(c)!.node.path}`);
     }
   }

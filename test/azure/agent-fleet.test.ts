@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { AzureAgentFleet, type AzureAgentFleetProps } from '../../constructs/azure/agent-fleet';
 import { App } from '../../constructs/azure/engine';
 import { azureQuotaProblems } from '../../constructs/azure/quotas';
+import { stateCondition } from '../../constructs/azure/agent-storage';
 import { FLEET_LOCK_CONTEXT } from '../../contract/fleet/lock';
 import { fleetAgents } from '../../stacks/fleet/fleet-agents';
 import { agentInput, SKILLS } from '../helpers';
@@ -64,6 +65,34 @@ describe('AzureAgentFleet', () => {
   it('refuses more agents per shard than a plan takes, and agents of a team', () => {
     assert.throws(() => fleet({ agentsPerShard: 101 }), /agentsPerShard must be a whole number from 1 to 100 \(the apps Azure allows on one Consumption plan\); got 101/);
     assert.throws(() => fleet({ agents: [agentInput({ name: 'triage', handoffs: [{ agent: 'billing', description: 'Billing questions.' }] })] }), /agent "triage": handoffs\[0\]: a hand-off to "billing" needs an AzureAgentTeam/);
+  });
+
+  it('stages each function agent of a gradual rollout in a slot its shard\'s grant admits, and counts slots against the plan', () => {
+    const staged = fleet({ rollout: { strategy: 'canary', minutes: 5 } });
+    staged.app.synth();
+    const manifest = JSON.parse(readFileSync(join(staged.outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { synthesizedStackPath: string }> };
+    const shard = JSON.parse(readFileSync(join(staged.outdir, manifest.stacks['fleet-agents-01']!.synthesizedStackPath), 'utf8')) as Synthesized;
+    const apps = Object.values(shard.resource.azurerm_linux_function_app!);
+    const slots = Object.values(shard.resource.azurerm_linux_function_app_slot!);
+    assert.equal(slots.length, apps.length);
+    for (const app of apps) {
+      const slot = slots.find((s) => String(s.function_app_id).includes(Object.keys(shard.resource.azurerm_linux_function_app!).find((k) => shard.resource.azurerm_linux_function_app![k] === app)!))!;
+      const stagingHost = slot.app_settings.AzureFunctionsWebHost__hostid;
+      assert.notEqual(stagingHost, app.app_settings.AzureFunctionsWebHost__hostid);
+      // One grant admits both hosts' leases and keys (the slot's under `<app>-staging/`), and nothing of another agent.
+      const grant = Object.values(shard.resource.azurerm_role_assignment!).find((g) => String(g.condition).includes(`'${app.app_settings.AGENT_CONTAINER_PREFIX}jobs'`))!;
+      assert.equal(
+        grant.condition,
+        stateCondition(
+          [`${app.app_settings.AGENT_CONTAINER_PREFIX}jobs`, ...(String(grant.condition).includes(`${app.app_settings.AGENT_CONTAINER_PREFIX}inbox`) ? [`${app.app_settings.AGENT_CONTAINER_PREFIX}inbox`] : [])],
+          [{ hostId: app.app_settings.AzureFunctionsWebHost__hostid, appName: app.name }, { hostId: stagingHost, appName: `${app.name}-staging` }],
+        ),
+      );
+    }
+    // A slot is a site on the plan: 45 agents a shard unless told, and more than 50 with slots pass the plan's 100.
+    assert.deepEqual(fleet({ agents: fleetAgents(46), agentsPerShard: undefined, rollout: { strategy: 'canary', minutes: 5 } }).fleet.placement.map((p) => p.length), [45, 1]);
+    const crowded = azureQuotaProblems(fleet({ agents: fleetAgents(60), agentsPerShard: 60, rollout: { strategy: 'canary', minutes: 5 } }).app);
+    assert.match(crowded.join('\n'), /Azure quota "apps-per-plan": .*120/);
   });
 
   it('fits 1000 agents in every Azure quota (shared storage, role groups), and names role assignments without the groups', () => {

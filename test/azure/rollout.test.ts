@@ -74,7 +74,7 @@ describe('a gradual rollout of an Azure agent', () => {
     }
   });
 
-  it('fails synth naming the agent and the field on a plan without slots, a step that is not predefined, or shared storage', () => {
+  it('fails synth naming the agent and the field on a plan without slots or a step that is not predefined', () => {
     assert.throws(() => synth({}, 'B1'), (e: unknown) => e instanceof AgentDefinitionError && /agent "helper": rollout: a gradual rollout deploys to a staging slot, which the plan B1 does not have/.test(e.message));
     assert.throws(() => synth({ rollout: { strategy: 'linear', minutes: 4 } }), /agent "helper": rollout\.minutes: must be one of 1, 2, 3, 10/);
     for (const sku of ['Y1', 'EP2', 'S1', 'P1v3']) assert.doesNotThrow(() => synth({}, sku), sku);
