@@ -29,6 +29,10 @@ async function main(): Promise<void> {
   }
   const { DefaultAzureCredential } = await import('@azure/identity');
   const credential = new DefaultAzureCredential();
+  // Both scopes' tokens now, while the workflow's login is fresh: the Azure CLI keeps them for the hour they last.
+  const arm = 'https://management.azure.com/.default';
+  const insights = 'https://api.applicationinsights.io/.default';
+  await Promise.all([credential.getToken(arm), credential.getToken(insights)]);
   const outcomes = await rollOutAll(targets, {
     subscriptionId: values.subscription,
     token: async (scope) => (await credential.getToken(scope)).token,
@@ -36,7 +40,8 @@ async function main(): Promise<void> {
     ...(values['poll-seconds'] && { pollSeconds: Number(values['poll-seconds']) }),
     log: (line) => console.log(line),
   });
-  console.log(`rolled out ${outcomes.length} agent(s): ${outcomes.map((o) => o.agent).join(', ')}`);
+  const swapped = outcomes.filter((o) => o.swapped);
+  console.log(`rolled out ${swapped.length} agent(s)${swapped.length ? `: ${swapped.map((o) => o.agent).join(', ')}` : ''}; ${outcomes.length - swapped.length} unchanged`);
 }
 
 main().catch((e: Error) => {

@@ -170,6 +170,12 @@ export interface RemoteAgent {
    * @default false
    */
   readonly jobs?: boolean;
+  /**
+   * The alias its triggers reach it through: `live` for a durable agent or one with a rollout
+   * (AgentFunction's `alias`), so the API's calls shift with its canary.
+   * @default none: the function's latest code
+   */
+  readonly qualifier?: string;
 }
 
 export interface AgentApiAttributes {
@@ -431,10 +437,11 @@ export class AgentApi extends AgentApiBase {
   private addRemoteAgent(agent: RemoteAgent): void {
     const checked = agentNameSchema.safeParse(agent.name);
     if (!checked.success) throw new Error(`AgentApi ${this.node.path}: agents: "${agent.name}" ${checked.error.issues[0]!.message} (an agent name is at most ${AGENT_NAME_MAX} characters)`);
-    if (agent.invocations ?? true) this.routeInvocations(agent.name, this.agentFunctionName(agent.name));
+    const name = `${this.agentFunctionName(agent.name)}${agent.qualifier ? `:${agent.qualifier}` : ''}`;
+    if (agent.invocations ?? true) this.routeInvocations(agent.name, name);
     if (agent.jobs) {
       if (!this.jobTable) throw new Error(`AgentApi ${this.node.path}: agent "${agent.name}" takes jobs, which needs the API's state table (pass state)`);
-      this.routeJobs(agent.name, this.agentFunctionName(agent.name));
+      this.routeJobs(agent.name, name);
     }
   }
 

@@ -17,7 +17,7 @@ import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import type { RunMetric } from '../../contract/metrics/run-metrics';
 import { agentMetric, runFailuresAlarm } from './agent-metrics';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
-import type { IAgentApi } from './agent-api';
+import { AgentApi, type IAgentApi } from './agent-api';
 import type { IAgentBus } from './agent-bus';
 import type { AgentTeam } from './agent-team';
 import { AgentQueue } from './agent-queue';
@@ -293,6 +293,13 @@ export class AgentFunction extends Construct implements iam.IGrantable {
       this.alias = new lambda.Alias(this, 'Live', { aliasName: DURABLE_ALIAS, version: this.function.currentVersion, description: `Agent ${agent.name}, as deployed last` });
     }
     if (isGradual(rollout)) this.rollout = new AgentRollout(this, 'Rollout', { agent, function: this.function, alias: this.alias!, rollout });
+    if (this.alias && props.api && !(props.api instanceof AgentApi) && agent.triggers.some((t) => t.type === 'api' || t.type === 'job')) {
+      // An API another app owns routes by the name it is told; only its `agents` entry can add the alias.
+      Annotations.of(this).addWarningV2(
+        'serverless-agents:remote-api-alias',
+        `agent "${agent.name}" runs behind its "${DURABLE_ALIAS}" alias; list it in the owning app's AgentApi \`agents\` with qualifier: "${DURABLE_ALIAS}", or its API calls skip the alias (and its canary)`,
+      );
+    }
     if (agent.durable) {
       Annotations.of(this.function).acknowledgeInfo(
         'aws-lambda:Function.DurableConfig',

@@ -121,8 +121,8 @@ export class AgentPipeline extends Stack {
     this.node.addValidation({
       validate: () => {
         for (const policy of this.node.findAll().filter((c): c is iam.Policy => c instanceof iam.Policy && own(c))) {
-          const reason = PIPELINE_GRANTS.find(([part]) => policy.node.path.includes(part))?.[1];
-          if (reason) acknowledgeWildcards(policy, policy.document, reason);
+          const grant = PIPELINE_GRANTS.find(([part]) => policy.node.path.includes(part));
+          if (grant) acknowledgeWildcards(policy, policy.document, grant[1], grant[2]);
         }
         return [];
       },
@@ -173,29 +173,43 @@ export class AgentPipeline extends Stack {
 
 }
 
-/** Why each role CDK Pipelines builds holds its wildcards, by a part of its path. */
-const PIPELINE_GRANTS: readonly (readonly [string, string])[] = [
+/** What every CDK Pipelines CodeBuild project's role holds: its own logs and reports, the pipeline's artifacts and their key. */
+const PROJECT_WILDCARDS = String.raw`Action::s3:(GetBucket|GetObject|List)\*|Action::kms:(GenerateDataKey|ReEncrypt)\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):logs:[^:]+:\d+:log-group:/aws/codebuild/<[^>]+>:\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):codebuild:[^:]+:\d+:report-group/<[^>]+>-\*|Resource::<PipelineArtifactsBucket[A-Z0-9]+\.Arn>/\*`;
+const PROJECT_REASON =
+  "its CodeBuild project's own log streams (:*) and test reports (-*), and the pipeline's artifacts: reading objects of its artifact bucket (/*, S3's GetObject*, GetBucket* and List* read actions) and decrypting with the pipeline's key (GenerateDataKey*, ReEncrypt*)";
+
+/**
+ * Why each role CDK Pipelines builds holds its wildcards, by a part of its path, and which
+ * wildcards that reason covers; any other wildcard stays a finding.
+ */
+const PIPELINE_GRANTS: readonly (readonly [string, string, RegExp])[] = [
   [
     '/Assets/',
-    "CDK Pipelines' asset publishing: it starts and watches its own CodeBuild builds (codebuild:StartBuild is granted on * by CDK Pipelines), assumes the targets' CDK bootstrap publishing roles, writes its projects' logs (log streams, :*) and reports (report groups, -*), and reads the pipeline's artifacts (objects of its bucket, /*).",
+    "CDK Pipelines' asset publishing roles: they start, watch and stop the pipeline's asset CodeBuild builds (codebuild:StartBuild, BatchGetBuilds, StopBuild on *, as CDK Pipelines grants them), write logs and reports of any CodeBuild project in the account and region (log-group:/aws/codebuild/*, report-group/*, as CDK Pipelines shares these roles across its asset projects), and read the pipeline's artifacts (objects of its bucket, /*, read actions only).",
+    new RegExp(String.raw`^(Resource::\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):logs:[^:]+:\d+:log-group:/aws/codebuild/\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):codebuild:[^:]+:\d+:report-group/\*|${PROJECT_WILDCARDS})$`),
   ],
   [
     '/UpdatePipeline/',
-    "CDK Pipelines' self-update: it assumes the CDK bootstrap deploy roles (role/*, the bootstrap-role tag decides which), reads stack state (cloudformation:DescribeStacks and s3:ListBucket as the CDK CLI calls them), writes its project's logs (:*) and reports (-*), and reads the pipeline's artifacts (/*).",
+    `CDK Pipelines' self-update: it assumes roles of the pipeline's account (role/*; the CDK bootstrap roles are the ones it uses), reads stack state (cloudformation:DescribeStacks and s3:ListBucket on *, as the CDK CLI calls them), and ${PROJECT_REASON}.`,
+    new RegExp(String.raw`^(Resource::\*|Resource::arn:\*:iam::\d+:role/\*|${PROJECT_WILDCARDS})$`),
   ],
   [
     '/CDKSecurityCheck/',
-    "CDK Pipelines' permissions-broadening check: cdk diff assumes the CDK bootstrap deploy roles (role/*, only those tagged bootstrap-role deploy) to read the deployed stacks, writes its project's logs (:*) and reports (-*), and reads the pipeline's artifacts (/*).",
+    `CDK Pipelines' permissions-broadening check: cdk diff assumes roles (sts:AssumeRole on *, limited by a condition to roles tagged aws-cdk:bootstrap-role deploy) to read the deployed stacks, invokes the check's approver function (its versions, :*), and ${PROJECT_REASON}.`,
+    new RegExp(String.raw`^(Resource::\*|Resource::<[^>]+AutoApprove[^>]+\.Arn>:\*|${PROJECT_WILDCARDS})$`),
   ],
   [
     '/CDKPipelinesAutoApprove/',
-    "CDK Pipelines' approver answers the check's approval on pipelines tagged SECURITY_CHECK=ALLOW_APPROVE only (the condition on its statement); the action's ARN is not known to the role.",
+    "CDK Pipelines' approver reads pipeline state and answers approvals (codepipeline:GetPipelineState, PutApprovalResult on *), only on pipelines tagged SECURITY_CHECK=ALLOW_APPROVE (the condition on its statement).",
+    /^Resource::\*$/,
   ],
   [
     '/Pipeline/Pipeline/',
-    "CodePipeline and its CodeBuild steps: the pipeline's artifacts (objects of its artifact and replication buckets, /*, with S3's Get*/List* object actions and the keys that encrypt them), each project's own logs (log streams, :*) and test reports (report groups, -*).",
+    `CodePipeline and its CodeBuild steps: the pipeline's role reads and writes its artifact bucket and the other regions' replication buckets (their objects, /*, with S3's Get*, List*, Abort* and DeleteObject* object actions CodePipeline uses to move and clean up artifacts) and uses their keys (kms on *: the replication buckets' keys are in other regions' support stacks); each step's role holds ${PROJECT_REASON}.`,
+    new RegExp(String.raw`^(Action::s3:(Abort|DeleteObject)\*|Resource::\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):s3:::[a-z0-9.-]+/\*|${PROJECT_WILDCARDS})$`),
   ],
 ];
+
 
 /** What is wrong with the pipeline's environments, as `field: problem` lines. */
 function pipelineProblems(props: AgentPipelineProps, stack: Stack): string[] {

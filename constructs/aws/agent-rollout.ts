@@ -106,6 +106,8 @@ export class AgentRollout extends Construct {
       role: shared.serviceRole,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
+    // The group is given the role by ARN (so it adds no managed policy): wait for the role's grants explicitly.
+    this.deploymentGroup.node.addDependency(shared.grants);
     shared.enqueue(alias);
   }
 }
@@ -146,6 +148,11 @@ class StackRollouts extends Construct {
   readonly serviceRole: iam.IRole;
   lanes = DEFAULT_CONCURRENT_ROLLOUTS;
   private readonly role: iam.Role;
+
+  /** The service role and its grants, which a deployment group must wait for. */
+  get grants(): iam.Role {
+    return this.role;
+  }
   private readonly aliases: lambda.Alias[] = [];
 
   private constructor(scope: Stack, id: string) {

@@ -15,19 +15,20 @@ export function acknowledge(scope: IConstruct, id: string, reason: string): void
 
 /**
  * Acknowledges each wildcard action and resource in `document`, by the finding id the IAM rules
- * give it. Only for policies a CDK-provided handler writes for itself, where no narrower grant
- * can be had; the reason must say why.
+ * give it (`Action::s3:List*`, `Resource::<Bucket.Arn>/*`). Only for policies a CDK-provided
+ * handler writes for itself, where no narrower grant can be had; the reason must say why. With
+ * `expected`, only the wildcards it admits are acknowledged, so a grant the reason does not cover
+ * stays a finding.
  */
-export function acknowledgeWildcards(scope: IConstruct, document: iam.PolicyDocument, reason: string): void {
+export function acknowledgeWildcards(scope: IConstruct, document: iam.PolicyDocument, reason: string, expected?: RegExp): void {
   const resolved = Stack.of(scope).resolve(document.toJSON()) as { Statement?: { Effect: string; Action?: unknown; Resource?: unknown }[] };
   for (const statement of resolved.Statement ?? []) {
     if (statement.Effect !== 'Allow') continue;
-    for (const action of list(statement.Action).filter((a): a is string => typeof a === 'string' && a.includes('*'))) {
-      acknowledge(scope, `AwsSolutions-IAM5[Action::${action}]`, reason);
-    }
-    for (const resource of list(statement.Resource).map(flatten).filter((r) => r.includes('*'))) {
-      acknowledge(scope, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
-    }
+    const wildcards = [
+      ...list(statement.Action).filter((a): a is string => typeof a === 'string' && a.includes('*')).map((a) => `Action::${a}`),
+      ...list(statement.Resource).map(flatten).filter((r) => r.includes('*')).map((r) => `Resource::${r}`),
+    ];
+    for (const wildcard of wildcards.filter((w) => !expected || expected.test(w))) acknowledge(scope, `AwsSolutions-IAM5[${wildcard}]`, reason);
   }
 }
 

@@ -4,7 +4,7 @@ import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../c
 import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { checkRollout, isGradual, type GradualRollout, type RolloutInput } from '../../contract/delivery/rollout';
-import { AZURE_ROLLOUT_OUTPUT, type AzureRolloutTarget } from '../../contract/delivery/azure-rollout';
+import { AZURE_ROLLOUT_OUTPUT, isStagingOnlySetting, type AzureRolloutTarget } from '../../contract/delivery/azure-rollout';
 import { INVOCATION_MAX_SECONDS } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { AzureAgentAccess, azureAccessProblems, type AzureAgentAccessProps } from './agent-access';
@@ -209,7 +209,7 @@ export class AzureAgentFunction extends Construct {
         app: name,
         resourceGroup: props.resourceGroupName,
         insightsAppId: props.observability.insights.appId,
-        minutes: rollout.minutes,
+        minutes: rollout.strategy === 'linear' ? rollout.minutes * 10 : rollout.minutes,
         maxRunFailureRate: rollout.maxRunFailureRate,
         maxValidationFailureRate: rollout.maxValidationFailureRate,
       };
@@ -293,7 +293,10 @@ function staging(agent: AgentDefinition, schedules: number, name: string, settin
     AzureFunctionsWebHost__hostid: stagingHost(name).hostId,
     ...(agent.durable && { AzureFunctionsJobHost__extensions__durableTask__hubName: `${agent.name.replace(/[^A-Za-z0-9]/g, '')}${STAGING_SLOT}`.slice(0, 45) }),
   };
-  return { settings: { ...settings, ...own }, sticky: Object.keys(own) };
+  // Production must never hold these (a shared host id would make both slots one host).
+  const sticky = Object.keys(own);
+  if (sticky.some((k) => !isStagingOnlySetting(k))) throw new Error(`staging settings ${sticky.filter((k) => !isStagingOnlySetting(k)).join(', ')} are not staging-only`);
+  return { settings: { ...settings, ...own }, sticky };
 }
 
 /** The Functions host of an app's staging slot: its own host id, and the unique slot name the host keeps its keys under. */

@@ -82,7 +82,9 @@ export const AZURE_RUNTIME_ENV = {
 } as const;
 
 /** The functions an agent's Function App serves; Event Grid subscriptions name the `events` one. */
-export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', approvals: 'approvals', cancel: 'cancel', task: 'task', queue: 'queue', events: 'events', schedule: (i: number) => `schedule-${i}` } as const;
+// Letters, digits and underscores only in the timer functions' names: a staging slot switches them off
+// with an `AzureWebJobs.<name>.Disabled` app setting, and Linux app setting names take no hyphen.
+export const AZURE_FUNCTIONS = { invoke: 'invoke', submitJob: 'submit-job', jobStatus: 'job-status', approvals: 'approvals', cancel: 'cancel', task: 'task', queue: 'queue', events: 'events', schedule: (i: number) => `schedule_${i}` } as const;
 
 /**
  * The containers of an Azure agent's state account (job records; the inbox where agents that send

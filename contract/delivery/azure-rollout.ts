@@ -12,7 +12,10 @@ export interface AzureRolloutTarget {
   readonly resourceGroup: string;
   /** The Application Insights the agent's run metrics go to. */
   readonly insightsAppId: string;
-  /** How long the swapped-in version is watched before the rollout ends. */
+  /**
+   * How long the swapped-in version is watched: a canary's minutes, or a linear rollout's ten
+   * steps (the time AWS takes to shift all traffic).
+   */
   readonly minutes: number;
   readonly maxRunFailureRate: number;
   readonly maxValidationFailureRate: number;
@@ -29,3 +32,11 @@ export function azureRolloutTargets(outputs: unknown): AzureRolloutTarget[] {
   visit(outputs);
   return found;
 }
+
+/**
+ * The settings that stay with the staging slot across a swap (sticky): the functions switched off
+ * there, its host id, its task hub. Production never has them; the rest of a slot's settings is
+ * the version it holds.
+ */
+export const isStagingOnlySetting = (name: string): boolean =>
+  /^AzureWebJobs\.[A-Za-z0-9_]+\.Disabled$/.test(name) || name === 'AzureFunctionsWebHost__hostid' || name === 'AzureFunctionsJobHost__extensions__durableTask__hubName';

@@ -85,11 +85,16 @@ export function githubWorkflow(options: GitHubWorkflowOptions): string {
     }
     if (env.azure) {
       steps.push({ name: 'Terraform for cdktf deploy', uses: SETUP_TERRAFORM, with: { terraform_wrapper: false } });
-      steps.push({ name: 'Azure login from the OIDC token', uses: AZURE_LOGIN, with: { 'client-id': env.azure.clientId, 'tenant-id': env.azure.tenantId, 'subscription-id': env.azure.subscriptionId } });
+      const azureLogin = { name: 'Azure login from the OIDC token', uses: AZURE_LOGIN, with: { 'client-id': env.azure.clientId, 'tenant-id': env.azure.tenantId, 'subscription-id': env.azure.subscriptionId } };
+      steps.push(azureLogin);
       const arm = { ARM_USE_OIDC: 'true', ARM_CLIENT_ID: env.azure.clientId, ARM_TENANT_ID: env.azure.tenantId, ARM_SUBSCRIPTION_ID: env.azure.subscriptionId };
       steps.push({ name: `Deploy ${env.azure.stacks.join(', ')}`, run: `npx cdktf deploy ${env.azure.stacks.join(' ')} --auto-approve${env.azure.rollout ? ' --outputs-file cdktf-outputs.json' : ''}`, env: arm });
       // Staged versions are swapped in one agent first, then in lanes, each watched and swapped back on its failure rates.
-      if (env.azure.rollout) steps.push({ name: 'Swap in and watch the staged agents', run: 'npm run azure-rollout -- --outputs cdktf-outputs.json', env: arm });
+      if (env.azure.rollout) {
+        // A fresh login: the first one's GitHub token has expired by now, and the Azure CLI needs it for tokens of new scopes.
+        steps.push(azureLogin);
+        steps.push({ name: 'Swap in and watch the staged agents', run: 'npm run azure-rollout -- --outputs cdktf-outputs.json', env: arm });
+      }
     }
     jobs[jobId(env)] = { name: `Deliver to ${env.name}`, needs: before, 'runs-on': 'ubuntu-latest', environment: env.name, permissions: { 'id-token': 'write', contents: 'read' }, steps };
   });

@@ -25,7 +25,8 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The shell commands of the check, run from the repository after `npm ci`. */
 export function smokeCommands(question: SmokeQuestion): string[] {
   return [
-    'export $(printf "AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s" $(aws sts assume-role --role-arn "$SMOKE_ROLE_ARN" --role-session-name smoke-check --query "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]" --output text))',
+    // A refused assume-role stops the step here, instead of the check running with the step's own credentials.
+    'creds="$(aws sts assume-role --role-arn "$SMOKE_ROLE_ARN" --role-session-name smoke-check --query "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]" --output text)" || exit 1; export AWS_ACCESS_KEY_ID="$(echo "$creds" | cut -f1)" AWS_SECRET_ACCESS_KEY="$(echo "$creds" | cut -f2)" AWS_SESSION_TOKEN="$(echo "$creds" | cut -f3)"',
     `npm run smoke -- --agent ${quote(question.agent)} --input ${quote(question.input)}${question.expect ? ` --expect ${quote(question.expect)}` : ''}`,
   ];
 }

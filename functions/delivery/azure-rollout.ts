@@ -1,4 +1,4 @@
-import type { AzureRolloutTarget } from '../../contract/delivery/azure-rollout';
+import { isStagingOnlySetting, type AzureRolloutTarget } from '../../contract/delivery/azure-rollout';
 import { runRatesQuery } from '../../contract/metrics/azure-run-metrics';
 
 /**
@@ -18,6 +18,11 @@ export interface AzureRolloutOptions {
   readonly insightsUrl?: string;
   /** How often the rates are read while a version is watched. @default 60 */
   readonly pollSeconds?: number;
+  /**
+   * How long past the watch the last reading waits, for the runs of its last minutes to reach
+   * Application Insights (ingestion takes minutes). @default 5
+   */
+  readonly graceMinutes?: number;
   /** Agents swapped at once after the first. @default 10 */
   readonly concurrency?: number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -27,6 +32,8 @@ export interface AzureRolloutOptions {
 
 export interface AzureRolloutOutcome {
   readonly agent: string;
+  /** False when the staged version was production's already (nothing swapped, nothing watched). */
+  readonly swapped: boolean;
   readonly runs: number;
   readonly failureRate: number;
   readonly validationFailureRate: number;
@@ -51,15 +58,21 @@ export async function rollOutAgent(target: AzureRolloutTarget, options: AzureRol
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // A deploy stages every agent; one whose staged version is production's is left alone (a swap
+  // would restart it and end the runs in flight for nothing).
+  if (await sameVersion(target, options)) {
+    log(`agent ${target.agent}: staging holds production's version; nothing to roll out`);
+    return { agent: target.agent, swapped: false, runs: 0, failureRate: 0, validationFailureRate: 0 };
+  }
   await swap(target, options);
   // Only runs of the new version count: from the moment it took production.
   const started = now();
   log(`agent ${target.agent}: the staged version is in production; watching its runs for ${target.minutes} min`);
-  const until = started.getTime() + target.minutes * 60_000;
+  const until = started.getTime() + (target.minutes + (options.graceMinutes ?? 5)) * 60_000;
   const poll = (options.pollSeconds ?? 60) * 1000;
   for (;;) {
     const last = now().getTime() >= until;
-    let rates: Omit<AzureRolloutOutcome, 'agent'>;
+    let rates: Omit<AzureRolloutOutcome, 'agent' | 'swapped'>;
     try {
       rates = await readRates(target, started, options);
     } catch (e) {
@@ -75,7 +88,7 @@ export async function rollOutAgent(target: AzureRolloutTarget, options: AzureRol
     if (over) return swapBack(target, options, `${over} in ${rates.runs} run(s)`);
     if (last) {
       log(`agent ${target.agent}: ${rates.runs} run(s) in ${target.minutes} min, ${percent(rates.failureRate)} failed, ${percent(rates.validationFailureRate)} invalid: rolled out`);
-      return { agent: target.agent, ...rates };
+      return { agent: target.agent, swapped: true, ...rates };
     }
     await sleep(Math.min(poll, Math.max(0, until - now().getTime())));
   }
@@ -112,11 +125,29 @@ export async function rollOutAll(targets: readonly AzureRolloutTarget[], options
   return outcomes;
 }
 
+/** Whether the staging slot holds what production runs: the same settings, package and definition included, apart from the slot's own. */
+async function sameVersion(target: AzureRolloutTarget, options: AzureRolloutOptions): Promise<boolean> {
+  const [production, staging] = await Promise.all([appSettings(target, options, ''), appSettings(target, options, '/slots/staging')]);
+  const version = (settings: Record<string, string>) => JSON.stringify(Object.entries(settings).filter(([k]) => !isStagingOnlySetting(k)).sort(([a], [b]) => a.localeCompare(b)));
+  return version(production) === version(staging);
+}
+
+async function appSettings(target: AzureRolloutTarget, options: AzureRolloutOptions, slot: string): Promise<Record<string, string>> {
+  const arm = options.armUrl ?? 'https://management.azure.com';
+  const token = await options.token(`${arm}/.default`);
+  const response = await fetch(`${site(target, options)}${slot}/config/appsettings/list?api-version=${SITES_API}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  if (response.status !== 200) throw new AzureRolloutFailed(`agent ${target.agent}: reading ${target.app}${slot ? "'s staging slot" : ''} settings answered ${response.status}: ${(await response.text()).slice(0, 300)}`, false);
+  return ((await response.json()) as { properties?: Record<string, string> }).properties ?? {};
+}
+
+const site = (target: AzureRolloutTarget, options: AzureRolloutOptions) =>
+  `${options.armUrl ?? 'https://management.azure.com'}/subscriptions/${options.subscriptionId}/resourceGroups/${target.resourceGroup}/providers/Microsoft.Web/sites/${target.app}`;
+
 /** Swaps the `staging` slot with production and waits until Azure says it is done. */
 async function swap(target: AzureRolloutTarget, options: AzureRolloutOptions): Promise<void> {
   const arm = options.armUrl ?? 'https://management.azure.com';
   const token = await options.token(`${arm}/.default`);
-  const url = `${arm}/subscriptions/${options.subscriptionId}/resourceGroups/${target.resourceGroup}/providers/Microsoft.Web/sites/${target.app}/slots/staging/slotsswap?api-version=${SITES_API}`;
+  const url = `${site(target, options)}/slots/staging/slotsswap?api-version=${SITES_API}`;
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   let response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ targetSlot: 'production', preserveVnet: true }) });
   const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -130,7 +161,7 @@ async function swap(target: AzureRolloutTarget, options: AzureRolloutOptions): P
   if (response.status !== 200) throw new AzureRolloutFailed(`agent ${target.agent}: swapping ${target.app}'s staging slot answered ${response.status}: ${(await response.text()).slice(0, 300)}`, false);
 }
 
-async function readRates(target: AzureRolloutTarget, since: Date, options: AzureRolloutOptions): Promise<Omit<AzureRolloutOutcome, 'agent'>> {
+async function readRates(target: AzureRolloutTarget, since: Date, options: AzureRolloutOptions): Promise<Omit<AzureRolloutOutcome, 'agent' | 'swapped'>> {
   const insights = options.insightsUrl ?? 'https://api.applicationinsights.io';
   const token = await options.token(`${insights}/.default`);
   const response = await fetch(`${insights}/v1/apps/${target.insightsAppId}/query`, {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { CodePipelineSource } from 'aws-cdk-lib/pipelines';
 import { buildPipelineApp } from '../../bin/pipeline';
 import { AgentPipeline, PINNED_CDK_CLI } from '../../constructs/aws';
@@ -161,6 +162,14 @@ describe('AgentPipeline', () => {
       () => new AgentPipeline(new App(), 'P', props({ qa: { aws: { regions: ['eu-west-1'] }, smoke: { stack: 'SupportAgent', agent: 'a', input: 'hi' } } })),
       /AgentPipeline P: environments\.qa\.smoke\.stack: "SupportAgent" is not one of the stacks built for qa \(Agent\)/,
     );
+  });
+
+  it('leaves a wildcard its acknowledgments do not describe as a finding', () => {
+    const app = reportingApp();
+    const pipeline = new AgentPipeline(app, 'P', props({ qa: { aws: { regions: ['eu-west-1'] } } }));
+    pipeline.pipeline.synthProject.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
+    const report = synthWithRulePacks(app);
+    assert.deepEqual(report.open.map((f) => f.rule), ['AwsSolutions-IAM5[Action::dynamodb:*]']);
   });
 
   it('refuses a pipeline with nothing to deploy, or without its own account and region', () => {

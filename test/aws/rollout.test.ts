@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AgentApi, AgentBus, AgentFunction, AgentRollout, AgentStateTable, AgentTeam, ModelRouter } from '../../constructs/aws';
 import { AgentDefinitionError } from '../../contract/definition/define';
 import { agentInput, reportingApp, ROUTER, synthWithRulePacks, testStack } from '../helpers';
@@ -195,5 +195,31 @@ describe('the rollout setting', () => {
     const stack = testStack();
     plainAgent(stack, 'A');
     Template.fromStack(stack).resourceCountIs('AWS::Lambda::Alias', 0);
+  });
+});
+
+describe('a rollout behind an API another app owns', () => {
+  it('routes the owning app\'s listed agent to its alias, and warns an agent behind an imported API to be listed so', () => {
+    const owner = testStack();
+    const api = new AgentApi(owner, 'Api', { state: new AgentStateTable(owner, 'State'), agentNamePrefix: 'shop-', agents: [{ name: 'support', qualifier: 'live' }, { name: 'plain' }] });
+    const routes = JSON.stringify(Template.fromStack(owner).findResources('AWS::ApiGateway::Method'));
+    assert.match(routes, /\\"support\\":\\"shop-support:live\\"/);
+    assert.match(routes, /\\"plain\\":\\"shop-plain\\"/);
+    void api;
+
+    const app = reportingApp();
+    const stack = testStack(app);
+    const imported = AgentApi.fromAgentApiAttributes(stack, 'Remote', { restApiId: 'abc123', agentNamePrefix: 'shop-', state: new AgentStateTable(stack, 'State') });
+    new AgentFunction(stack, 'Support', { agent: agentInput({ name: 'support' }), router: new ModelRouter(stack, 'Models', ROUTER), api: imported, rollout: { strategy: 'canary', minutes: 5 } });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('list it in the owning app\'s AgentApi `agents` with qualifier: "live"'));
+    assert.equal(warnings.length, 1);
+  });
+
+  it('starts no traffic shift before the service role holds its grants', () => {
+    const { stack, agents } = rolloutApp(1);
+    const template = Template.fromStack(stack).toJSON().Resources as Resources;
+    const group = stack.getLogicalId(agents[0]!.rollout!.deploymentGroup.node.defaultChild as never);
+    const [policy] = Object.entries(template).find(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties).includes('lambda:UpdateAlias'))!;
+    assert.ok(template[group]!.DependsOn?.includes(policy), 'the group waits for the role\'s policy');
   });
 });

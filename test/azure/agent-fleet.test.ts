@@ -79,7 +79,9 @@ describe('AzureAgentFleet', () => {
       const slot = slots.find((s) => String(s.function_app_id).includes(Object.keys(shard.resource.azurerm_linux_function_app!).find((k) => shard.resource.azurerm_linux_function_app![k] === app)!))!;
       const stagingHost = slot.app_settings.AzureFunctionsWebHost__hostid;
       assert.notEqual(stagingHost, app.app_settings.AzureFunctionsWebHost__hostid);
-      // One grant admits both hosts' leases and keys (the slot's under `<app>-staging/`), and nothing of another agent.
+      // One grant admits both hosts' leases and keys (the slot's under `<app>-staging/`, as the Functions host names a slot), and nothing of another agent.
+      const text = String(Object.values(shard.resource.azurerm_role_assignment!).find((g) => String(g.condition).includes(`'${app.app_settings.AGENT_CONTAINER_PREFIX}jobs'`))!.condition);
+      assert.ok(text.includes(`StringStartsWith '${String(app.name).toLowerCase()}-staging/'`) && text.includes(`StringLike '*/${stagingHost}/*'`), text);
       const grant = Object.values(shard.resource.azurerm_role_assignment!).find((g) => String(g.condition).includes(`'${app.app_settings.AGENT_CONTAINER_PREFIX}jobs'`))!;
       assert.equal(
         grant.condition,

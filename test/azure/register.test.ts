@@ -21,7 +21,7 @@ describe('registering an agent with the Functions host', () => {
   it('registers the functions the example agent triggers need, with function keys by default', () => {
     const { calls, host } = recordingHost();
     const names = registerAgent(host as never, output, configOf(), neverRuns, {});
-    assert.deepEqual(names, ['invoke', 'submit-job', 'job-status', 'queue', 'schedule-0']);
+    assert.deepEqual(names, ['invoke', 'submit-job', 'job-status', 'queue', 'schedule_0']);
     const http = calls.filter((c) => c.kind === 'http');
     assert.deepEqual(http.map((c) => [c.name, c.options.methods, c.options.route, c.options.authLevel]), [
       ['invoke', ['POST'], 'agents/{name}/invocations', 'function'],

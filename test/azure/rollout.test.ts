@@ -34,8 +34,10 @@ describe('a gradual rollout of an Azure agent', () => {
 
   it("switches off in staging what would run beside production (queue, events, schedules), with a host id of its own, each sticky", () => {
     const own = Object.keys(slot.app_settings).filter((k) => slot.app_settings[k] !== app.app_settings[k]).sort();
-    assert.deepEqual(own, ['AzureFunctionsWebHost__hostid', 'AzureWebJobs.events.Disabled', 'AzureWebJobs.queue.Disabled', 'AzureWebJobs.schedule-0.Disabled']);
+    assert.deepEqual(own, ['AzureFunctionsWebHost__hostid', 'AzureWebJobs.events.Disabled', 'AzureWebJobs.queue.Disabled', 'AzureWebJobs.schedule_0.Disabled']);
     assert.equal(slot.app_settings['AzureWebJobs.queue.Disabled'], 'true');
+    // Linux app setting names take letters, digits, "." and "_" only.
+    for (const name of [...Object.keys(slot.app_settings), ...Object.keys(app.app_settings)]) assert.match(name, /^[A-Za-z0-9._]+$/, name);
     assert.deepEqual([...app.sticky_settings.app_setting_names].sort(), own);
     assert.equal(app.app_settings['AzureWebJobs.queue.Disabled'], undefined, 'production keeps every function');
   });

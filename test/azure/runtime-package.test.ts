@@ -30,7 +30,7 @@ describe('the Azure runtime package', () => {
     assert.match(stdout, /LOADED/);
     // Outside the host, @azure/functions says what it would have registered.
     const registered = [...(stdout + stderr).matchAll(/register function "([^"]+)"/g)].map((m) => m[1]);
-    assert.deepEqual(registered, ['invoke', 'submit-job', 'job-status', 'queue', 'schedule-0']);
+    assert.deepEqual(registered, ['invoke', 'submit-job', 'job-status', 'queue', 'schedule_0']);
   });
 
   it('is uploaded once per stack to a keyless account, readable by the apps that run it', () => {

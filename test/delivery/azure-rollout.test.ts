@@ -15,6 +15,8 @@ let azure: LoopbackServer;
 /** Per agent, the rows its queries answer, one per query (the last repeats). */
 let rates: Record<string, Rates[]>;
 let swapStatus: number;
+/** Apps whose staging slot holds production's version already. */
+let unchanged: Set<string>;
 let queryStatus: number;
 let clock: number;
 
@@ -52,6 +54,15 @@ before(async () => {
       return { status: 202, headers: { location: `${azure.url}/operations/${azure.requests.length}`, 'retry-after': '1' } };
     }
     if (request.path.startsWith('/operations/')) return { status: 200, body: {} };
+    const settings = /sites\/([^/]+)(\/slots\/staging)?\/config\/appsettings\/list/.exec(request.path);
+    if (settings && request.method === 'POST') {
+      if (auth !== `Bearer token-for ${azure.url}/.default`) return { status: 401, body: { error: 'wrong token' } };
+      const staging = !!settings[2];
+      const version = staging && !unchanged.has(settings[1]!) ? 'v2' : 'v1';
+      // The slot's own (sticky) settings never count as a difference.
+      const own = staging ? { 'AzureWebJobs.queue.Disabled': 'true', AzureFunctionsWebHost__hostid: 'app-staging' } : {};
+      return { status: 200, body: { properties: { WEBSITE_RUN_FROM_PACKAGE: `https://pkg/${version}.zip`, AGENT_CONFIG: 'config', ...own } } };
+    }
     const query = /^\/v1\/apps\/insights-([a-z-]+)\/query$/.exec(request.path);
     if (query && request.method === 'POST') {
       if (auth !== `Bearer token-for ${azure.url}/.default`) return { status: 401, body: { error: 'wrong token' } };
@@ -72,6 +83,7 @@ beforeEach(() => {
   azure.requests.length = 0;
   rates = {};
   swapStatus = 202;
+  unchanged = new Set();
   queryStatus = 200;
   clock = Date.parse('2026-12-02T10:00:00Z');
 });
@@ -80,17 +92,17 @@ describe('the Azure rollout of a staged agent', () => {
   it('swaps staging into production, follows the operation, watches for its minutes and keeps a healthy version', async () => {
     rates.support = [{ runs: 40, failures: 1, invalid: 2 }];
     const outcome = await rollOutAgent(target('support', 5), options());
-    assert.deepEqual(outcome, { agent: 'support', runs: 40, failureRate: 0.025, validationFailureRate: 0.05 });
+    assert.deepEqual(outcome, { agent: 'support', swapped: true, runs: 40, failureRate: 0.025, validationFailureRate: 0.05 });
     assert.deepEqual(swaps(), ['app-support']);
     const swap = azure.requests.find((r) => r.path.includes('/slotsswap'))!;
     assert.equal(swap.path, `/subscriptions/${SUBSCRIPTION}/resourceGroups/agents-prod-rg/providers/Microsoft.Web/sites/app-support/slots/staging/slotsswap?api-version=2024-04-01`);
     assert.deepEqual(swap.body, { targetSlot: 'production', preserveVnet: true });
     assert.ok(azure.requests.some((r) => r.path.startsWith('/operations/')), 'waited for the swap to finish');
-    // Read once a minute for 5 minutes, and once at the end.
-    assert.equal(azure.requests.filter((r) => r.path.endsWith('/query')).length, 6);
+    // Read once a minute for 5 minutes and the 5 minutes ingestion takes, and once at the end.
+    assert.equal(azure.requests.filter((r) => r.path.endsWith('/query')).length, 11);
     // Watched from the moment the swap finished (after its operation's retry-after), for 5 minutes.
     assert.match((azure.requests.find((r) => r.path.endsWith('/query'))!.body as { query: string }).query, /datetime\(2026-12-02T10:00:01\.000Z\)/);
-    assert.equal(clock, Date.parse('2026-12-02T10:05:01Z'));
+    assert.equal(clock, Date.parse('2026-12-02T10:10:01Z'));
   });
 
   it('swaps back when the run failure rate passes its maximum, and says so', async () => {
@@ -124,7 +136,15 @@ describe('the Azure rollout of a staged agent', () => {
 
   it('treats a quiet agent (no runs) as healthy', async () => {
     const outcome = await rollOutAgent(target('quiet', 1), options());
-    assert.deepEqual(outcome, { agent: 'quiet', runs: 0, failureRate: 0, validationFailureRate: 0 });
+    assert.deepEqual(outcome, { agent: 'quiet', swapped: true, runs: 0, failureRate: 0, validationFailureRate: 0 });
+  });
+
+  it('leaves an agent whose staged version is production\'s alone: no swap, nothing watched', async () => {
+    unchanged.add('app-support');
+    const outcome = await rollOutAgent(target('support'), options());
+    assert.deepEqual(outcome, { agent: 'support', swapped: false, runs: 0, failureRate: 0, validationFailureRate: 0 });
+    assert.deepEqual(swaps(), []);
+    assert.equal(azure.requests.filter((r) => r.path.endsWith('/query')).length, 0);
   });
 });
 
@@ -140,6 +160,9 @@ describe('rolling out many agents (a new shared runtime)', () => {
     assert.deepEqual(order[0], 'app-a');
     assert.deepEqual(order.slice(1, 3).sort(), ['app-b', 'app-c']);
     assert.deepEqual(order.slice(3).sort(), ['app-d', 'app-e']);
+    // b and c are watched side by side: their readings alternate instead of one finishing first.
+    const readings = azure.requests.filter((r) => r.path.endsWith('/query')).map((r) => /insights-([a-z])/.exec(r.path)![1]).filter((a) => a === 'b' || a === 'c');
+    assert.ok(readings.indexOf('c') < readings.lastIndexOf('b'), `b and c overlap: ${readings.join('')}`);
   });
 
   it('starts no other agent once the first is rolled back, and says which were left staged', async () => {

@@ -90,8 +90,10 @@ describe('the workflow from the environment list', () => {
     assert.ok(steps.some((s) => s.run === 'npx cdktf deploy support-agent-prod multi-agent-prod hybrid-agents-prod --auto-approve --outputs-file cdktf-outputs.json'));
     // Production rolls out by canary: on Azure, the staged versions are swapped in and watched after the deploy.
     const deploy = steps.findIndex((s) => s.run?.startsWith('npx cdktf deploy'));
-    assert.equal(steps[deploy + 1]!.run, 'npm run azure-rollout -- --outputs cdktf-outputs.json');
-    assert.equal(steps[deploy + 1]!.env!.ARM_USE_OIDC, 'true');
+    // Logged in again first: the token of the first login has expired after a long deploy.
+    assert.equal(steps[deploy + 1]!.uses, 'azure/login@v2');
+    assert.equal(steps[deploy + 2]!.run, 'npm run azure-rollout -- --outputs cdktf-outputs.json');
+    assert.equal(steps[deploy + 2]!.env!.ARM_USE_OIDC, 'true');
     assert.ok(!workflow.jobs['deliver-dev']!.steps.some((s) => s.run?.includes('azure-rollout')), 'dev deploys at once');
     assert.equal(steps.find((s) => s.uses?.startsWith('aws-actions/'))!.with!['role-to-assume'], '${{ vars.AWS_DEPLOY_ROLE_ARN }}');
     assert.match(text, /required reviewers for prod\./);
