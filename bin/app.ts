@@ -50,7 +50,7 @@ export function buildApp(app = new App()): App {
     const stacks = exampleStacks(app, target, config);
     // The role and outputs the GitHub workflow's check after a deploy uses (the pipeline adds its own).
     const smoke = config.environments[target.environment]!.smoke;
-    if (smoke) new SmokeCheck(stacks[smoke.stack as keyof ExampleStacks], 'SmokeCheck', { agent: smoke.agent, target: target.id });
+    if (smoke) new SmokeCheck(stacks[smoke.stack as keyof ExampleStacks], 'SmokeCheck', { agent: smoke.agent, target: target.id, ...(target.deliveryAccount && { trustedAccount: target.deliveryAccount }) });
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return app;

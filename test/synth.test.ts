@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../bin/app';
 import { CDKTF_CLI_ENV } from '../bin/cdktf-cli';
 import { summarizeAssembly, summarizeTerraform } from '../bin/summary';
@@ -76,6 +77,10 @@ describe('the example app config', () => {
     const context = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context;
     const app = buildApp(new App({ context: { ...context, environments: { qa: { aws: { account: '123456789012', regions: ['us-east-1'] } } } } }));
     assert.deepEqual(app.node.children.filter((c) => c.node.id.includes('-')).map((c) => c.node.id), ['SupportAgent-qa', 'SupportTeam-qa', 'HybridAgents-qa']);
+    // A check run by a deploying role in another account: the stack's smoke-check role trusts that account.
+    const delivered = buildApp(new App({ context: { ...context, environments: { qa: { aws: { account: '123456789012', deliveryAccount: '210987654321', regions: ['us-east-1'] }, smoke: { stack: 'SupportAgent', agent: 'support', input: 'hi' } } } } }));
+    const roles = JSON.stringify(Template.fromStack(delivered.node.findChild('SupportAgent-qa') as import('aws-cdk-lib').Stack).findResources('AWS::IAM::Role', { Properties: { RoleName: 'smoke-qa-support' } }));
+    assert.match(roles, /:iam::210987654321:root/);
     assert.throws(() => buildApp(new App({ context: { ...context, environments: { qa: { azure: { location: 'westeurope' } } }, stage: 'qa' } })), /stage "qa" is not an environment with aws settings in environments\.json \(known: none\)/);
   });
 });

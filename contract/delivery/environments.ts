@@ -24,6 +24,12 @@ export const environmentSchema = z
         /** @default the account of the CLI's credentials, or an environment-agnostic stack */
         account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
         /**
+         * The account whose deploying role (a GitHub workflow's `GitHubDeployRole`) runs the check
+         * after a deploy: the stack's smoke-check role trusts it.
+         * @default the environment's own account
+         */
+        deliveryAccount: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+        /**
          * The regions the environment's stacks deploy to, side by side. The first is its home: its
          * stacks are named after the environment alone (`SupportAgent-prod`), the others after the
          * environment and the region (`SupportAgent-prod-us-east-1`), so adding a region renames nothing.
@@ -96,6 +102,8 @@ export interface AwsTarget {
   /** What its stacks are named after: the environment at home, `<environment>-<region>` elsewhere. */
   readonly id: string;
   readonly account?: string;
+  /** Whose deploying role runs the post-deploy check, when not the target's own account. */
+  readonly deliveryAccount?: string;
   readonly region: string;
   readonly rollout?: Rollout;
 }
@@ -109,6 +117,7 @@ export function awsTargets(environments: DeploymentEnvironments, names: readonly
       id: i === 0 ? environment : `${environment}-${region}`,
       region,
       ...(env.aws!.account && { account: env.aws!.account }),
+      ...(env.aws!.deliveryAccount && { deliveryAccount: env.aws!.deliveryAccount }),
       ...(env.rollout && { rollout: env.rollout }),
     }));
   });
