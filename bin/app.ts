@@ -3,7 +3,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { SmokeCheck } from '../constructs/aws/smoke-check';
-import { awsTargets, type AwsTarget } from '../contract/delivery/environments';
+import { awsTargets, targetStackName, type AwsTarget } from '../contract/delivery/environments';
 import { HybridStack } from '../stacks/hybrid/hybrid-stack';
 import { MultiAgentStack } from '../stacks/multi-agent/multi-agent-stack';
 import { SingleAgentStack } from '../stacks/single-agent/single-agent-stack';
@@ -29,9 +29,9 @@ export function exampleStacks(scope: Construct, target: AwsTarget, config: AppCo
     toolPolicies: config.toolPolicies,
     ...(target.rollout && { rollout: target.rollout }),
   };
-  const named = (base: string) => ({ stackName: `${base}-${target.id}` });
+  const named = (base: string) => ({ stackName: targetStackName(base, target) });
   // In the app the construct id is the stack name; in a stage, the base (the stage adds its own prefix to paths only).
-  const id = (base: string) => (scope instanceof App ? `${base}-${target.id}` : base);
+  const id = (base: string) => (scope instanceof App ? targetStackName(base, target) : base);
   return {
     SupportAgent: new SingleAgentStack(scope, id('SupportAgent'), { ...common, ...named('SupportAgent'), description: `serverless-agents stage 1: the support agent (${target.id})` }),
     SupportTeam: new MultiAgentStack(scope, id('SupportTeam'), { ...common, ...named('SupportTeam'), description: `serverless-agents stage 2: a triage agent with billing and technical specialists (${target.id})` }),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readEnvironments, type DeploymentEnvironments } from '../contract/delivery/environments';
+import { readEnvironments, targetStackName, type DeploymentEnvironments } from '../contract/delivery/environments';
 import { deliveryEnvironments, githubWorkflow, WORKFLOW_VARIABLES } from '../contract/delivery/github-workflow';
 import { ENVIRONMENTS_FILE } from './config';
 
@@ -25,7 +25,7 @@ export function exampleWorkflow(environments: DeploymentEnvironments = readEnvir
     `# AzureGitHubDeployIdentity)${reviewed.length ? `, and required reviewers for ${reviewed.join(', ')}` : ''}.`,
   ].join('\n');
   const text = githubWorkflow({
-    environments: deliveryEnvironments(environments, { aws: (t) => AWS_STACKS.map((b) => `${b}-${t.id}`), azure: (name) => AZURE_STACKS.map((b) => `${b}-${name}`) }),
+    environments: deliveryEnvironments(environments, { aws: (t) => AWS_STACKS.map((b) => targetStackName(b, t)), azure: (name) => AZURE_STACKS.map((b) => `${b}-${name}`) }),
   });
   return text.replace('\n', `\n${header}\n`);
 }

@@ -27,7 +27,7 @@ export { taskEventType, TASK_MESSAGE_LIMIT, type AgentTask, type ChainEnvelope, 
 export type { RunStopReason, Usage, ValidationProblem, ValidationReport } from './runs/results';
 export { AGENT_EVENT_SOURCE, AGENT_EVENT_TYPES, type AgentEventDetail, type AgentEventType } from './events/agent-events';
 export { METRICS_NAMESPACE, RUN_METRICS, type RunMetric } from './metrics/run-metrics';
-export { awsTargets, environmentSchema, environmentsSchema, EnvironmentsError, parseEnvironments, readEnvironments, type AwsTarget, type DeploymentEnvironment, type DeploymentEnvironmentInput, type DeploymentEnvironments } from './delivery/environments';
+export { awsTargets, environmentSchema, environmentsSchema, EnvironmentsError, parseEnvironments, readEnvironments, targetStackName, type AwsTarget, type DeploymentEnvironment, type DeploymentEnvironmentInput, type DeploymentEnvironments } from './delivery/environments';
 export { checkRollout, describeRollout, isGradual, parseRollout, ROLLOUT_STEPS, RolloutError, rolloutSchema, type GradualRollout, type Rollout, type RolloutInput } from './delivery/rollout';
 export { deliveryEnvironments, githubWorkflow, WORKFLOW_VARIABLES, workflowProblems, type DeliveredStacks, type DeliveryEnvironment, type GitHubWorkflowOptions } from './delivery/github-workflow';
 export { SMOKE_OUTPUTS, smokeCommands, smokeRoleName, type SmokeQuestion } from './delivery/smoke-check';

@@ -525,8 +525,8 @@ export class AgentFunction extends Construct implements iam.IGrantable {
 
 /** Every trigger, skill and model the definition names must have the construct that serves it. */
 function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: IAgentStateTable | undefined, rolloutInput: RolloutInput | undefined): Rollout | undefined {
-  const checked = rolloutInput === undefined ? undefined : checkRollout(rolloutInput);
-  const problems: string[] = [...(checked?.problems ?? [])];
+  const checked = checkRollout(rolloutInput);
+  const problems: string[] = [...checked.problems];
   agent.triggers.forEach((t, i) => {
     if ((t.type === 'api' || t.type === 'job') && !props.api) problems.push(`triggers[${i}]: an "${t.type}" trigger needs an AgentApi (pass api)`);
     if (t.type !== 'api' && !state) problems.push(`triggers[${i}]: a "${t.type}" trigger needs an AgentStateTable (pass state, or give the AgentApi one) so a redelivered run never runs twice`);
@@ -552,7 +552,7 @@ function checkWiring(agent: AgentDefinition, props: AgentFunctionProps, state: I
   }
   problems.push(...accessProblems(agent, { ...props, ...(state && { state }) }, 'function'));
   if (problems.length) throw new AgentDefinitionError(agent.name, problems);
-  return checked?.rollout;
+  return checked.rollout;
 }
 
 /** Variables the team adds must not take the names the runtime reads. */

@@ -1,4 +1,4 @@
-import { App, Duration, Stack, Stage, type StackProps } from 'aws-cdk-lib';
+import { App, Duration, Stack, Stage, Token, type StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -170,11 +170,12 @@ export class AgentPipeline extends Stack {
       rolePolicyStatements: [new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [`arn:${this.partition}:iam::${target.account ?? this.account}:role/${smokeRoleName(target.id, smoke.agent)}`] })],
     });
   }
-
 }
 
+/** How an ARN starts in a finding id: its partition resolved, or as the `AWS::Partition` reference. */
+const ARN = String.raw`arn:(?:aws[a-z-]*|<AWS::Partition>)`;
 /** What every CDK Pipelines CodeBuild project's role holds: its own logs and reports, the pipeline's artifacts and their key. */
-const PROJECT_WILDCARDS = String.raw`Action::s3:(GetBucket|GetObject|List)\*|Action::kms:(GenerateDataKey|ReEncrypt)\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):logs:[^:]+:\d+:log-group:/aws/codebuild/<[^>]+>:\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):codebuild:[^:]+:\d+:report-group/<[^>]+>-\*|Resource::<PipelineArtifactsBucket[A-Z0-9]+\.Arn>/\*`;
+const PROJECT_WILDCARDS = String.raw`Action::s3:(GetBucket|GetObject|List)\*|Action::kms:(GenerateDataKey|ReEncrypt)\*|Resource::${ARN}:logs:[^:]+:\d+:log-group:/aws/codebuild/<[^>]+>:\*|Resource::${ARN}:codebuild:[^:]+:\d+:report-group/<[^>]+>-\*|Resource::<PipelineArtifactsBucket[A-Z0-9]+\.Arn>/\*`;
 const PROJECT_REASON =
   "its CodeBuild project's own log streams (:*) and test reports (-*), and the pipeline's artifacts: reading objects of its artifact bucket (/*, S3's GetObject*, GetBucket* and List* read actions) and decrypting with the pipeline's key (GenerateDataKey*, ReEncrypt*)";
 
@@ -186,7 +187,7 @@ const PIPELINE_GRANTS: readonly (readonly [string, string, RegExp])[] = [
   [
     '/Assets/',
     "CDK Pipelines' asset publishing roles: they start, watch and stop the pipeline's asset CodeBuild builds (codebuild:StartBuild, BatchGetBuilds, StopBuild on *, as CDK Pipelines grants them), write logs and reports of any CodeBuild project in the account and region (log-group:/aws/codebuild/*, report-group/*, as CDK Pipelines shares these roles across its asset projects), and read the pipeline's artifacts (objects of its bucket, /*, read actions only).",
-    new RegExp(String.raw`^(Resource::\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):logs:[^:]+:\d+:log-group:/aws/codebuild/\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):codebuild:[^:]+:\d+:report-group/\*|${PROJECT_WILDCARDS})$`),
+    new RegExp(String.raw`^(Resource::\*|Resource::${ARN}:logs:[^:]+:\d+:log-group:/aws/codebuild/\*|Resource::${ARN}:codebuild:[^:]+:\d+:report-group/\*|${PROJECT_WILDCARDS})$`),
   ],
   [
     '/UpdatePipeline/',
@@ -206,17 +207,16 @@ const PIPELINE_GRANTS: readonly (readonly [string, string, RegExp])[] = [
   [
     '/Pipeline/Pipeline/',
     `CodePipeline and its CodeBuild steps: the pipeline's role reads and writes its artifact bucket and the other regions' replication buckets (their objects, /*, with S3's Get*, List*, Abort* and DeleteObject* object actions CodePipeline uses to move and clean up artifacts) and uses their keys (kms on *: the replication buckets' keys are in other regions' support stacks); each step's role holds ${PROJECT_REASON}.`,
-    new RegExp(String.raw`^(Action::s3:(Abort|DeleteObject)\*|Resource::\*|Resource::arn:(?:aws[a-z-]*|<AWS::Partition>):s3:::[a-z0-9.-]+/\*|${PROJECT_WILDCARDS})$`),
+    new RegExp(String.raw`^(Action::s3:(Abort|DeleteObject)\*|Resource::\*|Resource::${ARN}:s3:::[a-z0-9.-]+/\*|${PROJECT_WILDCARDS})$`),
   ],
 ];
-
 
 /** What is wrong with the pipeline's environments, as `field: problem` lines. */
 function pipelineProblems(props: AgentPipelineProps, stack: Stack): string[] {
   const problems: string[] = [];
   const targets = awsTargets(props.environments);
   if (!targets.length) problems.push('environments: none has aws settings, so the pipeline would deploy nothing');
-  if (stack.account === undefined || /^\$\{Token/.test(stack.account) || stack.region === undefined || /^\$\{Token/.test(stack.region)) {
+  if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)) {
     problems.push('env: give the pipeline stack its account and region; a pipeline deploying to named regions cannot be environment-agnostic');
   }
   return problems;

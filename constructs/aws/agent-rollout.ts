@@ -107,7 +107,7 @@ export class AgentRollout extends Construct {
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
     // The group is given the role by ARN (so it adds no managed policy): wait for the role's grants explicitly.
-    this.deploymentGroup.node.addDependency(shared.grants);
+    this.deploymentGroup.node.addDependency(shared.role);
     shared.enqueue(alias);
   }
 }
@@ -147,12 +147,8 @@ class StackRollouts extends Construct {
   readonly application: codedeploy.LambdaApplication;
   readonly serviceRole: iam.IRole;
   lanes = DEFAULT_CONCURRENT_ROLLOUTS;
-  private readonly role: iam.Role;
-
   /** The service role and its grants, which a deployment group must wait for. */
-  get grants(): iam.Role {
-    return this.role;
-  }
+  readonly role: iam.Role;
   private readonly aliases: lambda.Alias[] = [];
 
   private constructor(scope: Stack, id: string) {

@@ -4,7 +4,7 @@ import { AgentDefinitionError, defineAgent, type AgentDefinition } from '../../c
 import { AZURE_AFTER_RUN_SECONDS, AZURE_FUNCTIONS, AZURE_RUNTIME_ENV } from '../../contract/config/settings';
 import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { checkRollout, isGradual, type GradualRollout, type RolloutInput } from '../../contract/delivery/rollout';
-import { AZURE_ROLLOUT_OUTPUT, isStagingOnlySetting, type AzureRolloutTarget } from '../../contract/delivery/azure-rollout';
+import { AZURE_ROLLOUT_OUTPUT, STAGING_ONLY_SETTINGS, type AzureRolloutTarget } from '../../contract/delivery/azure-rollout';
 import { INVOCATION_MAX_SECONDS } from '../../contract/definition/schema';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { AzureAgentAccess, azureAccessProblems, type AzureAgentAccessProps } from './agent-access';
@@ -189,15 +189,15 @@ export class AzureAgentFunction extends Construct {
       ...(http.authSettingsV2 && { authSettingsV2: http.authSettingsV2 }),
     };
     // Under a gradual rollout, production takes new settings and code only by a swap from staging.
-    const staged = staging(agent, schedules.length, name, settings);
+    const staged = rollout && staging(agent, schedules.length, name, settings);
     this.app = new LinuxFunctionApp(this, 'App', {
       name,
       ...location,
       servicePlanId: props.plan.id,
       ...site,
-      ...(rollout && { stickySettings: { appSettingNames: staged.sticky }, lifecycle: { ignoreChanges: ['app_settings'] } }),
+      ...(staged && { stickySettings: { appSettingNames: staged.sticky }, lifecycle: { ignoreChanges: ['app_settings'] } }),
     });
-    if (rollout) {
+    if (rollout && staged) {
       this.rollout = rollout;
       this.stagingSlot = new LinuxFunctionAppSlot(this, 'Staging', { ...site, name: STAGING_SLOT, functionAppId: this.app.id, appSettings: staged.settings });
       recordPlan(this.stagingSlot, props.plan);
@@ -289,14 +289,11 @@ export class AzureAgentFunction extends Construct {
 function staging(agent: AgentDefinition, schedules: number, name: string, settings: Record<string, string>): { settings: Record<string, string>; sticky: string[] } {
   const off = [AZURE_FUNCTIONS.queue, AZURE_FUNCTIONS.events, ...Array.from({ length: schedules }, (_, i) => AZURE_FUNCTIONS.schedule(i))];
   const own: Record<string, string> = {
-    ...Object.fromEntries(off.map((fn) => [`AzureWebJobs.${fn}.Disabled`, 'true'])),
-    AzureFunctionsWebHost__hostid: stagingHost(name).hostId,
-    ...(agent.durable && { AzureFunctionsJobHost__extensions__durableTask__hubName: `${agent.name.replace(/[^A-Za-z0-9]/g, '')}${STAGING_SLOT}`.slice(0, 45) }),
+    ...Object.fromEntries(off.map((fn) => [STAGING_ONLY_SETTINGS.disabled(fn), 'true'])),
+    [STAGING_ONLY_SETTINGS.hostId]: stagingHost(name).hostId,
+    ...(agent.durable && { [STAGING_ONLY_SETTINGS.taskHub]: `${agent.name.replace(/[^A-Za-z0-9]/g, '')}${STAGING_SLOT}`.slice(0, 45) }),
   };
-  // Production must never hold these (a shared host id would make both slots one host).
-  const sticky = Object.keys(own);
-  if (sticky.some((k) => !isStagingOnlySetting(k))) throw new Error(`staging settings ${sticky.filter((k) => !isStagingOnlySetting(k)).join(', ')} are not staging-only`);
-  return { settings: { ...settings, ...own }, sticky };
+  return { settings: { ...settings, ...own }, sticky: Object.keys(own) };
 }
 
 /** The Functions host of an app's staging slot: its own host id, and the unique slot name the host keeps its keys under. */
@@ -360,9 +357,9 @@ function checkWiring(agent: AgentDefinition, props: AzureAgentFunctionProps): { 
       problems.push(`maxConcurrency: caps instances with appScaleLimit, which only Consumption (Y1) and Elastic Premium (EP1-EP3) plans honour; the plan is ${sku}`);
     }
   }
-  const checked = props.rollout === undefined ? undefined : checkRollout(props.rollout);
-  problems.push(...(checked?.problems ?? []));
-  const rollout = isGradual(checked?.rollout) ? checked.rollout : undefined;
+  const checked = checkRollout(props.rollout);
+  problems.push(...checked.problems);
+  const rollout = isGradual(checked.rollout) ? checked.rollout : undefined;
   if (rollout && sku !== undefined && !Token.isUnresolved(sku) && !SLOT_PLANS.test(sku)) {
     problems.push(`rollout: a gradual rollout deploys to a staging slot, which the plan ${sku} does not have (Consumption Y1, Elastic Premium EP1-EP3, and Standard, Premium or Isolated Dedicated plans do; Flex Consumption, Free and Basic do not)`);
   }

@@ -34,9 +34,15 @@ export function azureRolloutTargets(outputs: unknown): AzureRolloutTarget[] {
 }
 
 /**
- * The settings that stay with the staging slot across a swap (sticky): the functions switched off
+ * The settings that stay with the staging slot across a swap (sticky): a function switched off
  * there, its host id, its task hub. Production never has them; the rest of a slot's settings is
  * the version it holds.
  */
+export const STAGING_ONLY_SETTINGS = {
+  disabled: (fn: string) => `AzureWebJobs.${fn}.Disabled`,
+  hostId: 'AzureFunctionsWebHost__hostid',
+  taskHub: 'AzureFunctionsJobHost__extensions__durableTask__hubName',
+} as const;
+
 export const isStagingOnlySetting = (name: string): boolean =>
-  /^AzureWebJobs\.[A-Za-z0-9_]+\.Disabled$/.test(name) || name === 'AzureFunctionsWebHost__hostid' || name === 'AzureFunctionsJobHost__extensions__durableTask__hubName';
+  /^AzureWebJobs\.[A-Za-z0-9_]+\.Disabled$/.test(name) || name === STAGING_ONLY_SETTINGS.hostId || name === STAGING_ONLY_SETTINGS.taskHub;

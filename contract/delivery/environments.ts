@@ -108,6 +108,9 @@ export interface AwsTarget {
   readonly rollout?: Rollout;
 }
 
+/** The name of a stack in one AWS region of an environment: `SupportAgent-prod`, `SupportAgent-prod-eu-west-3`. */
+export const targetStackName = (base: string, target: AwsTarget) => `${base}-${target.id}`;
+
 /** Every AWS region of `names` (all environments by default), in promotion order, home region first. */
 export function awsTargets(environments: DeploymentEnvironments, names: readonly string[] = Object.keys(environments)): AwsTarget[] {
   return names.flatMap((environment) => {

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { awsTargets, type AwsTarget, type DeploymentEnvironments } from './environments';
+import { awsTargets, targetStackName, type AwsTarget, type DeploymentEnvironments } from './environments';
 import { isGradual } from './rollout';
 import { SMOKE_OUTPUTS, shellQuote, smokeCommands, type SmokeQuestion } from './smoke-check';
 
@@ -89,9 +89,9 @@ export function githubWorkflow(options: GitHubWorkflowOptions): string {
       steps.push(azureLogin);
       const arm = { ARM_USE_OIDC: 'true', ARM_CLIENT_ID: env.azure.clientId, ARM_TENANT_ID: env.azure.tenantId, ARM_SUBSCRIPTION_ID: env.azure.subscriptionId };
       steps.push({ name: `Deploy ${env.azure.stacks.join(', ')}`, run: `npx cdktf deploy ${env.azure.stacks.join(' ')} --auto-approve${env.azure.rollout ? ' --outputs-file cdktf-outputs.json' : ''}`, env: arm });
-      // Staged versions are swapped in one agent first, then in lanes, each watched and swapped back on its failure rates.
+      // Staged versions are swapped in one agent first, then in lanes, each watched and swapped back on its failure rates,
+      // after a fresh login: the first one's GitHub token has expired by now, and the Azure CLI needs it for tokens of new scopes.
       if (env.azure.rollout) {
-        // A fresh login: the first one's GitHub token has expired by now, and the Azure CLI needs it for tokens of new scopes.
         steps.push(azureLogin);
         steps.push({ name: 'Swap in and watch the staged agents', run: 'npm run azure-rollout -- --outputs cdktf-outputs.json', env: arm });
       }
@@ -148,8 +148,6 @@ export const WORKFLOW_VARIABLES = {
 export interface DeliveredStacks {
   readonly aws: (target: AwsTarget) => readonly string[];
   readonly azure: (environment: string) => readonly string[];
-  /** The stack name of a smoke check's `stack` base name in one AWS region. @default `${base}-${target.id}` */
-  readonly smokeStack?: (base: string, target: AwsTarget) => string;
 }
 
 /**
@@ -174,7 +172,7 @@ export function deliveryEnvironments(environments: DeploymentEnvironments, stack
           ...(isGradual(env.rollout) && { rollout: true }),
         },
       }),
-      ...(env.smoke && targets.length && { smoke: { agent: env.smoke.agent, input: env.smoke.input, ...(env.smoke.expect && { expect: env.smoke.expect }), stacks: targets.map((t) => (stacks.smokeStack ?? ((base, at) => `${base}-${at.id}`))(env.smoke!.stack, t)) } }),
+      ...(env.smoke && targets.length && { smoke: { agent: env.smoke.agent, input: env.smoke.input, ...(env.smoke.expect && { expect: env.smoke.expect }), stacks: targets.map((t) => targetStackName(env.smoke!.stack, t)) } }),
     };
   });
 }

@@ -46,17 +46,18 @@ export class RolloutError extends Error {
   override name = 'RolloutError';
 }
 
-/** The rollout, checked, or what is wrong with it as `rollout.field: problem` lines. */
-export function checkRollout(input: RolloutInput): { rollout: Rollout; problems?: undefined } | { rollout?: undefined; problems: string[] } {
+/** The rollout, checked (none when none is given), and what is wrong with it as `rollout.field: problem` lines. */
+export function checkRollout(input: RolloutInput | undefined): { rollout?: Rollout; problems: string[] } {
+  if (input === undefined) return { problems: [] };
   const parsed = rolloutSchema.safeParse(input);
-  return parsed.success ? { rollout: parsed.data } : { problems: formatIssues(parsed.error.issues.map((i) => ({ ...i, path: ['rollout', ...i.path] }))) };
+  return parsed.success ? { rollout: parsed.data, problems: [] } : { problems: formatIssues(parsed.error.issues.map((i) => ({ ...i, path: ['rollout', ...i.path] }))) };
 }
 
 /** The rollout, checked; `where` names what it belongs to in the error (a scope, an environment). */
 export function parseRollout(input: RolloutInput, where: string): Rollout {
   const { rollout, problems } = checkRollout(input);
-  if (problems) throw new RolloutError(`${where}: ${problems.join('; ')}`);
-  return rollout;
+  if (problems.length) throw new RolloutError(`${where}: ${problems.join('; ')}`);
+  return rollout!;
 }
 
 export const isGradual = (rollout: Rollout | undefined): rollout is GradualRollout => rollout !== undefined && rollout.strategy !== 'all-at-once';

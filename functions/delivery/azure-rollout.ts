@@ -52,12 +52,15 @@ export class AzureRolloutFailed extends Error {
 }
 
 const SITES_API = '2024-04-01';
+const ARM = 'https://management.azure.com';
+const INSIGHTS = 'https://api.applicationinsights.io';
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Swaps, watches and, when its rates say so, swaps back one agent. */
 export async function rollOutAgent(target: AzureRolloutTarget, options: AzureRolloutOptions): Promise<AzureRolloutOutcome> {
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
-  const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? pause;
   // A deploy stages every agent; one whose staged version is production's is left alone (a swap
   // would restart it and end the runs in flight for nothing).
   if (await sameVersion(target, options)) {
@@ -132,44 +135,47 @@ async function sameVersion(target: AzureRolloutTarget, options: AzureRolloutOpti
   return version(production) === version(staging);
 }
 
+/**
+ * A request to `url` with a token for the API at `api`; any answer but `ok` fails naming the agent
+ * and `what` was being done.
+ */
+async function call(target: AzureRolloutTarget, options: AzureRolloutOptions, api: string, url: string, what: string, request: { method: 'GET' | 'POST'; json?: unknown }, ok: readonly number[] = [200]): Promise<Response> {
+  const token = await options.token(`${api}/.default`);
+  const response = await fetch(url, {
+    method: request.method,
+    headers: { authorization: `Bearer ${token}`, ...(request.json !== undefined && { 'content-type': 'application/json' }) },
+    ...(request.json !== undefined && { body: JSON.stringify(request.json) }),
+  });
+  if (!ok.includes(response.status)) throw new AzureRolloutFailed(`agent ${target.agent}: ${what} answered ${response.status}: ${(await response.text()).slice(0, 300)}`, false);
+  return response;
+}
+
 async function appSettings(target: AzureRolloutTarget, options: AzureRolloutOptions, slot: string): Promise<Record<string, string>> {
-  const arm = options.armUrl ?? 'https://management.azure.com';
-  const token = await options.token(`${arm}/.default`);
-  const response = await fetch(`${site(target, options)}${slot}/config/appsettings/list?api-version=${SITES_API}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-  if (response.status !== 200) throw new AzureRolloutFailed(`agent ${target.agent}: reading ${target.app}${slot ? "'s staging slot" : ''} settings answered ${response.status}: ${(await response.text()).slice(0, 300)}`, false);
+  const arm = options.armUrl ?? ARM;
+  const response = await call(target, options, arm, `${site(target, arm, options)}${slot}/config/appsettings/list?api-version=${SITES_API}`, `reading ${target.app}${slot ? "'s staging slot" : ''} settings`, { method: 'POST' });
   return ((await response.json()) as { properties?: Record<string, string> }).properties ?? {};
 }
 
-const site = (target: AzureRolloutTarget, options: AzureRolloutOptions) =>
-  `${options.armUrl ?? 'https://management.azure.com'}/subscriptions/${options.subscriptionId}/resourceGroups/${target.resourceGroup}/providers/Microsoft.Web/sites/${target.app}`;
+const site = (target: AzureRolloutTarget, arm: string, options: AzureRolloutOptions) =>
+  `${arm}/subscriptions/${options.subscriptionId}/resourceGroups/${target.resourceGroup}/providers/Microsoft.Web/sites/${target.app}`;
 
 /** Swaps the `staging` slot with production and waits until Azure says it is done. */
 async function swap(target: AzureRolloutTarget, options: AzureRolloutOptions): Promise<void> {
-  const arm = options.armUrl ?? 'https://management.azure.com';
-  const token = await options.token(`${arm}/.default`);
-  const url = `${site(target, options)}/slots/staging/slotsswap?api-version=${SITES_API}`;
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  let response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ targetSlot: 'production', preserveVnet: true }) });
-  const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const arm = options.armUrl ?? ARM;
+  const what = `swapping ${target.app}'s staging slot`;
+  let response = await call(target, options, arm, `${site(target, arm, options)}/slots/staging/slotsswap?api-version=${SITES_API}`, what, { method: 'POST', json: { targetSlot: 'production', preserveVnet: true } }, [200, 202]);
   for (let polls = 0; response.status === 202; polls++) {
     const location = response.headers.get('location') ?? response.headers.get('azure-asyncoperation');
     if (!location) throw new AzureRolloutFailed(`agent ${target.agent}: the swap was accepted with nowhere to follow it`, false);
     if (polls >= 120) throw new AzureRolloutFailed(`agent ${target.agent}: the swap did not finish in ${polls} checks`, false);
-    await sleep(Number(response.headers.get('retry-after') ?? 5) * 1000);
-    response = await fetch(location, { headers });
+    await (options.sleep ?? pause)(Number(response.headers.get('retry-after') ?? 5) * 1000);
+    response = await call(target, options, arm, location, what, { method: 'GET' }, [200, 202]);
   }
-  if (response.status !== 200) throw new AzureRolloutFailed(`agent ${target.agent}: swapping ${target.app}'s staging slot answered ${response.status}: ${(await response.text()).slice(0, 300)}`, false);
 }
 
 async function readRates(target: AzureRolloutTarget, since: Date, options: AzureRolloutOptions): Promise<Omit<AzureRolloutOutcome, 'agent' | 'swapped'>> {
-  const insights = options.insightsUrl ?? 'https://api.applicationinsights.io';
-  const token = await options.token(`${insights}/.default`);
-  const response = await fetch(`${insights}/v1/apps/${target.insightsAppId}/query`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ query: runRatesQuery(target.agent, since) }),
-  });
-  if (response.status !== 200) throw new AzureRolloutFailed(`agent ${target.agent}: reading its run metrics answered ${response.status}: ${(await response.text()).slice(0, 300)}`, false);
+  const insights = options.insightsUrl ?? INSIGHTS;
+  const response = await call(target, options, insights, `${insights}/v1/apps/${target.insightsAppId}/query`, 'reading its run metrics', { method: 'POST', json: { query: runRatesQuery(target.agent, since) } });
   const body = (await response.json()) as { tables?: { columns: { name: string }[]; rows: unknown[][] }[] };
   const table = body.tables?.[0];
   const column = (name: string) => Number(table?.rows[0]?.[table.columns.findIndex((c) => c.name === name)] ?? 0) || 0;
