@@ -17,6 +17,7 @@ export const RUN_METRICS = [
   'CacheReadTokens',
   'CacheWriteTokens',
   'CostUsd',
+  'ExternalCostUsd',
   'ToolCalls',
   'ToolFailures',
   'ToolDenials',
@@ -32,3 +33,17 @@ export type RunMetric = (typeof RUN_METRICS)[number];
 
 /** The dimensions every run metric carries: the service, the agent and its cohort. */
 export const metricDimensions = (agent: string, cohort: string) => ({ service: METRICS_SERVICE, agent, cohort });
+
+/**
+ * The dimensions every run metric is also published under on AWS: the cohort's total, so one
+ * alarm and one graph per cohort cover all its agents, however many (CloudWatch alarms cannot sum
+ * a search over agents).
+ */
+export const cohortDimensions = (cohort: string) => ({ service: METRICS_SERVICE, cohort });
+
+/**
+ * The model providers each cloud bills itself. Spend on any other provider (Anthropic's API, an
+ * OpenAI-compatible endpoint, the other cloud's models) never reaches that cloud's bill or its
+ * budgets, so the runtime also counts it as `ExternalCostUsd`, which the operations alarms watch.
+ */
+export const CLOUD_BILLED_PROVIDERS = { aws: ['bedrock', 'bedrock-inference-profile'], azure: ['azure-openai'] } as const satisfies Record<string, readonly string[]>;

@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { RUNTIME_ENV } from '../../contract/config/settings';
-import { metricDimensions, METRICS_NAMESPACE } from '../../contract/metrics/run-metrics';
+import { CLOUD_BILLED_PROVIDERS, metricDimensions, METRICS_NAMESPACE } from '../../contract/metrics/run-metrics';
 import type { MetricsSink, MetricUnit as CoreUnit, RunMetric } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import type { AwsPeers } from '../../contract/config/settings';
@@ -42,6 +42,7 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     metrics: new PowertoolsMetrics(definition.name, definition.cohort),
     secret: secretsManager(),
     providers: awsProviders(env.AWS_REGION ?? 'us-east-1'),
+    billedProviders: CLOUD_BILLED_PROVIDERS.aws,
     functions: invoker,
     ...(inbox && { inbox }),
     ...(peers && { delegates: awsDelegates(peers, bus ? new EventBridgeTaskSender(bus) : undefined, stateTable, inbox, invoker) }),
@@ -64,13 +65,16 @@ export function agentRecords(table: string, definition: AgentDefinition): { read
 
 const UNITS: Record<CoreUnit, (typeof MetricUnit)[keyof typeof MetricUnit]> = { Count: MetricUnit.Count, Milliseconds: MetricUnit.Milliseconds, None: MetricUnit.NoUnit };
 
-/** Run metrics in CloudWatch embedded metric format, by agent and cohort. */
+/**
+ * Run metrics in CloudWatch embedded metric format, by agent and cohort, and by cohort alone
+ * (cohortDimensions): one line, two dimension sets.
+ */
 export class PowertoolsMetrics implements MetricsSink {
   private readonly metrics: Metrics;
 
-  constructor(agent: string, cohort: string) {
-    const { service, ...dimensions } = metricDimensions(agent, cohort);
-    this.metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, defaultDimensions: dimensions });
+  constructor(private readonly agent: string, cohort: string) {
+    const { service } = metricDimensions(agent, cohort);
+    this.metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, defaultDimensions: { cohort } });
   }
 
   add(name: RunMetric, unit: CoreUnit, value: number): void {
@@ -78,6 +82,9 @@ export class PowertoolsMetrics implements MetricsSink {
   }
 
   flush(): void {
+    // Powertools clears dimensions on each publish: the agent's set and the cohort's (an empty set
+    // over the defaults) are added again every time.
+    this.metrics.addDimension('agent', this.agent).addDimensions({});
     this.metrics.publishStoredMetrics();
   }
 }

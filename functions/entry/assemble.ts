@@ -41,6 +41,8 @@ export interface RuntimeAdapters {
   readonly durable?: DurableStore;
   /** Invokes function tools (Lambda on AWS). Omitted: function tools answer that they are unavailable. */
   readonly functions?: FunctionInvoker;
+  /** The model providers this cloud bills (CLOUD_BILLED_PROVIDERS): spend elsewhere is counted as external. */
+  readonly billedProviders?: readonly string[];
   /** Builds providers and tools differently, for replays and recordings. */
   readonly replace?: { readonly providers?: (live: ProviderFactory) => ProviderFactory; readonly transports?: (live: Transports) => Transports };
 }
@@ -83,6 +85,7 @@ export async function assembleRuntime(config: AgentRuntimeConfig, adapters: Runt
     metrics: adapters.metrics,
     prices: config.prices ?? {},
     toolPolicy: config.toolPolicy ?? OPEN_TOOL_POLICY,
+    ...(adapters.billedProviders && { billedProviders: adapters.billedProviders }),
     ...(adapters.events && { events }),
     ...(adapters.delegates && { delegates: adapters.delegates }),
   });

@@ -1,6 +1,6 @@
 import { defineAgent, type AgentDefinition, type AgentDefinitionInput } from '../../contract/definition';
 import { AgentTeamGraph } from '../../contract/chain/team';
-import { MemoryAuditSink, type RunRecord } from '../../functions/core/audit/records';
+import { MemoryAuditSink, type AuditSink, type RunRecord } from '../../functions/core/audit/records';
 import { MemoryEventPublisher } from '../../functions/core/events/events';
 import { MemoryJobStore } from '../../functions/core/jobs/jobs';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
@@ -28,10 +28,22 @@ export function teamDefinitions(overrides: Partial<Record<'triage' | 'billing' |
 
 let models = 0;
 
-/** Each agent of `definitions` on a scripted model of its own, in one in-process team with memory stores. */
-export async function memoryTeam(definitions: AgentDefinition[], scripts: Record<string, ScriptStep[]>, options: { prices?: number; maxDeliveries?: number } = {}) {
+/**
+ * Each agent of `definitions` on a scripted model of its own, in one in-process team with memory
+ * stores; audit records also go to `options.audit` when given.
+ */
+export async function memoryTeam(definitions: AgentDefinition[], scripts: Record<string, ScriptStep[]>, options: { prices?: number; maxDeliveries?: number; audit?: AuditSink } = {}) {
   const graph = new AgentTeamGraph(definitions);
   const audit = new MemoryAuditSink();
+  const also = options.audit;
+  const sink: AuditSink = also
+    ? {
+        write: async (records) => {
+          await audit.write(records);
+          await also.write(records);
+        },
+      }
+    : audit;
   const events = new MemoryEventPublisher();
   const team = new LocalAgentTeam(undefined, { ...(options.maxDeliveries && { maxDeliveries: options.maxDeliveries }), log: () => {} });
   const providers: Record<string, ScriptedProvider> = {};
@@ -49,7 +61,7 @@ export async function memoryTeam(definitions: AgentDefinition[], scripts: Record
           ...(options.prices && { prices: { [model]: { inputPerMTok: options.prices, outputPerMTok: options.prices * 4 } } }),
           callers: graph.callersOf(definition.name),
         },
-        { jobs: store, events: team.events(events), audit, metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider }, delegates: team.delegates(), inbox: team.inbox },
+        { jobs: store, events: team.events(events), audit: sink, metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider }, delegates: team.delegates(), inbox: team.inbox },
       ),
     );
   }

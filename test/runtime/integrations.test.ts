@@ -141,7 +141,7 @@ describe('tools, skills and telemetry against real clients', () => {
     assert.equal(spans.find((s) => s.name.startsWith('execute_tool'))!.attributes['gen_ai.tool.name'], 'search_wiki');
   });
 
-  it('writes run metrics in CloudWatch embedded metric format by agent and cohort', () => {
+  it('writes run metrics in CloudWatch embedded metric format by agent and cohort, and by cohort alone, at every flush', () => {
     const lines: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
@@ -150,13 +150,15 @@ describe('tools, skills and telemetry against real clients', () => {
       metrics.add('InputTokens', 'Count', 1200);
       metrics.add('CostUsd', 'None', 0.0042);
       metrics.flush();
+      metrics.add('Runs', 'Count', 1);
+      metrics.flush();
     } finally {
       process.stdout.write = write;
     }
-    const emf = JSON.parse(lines.find((l) => l.includes('_aws'))!);
+    const [emf, next] = lines.filter((l) => l.includes('_aws')).map((l) => JSON.parse(l));
     assert.equal(emf._aws.CloudWatchMetrics[0].Namespace, 'ServerlessAgents');
-    assert.ok(emf._aws.CloudWatchMetrics[0].Dimensions[0].includes('agent'));
-    assert.ok(emf._aws.CloudWatchMetrics[0].Dimensions[0].includes('cohort'));
+    // The agent's metrics and its cohort's totals, from the same line; and again after a flush cleared them.
+    for (const line of [emf, next]) assert.deepEqual(line._aws.CloudWatchMetrics[0].Dimensions.map((d: string[]) => [...d].sort()), [['agent', 'cohort', 'service'], ['cohort', 'service']]);
     assert.equal(emf.agent, 'support');
     assert.equal(emf.cohort, 'support-team');
     assert.equal(emf.InputTokens, 1200);

@@ -4,7 +4,8 @@ import { formatTraceparent, parseTraceparent } from '../../../contract/chain/env
 import { attemptId } from '../../../contract/audit/layout';
 import type { AgentDefinition } from '../../../contract/definition/define';
 import type { ToolPolicy } from '../../../contract/policy/tool-policy';
-import type { AuditRecord, AuditSink, RunRecord, RunStopReason, StepRecord } from '../audit/records';
+import { stepDerived, validationFailures, type AuditRecord, type AuditSink, type RunRecord, type RunStopReason, type StepRecord } from '../audit/records';
+import { AUDIT_SCHEMA_VERSION } from '../../../contract/audit/schema';
 import { runVerdict } from '../../../contract/runs/results';
 import { AllTargetsFailedError, ModelCallError, type ModelRouter, type RoutedResponse } from '../models/router';
 import { isRefusal, NO_CHAIN_SPEND, RunChain, type AgentDelegates, type AgentTask, type IncomingTask, type TaskResult } from '../chain/chain';
@@ -29,6 +30,11 @@ export interface AgentPorts {
   readonly metrics: MetricsSink;
   readonly prices: PriceTable;
   readonly toolPolicy: ToolPolicy;
+  /**
+   * The providers the hosting cloud bills (CLOUD_BILLED_PROVIDERS); spend on the others is also
+   * counted as ExternalCostUsd. @default none: all spend is external (a laptop's)
+   */
+  readonly billedProviders?: readonly string[];
   /** Where refused hand-offs and delegations are announced (`handoff.refused`). */
   readonly events?: EventPublisher;
   /**
@@ -143,7 +149,7 @@ export class Agent {
         span.recordException(e as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
         this.ports.metrics.add('RunFailures', 'Count', 1);
-        records.push(this.runRecord(current, started, withChain({ stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }, ofChain)));
+        records.push(this.runRecord(current, started, withChain({ stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }, ofChain), records));
         throw e;
       } finally {
         await this.close(records, started);
@@ -460,7 +466,9 @@ export class Agent {
     metrics.add('OutputTokens', 'Count', response.usage.outputTokens);
     metrics.add('CacheReadTokens', 'Count', response.usage.cacheReadTokens);
     metrics.add('CacheWriteTokens', 'Count', response.usage.cacheWriteTokens);
-    metrics.add('CostUsd', 'None', costUsd(prices, response.model, response.usage) ?? 0);
+    const cost = costUsd(prices, response.model, response.usage) ?? 0;
+    metrics.add('CostUsd', 'None', cost);
+    if (!this.ports.billedProviders?.includes(response.provider)) metrics.add('ExternalCostUsd', 'None', cost);
     if (response.attempts.some((a) => a.outcome !== 'ok')) metrics.add('ModelFallbacks', 'Count', response.attempts.filter((a) => a.outcome !== 'ok').length);
   }
 
@@ -468,6 +476,7 @@ export class Agent {
     const { response } = turn;
     return {
       type: 'step',
+      schemaVersion: AUDIT_SCHEMA_VERSION,
       runId: run.runId,
       attempt: run.attempt,
       agent: this.definition.name,
@@ -484,18 +493,22 @@ export class Agent {
       ...(turn.costUsd !== undefined && { costUsd: turn.costUsd }),
       toolCalls,
       ...(validation && { validation }),
+      ...stepDerived(response.attempts, toolCalls, validation),
     };
   }
 
   private recordRun(request: RunAttempt, result: RunResult, records: AuditRecord[], started: number): void {
     this.ports.metrics.add('Runs', 'Count', 1);
-    records.push(this.runRecord(request, started, result));
+    records.push(this.runRecord(request, started, result, records));
   }
 
-  private runRecord(request: RunAttempt, started: number, result: Pick<RunRecord, 'stopReason' | 'output' | 'steps' | 'usage' | 'costUsd'> & Partial<Omit<RunResult, 'stopReason'>>): RunRecord {
+  /** The run record of an attempt, after `records`, its step records. */
+  private runRecord(request: RunAttempt, started: number, result: Pick<RunRecord, 'stopReason' | 'output' | 'steps' | 'usage' | 'costUsd'> & Partial<Omit<RunResult, 'stopReason'>>, records: readonly AuditRecord[]): RunRecord {
     const { definition: agent, ports } = this;
+    const failures = validationFailures(result.validation);
     return {
       type: 'run',
+      schemaVersion: AUDIT_SCHEMA_VERSION,
       runId: request.runId,
       attempt: request.attempt,
       agent: agent.name,
@@ -521,6 +534,9 @@ export class Agent {
       ...(result.children?.length && { children: result.children }),
       ...(result.delegatedCostUsd && { delegatedCostUsd: result.delegatedCostUsd }),
       ...(result.traceId && { traceId: result.traceId }),
+      outcome: result.stopReason === 'runtime_error' ? 'failed' : runVerdict({ ...result, stopReason: result.stopReason }, agent.output !== undefined).outcome,
+      fallbacks: records.reduce((n, r) => n + (r.type === 'step' && r.runId === request.runId && r.attempt === request.attempt ? r.fallbacks : 0), 0),
+      ...(failures && { validationFailures: failures }),
     };
   }
 

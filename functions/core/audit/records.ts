@@ -2,7 +2,7 @@ import type { Attempt } from '../models/router';
 import type { ModelRequest, StopReason as ModelStopReason, Usage } from '../models/types';
 import { chainPrefix } from '../../../contract/audit/layout';
 import type { ChainLink, ChildRun } from '../../../contract/jobs/job-record';
-import type { RunStopReason, ValidationReport } from '../../../contract/runs/results';
+import type { RunStopReason, RunVerdict, ValidationReport } from '../../../contract/runs/results';
 import type { ToolOutcome } from '../tools/executor';
 
 export type { RunStopReason };
@@ -10,6 +10,8 @@ export type { RunStopReason };
 /** One model turn and what followed from it. */
 export interface StepRecord {
   readonly type: 'step';
+  /** The audit schema's version (contract/audit/schema.ts). */
+  readonly schemaVersion: number;
   readonly runId: string;
   /** Which attempt at the run this step belongs to (see RunRecord.attempt). */
   readonly attempt: string;
@@ -28,11 +30,23 @@ export interface StepRecord {
   readonly costUsd?: number;
   readonly toolCalls: readonly ToolOutcome[];
   readonly validation?: ValidationReport;
+  /** Derived for queries: model attempts that failed or were skipped before one answered, retries included (as the ModelFallbacks metric). */
+  readonly fallbacks: number;
+  /** Derived: `provider/model` of the target that answered. */
+  readonly answeredBy: string;
+  /** Derived: `provider/model` of each other target that failed or was skipped before it, once each. */
+  readonly failedTargets: readonly string[];
+  /** Derived: the tools asked for that the cohort's policy denied. */
+  readonly deniedTools: readonly string[];
+  /** Derived: each validation problem as `kind:path`. */
+  readonly validationFailures?: readonly string[];
 }
 
 /** One run from start to end. */
 export interface RunRecord {
   readonly type: 'run';
+  /** The audit schema's version (contract/audit/schema.ts). */
+  readonly schemaVersion: number;
   readonly runId: string;
   /**
    * This attempt at the run: a run delivered or requested again under the same run id is another
@@ -70,6 +84,32 @@ export interface RunRecord {
   readonly delegatedCostUsd?: number;
   /** The W3C trace id every run of the chain shares. */
   readonly traceId?: string;
+  /** Derived for queries: the run's verdict as its caller and job saw it (`runtime_error` is `failed`). */
+  readonly outcome: RunVerdict['outcome'];
+  /** Derived: model attempts over all its steps that failed or were skipped before one answered. */
+  readonly fallbacks: number;
+  /** Derived: each validation problem of the final answer as `kind:path`. */
+  readonly validationFailures?: readonly string[];
+}
+
+/** A validation report's problems as `kind:path`, the audit's derived `validationFailures`. */
+export const validationFailures = (report: ValidationReport | undefined): string[] | undefined => (report && !report.ok ? report.problems.map((p) => `${p.kind}:${p.path}`) : undefined);
+
+/** A step's derived fields, from its model attempts and tool calls. */
+export function stepDerived(attempts: readonly Attempt[], toolCalls: readonly ToolOutcome[], validation?: ValidationReport) {
+  const target = (a: Attempt) => `${a.provider}/${a.model}`;
+  const failed = attempts.filter((a) => a.outcome !== 'ok');
+  const answered = attempts.find((a) => a.outcome === 'ok');
+  const answeredBy = answered ? target(answered) : '';
+  const failures = validationFailures(validation);
+  return {
+    fallbacks: failed.length,
+    answeredBy,
+    // Each target once: a target retried and then answering is no fallback.
+    failedTargets: [...new Set(failed.map(target))].filter((t) => t !== answeredBy),
+    deniedTools: toolCalls.filter((c) => c.status === 'denied').map((c) => c.name),
+    ...(failures && { validationFailures: failures }),
+  };
 }
 
 export type AuditRecord = RunRecord | StepRecord;
