@@ -33,7 +33,9 @@ export function exampleStacks(scope: Construct, target: AwsTarget, config: AppCo
   // In the app the construct id is the stack name; in a stage, the base (the stage adds its own prefix to paths only).
   const id = (base: string) => (scope instanceof App ? targetStackName(base, target) : base);
   return {
-    SupportAgent: new SingleAgentStack(scope, id('SupportAgent'), { ...common, ...named('SupportAgent'), description: `serverless-agents stage 1: the support agent (${target.id})` }),
+    // AWS Budgets cover the account: the support cohort's budget (all three stacks' agents) lives in the
+    // environment's home-region stage-1 stack only.
+    SupportAgent: new SingleAgentStack(scope, id('SupportAgent'), { ...common, ...named('SupportAgent'), ...(target.home && target.budgets && { monthlyBudgetUsd: target.budgets }), description: `serverless-agents stage 1: the support agent (${target.id})` }),
     SupportTeam: new MultiAgentStack(scope, id('SupportTeam'), { ...common, ...named('SupportTeam'), description: `serverless-agents stage 2: a triage agent with billing and technical specialists (${target.id})` }),
     HybridAgents: new HybridStack(scope, id('HybridAgents'), { ...common, ...named('HybridAgents'), description: `serverless-agents stage 3: a serverless intake agent handing research to a container agent (${target.id})` }),
   };

@@ -110,12 +110,12 @@ describe('security rule packs (cdk-nag AwsSolutions and Serverless)', () => {
       assert.ok(buckets.length >= 4);
       for (const bucket of buckets) assert.equal(bucket.Properties.AccessControl, undefined, 'no bucket ACL');
       const logged = buckets.filter((b) => b.Properties.LoggingConfiguration);
-      assert.equal(logged.length, 2, 'the skill and audit buckets are access-logged');
+      assert.equal(logged.length, 3, 'the skill, audit and audit query results buckets are access-logged');
       for (const policy of Object.values(template.findResources('AWS::S3::BucketPolicy')) as { Properties: { PolicyDocument: { Statement: Record<string, any>[] } } }[]) {
         const delivery = policy.Properties.PolicyDocument.Statement.filter((st) => st.Principal?.Service === 'logging.s3.amazonaws.com');
         for (const st of delivery) assert.deepEqual(Object.keys(st.Condition).sort(), ['ArnLike', 'StringEquals']);
       }
-      template.resourcePropertiesCountIs('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' } })]) } }, 2);
+      template.resourcePropertiesCountIs('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' } })]) } }, 3);
     });
   }
 });

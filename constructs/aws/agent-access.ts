@@ -1,4 +1,4 @@
-import { ArnFormat, Lazy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Lazy, Stack, Tags } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -18,7 +18,7 @@ import type { IAgentStateTable } from './agent-state-table';
 import type { AgentTeam } from './agent-team';
 import type { IAuditBucket } from './audit-bucket';
 import { addQueueTarget } from './defaults';
-import { grantTargets, type IModelRouter } from './model-router';
+import { COHORT_TAG, grantTargets, type IModelRouter } from './model-router';
 import type { ISkillBucket } from './skill-bucket';
 
 /** The construct that deploys each placement. */
@@ -100,6 +100,9 @@ export class AgentAccess {
     }
     if (props.state) environment[RUNTIME_ENV.stateTable] = props.state.tableName;
     if (props.audit) environment[RUNTIME_ENV.auditBucket] = props.audit.bucketName;
+    const profiles = props.router?.inferenceProfiles?.(agent) ?? {};
+    // Profile ARNs are known at deploy only, so they travel beside the compressed configuration.
+    if (Object.keys(profiles).length) environment[RUNTIME_ENV.modelProfiles] = Stack.of(scope).toJsonString(profiles);
     this.environment = environment;
   }
 
@@ -110,6 +113,8 @@ export class AgentAccess {
    * that brings them into `queue`.
    */
   attach(host: Construct & iam.IGrantable, options: { readonly fn?: lambda.IFunction; readonly queue?: AgentQueue } = {}): void {
+    // Cost allocation: AWS Budgets per cohort (CohortBudgets) filter on this tag.
+    Tags.of(host).add(COHORT_TAG, this.agent.cohort);
     this.props.team?.join(this.agent, options.fn);
     this.grantTo(host);
     this.receiveTasks(host, options.queue);

@@ -1,7 +1,7 @@
 import { Stack, type Environment, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import { AgentOperations, type AgentOperationsProps } from './agent-operations';
 import { Construct } from 'constructs';
 import type { AgentDefinition } from '../../contract/definition/define';
 import { fleetMembers } from '../../contract/fleet/members';
@@ -68,6 +68,13 @@ export interface AgentFleetProps {
   readonly rollout?: RolloutInput;
   /** Shards that deploy side by side after the first, under a gradual rollout. @default 4 */
   readonly shardsAtOnce?: number;
+  /**
+   * The operations layer over every agent of the fleet (AgentOperations, in the Edge stack, on the
+   * fleet's alarm topic and dead letters): audit queries, the dashboard, cohort alarms and, when
+   * given, budgets. `false` leaves it out.
+   * @default on, without budgets
+   */
+  readonly operations?: Omit<AgentOperationsProps, 'agents' | 'audit' | 'topic' | 'deadLetterQueues'> | false;
 }
 
 /**
@@ -92,6 +99,7 @@ export class AgentFleet extends Construct {
   readonly skills: SkillBucket;
   readonly deadLetters: DeadLetterQueue;
   readonly router: ModelRouter;
+  readonly operations?: AgentOperations;
   /** Each agent's construct, by name. */
   readonly agents = new Map<string, PlacedAgent>();
   /** Agent names per shard, as the lock file places them. */
@@ -111,7 +119,8 @@ export class AgentFleet extends Construct {
     const remedy = (what: string) => `${what} (agentsPerShard is ${perShard})`;
 
     this.platform = new Stack(this, 'Platform', { ...stackProps, stackName: `${id}-Platform`, description: `Shared parts of agent fleet ${this.node.path}: bus, state, audit, skills, dead letters` });
-    const alarmAction = new cloudwatchActions.SnsAction(new sns.Topic(this.platform, 'Alarms', { displayName: `Agent fleet ${id} alarms`, enforceSSL: true }));
+    const alarms = AgentOperations.notificationTopic(this.platform, 'Alarms', { displayName: `Agent fleet ${id} alarms` });
+    const alarmAction = new cloudwatchActions.SnsAction(alarms);
     this.skills = new SkillBucket(this.platform, 'Skills', { path: props.skillsPath });
     this.router = new ModelRouter(this.platform, 'Models', props.models);
     this.bus = new AgentBus(this.platform, 'Bus', { alarmAction });
@@ -126,6 +135,8 @@ export class AgentFleet extends Construct {
       ...(props.authorization && { authorization: props.authorization }),
       ...(props.agentNamePrefix && { agentNamePrefix: props.agentNamePrefix }),
     });
+    // The audit table lists every agent, so it changes as the API does: with the fleet's members.
+    if (props.operations !== false) this.operations = new AgentOperations(this.edge, 'Operations', { ...props.operations, agents: definitions, audit: this.audit, topic: alarms, deadLetterQueues: [this.deadLetters.queue] });
     checkStackBudget(this.edge, props.budget, 'the API stack grows only with its routes; report this');
 
     const byName = new Map(definitions.map((a) => [a.name, a]));

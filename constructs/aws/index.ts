@@ -25,3 +25,7 @@ export * from './github-deploy-role';
 export * from './agent-rollout';
 export * from './agent-pipeline';
 export * from './smoke-check';
+export * from './agent-operations';
+export * from './audit-queries';
+export * from './fleet-dashboard';
+export * from './cohort-budgets';

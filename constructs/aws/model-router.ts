@@ -1,4 +1,6 @@
-import { Arn, ArnFormat, Aws, Stack } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { Arn, ArnFormat, Aws, Names, Stack } from 'aws-cdk-lib';
+import * as bedrock from 'aws-cdk-lib/aws-bedrock';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
@@ -6,7 +8,16 @@ import { Construct } from 'constructs';
 import type { AgentDefinition } from '../../contract/definition/define';
 import { aliasesFor, parseRouterConfig, resolveModel, type ModelTargetSpec, type RouterConfig, type RouterPolicy } from '../../contract/routing/config';
 
-export type ModelRouterProps = RouterConfig;
+export type ModelRouterProps = RouterConfig & {
+  /**
+   * Whether agents call Bedrock through an application inference profile per cohort and model,
+   * tagged `cohort`, which the router creates: Bedrock then bills each cohort's calls under its
+   * tag, so Cost Explorer and AWS Budgets (CohortBudgets) see spend per cohort. Profiles cost
+   * nothing; there is one per cohort and Bedrock target in use, however many agents.
+   * @default true
+   */
+  readonly cohortInferenceProfiles?: boolean;
+};
 
 /** What an agent needs of a router: its route, and the grants to call it. */
 export interface IModelRouter {
@@ -15,6 +26,11 @@ export interface IModelRouter {
   route(agent: AgentDefinition): readonly ModelTargetSpec[];
   /** Grants `grantee` invoke on the agent's Bedrock targets and read on their secrets only. */
   grantInvoke(grantee: iam.IGrantable, agent: AgentDefinition): iam.Grant;
+  /**
+   * The application inference profile the agent calls each of its Bedrock models through, by
+   * the model (or system profile) id its route names; none for a router without them.
+   */
+  inferenceProfiles?(agent: AgentDefinition): Readonly<Record<string, string>>;
 }
 
 const BEDROCK_INVOKE = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
@@ -27,11 +43,15 @@ const BEDROCK_INVOKE = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseS
 export class ModelRouter extends Construct implements IModelRouter {
   readonly policy: RouterPolicy;
   private readonly secrets = new Map<string, secretsmanager.ISecret>();
+  private readonly profiles = new Map<string, bedrock.CfnApplicationInferenceProfile>();
+  private readonly cohortProfiles: boolean;
 
   constructor(scope: Construct, id: string, props: ModelRouterProps) {
     super(scope, id);
-    this.policy = parseRouterConfig(props, `ModelRouter ${this.node.path}`);
-    const problems = unknownRegions(props);
+    const { cohortInferenceProfiles, ...config } = props;
+    this.cohortProfiles = cohortInferenceProfiles ?? true;
+    this.policy = parseRouterConfig(config, `ModelRouter ${this.node.path}`);
+    const problems = unknownRegions(config);
     if (problems.length) throw new Error(`ModelRouter ${this.node.path}: ${problems.join('; ')}`);
   }
 
@@ -45,7 +65,42 @@ export class ModelRouter extends Construct implements IModelRouter {
   }
 
   grantInvoke(grantee: iam.IGrantable, agent: AgentDefinition): iam.Grant {
-    return grantTargets(this, grantee, this.route(agent), (name) => this.secret(name));
+    return grantTargets(this, grantee, this.route(agent), (name) => this.secret(name), Object.values(this.inferenceProfiles(agent)));
+  }
+
+  inferenceProfiles(agent: AgentDefinition): Readonly<Record<string, string>> {
+    if (!this.cohortProfiles) return {};
+    const stack = Stack.of(this);
+    const profiles: Record<string, string> = {};
+    for (const target of this.route(agent)) {
+      const source =
+        target.provider === 'bedrock'
+          ? { id: target.model, arn: foundationModelArn(stack.region, target.model) }
+          : target.provider === 'bedrock-inference-profile'
+            ? { id: target.profile, arn: stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: target.profile, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) }
+            : undefined;
+      if (source) profiles[source.id] = this.profile(agent.cohort, source.id, source.arn).attrInferenceProfileArn;
+    }
+    return profiles;
+  }
+
+  /** The cohort's profile over `model`, created on first use. */
+  private profile(cohort: string, model: string, copyFrom: string): bedrock.CfnApplicationInferenceProfile {
+    const key = `${cohort} ${model}`;
+    let profile = this.profiles.get(key);
+    if (!profile) {
+      // Unique in the account and region, within Bedrock's 64 characters, stable across deploys.
+      const digest = createHash('sha256').update(`${Names.uniqueId(this)} ${key}`).digest('hex').slice(0, 10);
+      profile = new bedrock.CfnApplicationInferenceProfile(this, `Profile${this.profiles.size}`, {
+        inferenceProfileName: `${cohort.slice(0, 40)}-${digest}`,
+        // Bedrock takes letters, digits, ':' and '.', single separators between them.
+        description: `Cohort ${cohort} calls to ${model} billed under its cohort tag`.slice(0, 200),
+        modelSource: { copyFrom },
+        tags: [{ key: COHORT_TAG, value: cohort }],
+      });
+      this.profiles.set(key, profile);
+    }
+    return profile;
   }
 
   private secret(name: string): secretsmanager.ISecret {
@@ -69,9 +124,11 @@ export function grantTargets(
   secret: (name: string) => secretsmanager.ISecret = (name) => {
     throw new Error(`secret "${name}" can only be granted through a ModelRouter`);
   },
+  profileArns: readonly string[] = [],
 ): iam.Grant {
   const stack = Stack.of(scope);
-  const modelArns = [...new Set(targets.flatMap((t) => bedrockArns(stack, t)))];
+  // Calls through an application inference profile need invoke on it and on the models under it.
+  const modelArns = [...new Set([...profileArns, ...targets.flatMap((t) => bedrockArns(stack, t))])];
   let grant = modelArns.length
     ? iam.Grant.addToPrincipal({ grantee, actions: BEDROCK_INVOKE, resourceArns: modelArns })
     : iam.Grant.drop(grantee, 'no Bedrock targets');
@@ -80,18 +137,22 @@ export function grantTargets(
   return grant;
 }
 
+/** The tag the router's profiles (and agents' resources) carry their cohort in, for cost allocation. */
+export const COHORT_TAG = 'cohort';
+
+const foundationModelArn = (region: string, model: string) =>
+  Arn.format({ service: 'bedrock', region, account: '', resource: 'foundation-model', resourceName: model, arnFormat: ArnFormat.SLASH_RESOURCE_NAME, partition: Aws.PARTITION });
+
 function bedrockArns(stack: Stack, target: ModelTargetSpec): string[] {
-  const foundationModel = (region: string, model: string) =>
-    Arn.format({ service: 'bedrock', region, account: '', resource: 'foundation-model', resourceName: model, arnFormat: ArnFormat.SLASH_RESOURCE_NAME, partition: Aws.PARTITION });
   switch (target.provider) {
     case 'bedrock':
-      return [foundationModel(stack.region, target.model)];
+      return [foundationModelArn(stack.region, target.model)];
     case 'bedrock-inference-profile': {
       // A cross-region profile is invoked in this region and served from the model in each of its regions.
       const model = target.profile.slice(target.profile.indexOf('.') + 1);
       return [
         stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: target.profile, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
-        ...target.regions.map((r) => foundationModel(r, model)),
+        ...target.regions.map((r) => foundationModelArn(r, model)),
       ];
     }
     default:

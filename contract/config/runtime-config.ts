@@ -15,7 +15,16 @@ export type ModelTargetConfig = (
 ) & {
   /** How long one call may take before the router moves on. @default 60, and never past the run's deadline */
   readonly timeoutSeconds?: number;
+  /**
+   * The cloud whose bill the target's spend lands on (Bedrock: AWS; Azure OpenAI: Azure). Spend
+   * on a target the hosting cloud does not bill is also counted as `ExternalCostUsd`.
+   * @default neither: a provider's own bill
+   */
+  readonly billedBy?: Cloud;
 };
+
+/** The clouds agents run on. */
+export type Cloud = 'aws' | 'azure';
 
 /** Everything the runtime needs about its agent that is known at synth, in one document. */
 export interface AgentRuntimeConfig {

@@ -20,6 +20,11 @@ export const RUNTIME_ENV = {
    * run, named after the run's id.
    */
   durableTarget: 'AGENT_DURABLE_TARGET',
+  /**
+   * The application inference profiles the agent calls Bedrock through, as JSON: the profile's
+   * ARN by the model (or system profile) id its route names. Unset: it calls the models directly.
+   */
+  modelProfiles: 'AGENT_MODEL_PROFILES',
 } as const;
 
 /** How an agent's container host is set up, on either cloud; the constructs set these. */

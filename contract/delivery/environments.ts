@@ -48,6 +48,12 @@ export const environmentSchema = z
       })
       .optional(),
     /**
+     * Each cohort's monthly budget in USD for this environment: AWS Budgets on the `cohort` cost
+     * allocation tag (in its home region's stacks, as budgets cover the account) and Azure
+     * consumption budgets on the `cohort` tag. @default none
+     */
+    budgets: z.record(z.string().regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be a cohort name'), z.number().positive('must be more than 0')).optional(),
+    /**
      * After the environment deploys, one agent is asked one question through its API with signed
      * requests, and its answer must match `expect` (a regular expression): `stack` is the base name
      * of the stack whose API serves it (`SupportAgent`).
@@ -106,6 +112,10 @@ export interface AwsTarget {
   readonly deliveryAccount?: string;
   readonly region: string;
   readonly rollout?: Rollout;
+  /** Whether this is the environment's first region, where account-wide parts (budgets) live. */
+  readonly home: boolean;
+  /** Each cohort's monthly budget in USD. */
+  readonly budgets?: Readonly<Record<string, number>>;
 }
 
 /** The name of a stack in one AWS region of an environment: `SupportAgent-prod`, `SupportAgent-prod-eu-west-3`. */
@@ -119,6 +129,8 @@ export function awsTargets(environments: DeploymentEnvironments, names: readonly
       environment,
       id: i === 0 ? environment : `${environment}-${region}`,
       region,
+      home: i === 0,
+      ...(env.budgets && { budgets: env.budgets }),
       ...(env.aws!.account && { account: env.aws!.account }),
       ...(env.aws!.deliveryAccount && { deliveryAccount: env.aws!.deliveryAccount }),
       ...(env.rollout && { rollout: env.rollout }),

@@ -40,10 +40,3 @@ export const metricDimensions = (agent: string, cohort: string) => ({ service: M
  * a search over agents).
  */
 export const cohortDimensions = (cohort: string) => ({ service: METRICS_SERVICE, cohort });
-
-/**
- * The model providers each cloud bills itself. Spend on any other provider (Anthropic's API, an
- * OpenAI-compatible endpoint, the other cloud's models) never reaches that cloud's bill or its
- * budgets, so the runtime also counts it as `ExternalCostUsd`, which the operations alarms watch.
- */
-export const CLOUD_BILLED_PROVIDERS = { aws: ['bedrock', 'bedrock-inference-profile'], azure: ['azure-openai'] } as const satisfies Record<string, readonly string[]>;

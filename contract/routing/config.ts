@@ -144,15 +144,15 @@ export function toRuntimeTarget(target: ModelTargetSpec): ModelTargetConfig {
   const timeout = target.timeoutSeconds !== undefined ? { timeoutSeconds: target.timeoutSeconds } : {};
   switch (target.provider) {
     case 'bedrock':
-      return { provider: 'bedrock', model: target.model, ...timeout };
+      return { provider: 'bedrock', model: target.model, billedBy: 'aws', ...timeout };
     case 'bedrock-inference-profile':
-      return { provider: 'bedrock', model: target.profile, ...timeout };
+      return { provider: 'bedrock', model: target.profile, billedBy: 'aws', ...timeout };
     case 'anthropic':
       return { provider: 'anthropic', model: target.model, apiKeySecret: target.apiKeySecret, ...timeout };
     case 'openai-compatible':
       return { provider: 'openai-compatible', model: target.model, baseUrl: target.baseUrl, ...(target.apiKeySecret && { apiKeySecret: target.apiKeySecret }), ...timeout };
     case 'azure-openai':
-      return { provider: 'openai-compatible', model: target.deployment, baseUrl: `https://${target.resource}.openai.azure.com/openai/v1`, apiKeySecret: target.apiKeySecret, ...timeout };
+      return { provider: 'openai-compatible', model: target.deployment, baseUrl: `https://${target.resource}.openai.azure.com/openai/v1`, apiKeySecret: target.apiKeySecret, billedBy: 'azure', ...timeout };
   }
 }
 

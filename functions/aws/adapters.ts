@@ -261,11 +261,15 @@ export class LambdaInvoker implements FunctionInvoker {
 }
 
 /** Bedrock, which only AWS offers: the SDK loads with the first Bedrock call. */
-export function awsProviders(region: string): ProviderLoaders {
+/**
+ * Bedrock, in `region`; a model with an application inference profile in `profiles` (by model id)
+ * is called through it, so its spend is billed under the profile's cohort tag.
+ */
+export function awsProviders(region: string, profiles: Readonly<Record<string, string>> = {}): ProviderLoaders {
   return {
     bedrock: async (target) => {
       const { BedrockProvider } = await import('./bedrock.js');
-      return new BedrockProvider({ model: target.model, region });
+      return new BedrockProvider({ model: target.model, region, ...(profiles[target.model] && { modelId: profiles[target.model] }) });
     },
   };
 }

@@ -17,6 +17,11 @@ export interface BedrockProviderOptions {
   readonly region: string;
   /** Only for tests and private endpoints; the SDK derives the regional endpoint otherwise. */
   readonly endpoint?: string;
+  /**
+   * What Converse is called with: an application inference profile's ARN over `model`.
+   * @default the model
+   */
+  readonly modelId?: string;
   /** Defaults to the SDK's provider chain (the Lambda role). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
@@ -30,11 +35,13 @@ type Document = NonNullable<NonNullable<WireBlock.ToolUseMember['toolUse']>['inp
 export class BedrockProvider implements ModelProvider {
   readonly provider = 'bedrock';
   readonly model: string;
+  private readonly modelId: string;
   /** One client per provider so its HTTP/2 session and resolved credentials are reused across turns. */
   private readonly client: BedrockRuntimeClient;
 
   constructor(options: BedrockProviderOptions) {
     this.model = options.model;
+    this.modelId = options.modelId ?? options.model;
     this.client = new BedrockRuntimeClient({
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -52,7 +59,7 @@ export class BedrockProvider implements ModelProvider {
     if (request.cacheTools && tools.length) tools.push(CACHE_POINT);
 
     const input: ConverseCommandInput = {
-      modelId: this.model,
+      modelId: this.modelId,
       messages: request.messages.map((message) => ({ role: message.role, content: message.content.map(toWireBlock) })),
       inferenceConfig: {
         maxTokens: request.maxTokens,

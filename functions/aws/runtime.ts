@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
 import { RUNTIME_ENV } from '../../contract/config/settings';
-import { CLOUD_BILLED_PROVIDERS, metricDimensions, METRICS_NAMESPACE } from '../../contract/metrics/run-metrics';
+import { metricDimensions, METRICS_NAMESPACE } from '../../contract/metrics/run-metrics';
 import type { MetricsSink, MetricUnit as CoreUnit, RunMetric } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import type { AwsPeers } from '../../contract/config/settings';
@@ -41,8 +41,8 @@ export async function buildRuntime(config: AgentRuntimeConfig, env: NodeJS.Proce
     ...(stateTable && agentRecords(stateTable, definition)),
     metrics: new PowertoolsMetrics(definition.name, definition.cohort),
     secret: secretsManager(),
-    providers: awsProviders(env.AWS_REGION ?? 'us-east-1'),
-    billedProviders: CLOUD_BILLED_PROVIDERS.aws,
+    providers: awsProviders(env.AWS_REGION ?? 'us-east-1', env[ENV.modelProfiles] ? (JSON.parse(env[ENV.modelProfiles]!) as Record<string, string>) : {}),
+    cloud: 'aws',
     functions: invoker,
     ...(inbox && { inbox }),
     ...(peers && { delegates: awsDelegates(peers, bus ? new EventBridgeTaskSender(bus) : undefined, stateTable, inbox, invoker) }),

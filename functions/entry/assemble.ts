@@ -1,4 +1,4 @@
-import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
+import type { AgentRuntimeConfig, Cloud } from '../../contract/config/runtime-config';
 import { OPEN_TOOL_POLICY } from '../../contract/policy/tool-denial';
 import { Agent } from '../core/agent/agent';
 import type { AuditSink } from '../core/audit/records';
@@ -41,8 +41,8 @@ export interface RuntimeAdapters {
   readonly durable?: DurableStore;
   /** Invokes function tools (Lambda on AWS). Omitted: function tools answer that they are unavailable. */
   readonly functions?: FunctionInvoker;
-  /** The model providers this cloud bills (CLOUD_BILLED_PROVIDERS): spend elsewhere is counted as external. */
-  readonly billedProviders?: readonly string[];
+  /** The cloud the runtime runs on: spend on models it does not bill is counted as external too. */
+  readonly cloud?: Cloud;
   /** Builds providers and tools differently, for replays and recordings. */
   readonly replace?: { readonly providers?: (live: ProviderFactory) => ProviderFactory; readonly transports?: (live: Transports) => Transports };
 }
@@ -85,7 +85,7 @@ export async function assembleRuntime(config: AgentRuntimeConfig, adapters: Runt
     metrics: adapters.metrics,
     prices: config.prices ?? {},
     toolPolicy: config.toolPolicy ?? OPEN_TOOL_POLICY,
-    ...(adapters.billedProviders && { billedProviders: adapters.billedProviders }),
+    ...(adapters.cloud && { cloud: adapters.cloud }),
     ...(adapters.events && { events }),
     ...(adapters.delegates && { delegates: adapters.delegates }),
   });

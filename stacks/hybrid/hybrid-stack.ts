@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
-import { agentCluster, AgentTeam, placeAgent, type AgentApi, type AgentBus, type PlacedAgent } from '../../constructs/aws';
+import { agentCluster, AgentTeam, placeAgent, type AgentApi, type AgentBus, type AgentOperations, type PlacedAgent } from '../../constructs/aws';
 import { awsPlatform } from '../platform/aws-platform';
 import type { AgentDefinition } from '../../contract/definition';
 import type { MultiAgentStackProps } from '../multi-agent/multi-agent-stack';
@@ -28,6 +28,7 @@ export class HybridStack extends Stack {
   readonly bus: AgentBus;
   readonly team: AgentTeam;
   readonly agents: PlacedAgent[];
+  readonly operations: AgentOperations;
 
   constructor(scope: Construct, id: string, props: HybridStackProps) {
     super(scope, id, props);
@@ -45,5 +46,6 @@ export class HybridStack extends Stack {
         ...(agent.placement === 'container' && { container: { cluster: (cluster ??= agentCluster(this, 'Containers')) } }),
       }),
     );
+    this.operations = platform.operate(agents);
   }
 }

@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { AgentFunction, AgentTeam, type AgentApi, type AgentBus } from '../../constructs/aws';
+import { AgentFunction, AgentTeam, type AgentApi, type AgentBus, type AgentOperations } from '../../constructs/aws';
 import { awsPlatform } from '../platform/aws-platform';
 import type { AgentDefinition } from '../../contract/definition';
 import type { SingleAgentStackProps } from '../single-agent/single-agent-stack';
@@ -27,6 +27,7 @@ export class MultiAgentStack extends Stack {
   readonly bus: AgentBus;
   readonly team: AgentTeam;
   readonly agents: AgentFunction[];
+  readonly operations: AgentOperations;
 
   constructor(scope: Construct, id: string, props: MultiAgentStackProps) {
     super(scope, id, props);
@@ -35,5 +36,6 @@ export class MultiAgentStack extends Stack {
     ({ api: this.api, bus: this.bus } = platform);
     this.team = new AgentTeam(this, 'Team', { agents, bus: this.bus });
     this.agents = agents.map((agent) => new AgentFunction(this, `Agent-${agent.name}`, { ...platform.agentProps(agent), team: this.team, state: platform.state }));
+    this.operations = platform.operate(agents);
   }
 }

@@ -1,6 +1,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { AgentFunction, type AgentApi, type AgentBus, type AgentStateTable, type AuditBucket, type DeadLetterQueue, type ModelRouter, type ModelRouterProps, type SkillBucket } from '../../constructs/aws';
+import { AgentFunction, type AgentApi, type AgentOperations, type AgentBus, type AgentStateTable, type AuditBucket, type DeadLetterQueue, type ModelRouter, type ModelRouterProps, type SkillBucket } from '../../constructs/aws';
 import { awsPlatform } from '../platform/aws-platform';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
 import type { AgentDefinition } from '../../contract/definition';
@@ -32,6 +32,11 @@ export interface SingleAgentStackProps extends StackProps {
    * @default each deploy replaces code at once
    */
   readonly rollout?: RolloutInput;
+  /**
+   * Each cohort's monthly budget in USD (AWS Budgets cover the account: one stack per account).
+   * @default none
+   */
+  readonly monthlyBudgetUsd?: Readonly<Record<string, number>>;
 }
 
 
@@ -48,11 +53,14 @@ export class SingleAgentStack extends Stack {
   readonly state: AgentStateTable;
   readonly audit: AuditBucket;
   readonly agents: AgentFunction[];
+  readonly operations: AgentOperations;
 
   constructor(scope: Construct, id: string, props: SingleAgentStackProps) {
     super(scope, id, props);
     const platform = awsPlatform(this, { ...props, alarmsName: 'Agent dead-letter and failed-run alarms', deadLettersDescription: 'Agent jobs that failed every delivery' });
     ({ skills: this.skills, router: this.router, bus: this.bus, state: this.state, api: this.api, deadLetters: this.deadLetters, audit: this.audit } = platform);
-    this.agents = (props.agents ?? [exampleAgent()]).map((agent) => new AgentFunction(this, `Agent-${agent.name}`, { ...platform.agentProps(agent), bus: this.bus }));
+    const agents = props.agents ?? [exampleAgent()];
+    this.agents = agents.map((agent) => new AgentFunction(this, `Agent-${agent.name}`, { ...platform.agentProps(agent), bus: this.bus }));
+    this.operations = platform.operate(agents);
   }
 }

@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AgentApi, AgentBus, AgentFunction, AgentQueue, AgentStateTable, ModelRouter, SkillBucket } from '../../constructs/aws';
 import { isScheduleMessage } from '../../contract/api/messages';
+import { RUNTIME_ENV } from '../../contract/config/settings';
 import { AGENT_CONFIG_ENV, decodeAgentConfig } from '../../contract/config/runtime-config';
 import { agentInput, agentRoleStatements, reportingApp, ROUTER, SKILLS, synthWithRulePacks, testStack } from '../helpers';
 
@@ -49,7 +50,11 @@ describe('AgentFunction', () => {
     const config = decodeAgentConfig(fn!.Properties.Environment.Variables[AGENT_CONFIG_ENV]!);
     assert.equal(config.definition.name, 'helper');
     assert.equal(config.definition.instructions, 'You help.');
-    assert.deepEqual(config.route, [{ provider: 'bedrock', model: 'eu.anthropic.claude-opus-4-1-20250805-v1:0' }]);
+    assert.deepEqual(config.route, [{ provider: 'bedrock', model: 'eu.anthropic.claude-opus-4-1-20250805-v1:0', billedBy: 'aws' }]);
+    // The cohort's application inference profile (its ARN known at deploy only) beside the configuration, and the cohort tag on the function.
+    const [profileId] = Object.keys(template.findResources('AWS::Bedrock::ApplicationInferenceProfile', { Properties: { Tags: [{ Key: 'cohort', Value: 'research' }] } }));
+    assert.deepEqual(fn!.Properties.Environment.Variables[RUNTIME_ENV.modelProfiles], { 'Fn::Join': ['', ['{"eu.anthropic.claude-opus-4-1-20250805-v1:0":"', { 'Fn::GetAtt': [profileId, 'InferenceProfileArn'] }, '"}']] });
+    assert.deepEqual((fn as unknown as { Properties: { Tags: unknown[] } }).Properties.Tags, [{ Key: 'cohort', Value: 'research' }]);
   });
 
   it('keeps its grants in one inline policy on its own role: no separate policy resource', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AUDIT_QUERIES } from '../../contract/audit/queries';
 import { AUDIT_COLUMNS, AUDIT_SCHEMA_VERSION } from '../../contract/audit/schema';
+import { main } from '../../bin/audit-query';
 import { LocalAuditQueries } from '../../functions/audit-query/local';
 import type { RunRecord } from '../../functions/core/audit/records';
 import { writeAuditCorpus, type AuditCorpus } from '../__fixtures__/audit-corpus';
@@ -117,5 +118,24 @@ describe('the named audit queries over records the runtime wrote', () => {
   it('every query is named once and says what each parameter is', () => {
     assert.equal(new Set(AUDIT_QUERIES.map((q) => q.name)).size, AUDIT_QUERIES.length);
     for (const q of AUDIT_QUERIES) assert.equal((q.sql('t').match(/\?/g) ?? []).length, q.parameters.length, q.name);
+  });
+});
+
+describe('npm run audit-query', () => {
+  it('prints a named query\'s rows from a downloaded folder, and names what is wrong otherwise', async () => {
+    const lines: string[] = [];
+    assert.equal(await main(['tool-denials', corpus.folder, ...days, '--json'], (l) => lines.push(l)), 0);
+    assert.deepEqual(lines.map((l) => JSON.parse(l)).map((r) => [r.agent, r.tool]), [['intake', 'refund']]);
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (line: string) => errors.push(line);
+    try {
+      assert.equal(await main(['tool-denial', corpus.folder]), 1);
+      assert.equal(await main(['tool-denials', corpus.folder, days[0]]), 1);
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors[0]!, /no query named "tool-denial"/);
+    assert.match(errors[1]!, /tool-denials takes 2 parameters: first day/);
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import type { Cloud } from '../../contract/config/runtime-config';
 import { defineAgent, type AgentDefinitionInput } from '../../contract/definition';
 import { OPEN_TOOL_POLICY, type ToolPolicy } from '../../contract/policy/tool-policy';
 import { Agent } from '../../functions/core/agent/agent';
@@ -56,14 +57,14 @@ const refund = () => ({ ...lookup(), name: 'refund', description: 'Refund an ord
 async function setup(
   overrides: Partial<AgentDefinitionInput>,
   script: ScriptStep[],
-  options: { policy?: ToolPolicy; now?: () => number; prices?: Record<string, { inputPerMTok: number; outputPerMTok: number }>; events?: MemoryEventPublisher } = {},
+  options: { policy?: ToolPolicy; now?: () => number; prices?: Record<string, { inputPerMTok: number; outputPerMTok: number }>; events?: MemoryEventPublisher; cloud?: Cloud; billedBy?: Cloud } = {},
 ) {
   const definition = defineAgent(agentInput({ tools: [lookup(), refund()], ...overrides }));
   const provider = new ScriptedProvider('model-a', script);
   const audit = new MemoryAuditSink();
   const metrics = new MemoryMetrics();
   const agent = new Agent(definition, {
-    router: new ModelRouter([{ provider: 'bedrock', model: 'model-a' }], scriptedFactory({ 'model-a': provider }), { sleep: async () => {} }),
+    router: new ModelRouter([{ provider: 'bedrock', model: 'model-a', ...(options.billedBy && { billedBy: options.billedBy }) }], scriptedFactory({ 'model-a': provider }), { sleep: async () => {} }),
     skills: await AgentSkills.open(new LocalSkillStore(SKILLS), definition.skills),
     transports: { http: new HttpToolTransport([new URL(backend.url).host]) },
     audit,
@@ -72,6 +73,7 @@ async function setup(
     toolPolicy: options.policy ?? OPEN_TOOL_POLICY,
     ...(options.now && { now: options.now }),
     ...(options.events && { events: options.events }),
+    ...(options.cloud && { cloud: options.cloud }),
   });
   const run = (input = 'Where is order ord_12345678?', deadline = Date.now() + 60_000) => agent.run({ runId: 'run-1', input, trigger: 'api', deadline });
   return { agent, provider, audit, metrics, run };
@@ -299,5 +301,16 @@ describe('the agent loop', () => {
     assert.match(result.error ?? '', /every model target failed/);
     assert.equal(runRecord(audit).stopReason, 'model_unavailable');
     assert.equal(metrics.sum('RunFailures'), 1);
+  });
+
+  it('counts spend the hosting cloud does not bill as ExternalCostUsd too, and none that it bills', async () => {
+    const answered = (options: { cloud?: Cloud; billedBy?: Cloud }) => setup({}, [{ text: 'Done.' }], options).then(async (s) => (await s.run(), s.metrics));
+    const onItsCloud = await answered({ cloud: 'aws', billedBy: 'aws' });
+    assert.ok(onItsCloud.sum('CostUsd') > 0);
+    assert.equal(onItsCloud.sum('ExternalCostUsd'), 0);
+    for (const options of [{ cloud: 'azure' as const, billedBy: 'aws' as const }, { cloud: 'aws' as const }, {}]) {
+      const metrics = await answered(options);
+      assert.equal(metrics.sum('ExternalCostUsd'), metrics.sum('CostUsd'), JSON.stringify(options));
+    }
   });
 });

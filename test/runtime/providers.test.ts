@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { AnthropicProvider } from '../../functions/core/models/anthropic';
+import { awsProviders } from '../../functions/aws/adapters';
 import { BedrockProvider } from '../../functions/aws/bedrock';
 import { OpenAiCompatibleProvider } from '../../functions/core/models/openai';
 import { ModelError, type Message, type ModelProvider, type ModelRequest, type ModelResponse, type ToolSpec } from '../../functions/core/models/types';
@@ -239,6 +240,26 @@ describe('BedrockProvider', () => {
     assert.deepEqual(body['inferenceConfig'], { maxTokens: 1024, temperature: 0.2 });
     assert.equal(body['toolConfig'], undefined, 'no tools, no toolConfig');
     assert.deepEqual(body['messages'], [{ role: 'user', content: [{ text: 'Weather and time in Oslo?' }] }]);
+  });
+
+  test('calls through an application inference profile, named by the model still, when the router made one for the cohort', async () => {
+    const profileArn = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6';
+    const fake = await startBedrockFake([{ text: SUNNY }]);
+    const saved = { ...process.env };
+    try {
+      // As a Lambda function's environment gives them to the SDK.
+      Object.assign(process.env, { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey });
+      const model = await awsProviders('us-east-1', { [MODEL_ID]: profileArn }).bedrock!({ provider: 'bedrock', model: MODEL_ID }, async () => '');
+      assert.equal(model.model, MODEL_ID, 'prices and records keep the model');
+      await plainAnswer(model);
+      assert.equal(fake.requests[0]!.path, `/model/${encodeURIComponent(profileArn)}/converse`);
+    } finally {
+      for (const key of ['AWS_ENDPOINT_URL_BEDROCK_RUNTIME', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+      await fake.close();
+    }
   });
 
   test('round-trips a tool-use turn and sends tool results, schemas and cache points', async () => {

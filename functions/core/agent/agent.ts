@@ -3,6 +3,7 @@ import { context as otelContext, SpanStatusCode, trace, TraceFlags, type Context
 import { formatTraceparent, parseTraceparent } from '../../../contract/chain/envelope';
 import { attemptId } from '../../../contract/audit/layout';
 import type { AgentDefinition } from '../../../contract/definition/define';
+import type { Cloud } from '../../../contract/config/runtime-config';
 import type { ToolPolicy } from '../../../contract/policy/tool-policy';
 import { stepDerived, validationFailures, type AuditRecord, type AuditSink, type RunRecord, type RunStopReason, type StepRecord } from '../audit/records';
 import { AUDIT_SCHEMA_VERSION } from '../../../contract/audit/schema';
@@ -31,10 +32,10 @@ export interface AgentPorts {
   readonly prices: PriceTable;
   readonly toolPolicy: ToolPolicy;
   /**
-   * The providers the hosting cloud bills (CLOUD_BILLED_PROVIDERS); spend on the others is also
-   * counted as ExternalCostUsd. @default none: all spend is external (a laptop's)
+   * The cloud the agent runs on: spend on targets it does not bill (ModelTargetConfig.billedBy) is
+   * also counted as ExternalCostUsd, which no cloud budget sees. @default none: all of it (a laptop)
    */
-  readonly billedProviders?: readonly string[];
+  readonly cloud?: Cloud;
   /** Where refused hand-offs and delegations are announced (`handoff.refused`). */
   readonly events?: EventPublisher;
   /**
@@ -468,7 +469,8 @@ export class Agent {
     metrics.add('CacheWriteTokens', 'Count', response.usage.cacheWriteTokens);
     const cost = costUsd(prices, response.model, response.usage) ?? 0;
     metrics.add('CostUsd', 'None', cost);
-    if (!this.ports.billedProviders?.includes(response.provider)) metrics.add('ExternalCostUsd', 'None', cost);
+    const target = this.ports.router.targets.find((t) => t.provider === response.provider && t.model === response.model);
+    if (!this.ports.cloud || target?.billedBy !== this.ports.cloud) metrics.add('ExternalCostUsd', 'None', cost);
     if (response.attempts.some((a) => a.outcome !== 'ok')) metrics.add('ModelFallbacks', 'Count', response.attempts.filter((a) => a.outcome !== 'ok').length);
   }
 
