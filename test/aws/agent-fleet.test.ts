@@ -91,6 +91,19 @@ describe('AgentFleet', () => {
     assert.match(statements(built), /function:fleet-\*/);
   });
 
+  it('operates every agent from its edge stack: one audit table, dashboard and composite alarm per cohort, whatever the fleet\'s size', () => {
+    const operations = (fleetOf: AgentFleet) => {
+      const resources = Object.values(Template.fromStack(fleetOf.edge).toJSON().Resources as Record<string, { Type: string }>);
+      return resources.filter((r) => /^AWS::(Athena|Glue|CloudWatch|Budgets)::/.test(r.Type)).map((r) => r.Type).sort();
+    };
+    const three = new AgentFleet(updating(), 'Fleet', { agents: fleetAgents(3), models: ROUTER, skillsPath: SKILLS, agentsPerShard: 3, env, agentNamePrefix: 'fleet-', lockFile: lockIn() });
+    assert.deepEqual(operations(three), operations(built));
+    const [table] = Object.values(Template.fromStack(built.edge).findResources('AWS::Glue::Table')) as { Properties: { TableInput: { Parameters: Record<string, string> } } }[];
+    assert.equal(table!.Properties.TableInput.Parameters['projection.agent.values'], built.placement.flat().sort().join(','));
+    const none = new AgentFleet(updating(), 'Fleet', { agents: fleetAgents(3), models: ROUTER, skillsPath: SKILLS, agentsPerShard: 3, env, agentNamePrefix: 'fleet-', lockFile: lockIn(), operations: false });
+    assert.deepEqual(operations(none), []);
+  });
+
   it('keeps a grant its agents share once per shard, each role holding exactly the statements it had', () => {
     const template = Template.fromStack(built.shards[0]!).toJSON() as { Resources: Record<string, any> };
     const resources = Object.entries(template.Resources);
