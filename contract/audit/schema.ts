@@ -100,12 +100,22 @@ export function logAnalyticsType(type: AuditType): 'string' | 'long' | 'real' | 
 }
 
 /**
+ * The day partition a record is stored under: its attempt's start (the attempt id begins with it,
+ * see layout.ts), so a step that ran past midnight UTC stays with its run as in the object keys.
+ */
+function attemptDay(record: Readonly<Record<string, unknown>>): string | undefined {
+  const compact = typeof record.attempt === 'string' ? /^(\d{4})(\d{2})(\d{2})T/.exec(record.attempt) : null;
+  if (compact) return `${compact[1]}-${compact[2]}-${compact[3]}`;
+  return typeof record.startedAt === 'string' ? record.startedAt.slice(0, 10) : undefined;
+}
+
+/**
  * One record as a row of the schema's columns (bulky ones left out) and its partitions, for engines that take rows
  * rather than read the JSON Lines: Log Analytics' ingestion. Objects in string columns become
  * JSON text, as Athena and DuckDB read them.
  */
 export function auditRow(record: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const row: Record<string, unknown> = { agent: record.agent, day: typeof record.startedAt === 'string' ? record.startedAt.slice(0, 10) : undefined };
+  const row: Record<string, unknown> = { agent: record.agent, day: attemptDay(record) };
   for (const column of AUDIT_COLUMNS) {
     if (column.bulky) continue;
     const value = record[column.field];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AUDIT_QUERIES } from '../../contract/audit/queries';
-import { AUDIT_COLUMNS, AUDIT_SCHEMA_VERSION } from '../../contract/audit/schema';
+import { AUDIT_COLUMNS, AUDIT_SCHEMA_VERSION, auditRow } from '../../contract/audit/schema';
 import { main } from '../../bin/audit-query';
 import { LocalAuditQueries } from '../../functions/audit-query/local';
 import type { RunRecord } from '../../functions/core/audit/records';
@@ -137,5 +137,15 @@ describe('npm run audit-query', () => {
     }
     assert.match(errors[0]!, /no query named "tool-denial"/);
     assert.match(errors[1]!, /tool-denials takes 2 parameters: first day/);
+  });
+});
+
+describe('auditRow, the row Log Analytics takes', () => {
+  it('keeps a step that ran past midnight UTC in its attempt\'s day, as the object key does, and leaves bulky columns out', () => {
+    const row = auditRow({ type: 'step', agent: 'intake', attempt: '20261130T235959123Z-abc123', startedAt: '2026-12-01T00:00:01.000Z', request: { big: true }, usage: { inputTokens: 1 }, input: { ticket: 1 } });
+    assert.deepEqual([row.agent, row.day, row.type], ['intake', '2026-11-30', 'step']);
+    assert.equal(row.request, undefined);
+    assert.deepEqual(row.usage, { inputTokens: 1 }, 'nested values stay objects (dynamic columns)');
+    assert.equal(auditRow({ agent: 'a', startedAt: '2026-12-01T10:00:00Z' }).day, '2026-12-01', 'a record without an attempt id: its own start');
   });
 });

@@ -149,6 +149,8 @@ export class Agent {
       } catch (e) {
         span.recordException(e as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+        // Counted as a run too, so failure rates stay a share of runs.
+        this.ports.metrics.add('Runs', 'Count', 1);
         this.ports.metrics.add('RunFailures', 'Count', 1);
         records.push(this.runRecord(current, started, withChain({ stopReason: 'runtime_error', output: '', steps: records.filter((r) => r.type === 'step').length, usage: ZERO_USAGE, costUsd: 0, error: (e as Error).message }, ofChain), records));
         throw e;
