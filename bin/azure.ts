@@ -53,7 +53,11 @@ export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfCo
   for (const stage of stages) {
     const env = config.environments[stage]!.azure!;
     const rollout = config.environments[stage]!.rollout;
+    // The environment's budgets cover its subscription: they live in its stage-1 stack, and the
+    // others then budget nothing of their own.
+    const budgets = config.environments[stage]!.budgets;
     new AzureSingleAgentStack(app, `support-agent-${stage}`, {
+      ...(budgets && { budgets, budgetScope: 'subscription' as const }),
       location: env.location,
       ...(env.subscriptionId && { subscriptionId: env.subscriptionId }),
       models: config.models,
@@ -72,6 +76,7 @@ export function buildAzureApp(app = new App({ outdir: outdir(), context: cdktfCo
       toolPolicies: config.toolPolicies,
       ...(entra?.tenantId && { tenantId: entra.tenantId }),
       ...(rollout && { rollout }),
+      ...(budgets && { budgets: {} }),
       tags: { 'serverless-agents-environment': stage },
     };
     new AzureMultiAgentStack(app, `multi-agent-${stage}`, team);

@@ -11,6 +11,7 @@ import { eventGridFilter, type AzureAgentEvents } from './agent-events';
 import type { AzureAgentQueue } from './agent-queue';
 import type { AzureAgentTeam, AzureTeamMembership } from './agent-team';
 import { AzureAuditStore } from './audit-store';
+import type { AzureAuditLogs } from './audit-logs';
 import type { AzureAgentStorage } from './agent-storage';
 import { assignRole, privateStorageAccount, storageAccountName } from './defaults';
 import { ExpiryRules } from './expiry-rules';
@@ -61,6 +62,14 @@ export interface AzureAgentAccessProps {
    * @default accounts of its own
    */
   readonly storage?: AzureAgentStorage;
+  /**
+   * Where the runtime also sends each audit record, as a row to query in Log Analytics, after
+   * writing it to Blob storage (which stays the record of truth); the agent's identity is given
+   * Monitoring Metrics Publisher on the data collection rule alone. `AzureAgentOperations` sends
+   * the agents it is given there too.
+   * @default none: audit records are kept in Blob storage only
+   */
+  readonly auditLogs?: AzureAuditLogs;
 }
 
 /** The construct that deploys each placement on Azure. */
@@ -135,6 +144,11 @@ export class AzureAgentAccess {
   readonly settings: Record<string, string>;
   /** The roles the agent's definition needs, each on one resource. */
   readonly roles: TerraformResource[];
+  /** Where its runtime copies its audit records to query them, once it does. */
+  get auditLogs(): AzureAuditLogs | undefined {
+    return this.logs;
+  }
+  private logs?: AzureAuditLogs;
 
   constructor(
     private readonly scope: Construct,
@@ -184,9 +198,23 @@ export class AzureAgentAccess {
       ...(this.shared && { [ENV.containerPrefix]: this.shared.prefix }),
     };
     this.roles = this.grantRoles(props);
+    if (props.auditLogs) this.roles.push(this.sendAuditTo(props.auditLogs, this.settings));
     // How it reaches the agents it sends tasks to, known once they are built.
     if (team?.sends) this.settings[ENV.peers] = props.team!.peersSetting(agent.name);
   }
+
+  /**
+   * Makes the runtime copy its audit records to `logs`: the settings that name them, added to
+   * `settings` (the host's, when it is already built), and the role to send them with, which the
+   * host waits for. Once only; sending to the same logs again changes nothing.
+   */
+  sendAuditTo(logs: AzureAuditLogs, settings: Record<string, string>): TerraformResource {
+    if (this.logs && this.logs !== logs) throw new AgentDefinitionError(this.agent.name, [`auditLogs: the agent sends its audit records to ${this.logs.node.path} already, and one copy is all it keeps`]);
+    this.logs = logs;
+    Object.assign(settings, logs.settings);
+    return (this.ingest ??= logs.grantIngest(this.identity, this.agent.name));
+  }
+  private ingest?: TerraformResource;
 
   /** Lets an identity read this agent's job records (to await a job it gave the agent), and nothing else of its state. */
   grantReadJobs(principal: AzurePrincipal, id: string): TerraformResource {

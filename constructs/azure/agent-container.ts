@@ -6,6 +6,8 @@ import type { AgentDefinitionInput } from '../../contract/definition/schema';
 import { AzureAgentAccess, azureAccessProblems, type AzureAgentAccessProps } from './agent-access';
 import type { AzureAgentQueue } from './agent-queue';
 import type { AzureAuditStore } from './audit-store';
+import type { AzureAuditLogs } from './audit-logs';
+import { tagCohort } from './cohort-tags';
 import type { AzureContainerEnvironment } from './container-environment';
 import { afterRolePropagation, assignRole, globalName } from './defaults';
 import { ContainerApp, TerraformStack, UserAssignedIdentity, type MonitorScheduledQueryRulesAlertV2, type StorageAccount, type StorageContainer, type TerraformResource } from './engine';
@@ -87,6 +89,8 @@ export class AzureAgentContainer extends Construct {
   /** Its identity, state, audit and roles, and the grants others get on them (`grantReadJobs`, `grantInbox`). */
   readonly access: AzureAgentAccess;
   private readonly roles: TerraformResource[];
+  /** The container's environment variables: what `sendAuditTo` adds to. */
+  private readonly env: { name: string; value?: string; secretName?: string }[];
 
   constructor(scope: Construct, id: string, props: AzureAgentContainerProps) {
     super(scope, id);
@@ -143,7 +147,7 @@ export class AzureAgentContainer extends Construct {
             image: props.environment.image,
             cpu,
             memory: `${cpu * 2}Gi`,
-            env: [...Object.entries(settings).map(([key, value]) => ({ name: key, value })), ...keys.map((k, i) => ({ name: k.setting, secretName: `model-key-${i}` }))],
+            env: (this.env = [...Object.entries(settings).map(([key, value]) => ({ name: key, value })), ...keys.map((k, i) => ({ name: k.setting, secretName: `model-key-${i}` }))]),
             startupProbe: [{ transport: 'HTTP', port: CONTAINER_PORT, path: '/ping', intervalSeconds: 2, failureCountThreshold: 30 }],
             livenessProbe: [{ transport: 'HTTP', port: CONTAINER_PORT, path: '/ping', intervalSeconds: 30, timeout: 5, failureCountThreshold: 3 }],
           },
@@ -159,6 +163,25 @@ export class AzureAgentContainer extends Construct {
     });
     this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { containerApp: name, owner: this, ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
     props.team?.join(this);
+    // What the agent alone is billed for carries its cohort, which the cohort's budget filters on.
+    tagCohort(this, agent.cohort);
+  }
+
+  /** Where its runtime copies its audit records to query them in Log Analytics, if it does. */
+  get auditLogs(): AzureAuditLogs | undefined {
+    return this.access.auditLogs;
+  }
+
+  /**
+   * Makes its runtime also send each audit record to `logs`, after Blob storage, as the
+   * `auditLogs` prop does for an agent built with it: the container's environment names the rule,
+   * and its identity gets Monitoring Metrics Publisher on it, which the app waits for.
+   */
+  sendAuditTo(logs: AzureAuditLogs): void {
+    if (this.access.auditLogs === logs) return;
+    const settings: Record<string, string> = {};
+    this.roles.push(this.access.sendAuditTo(logs, settings));
+    this.env.push(...Object.entries(settings).map(([name, value]) => ({ name, value })));
   }
 
   /** Container agents take no calls: AgentTeamGraph refuses a `call` edge to one, so this is never reached from a team. */

@@ -9,6 +9,7 @@ import { isGradual, parseRollout, type RolloutInput } from '../../contract/deliv
 import { AzureAgentContainer } from './agent-container';
 import { AzureAgentEvents } from './agent-events';
 import { AzureAgentFunction, type AzureHttpAuth } from './agent-function';
+import { AzureAgentOperations, type AzureAgentOperationsProps } from './agent-operations';
 import { AzureAgentQueue, AzureServiceBus } from './agent-queue';
 import { AzureAgentStorage } from './agent-storage';
 import { AzureRoleGroups } from './role-groups';
@@ -66,6 +67,14 @@ export interface AzureAgentFleetProps {
    * @default each deploy replaces code and settings at once
    */
   readonly rollout?: RolloutInput;
+  /**
+   * The operations layer over every agent, in the platform stack (see AzureAgentOperations): their
+   * audit records queryable in Log Analytics, one workbook, one action group that every alert of
+   * the fleet notifies, and alerts and a budget per cohort; its resources grow with cohorts, not
+   * agents (each shard's agents publish to the audit table through one role group).
+   * @default none: the fleet's alerts notify an action group without receivers, audit stays in Blob storage only
+   */
+  readonly operations?: Omit<AzureAgentOperationsProps, 'observability' | 'agents'>;
 }
 
 /** Apps Azure allows on one Consumption plan. */
@@ -91,6 +100,8 @@ export class AzureAgentFleet extends Construct {
   readonly bus: AzureServiceBus;
   readonly observability: AzureObservability;
   readonly runtime: AzureRuntimePackage;
+  /** The operations layer over every agent, when the fleet has one. */
+  readonly operations?: AzureAgentOperations;
   /** Each agent's construct, by name. */
   readonly agents = new Map<string, AzureAgentFunction | AzureAgentContainer>();
   /** Agent names per shard, as the lock file places them. */
@@ -123,9 +134,11 @@ export class AzureAgentFleet extends Construct {
     this.skills = new AzureSkillStore(platform, 'Skills', { path: props.skillsPath, ...location });
     this.bus = new AzureServiceBus(platform, 'Bus', { name: name(50), ...location });
     this.events = new AzureAgentEvents(platform, 'Events', { name: name(50), ...location });
-    const alerts = new MonitorActionGroup(platform, 'Alerts', { name: `${id}-agent-alerts`, shortName: 'agents', resourceGroupName: location.resourceGroupName });
+    if (props.operations) this.operations = new AzureAgentOperations(platform, 'Operations', { budgetScope: { resourceGroupId: this.resourceGroup.id }, ...props.operations, observability: this.observability });
+    const alerts = this.operations?.actionGroup ?? new MonitorActionGroup(platform, 'Alerts', { name: `${id}-agent-alerts`, shortName: 'agents', resourceGroupName: location.resourceGroupName });
+    const auditLogs = this.operations?.auditLogs;
     this.runtime = new AzureRuntimePackage(platform, 'Runtime', location);
-    for (const c of [this.observability, this.skills, this.bus, this.events, alerts, this.runtime]) c.node.addDependency(this.resourceGroup);
+    for (const c of [this.observability, this.skills, this.bus, this.events, this.operations ?? alerts, this.runtime]) c.node.addDependency(this.resourceGroup);
 
     const byName = new Map(definitions.map((a) => [a.name, a]));
     this.placement.forEach((names, i) => {
@@ -144,7 +157,7 @@ export class AzureAgentFleet extends Construct {
         const toolPolicy = props.toolPolicies?.[agent.cohort];
         const takesQueued = agent.triggers.some((t) => t.type === 'job' || t.type === 'queue') || agent.placement === 'container';
         const queue = takesQueued ? new AzureAgentQueue(shard, `Queue-${agent.name}`, { bus: this.bus, agent: agent.name, timeoutSeconds: agent.limits.timeoutSeconds, actionGroupId: alerts.id }) : undefined;
-        const shared = { agent, ...location, observability: this.observability, router: this.router, skills: this.skills, events: this.events, storage, actionGroupId: alerts.id, ...(toolPolicy && { toolPolicy }), ...(props.auditRetentionDays && { auditRetentionDays: props.auditRetentionDays }) };
+        const shared = { agent, ...location, observability: this.observability, router: this.router, skills: this.skills, events: this.events, storage, actionGroupId: alerts.id, ...(auditLogs && { auditLogs }), ...(toolPolicy && { toolPolicy }), ...(props.auditRetentionDays && { auditRetentionDays: props.auditRetentionDays }) };
         const host =
           agent.placement === 'container'
             ? new AzureAgentContainer(shard, `Agent-${agent.name}`, {
@@ -161,6 +174,7 @@ export class AzureAgentFleet extends Construct {
                 ...(props.rollout && { rollout: props.rollout }),
               });
         this.agents.set(agent.name, host);
+        this.operations?.addAgent(host);
       }
     });
   }

@@ -10,6 +10,8 @@ import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { AzureAgentAccess, azureAccessProblems, type AzureAgentAccessProps } from './agent-access';
 import type { AzureAgentQueue } from './agent-queue';
 import type { AzureAuditStore } from './audit-store';
+import type { AzureAuditLogs } from './audit-logs';
+import { shareWithCohort, tagCohort } from './cohort-tags';
 import { functionsHostId, type FunctionsHostPaths } from './agent-storage';
 import { afterRolePropagation, assignRole, globalName } from './defaults';
 import { LinuxFunctionApp, LinuxFunctionAppSlot, TerraformOutput, Token, type MonitorScheduledQueryRulesAlertV2, type ServicePlan, type StorageAccount, type StorageContainer, type TerraformResource, type UserAssignedIdentity } from './engine';
@@ -105,6 +107,8 @@ export class AzureAgentFunction extends Construct {
   readonly stagingSlot?: LinuxFunctionAppSlot;
   /** The agent's gradual rollout, as checked. */
   readonly rollout?: GradualRollout;
+  /** The app's settings and, under a gradual rollout, its staging slot's: what `sendAuditTo` adds to. */
+  private readonly appSettings: Record<string, string>[] = [];
 
   constructor(scope: Construct, id: string, props: AzureAgentFunctionProps) {
     super(scope, id);
@@ -190,6 +194,7 @@ export class AzureAgentFunction extends Construct {
     };
     // Under a gradual rollout, production takes new settings and code only by a swap from staging.
     const staged = rollout && staging(agent, schedules.length, name, settings);
+    this.appSettings.push(settings, ...(staged ? [staged.settings] : []));
     this.app = new LinuxFunctionApp(this, 'App', {
       name,
       ...location,
@@ -224,6 +229,26 @@ export class AzureAgentFunction extends Construct {
     });
     this.failedRunAlert = props.observability.alertOnFailedRuns(agent.name, { owner: this, ...(props.actionGroupId && { actionGroupId: props.actionGroupId }) });
     props.team?.join(this);
+    // What the agent alone is billed for carries its cohort, which the cohort's budget filters on.
+    tagCohort(this, agent.cohort);
+    shareWithCohort(props.plan, agent.cohort);
+  }
+
+  /** Where its runtime copies its audit records to query them in Log Analytics, if it does. */
+  get auditLogs(): AzureAuditLogs | undefined {
+    return this.access.auditLogs;
+  }
+
+  /**
+   * Makes its runtime also send each audit record to `logs`, after Blob storage, as the
+   * `auditLogs` prop does for an agent built with it: the app's settings name the rule, and its
+   * identity gets Monitoring Metrics Publisher on it, which the app waits for.
+   */
+  sendAuditTo(logs: AzureAuditLogs): void {
+    if (this.access.auditLogs === logs) return;
+    const settings: Record<string, string> = {};
+    this.roles.push(this.access.sendAuditTo(logs, settings));
+    for (const appSettings of this.appSettings) Object.assign(appSettings, settings);
   }
 
   /** The URL of `POST /agents/{name}/invocations` on this app. */

@@ -7,6 +7,7 @@ import { AzureAuditStore } from './audit-store';
 import { deployer, globalName, principalIdOf, privateStorageAccount, storageAccountName, type AzurePrincipal } from './defaults';
 import { RoleAssignment, RoleDefinition, StorageContainer, Token, type StorageAccount } from './engine';
 import { ExpiryRules } from './expiry-rules';
+import { shareWithCohort } from './cohort-tags';
 
 export interface AzureAgentStorageProps {
   readonly resourceGroupName: string;
@@ -114,6 +115,8 @@ export class AzureAgentStorage extends Construct {
       }),
     };
     this.placed.set(agent.name, place);
+    // The accounts count toward a cohort's budget while every agent in them is of that cohort.
+    for (const account of [this.state, this.audit]) shareWithCohort(account, agent.cohort);
     return place;
   }
 

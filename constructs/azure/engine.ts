@@ -40,6 +40,13 @@ export { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-di
 export { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
 export { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
 export { ContainerApp } from '@cdktf/provider-azurerm/lib/container-app';
+export { LogAnalyticsWorkspaceTableCustomLog } from '@cdktf/provider-azurerm/lib/log-analytics-workspace-table-custom-log';
+export { LogAnalyticsSavedSearch } from '@cdktf/provider-azurerm/lib/log-analytics-saved-search';
+export { MonitorDataCollectionEndpoint } from '@cdktf/provider-azurerm/lib/monitor-data-collection-endpoint';
+export { MonitorDataCollectionRule } from '@cdktf/provider-azurerm/lib/monitor-data-collection-rule';
+export { ApplicationInsightsWorkbook } from '@cdktf/provider-azurerm/lib/application-insights-workbook';
+export { ConsumptionBudgetResourceGroup } from '@cdktf/provider-azurerm/lib/consumption-budget-resource-group';
+export { ConsumptionBudgetSubscription } from '@cdktf/provider-azurerm/lib/consumption-budget-subscription';
 
 /** A Terraform provider a stack requires, as `terraform.required_providers` names it. */
 export interface TerraformProviderSource {

@@ -51,13 +51,20 @@ export const UNSAMPLED_RUN_METRICS_SETTINGS: Readonly<Record<string, string>> = 
 export class AzureObservability extends Construct {
   readonly workspace: LogAnalyticsWorkspace;
   readonly insights: ApplicationInsights;
+  /** The resource group and region of the workspace, where what reads it (alerts, the audit table's ingestion) goes too. */
+  readonly resourceGroupName: string;
+  readonly location: string;
+  /** Days logs and telemetry are kept. */
+  readonly retentionInDays: number;
   private readonly props: AzureObservabilityProps;
 
   constructor(scope: Construct, id: string, props: AzureObservabilityProps) {
     super(scope, id);
     AzureSecureDefaults.applyTo(this);
     this.props = props;
-    const retentionInDays = props.retentionInDays ?? 90;
+    this.resourceGroupName = props.resourceGroupName;
+    this.location = props.location;
+    const retentionInDays = (this.retentionInDays = props.retentionInDays ?? 90);
     if (retentionInDays < 30 || retentionInDays > 730) throw new Error(`AzureObservability ${this.node.path}: retentionInDays must be 30-730, got ${retentionInDays}`);
     this.workspace = new LogAnalyticsWorkspace(this, 'Workspace', {
       name: `${props.name}-logs`,

@@ -84,6 +84,13 @@ export const AZURE_RUNTIME_ENV = {
   schedule: (index: number) => `SCHEDULE_${index}`,
   /** How the agent reaches the agents it delegates to, as JSON (`AzurePeers`). */
   peers: 'AGENT_PEERS',
+  /**
+   * The logs ingestion URL of the data collection endpoint the agent sends a copy of its audit
+   * records to, as rows of the Log Analytics audit table; unset, they stay in Blob storage only.
+   */
+  auditLogsEndpoint: 'AUDIT_LOGS_ENDPOINT',
+  /** The immutable id of the data collection rule whose stream (`AUDIT_LOGS_STREAM`) takes those rows. */
+  auditLogsRuleId: 'AUDIT_LOGS_RULE_ID',
 } as const;
 
 /** The functions an agent's Function App serves; Event Grid subscriptions name the `events` one. */
@@ -108,6 +115,13 @@ export const AZURE_AUDIT_CONTAINER = 'audit';
  * queries in Application Insights.
  */
 export const AZURE_RUN_METRICS_MESSAGE = 'agent run metrics';
+
+/**
+ * The message of the error line an Azure agent writes when its audit records reached Blob storage
+ * but not Log Analytics, with the agent, its cohort and how many records; the operations alert
+ * counts these lines.
+ */
+export const AZURE_AUDIT_INGESTION_FAILED_MESSAGE = 'agent audit ingestion failed';
 
 /**
  * Seconds an Azure agent's function is given past its run's limit, to write its results and give

@@ -23,3 +23,26 @@ export function runRatesQuery(agent: string, since: Date): string {
     '| summarize runs = sum(toint(line.metrics.Runs.value)), failures = sum(toint(line.metrics.RunFailures.value)), invalid = sum(toint(line.metrics.ValidationFailures.value))',
   ].join('\n');
 }
+
+/**
+ * Every Azure agent's log lines in the Log Analytics workspace, as `timestamp` and `message`: a
+ * Function App's (Application Insights traces, which a workspace-based resource keeps as
+ * `AppTraces`) and a container app's console (`ContainerAppConsoleLogs`, through its
+ * environment's diagnostic setting). Fuzzy, so a workspace that has yet to hold one of the two
+ * still answers.
+ */
+export const WORKSPACE_AGENT_LINES = 'union isfuzzy=true (AppTraces | project timestamp = TimeGenerated, message = Message), (ContainerAppConsoleLogs | project timestamp = TimeGenerated, message = Log)';
+
+/**
+ * The KQL lines that keep the JSON lines of one message (the runtime's metrics line, or its audit
+ * ingestion failure line) from a source of `timestamp` and `message`, parsed into `line`, with
+ * their `agent` and `cohort` as columns.
+ */
+export function agentLines(message: string = AZURE_RUN_METRICS_MESSAGE): string[] {
+  return [
+    `| where message has ${JSON.stringify(message)}`,
+    '| extend line = parse_json(substring(message, indexof(message, "{")))',
+    `| where tostring(line.message) == ${JSON.stringify(message)}`,
+    '| extend agent = tostring(line.agent), cohort = tostring(line.cohort)',
+  ];
+}

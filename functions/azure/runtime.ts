@@ -1,5 +1,6 @@
 import { EventGridPublisherClient } from '@azure/eventgrid';
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { AZURE_AUDIT_CONTAINER, AZURE_RUN_METRICS_MESSAGE, AZURE_RUNTIME_ENV, AZURE_STATE_CONTAINERS, secretSetting, UNSET_SECRET_VALUE } from '../../contract/config/settings';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
@@ -11,6 +12,7 @@ import { BlobAuditSink, BlobJobStore, BlobTaskInbox } from './blob-state';
 import { durableStoreOf } from '../entry/checkpoints';
 import { AzureDelegates, parsePeers } from './delegates';
 import { EventGridPublisher } from './eventgrid-publisher';
+import { CopiedAuditSink, LogsIngestionAuditSink } from './logs-ingestion-audit';
 
 const ENV = AZURE_RUNTIME_ENV;
 
@@ -30,6 +32,8 @@ export interface AzureClients {
   readonly credential?: TokenCredential;
   /** How those task routes are called. @default the global fetch */
   readonly fetch?: typeof fetch;
+  /** The Logs Ingestion API of a data collection endpoint, where audit records are copied to Log Analytics. @default one with the managed identity */
+  logsIngestion?(endpoint: string): Pick<LogsIngestionClient, 'upload'>;
 }
 
 export function managedIdentityClients(env: NodeJS.ProcessEnv = process.env): Required<Omit<AzureClients, 'fetch'>> {
@@ -43,6 +47,8 @@ export function managedIdentityClients(env: NodeJS.ProcessEnv = process.env): Re
     container: (accountUrl, name) => account(accountUrl).getContainerClient(name),
     topic: (endpoint) => new EventGridPublisher(new EventGridPublisherClient(endpoint, 'EventGrid', identity())),
     taskTopic: (endpoint) => new EventGridPublisherClient(endpoint, 'EventGrid', identity()),
+    // Two retries, not the SDK's three with waits up to a minute: the copy is made as the run ends.
+    logsIngestion: (endpoint) => new LogsIngestionClient(endpoint, identity(), { retryOptions: { maxRetries: 2 } }),
     // Asked for a token only when a call is made: building the runtime reaches no identity endpoint.
     credential: { getToken: (scopes, options) => identity().getToken(scopes, options) },
   };
@@ -71,6 +77,7 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
   const topic = env[ENV.topicEndpoint];
   const stateAccount = env[ENV.stateAccountUrl];
   const auditAccount = env[ENV.auditAccountUrl];
+  const auditLogs = env[ENV.auditLogsEndpoint] && env[ENV.auditLogsRuleId] ? { endpoint: env[ENV.auditLogsEndpoint]!, ruleId: env[ENV.auditLogsRuleId]! } : undefined;
   const peers = env[ENV.peers] ? parsePeers(env[ENV.peers]!) : undefined;
   // In accounts shared with other agents, the agent's containers carry its prefix.
   const prefix = env[ENV.containerPrefix] ?? '';
@@ -84,12 +91,16 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
   const inbox = stateAccount || peers ? new BlobTaskInbox(inboxAccount) : undefined;
   let defaults: ReturnType<typeof managedIdentityClients> | undefined;
   const fallback = () => (defaults ??= managedIdentityClients(env));
+  // Blob storage holds the record of truth; Log Analytics, when the app names it, a copy to query.
+  const blobAudit = auditAccount ? new BlobAuditSink(clients.container(auditAccount, `${prefix}${AZURE_AUDIT_CONTAINER}`)) : undefined;
+  const logsAudit = auditLogs && new LogsIngestionAuditSink((clients.logsIngestion ?? fallback().logsIngestion)(auditLogs.endpoint), auditLogs.ruleId);
+  const audit = blobAudit && logsAudit ? new CopiedAuditSink(blobAudit, logsAudit, definition) : (blobAudit ?? logsAudit);
   // Function tools call AWS Lambda; AzureAgentFunction refuses them at synth, so no invoker here.
   return assembleRuntime(config, {
     ...(skillsAccount && { skills: new BlobSkillStore(clients.container(skillsAccount, env[ENV.skillsContainer] ?? 'skills')) }),
     ...(topic && { events: clients.topic(topic) }),
     // Audit lives in an account of its own, whose container refuses to change or delete a record.
-    ...(auditAccount && { audit: new BlobAuditSink(clients.container(auditAccount, `${prefix}${AZURE_AUDIT_CONTAINER}`)) }),
+    ...(audit && { audit }),
     ...(stateAccount && { jobs: new BlobJobStore(clients.container(stateAccount, `${prefix}${AZURE_STATE_CONTAINERS.jobs}`)) }),
     ...(inbox && { inbox }),
     // What a durable run keeps by reference: its own container, which no other agent is granted.
@@ -105,6 +116,8 @@ export async function buildAzureRuntime(config: AgentRuntimeConfig, env: NodeJS.
       }),
     }),
     metrics: new LogMetrics(definition.name, definition.cohort),
+    // Spend on models Azure does not bill is counted as ExternalCostUsd, which no Azure budget sees.
+    cloud: 'azure',
     secret: appSettingSecrets(env),
   });
 }

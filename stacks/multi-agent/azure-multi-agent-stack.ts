@@ -1,11 +1,12 @@
 import type { Construct } from 'constructs';
 import type { AzureAgentEvents } from '../../constructs/azure/agent-events';
 import type { AzureAgentFunction } from '../../constructs/azure/agent-function';
+import type { AzureAgentOperations } from '../../constructs/azure/agent-operations';
 import { AzureAgentTeam } from '../../constructs/azure/agent-team';
 import { TerraformStack, type ResourceGroup } from '../../constructs/azure/engine';
 import type { AgentDefinition } from '../../contract/definition';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
-import { azurePlatform, type AzurePlatformProps } from '../platform/azure-platform';
+import { azurePlatform, exampleBudgets, type AzurePlatformProps } from '../platform/azure-platform';
 import { exampleTeam } from './team-agents';
 
 export interface AzureMultiAgentStackProps extends AzurePlatformProps {
@@ -33,14 +34,17 @@ export class AzureMultiAgentStack extends TerraformStack {
   readonly resourceGroup: ResourceGroup;
   readonly events: AzureAgentEvents;
   readonly team: AzureAgentTeam;
+  /** The audit table, workbook, alerts and budgets over its agents. */
+  readonly operations: AzureAgentOperations;
   readonly agents: AzureAgentFunction[];
 
   constructor(scope: Construct, id: string, props: AzureMultiAgentStackProps) {
     super(scope, id);
-    const platform = azurePlatform(this, id, props);
+    const definitions = props.agents ?? exampleTeam();
+    const platform = azurePlatform(this, id, { ...props, budgets: props.budgets ?? exampleBudgets(definitions) });
     this.resourceGroup = platform.resourceGroup;
     this.events = platform.events;
-    const definitions = props.agents ?? exampleTeam();
+    this.operations = platform.operations;
     this.team = new AzureAgentTeam(this, 'Team', { agents: definitions, events: this.events });
     const member = { team: this.team, ...(props.toolPolicies && { toolPolicies: props.toolPolicies }), ...(props.tenantId && { tenantId: props.tenantId }) };
     this.agents = definitions.map((agent) => platform.teamFunction(agent, member));

@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import { AzureAgentEvents } from '../../constructs/azure/agent-events';
 import { AzureAgentContainer } from '../../constructs/azure/agent-container';
 import { AzureAgentFunction, type AzureHttpAuth } from '../../constructs/azure/agent-function';
+import { AzureAgentOperations, type AzureOperationsNotify } from '../../constructs/azure/agent-operations';
 import { AzureAgentQueue, AzureServiceBus } from '../../constructs/azure/agent-queue';
 import type { AzureAgentTeam } from '../../constructs/azure/agent-team';
 import { globalName, NAME_SEED_CONTEXT } from '../../constructs/azure';
-import { AzurermProvider, MonitorActionGroup, ResourceGroup, ServicePlan, TerraformOutput, type TerraformStack } from '../../constructs/azure/engine';
+import { AzurermProvider, ResourceGroup, ServicePlan, TerraformOutput, type TerraformStack } from '../../constructs/azure/engine';
 import { AzureModelRouter } from '../../constructs/azure/model-router';
 import { AzureObservability } from '../../constructs/azure/observability';
 import { AzureContainerEnvironment } from '../../constructs/azure/container-environment';
@@ -30,15 +31,34 @@ export interface AzurePlatformProps {
   readonly tags?: Readonly<Record<string, string>>;
   /** How the function agents take a new version (see AzureAgentFunction's rollout). @default at once */
   readonly rollout?: RolloutInput;
+  /**
+   * Monthly budgets by cohort, over the stack's resource group (see AzureAgentOperations).
+   * @default EXAMPLE_MONTHLY_BUDGET for each cohort of the stack's agents
+   */
+  readonly budgets?: Readonly<Record<string, number>>;
+  /**
+   * Where the budgets count: the stack's resource group, or the whole subscription (an
+   * environment's budgets, given to one of its stacks). @default 'resource-group'
+   */
+  readonly budgetScope?: 'resource-group' | 'subscription';
+  /** Who the alerts and budgets notify. @default no one: they are visible in Azure Monitor */
+  readonly notify?: AzureOperationsNotify;
 }
+
+/** What an example stack budgets each of its cohorts a month, in the subscription's billing currency. */
+export const EXAMPLE_MONTHLY_BUDGET = 100;
+
+/** The example stacks' budgets: EXAMPLE_MONTHLY_BUDGET for each cohort of `agents`. */
+export const exampleBudgets = (agents: readonly AgentDefinition[]) => Object.fromEntries([...new Set(agents.map((a) => a.cohort))].map((cohort) => [cohort, EXAMPLE_MONTHLY_BUDGET]));
 
 /**
  * The shared parts of an example Azure stack, built from the public constructs: the provider, a
  * resource group, telemetry, the Key Vault and router, the skill store, Service Bus, the event
- * topic, an action group for alerts and the runtime package; and `agent`, which deploys one agent
- * on them.
+ * topic, the operations layer (queryable audit, workbook, the action group every alert notifies,
+ * alerts and budgets per cohort) and the runtime package; and `agent`, which deploys one agent on
+ * them and hands it to the operations layer.
  */
-export function azurePlatform(stack: TerraformStack, id: string, props: AzurePlatformProps) {
+export function azurePlatform(stack: TerraformStack, id: string, props: AzurePlatformProps & { readonly budgets: Readonly<Record<string, number>> }) {
   // Globally named resources take the subscription into their names, so the same stack deployed
   // to two subscriptions does not collide.
   if (props.subscriptionId) stack.node.setContext(NAME_SEED_CONTEXT, props.subscriptionId);
@@ -53,14 +73,24 @@ export function azurePlatform(stack: TerraformStack, id: string, props: AzurePla
   const skills = new AzureSkillStore(stack, 'Skills', { path: props.skillsPath ?? join(__dirname, '..', '..', 'skills'), ...location });
   const bus = new AzureServiceBus(stack, 'Bus', { name: name(50), ...location });
   const events = new AzureAgentEvents(stack, 'Events', { name: name(50), ...location });
-  const alerts = new MonitorActionGroup(stack, 'Alerts', { name: `${id}-agent-alerts`, shortName: 'agents', resourceGroupName: resourceGroup.name });
+  // Before the agents, so they alert its action group and copy their audit records to its table.
+  const operations = new AzureAgentOperations(stack, 'Operations', {
+    observability,
+    name: id,
+    budgets: props.budgets,
+    budgetScope: props.budgetScope === 'subscription' ? 'subscription' : { resourceGroupId: resourceGroup.id },
+    ...(props.notify && { notify: props.notify }),
+  });
+  const alerts = operations.actionGroup;
+  const auditLogs = operations.auditLogs!;
   const runtime = new AzureRuntimePackage(stack, 'Runtime', location);
 
   /**
    * One agent on the platform: its own Function App on its own Consumption plan (as Microsoft
    * recommends: a plan costs nothing idle, and agents never compete for one plan's instance
    * limit), its queue when it takes queued work, its failed runs and dead letters alerting the
-   * action group, and outputs for the agents people and systems call.
+   * action group, its audit records copied to the operations layer's table (which also counts
+   * its cohort), and outputs for the agents people and systems call.
    */
   const agent = (definition: AgentDefinition, options: { queue: boolean; toolPolicy?: ToolPolicyInput; auth?: AzureHttpAuth; team?: AzureAgentTeam }) => {
     const fn = new AzureAgentFunction(stack, `Agent-${definition.name}`, {
@@ -76,11 +106,13 @@ export function azurePlatform(stack: TerraformStack, id: string, props: AzurePla
       ...(options.auth && { auth: options.auth }),
       ...(options.team && { team: options.team }),
       actionGroupId: alerts.id,
+      auditLogs,
       ...(props.rollout && { rollout: props.rollout }),
       ...(options.queue && {
         queue: new AzureAgentQueue(stack, `Queue-${definition.name}`, { bus, agent: definition.name, timeoutSeconds: definition.limits.timeoutSeconds, actionGroupId: alerts.id }),
       }),
     });
+    operations.addAgent(fn);
     if (definition.triggers.some((t) => t.type === 'api')) {
       new TerraformOutput(stack, `${definition.name}-url`, { value: fn.invokeUrl, description: `POST here to run agent ${definition.name}` });
       if (fn.tokenAudience) {
@@ -94,10 +126,11 @@ export function azurePlatform(stack: TerraformStack, id: string, props: AzurePla
 
   /**
    * One agent in a container app: its queue (where its work and its team's tasks arrive), its
-   * failed runs and dead letters alerting the action group, in the stack's container environment.
+   * failed runs and dead letters alerting the action group, its audit records copied to the
+   * operations layer's table, in the stack's container environment.
    */
-  const container = (definition: AgentDefinition, options: { toolPolicy?: ToolPolicyInput; team?: AzureAgentTeam } = {}) =>
-    new AzureAgentContainer(stack, `Agent-${definition.name}`, {
+  const container = (definition: AgentDefinition, options: { toolPolicy?: ToolPolicyInput; team?: AzureAgentTeam } = {}) => {
+    const app = new AzureAgentContainer(stack, `Agent-${definition.name}`, {
       agent: definition,
       ...location,
       environment: (containers ??= new AzureContainerEnvironment(stack, 'Containers', { name: `${id}-containers`, ...location, observability })),
@@ -109,7 +142,11 @@ export function azurePlatform(stack: TerraformStack, id: string, props: AzurePla
       ...(options.toolPolicy && { toolPolicy: options.toolPolicy }),
       ...(options.team && { team: options.team }),
       actionGroupId: alerts.id,
+      auditLogs,
     });
+    operations.addAgent(app);
+    return app;
+  };
   type MemberOptions = { team: AzureAgentTeam; toolPolicies?: Readonly<Record<string, ToolPolicyInput>>; tenantId?: string };
   const policyOf = (definition: AgentDefinition, options: MemberOptions) => {
     const toolPolicy = options.toolPolicies?.[definition.cohort];
@@ -131,5 +168,5 @@ export function azurePlatform(stack: TerraformStack, id: string, props: AzurePla
   /** One agent of a team where its definition places it: a team function, or a container agent. */
   const member = (definition: AgentDefinition, options: MemberOptions) =>
     definition.placement === 'container' ? container(definition, policyOf(definition, options)) : teamFunction(definition, options);
-  return { resourceGroup, router, skills, events, agent, container, teamFunction, member };
+  return { resourceGroup, router, skills, events, operations, agent, container, teamFunction, member };
 }

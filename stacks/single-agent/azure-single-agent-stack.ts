@@ -1,12 +1,13 @@
 import type { Construct } from 'constructs';
 import type { AzureAgentEvents } from '../../constructs/azure/agent-events';
 import type { AzureAgentFunction, AzureHttpAuth } from '../../constructs/azure/agent-function';
+import type { AzureAgentOperations } from '../../constructs/azure/agent-operations';
 import { TerraformStack, type ResourceGroup } from '../../constructs/azure/engine';
 import type { AzureModelRouter } from '../../constructs/azure/model-router';
 import type { AzureSkillStore } from '../../constructs/azure/skill-store';
 import type { AgentDefinition } from '../../contract/definition';
 import type { ToolPolicyInput } from '../../contract/policy/tool-policy';
-import { azurePlatform, type AzurePlatformProps } from '../platform/azure-platform';
+import { azurePlatform, exampleBudgets, type AzurePlatformProps } from '../platform/azure-platform';
 import { exampleAgent } from './example-agent';
 
 export interface AzureSingleAgentStackProps extends AzurePlatformProps {
@@ -31,16 +32,20 @@ export class AzureSingleAgentStack extends TerraformStack {
   readonly skills: AzureSkillStore;
   readonly router: AzureModelRouter;
   readonly events: AzureAgentEvents;
+  /** The audit table, workbook, alerts and budgets over its agents. */
+  readonly operations: AzureAgentOperations;
   readonly agents: AzureAgentFunction[];
 
   constructor(scope: Construct, id: string, props: AzureSingleAgentStackProps) {
     super(scope, id);
-    const platform = azurePlatform(this, id, props);
+    const definitions = props.agents ?? [exampleAgent()];
+    const platform = azurePlatform(this, id, { ...props, budgets: props.budgets ?? exampleBudgets(definitions) });
     this.resourceGroup = platform.resourceGroup;
     this.router = platform.router;
     this.skills = platform.skills;
     this.events = platform.events;
-    this.agents = (props.agents ?? [exampleAgent()]).map((agent) =>
+    this.operations = platform.operations;
+    this.agents = definitions.map((agent) =>
       platform.agent(agent, {
         queue: agent.triggers.some((t) => t.type === 'job' || t.type === 'queue'),
         ...(props.toolPolicies?.[agent.cohort] && { toolPolicy: props.toolPolicies[agent.cohort] }),

@@ -8,6 +8,7 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -15,7 +16,7 @@ export interface RecordedRequest {
   readonly path: string;
   /** Lower-case header names, as Node delivers them. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The body parsed as JSON; the raw text when it is not JSON; undefined when empty. */
+  /** The body (decompressed when sent gzipped) parsed as JSON; the raw text when it is not JSON; undefined when empty. */
   readonly body: unknown;
 }
 
@@ -144,7 +145,9 @@ function resetConnection(req: AnyRequest, res: AnyResponse): void {
 async function readBody(req: AnyRequest): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  const body = Buffer.concat(chunks);
+  // Some clients always compress (the Logs Ingestion API's); the headers still say they did.
+  return (req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8');
 }
 
 function parseBody(text: string): unknown {

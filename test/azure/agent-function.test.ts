@@ -66,7 +66,7 @@ describe('AzureAgentFunction', () => {
     assert.match(app.app_settings.SECRET_AZURE_OPENAI_API_KEY, /^@Microsoft\.KeyVault\(SecretUri=\$\{azurerm_key_vault_secret\.Secrets_Secret-azure-openai-api-key_\w+\.versionless_id\}\/\)$/);
     assert.match(app.app_settings.SECRET_ANTHROPIC_API_KEY, /Secrets_Secret-anthropic-api-key_\w+\.versionless_id\}\/\)$/);
     const config = decodeAgentConfig(app.app_settings[AGENT_CONFIG_ENV]);
-    assert.deepEqual(config.route[0], { provider: 'openai-compatible', model: 'gpt-4-1', baseUrl: 'https://agents-openai.openai.azure.com/openai/v1', apiKeySecret: 'azure-openai-api-key' });
+    assert.deepEqual(config.route[0], { provider: 'openai-compatible', model: 'gpt-4-1', baseUrl: 'https://agents-openai.openai.azure.com/openai/v1', apiKeySecret: 'azure-openai-api-key', billedBy: 'azure' });
     assert.deepEqual(config.prices, { 'gpt-4-1': { inputPerMTok: 2, outputPerMTok: 8 } });
   });
 
@@ -199,7 +199,8 @@ describe('AzureAgentFunction', () => {
     assert.equal(app.auth_settings_v2.active_directory_v2.client_id, principal.client_id);
     assert.equal(app.auth_settings_v2.active_directory_v2.tenant_auth_endpoint, 'https://login.microsoftonline.com/${data.azurerm_client_config.Deployer.tenant_id}/v2.0');
     assert.deepEqual(app.auth_settings_v2.active_directory_v2.allowed_audiences, registration.identifier_uris);
-    assert.equal(app.tags, undefined);
+    // No reason to record: only the cohort its budget filters on.
+    assert.deepEqual(app.tags, { cohort: 'default' });
   });
 
   it('creates no registration for an agent that serves no HTTP route', () => {
@@ -216,7 +217,7 @@ describe('AzureAgentFunction', () => {
     const app = single(keys, 'azurerm_linux_function_app');
     assert.equal(app.app_settings.HTTP_AUTH_LEVEL, 'function');
     assert.equal(app.auth_settings_v2, undefined);
-    assert.deepEqual(app.tags, { 'serverless-agents-function-keys-reason': reason });
+    assert.deepEqual(app.tags, { 'serverless-agents-function-keys-reason': reason, cohort: 'default' });
     assert.equal(keys.azuread_application, undefined);
     for (const missing of [' ', 'keys', undefined]) {
       assert.throws(

@@ -19,7 +19,7 @@ function routeOf(models: RouterConfig, agent = agentInput()) {
 describe('AzureModelRouter', () => {
   it('routes an Azure OpenAI deployment through its v1 OpenAI-compatible endpoint, the Anthropic API behind it', () => {
     assert.deepEqual(routeOf(AZURE_ROUTER), [
-      { provider: 'openai-compatible', model: 'gpt-4-1', baseUrl: 'https://agents-openai.openai.azure.com/openai/v1', apiKeySecret: 'azure-openai-api-key' },
+      { provider: 'openai-compatible', model: 'gpt-4-1', baseUrl: 'https://agents-openai.openai.azure.com/openai/v1', apiKeySecret: 'azure-openai-api-key', billedBy: 'azure' },
       { provider: 'anthropic', model: 'claude-sonnet-4-6', apiKeySecret: 'anthropic-api-key' },
     ]);
   });

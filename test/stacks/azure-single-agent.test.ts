@@ -32,13 +32,24 @@ describe('AzureSingleAgentStack', () => {
   it('gives a queue only to the agent whose triggers need one, and alerts on its dead letters', () => {
     assert.deepEqual(Object.values(resources.azurerm_servicebus_queue!).map((q) => q.name), ['support']);
     const alert = Object.values(resources.azurerm_monitor_metric_alert!)[0]!;
-    assert.match(alert.action[0].action_group_id, /azurerm_monitor_action_group\.Alerts\.id/);
+    assert.match(alert.action[0].action_group_id, /azurerm_monitor_action_group\.Operations_ActionGroup_\w+\.id/);
   });
 
-  it('alerts the same action group on failed runs of each agent', () => {
-    const alerts = Object.values(resources.azurerm_monitor_scheduled_query_rules_alert_v2!);
-    assert.equal(alerts.length, 2);
-    for (const alert of alerts) assert.deepEqual(alert.action.action_groups, ['${azurerm_monitor_action_group.Alerts.id}']);
+  it('alerts the operations layer\'s action group on failed runs of each agent, and of their cohort', () => {
+    const alerts = Object.entries(resources.azurerm_monitor_scheduled_query_rules_alert_v2!);
+    assert.equal(alerts.filter(([key]) => key.startsWith('Observability_FailedRuns-')).length, 2);
+    // Both agents are of cohort support: its four alerts, and the one on audit records that missed Log Analytics.
+    assert.deepEqual(alerts.filter(([key]) => key.startsWith('Operations_')).map(([, a]) => a.name).sort(), ['support-agent-test-audit-ingestion', ...['cost-per-hour', 'external-cost-per-day', 'failed-runs', 'validation-failures'].map((n) => `support-agent-test-support-${n}`)]);
+    const groups = new Set(alerts.map(([, a]) => a.action.action_groups[0]));
+    assert.equal(groups.size, 1);
+    assert.match([...groups][0], /^\$\{azurerm_monitor_action_group\.Operations_ActionGroup_\w+\.id\}$/);
+  });
+
+  it('copies both agents\' audit records to the workspace\'s table, and budgets their cohort over the stack\'s resource group', () => {
+    for (const app of apps) assert.match(app.app_settings.AUDIT_LOGS_RULE_ID, /azurerm_monitor_data_collection_rule\./);
+    const [budget] = Object.values(resources.azurerm_consumption_budget_resource_group!);
+    assert.deepEqual([budget!.amount, budget!.filter.tag[0].values, budget!.resource_group_id], [100, ['support'], '${azurerm_resource_group.Group.id}']);
+    for (const app of apps) assert.equal(app.tags.cohort, 'support');
   });
 
   it('reaches keyless storage with Entra ID, the deployer granted only the data roles it writes through', () => {
