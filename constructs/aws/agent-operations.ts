@@ -1,4 +1,4 @@
-import { RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -44,11 +44,15 @@ export interface AgentOperationsProps {
    * @default Size.gibibytes(10)
    */
   readonly scanLimit?: Size;
-  /** @default the stack's name */
+  /**
+   * Dashboards are named once per account, across regions.
+   * @default the stack's name and region
+   */
   readonly dashboardName?: string;
   /**
-   * The topic alarms and budgets notify. One of your own must let CloudWatch and AWS Budgets
-   * publish (and use its key): `AgentOperations.notificationTopic` makes one that does.
+   * The topic alarms and budgets notify. One of your own must let CloudWatch alarms and AWS
+   * Budgets publish (and use its key), in its topic policy if it has one (a topic policy replaces
+   * SNS's default): `AgentOperations.notificationTopic` makes one that does.
    * @default a new one, as `notificationTopic` makes it
    */
   readonly topic?: sns.ITopic;
@@ -66,20 +70,34 @@ export interface AgentOperationsProps {
 export class AgentOperations extends Construct {
   /**
    * A topic alarms and budgets can notify: encrypted with a key of its own that CloudWatch and
-   * AWS Budgets may use, TLS-only, and publishable by Budgets from this account only.
+   * AWS Budgets may use, TLS-only, and publishable by this account's alarms and budgets.
    */
   static notificationTopic(scope: Construct, id: string, props: { readonly displayName: string; readonly removalPolicy?: RemovalPolicy }): sns.Topic {
     const stack = Stack.of(scope);
     const key = new kms.Key(scope, `${id}Key`, { description: `Encrypts ${props.displayName}`, enableKeyRotation: true, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN });
+    // Both services encrypt what they publish with the topic's key. CloudWatch says which account
+    // its alarm is in; AWS Budgets' documented key statement has no condition, and its publishing
+    // is held to this account by the topic policy below.
     key.addToResourcePolicy(
       new iam.PolicyStatement({
-        principals: ['cloudwatch.amazonaws.com', 'budgets.amazonaws.com'].map((s) => new iam.ServicePrincipal(s)),
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'], // in a key policy, "*" is this key
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
+    key.addToResourcePolicy(new iam.PolicyStatement({ principals: [new iam.ServicePrincipal('budgets.amazonaws.com')], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'] }));
     const topic = new sns.Topic(scope, id, { displayName: props.displayName, masterKey: key, enforceSSL: true });
+    // A topic policy replaces SNS's default one, which let the account's alarms publish: each
+    // publisher is named again, held to this account.
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+      }),
+    );
     topic.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('budgets.amazonaws.com')],
@@ -104,13 +122,12 @@ export class AgentOperations extends Construct {
     for (const cohort of Object.keys(props.monthlyBudgetUsd ?? {})) {
       if (!cohorts.includes(cohort)) throw new Error(`AgentOperations ${this.node.path}: monthlyBudgetUsd.${cohort}: no agent is of that cohort (${cohorts.join(', ')})`);
     }
-    const stack = Stack.of(this);
     this.topic = props.topic ?? AgentOperations.notificationTopic(this, 'Topic', { displayName: 'Agents: alarms and budgets', ...(props.removalPolicy && { removalPolicy: props.removalPolicy }) });
     this.queries = new AuditQueries(this, 'Audit', { audit: props.audit, agents: props.agents, ...(props.scanLimit && { scanLimit: props.scanLimit }), ...(props.removalPolicy && { removalPolicy: props.removalPolicy }) });
     this.dashboard = new FleetDashboard(this, 'Dashboard', {
       cohorts,
       firstAgent: first,
-      dashboardName: props.dashboardName ?? stack.stackName,
+      ...(props.dashboardName && { dashboardName: props.dashboardName }),
       alarmAction: new cloudwatchActions.SnsAction(this.topic),
       ...(props.deadLetterQueues && { deadLetterQueues: props.deadLetterQueues }),
       ...(props.maxExternalCostPerHour && { maxExternalCostPerHour: props.maxExternalCostPerHour }),

@@ -158,7 +158,8 @@ export class AuditQueries extends Construct {
     for (const query of AUDIT_QUERIES) {
       const named = new athena.CfnNamedQuery(this, `Query-${query.name}`, {
         name: query.name,
-        description: `${query.question} Parameters: ${query.parameters.join('; ')}.`.slice(0, 1024),
+        // Athena takes execution parameters as SQL literals: a day is typed with its quotes.
+        description: `${query.question} Parameters, quoted ('2026-11-01'): ${query.parameters.join('; ')}.`.slice(0, 1024),
         database: this.databaseName,
         workGroup: this.workGroup.ref,
         queryString: query.sql(this.tableName),

@@ -1,4 +1,5 @@
-import { Stack } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as budgets from 'aws-cdk-lib/aws-budgets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -47,8 +48,7 @@ export class CohortBudgets extends Construct {
         if (!(usd > 0)) throw new Error(`${where}: monthlyUsd.${cohort} must be more than 0, got ${usd}`);
         const budget = new budgets.CfnBudget(this, `Budget-${cohort}`, {
           budget: {
-            // Budget names are unique in the account: the stack's name keeps environments apart.
-            budgetName: `${Stack.of(this).stackName}-${cohort}`.slice(0, 100),
+            budgetName: budgetName(Stack.of(this), cohort),
             budgetType: 'COST',
             timeUnit: 'MONTHLY',
             budgetLimit: { amount: usd, unit: 'USD' },
@@ -64,4 +64,14 @@ export class CohortBudgets extends Construct {
       }),
     );
   }
+}
+
+/**
+ * Budget names are unique in the account, across regions: the stack's name and region keep
+ * environments apart, and a digest keeps a name cut to Budgets' 100 characters unique.
+ */
+function budgetName(stack: Stack, cohort: string): string {
+  const name = `${stack.stackName}-${stack.region}-${cohort}`;
+  if (Token.isUnresolved(stack.region) || name.length <= 100) return name;
+  return `${name.slice(0, 89)}-${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
 }

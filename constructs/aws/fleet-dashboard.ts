@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -37,7 +37,10 @@ export interface FleetDashboardProps {
    * @default none
    */
   readonly maxExternalCostPerHour?: Readonly<Record<string, number>>;
-  /** @default 'agents' */
+  /**
+   * Dashboards are named once per account, across regions.
+   * @default the stack's name and region
+   */
   readonly dashboardName?: string;
 }
 
@@ -82,7 +85,7 @@ export class FleetDashboard extends Construct {
 
     const search = (name: RunMetric, period = PERIOD) => new cloudwatch.MathExpression({ expression: `SEARCH('{${METRICS_NAMESPACE},cohort,service} MetricName="${name}"', 'Sum', ${period.toSeconds()})`, label: '', period });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName ?? 'agents',
+      dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-${Stack.of(this).region}`,
       defaultInterval: Duration.days(1),
       variables: [
         // Property variables: picking a value rewrites that dimension in every widget that has it.

@@ -89,12 +89,14 @@ export class ModelRouter extends Construct implements IModelRouter {
     const key = `${cohort} ${model}`;
     let profile = this.profiles.get(key);
     if (!profile) {
-      // Unique in the account and region, within Bedrock's 64 characters, stable across deploys.
-      const digest = createHash('sha256').update(`${Names.uniqueId(this)} ${key}`).digest('hex').slice(0, 10);
-      profile = new bedrock.CfnApplicationInferenceProfile(this, `Profile${this.profiles.size}`, {
-        inferenceProfileName: `${cohort.slice(0, 40)}-${digest}`,
+      // Unique in the account and region (the stack's name and the router's path in it), within
+      // Bedrock's 64 characters, and the same for a cohort and model whatever else the app holds:
+      // a logical id by position would hand one profile's name to another when agents change.
+      const digest = createHash('sha256').update(`${Stack.of(this).stackName} ${Names.uniqueId(this)} ${key}`).digest('hex').slice(0, 10);
+      profile = new bedrock.CfnApplicationInferenceProfile(this, `Profile-${digest}`, {
+        inferenceProfileName: `${cohort.slice(0, 40).replace(/-+$/, '')}-${digest}`,
         // Bedrock takes letters, digits, ':' and '.', single separators between them.
-        description: `Cohort ${cohort} calls to ${model} billed under its cohort tag`.slice(0, 200),
+        description: `Cohort ${cohort} calls to ${model.replace(/[^0-9a-zA-Z:.]+/g, ' ')} billed under its cohort tag`.slice(0, 200),
         modelSource: { copyFrom },
         tags: [{ key: COHORT_TAG, value: cohort }],
       });
@@ -153,6 +155,8 @@ function bedrockArns(stack: Stack, target: ModelTargetSpec): string[] {
       return [
         stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: target.profile, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
         ...target.regions.map((r) => foundationModelArn(r, model)),
+        // A global profile is also authorized against the model with no region.
+        ...(target.profile.startsWith('global.') ? [foundationModelArn('', model)] : []),
       ];
     }
     default:

@@ -67,24 +67,37 @@ const UNITS: Record<CoreUnit, (typeof MetricUnit)[keyof typeof MetricUnit]> = { 
 
 /**
  * Run metrics in CloudWatch embedded metric format, by agent and cohort, and by cohort alone
- * (cohortDimensions): one line, two dimension sets.
+ * (cohortDimensions): one line, two dimension sets. Counts and costs are summed until the flush
+ * after each run; Powertools would otherwise publish on its own at a metric's 100th value, before
+ * the agent's dimension is on the line (a 100-step run adds tokens 100 times).
  */
 export class PowertoolsMetrics implements MetricsSink {
   private readonly metrics: Metrics;
+  private readonly sums = new Map<RunMetric, { unit: CoreUnit; value: number }>();
+  private readonly samples: { name: RunMetric; unit: CoreUnit; value: number }[] = [];
 
-  constructor(private readonly agent: string, cohort: string) {
+  constructor(
+    private readonly agent: string,
+    cohort: string,
+  ) {
     const { service } = metricDimensions(agent, cohort);
     this.metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, defaultDimensions: { cohort } });
   }
 
   add(name: RunMetric, unit: CoreUnit, value: number): void {
-    this.metrics.addMetric(name, UNITS[unit], value);
+    // A duration's distribution (its percentiles) needs each value; a count or a cost, its sum.
+    if (unit === 'Milliseconds') this.samples.push({ name, unit, value });
+    else this.sums.set(name, { unit, value: (this.sums.get(name)?.value ?? 0) + value });
   }
 
   flush(): void {
+    if (!this.sums.size && !this.samples.length) return;
     // Powertools clears dimensions on each publish: the agent's set and the cohort's (an empty set
-    // over the defaults) are added again every time.
+    // over the defaults) are added every time.
     this.metrics.addDimension('agent', this.agent).addDimensions({});
+    for (const [name, { unit, value }] of this.sums) this.metrics.addMetric(name, UNITS[unit], value);
+    for (const { name, unit, value } of this.samples.splice(0)) this.metrics.addMetric(name, UNITS[unit], value);
+    this.sums.clear();
     this.metrics.publishStoredMetrics();
   }
 }

@@ -117,13 +117,26 @@ describe('AgentOperations', () => {
       [['user:cohort$finance'], 200],
       [['user:cohort$support'], 500],
     ]);
+    // Budget and dashboard names are the account's, across regions.
+    assert.deepEqual(budgets.map((b) => b.Properties.Budget.BudgetName).sort(), ['Test-eu-west-1-finance', 'Test-eu-west-1-support']);
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Test-eu-west-1' });
     for (const budget of budgets) {
       assert.deepEqual(budget.Properties.NotificationsWithSubscribers.map((n: any) => [n.Notification.NotificationType, n.Notification.Threshold, n.Subscribers[0].Address]), [
         ['ACTUAL', 80, { Ref: topicId }],
         ['FORECASTED', 100, { Ref: topicId }],
       ]);
     }
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'budgets.amazonaws.com' }, Action: 'sns:Publish' })]) } });
+    // A topic policy replaces SNS's default one: alarms and budgets are each let in again, from this account only.
+    const [policy] = Object.values(template.findResources('AWS::SNS::TopicPolicy')) as { Properties: { PolicyDocument: { Statement: Record<string, any>[] } } }[];
+    const publishers = policy!.Properties.PolicyDocument.Statement.filter((st) => st.Effect === 'Allow').map((st) => [st.Principal.Service, st.Action, st.Condition.StringEquals['aws:SourceAccount']]);
+    assert.deepEqual(publishers, [
+      ['cloudwatch.amazonaws.com', 'sns:Publish', '123456789012'],
+      ['budgets.amazonaws.com', 'sns:Publish', '123456789012'],
+    ]);
+    assert.match(joined(policy!.Properties.PolicyDocument.Statement.find((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com')!.Condition.ArnLike['aws:SourceArn']), /:cloudwatch:eu-west-1:123456789012:alarm:\*$/);
+    const [key] = Object.values(template.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('alarms and budgets') } })) as { Properties: { KeyPolicy: { Statement: Record<string, any>[] } } }[];
+    const users = key!.Properties.KeyPolicy.Statement.filter((st) => st.Principal?.Service).map((st) => st.Principal.Service);
+    assert.deepEqual(users, ['cloudwatch.amazonaws.com', 'budgets.amazonaws.com'], 'both may use the topic\'s key');
   });
 
   it('holds as many resources for 30 agents as for 3', () => {

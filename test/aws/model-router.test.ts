@@ -89,6 +89,23 @@ describe('ModelRouter', () => {
     assert.match(JSON.stringify((bedrock.Resource as unknown[])[1]), /foundation-model\/anthropic\.claude-sonnet/);
   });
 
+  it('keeps each cohort\'s profile under the same logical id and name whatever other cohorts come first', () => {
+    const profiles = (cohorts: string[]) => {
+      const stack = testStack(new App());
+      const router = new ModelRouter(stack, 'Models', ROUTER);
+      cohorts.forEach((cohort, i) => router.grantInvoke(new iam.Role(stack, `Agent${i}`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }), defineAgent(agentInput({ name: `a-${i}`, cohort, model: 'fast' }))));
+      return Object.fromEntries(Object.entries(Template.fromStack(stack).findResources('AWS::Bedrock::ApplicationInferenceProfile')).map(([id, r]) => [r.Properties.Tags[0].Value, [id, r.Properties.InferenceProfileName]]));
+    };
+    assert.deepEqual(profiles(['default'])['default'], profiles(['research', 'default'])['default']);
+  });
+
+  it('grants a global profile\'s model without a region too, as Bedrock authorizes it', () => {
+    const stack = testStack(new App());
+    const router = new ModelRouter(stack, 'Models', { aliases: { smart: [{ provider: 'bedrock-inference-profile', profile: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0', regions: ['eu-west-1'] }] }, cohortInferenceProfiles: false });
+    router.grantInvoke(new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }), defineAgent(agentInput()));
+    assert.match(JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy')), /:bedrock:::foundation-model\/anthropic\.claude-sonnet-4-5-20250929-v1:0/);
+  });
+
   it('shares one profile among a cohort\'s agents and gives another cohort its own, over a system profile too', () => {
     const stack = testStack(new App());
     const router = new ModelRouter(stack, 'Models', ROUTER);

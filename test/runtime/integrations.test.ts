@@ -151,11 +151,17 @@ describe('tools, skills and telemetry against real clients', () => {
       metrics.add('CostUsd', 'None', 0.0042);
       metrics.flush();
       metrics.add('Runs', 'Count', 1);
+      // A long run: more values of one metric than Powertools holds before publishing on its own.
+      for (let step = 0; step < 150; step++) metrics.add('OutputTokens', 'Count', 2);
+      metrics.add('RunLatency', 'Milliseconds', 900);
       metrics.flush();
     } finally {
       process.stdout.write = write;
     }
-    const [emf, next] = lines.filter((l) => l.includes('_aws')).map((l) => JSON.parse(l));
+    const emfLines = lines.filter((l) => l.includes('_aws')).map((l) => JSON.parse(l));
+    assert.equal(emfLines.length, 2, 'one line a flush: nothing published before the agent is on it');
+    const [emf, next] = emfLines;
+    assert.deepEqual([next.Runs, next.OutputTokens, next.RunLatency, next.agent], [1, 300, 900, 'support']);
     assert.equal(emf._aws.CloudWatchMetrics[0].Namespace, 'ServerlessAgents');
     // The agent's metrics and its cohort's totals, from the same line; and again after a flush cleared them.
     for (const line of [emf, next]) assert.deepEqual(line._aws.CloudWatchMetrics[0].Dimensions.map((d: string[]) => [...d].sort()), [['agent', 'cohort', 'service'], ['cohort', 'service']]);
