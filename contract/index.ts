@@ -31,3 +31,8 @@ export { awsTargets, environmentSchema, environmentsSchema, EnvironmentsError, p
 export { checkRollout, describeRollout, isGradual, parseRollout, ROLLOUT_STEPS, RolloutError, rolloutSchema, type GradualRollout, type Rollout, type RolloutInput } from './delivery/rollout';
 export { deliveryEnvironments, githubWorkflow, WORKFLOW_VARIABLES, workflowProblems, type DeliveredStacks, type DeliveryEnvironment, type GitHubWorkflowOptions } from './delivery/github-workflow';
 export { SMOKE_OUTPUTS, smokeCommands, smokeRoleName, type SmokeQuestion } from './delivery/smoke-check';
+export { AUDIT_COLUMNS, AUDIT_PARTITIONS, AUDIT_SCHEMA_VERSION, auditRow, hiveType, logAnalyticsType, type AuditColumn, type AuditType } from './audit/schema';
+export { AUDIT_QUERIES, type AuditQuery } from './audit/queries';
+export { AUDIT_KQL_QUERIES, auditKql, type AuditKqlParameter, type AuditKqlQuery } from './audit/kql-queries';
+export { AUDIT_LOGS_TABLE } from './audit/log-analytics';
+export { cohortDimensions, metricDimensions } from './metrics/run-metrics';
