@@ -7,7 +7,7 @@ import { AzureCohortOperations, type AzureBudgetScope, type CohortThresholds } f
 import { deployer, globalName, NAME_SEED_CONTEXT } from './defaults';
 import { ApplicationInsightsWorkbook, Fn, Lazy, MonitorActionGroup, MonitorScheduledQueryRulesAlertV2, type ServicebusNamespace } from './engine';
 import type { AzureObservability } from './observability';
-import { auditIngestionFailuresQuery } from './operations-queries';
+import { auditIngestionFailuresQuery, auditPipelineErrorsQuery } from './operations-queries';
 import { operationsWorkbook } from './operations-workbook';
 import { AzureSecureDefaults } from './secure-defaults';
 
@@ -108,6 +108,8 @@ export class AzureAgentOperations extends Construct {
   readonly workbook: ApplicationInsightsWorkbook;
   /** Alerts when agents' audit records reached Blob storage but not Log Analytics. */
   readonly auditIngestionAlert?: MonitorScheduledQueryRulesAlertV2;
+  /** The alert on rows the audit rule took but could not write (its error log). */
+  readonly auditPipelineAlert?: MonitorScheduledQueryRulesAlertV2;
   private readonly cohortOperations = new Map<string, AzureCohortOperations>();
   private readonly agents = new Set<AzureOperatedAgent>();
   private readonly namespaces = new Map<ServicebusNamespace, string>();
@@ -139,10 +141,26 @@ export class AzureAgentOperations extends Construct {
         scopes: [observability.workspace.id],
         description: 'Agents kept audit records in Blob storage that did not reach Log Analytics: its queries miss them until they are sent again',
         severity: 2,
+        // Windows overlap, so a line that reaches the workspace late is still in the next one.
         evaluationFrequency: 'PT15M',
-        windowDuration: 'PT15M',
+        windowDuration: 'PT30M',
         criteria: [{ query: auditIngestionFailuresQuery(), timeAggregationMethod: 'Total', metricMeasureColumn: 'records', operator: 'GreaterThan', threshold: 0 }],
         skipQueryValidation: true,
+        autoMitigationEnabled: true,
+        action: { actionGroups: [this.actionGroup.id] },
+      });
+      this.auditPipelineAlert = new MonitorScheduledQueryRulesAlertV2(this, 'AuditPipelineAlert', {
+        name: `${this.prefix}-audit-pipeline`,
+        ...this.location,
+        scopes: [observability.workspace.id],
+        description: 'The audit data collection rule took rows it could not write to the audit table (its error log, DCRLogErrors): Log Analytics misses them; the audit storage holds them',
+        severity: 2,
+        evaluationFrequency: 'PT15M',
+        windowDuration: 'PT30M',
+        criteria: [{ query: auditPipelineErrorsQuery(this.auditLogs.rule.id), timeAggregationMethod: 'Total', metricMeasureColumn: 'errors', operator: 'GreaterThan', threshold: 0 }],
+        // DCRLogErrors comes into being with the rule's first error.
+        skipQueryValidation: true,
+        autoMitigationEnabled: true,
         action: { actionGroups: [this.actionGroup.id] },
       });
     }
@@ -217,7 +235,8 @@ export class AzureAgentOperations extends Construct {
 
 function checkProps(scope: Construct, props: AzureAgentOperationsProps): void {
   const problems: string[] = [];
-  for (const [cohort, amount] of Object.entries(props.budgets ?? {})) if (!(Number.isFinite(amount) && amount > 0)) problems.push(`budgets.${cohort}: must be an amount above 0; got ${amount}`);
+  // Consumption budgets start at 1 in the billing currency.
+  for (const [cohort, amount] of Object.entries(props.budgets ?? {})) if (!(Number.isFinite(amount) && amount >= 1)) problems.push(`budgets.${cohort}: must be an amount of at least 1; got ${amount}`);
   const share = props.alerts?.failedRunRate;
   // At 1 the alert could never fire: no share of runs is above all of them.
   if (share !== undefined && !(share >= 0 && share < 1)) problems.push(`alerts.failedRunRate: must be a share of runs from 0 up to, not including, 1; got ${share}`);

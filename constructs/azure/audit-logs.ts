@@ -3,7 +3,7 @@ import { auditKql, AUDIT_KQL_QUERIES } from '../../contract/audit/kql-queries';
 import { AUDIT_LOGS_STREAM, AUDIT_LOGS_STREAM_COLUMNS, AUDIT_LOGS_TABLE, AUDIT_LOGS_TABLE_COLUMNS, AUDIT_LOGS_TRANSFORM } from '../../contract/audit/log-analytics';
 import { AZURE_RUNTIME_ENV } from '../../contract/config/settings';
 import { assignRole, globalName, type AzurePrincipal } from './defaults';
-import { LogAnalyticsSavedSearch, LogAnalyticsWorkspaceTableCustomLog, MonitorDataCollectionEndpoint, MonitorDataCollectionRule, type TerraformResource } from './engine';
+import { LogAnalyticsSavedSearch, LogAnalyticsWorkspaceTableCustomLog, MonitorDataCollectionEndpoint, MonitorDataCollectionRule, MonitorDiagnosticSetting, type TerraformResource } from './engine';
 import type { AzureObservability } from './observability';
 import { AzureSecureDefaults } from './secure-defaults';
 
@@ -40,6 +40,8 @@ export class AzureAuditLogs extends Construct {
   readonly table: LogAnalyticsWorkspaceTableCustomLog;
   readonly endpoint: MonitorDataCollectionEndpoint;
   readonly rule: MonitorDataCollectionRule;
+  /** The rule's error log (DCRLogErrors) into the workspace. */
+  readonly errorLog: MonitorDiagnosticSetting;
   /** The saved searches, by query name. */
   readonly searches: ReadonlyMap<string, LogAnalyticsSavedSearch>;
   /** The app settings that make an agent's runtime send its records here (with `grantIngest`). */
@@ -61,7 +63,8 @@ export class AzureAuditLogs extends Construct {
       name: AUDIT_LOGS_TABLE,
       workspaceId: workspace.id,
       description: 'Agent audit records (run and step), copied from the agents\' audit storage by their runtime',
-      column: AUDIT_LOGS_TABLE_COLUMNS.map((c) => ({ name: c.name, type: c.type, description: c.description.slice(0, 1024) })),
+      // The tables API spells the time type `dateTime` (the provider checks it case-sensitively); streams and KQL say `datetime`.
+      column: AUDIT_LOGS_TABLE_COLUMNS.map((c) => ({ name: c.name, type: c.type === 'datetime' ? 'dateTime' : c.type, description: c.description.slice(0, 1024) })),
       ...(retention !== undefined && { retentionInDays: retention }),
     });
     // Entra ID only: the Logs Ingestion API takes no keys.
@@ -76,6 +79,14 @@ export class AzureAuditLogs extends Construct {
       dataFlow: [{ streams: [AUDIT_LOGS_STREAM], destinations: ['audit'], outputStream: `Custom-${AUDIT_LOGS_TABLE}`, transformKql: AUDIT_LOGS_TRANSFORM }],
       // The rule's output stream must exist when the rule is created.
       dependsOn: [this.table],
+    });
+    // Rows the rule takes but cannot write reach no one else: its error log goes to the workspace.
+    this.errorLog = new MonitorDiagnosticSetting(this, 'RuleErrors', {
+      name: 'log-errors',
+      targetResourceId: this.rule.id,
+      logAnalyticsWorkspaceId: workspace.id,
+      logAnalyticsDestinationType: 'Dedicated',
+      enabledLog: [{ category: 'LogErrors' }],
     });
     this.searches = new Map(
       AUDIT_KQL_QUERIES.map((query) => [

@@ -61,6 +61,9 @@ export class AzureCohortOperations extends Construct {
         criteria: [{ query: o.query, timeAggregationMethod: o.aggregation, metricMeasureColumn: o.measure, operator: 'GreaterThan', threshold: o.threshold }],
         // The tables the query reads come into being with their first rows, which a new workspace has yet to hold.
         skipQueryValidation: true,
+        // Stateful: one notification when it fires and one when it resolves, not one per evaluation
+        // of the overlapping windows.
+        autoMitigationEnabled: true,
         action: { actionGroups: [props.actionGroupId] },
       });
     this.failedRuns = alert('FailedRuns', 'failed-runs', {

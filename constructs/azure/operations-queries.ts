@@ -34,6 +34,15 @@ export function auditIngestionFailuresQuery(): string {
   return [WORKSPACE_AGENT_LINES, ...agentLines(AZURE_AUDIT_INGESTION_FAILED_MESSAGE), '| project timestamp, agent, cohort, records = toint(line.records)'].join('\n');
 }
 
+/**
+ * Rows the audit rule took but could not write to the table (a transform or type error, a value
+ * over a limit): the rule's own error log, which its diagnostic setting sends to the workspace.
+ * The runtime saw its upload accepted, so only this shows the gap.
+ */
+export function auditPipelineErrorsQuery(ruleId: string): string {
+  return ['DCRLogErrors', `| where _ResourceId =~ ${JSON.stringify(ruleId)}`, '| summarize errors = count() by bin(TimeGenerated, 5m), OperationName'].join('\n');
+}
+
 /** The workbook's filter on its Cohort and Agent parameters (multi-select, `'*'` for all). */
 const picked = "| where ('*' in ({Cohort}) or cohort in ({Cohort})) and ('*' in ({Agent}) or agent in ({Agent}))";
 const inRange = '| where timestamp {TimeRange}';

@@ -37,15 +37,45 @@ export const logAnalyticsColumnName = (name: string) => (RESERVED.includes(name.
 /** What `auditRow` puts in the partitions' columns: read from the record, not from an object's key. */
 const PARTITION_DESCRIPTIONS: Readonly<Record<(typeof AUDIT_PARTITIONS)[number]['name'], string>> = {
   agent: 'The agent, as the audit objects\' `agent=` partition holds it',
-  // auditRow reads a step's own start: past midnight UTC it is the day after its attempt's, which the objects' key holds.
-  day: 'The start day of the record (a run attempt or a step), `YYYY-MM-DD` UTC',
+  day: 'The start day of the record\'s attempt, `YYYY-MM-DD` UTC, as the audit objects\' `date=` partition holds it',
 };
 
-/** The stream's columns: exactly the keys `auditRow` writes (the schema's columns but the bulky ones, then the partitions). */
+/**
+ * The longest a value may be in a row sent to Log Analytics: the Logs Ingestion API cuts fields
+ * over 64 KB without a word and refuses a call over 1 MB, so a longer one is cut here, or dropped
+ * if it is a nested value (cut, it would not be JSON), and named in `truncated_columns`. The
+ * record of truth keeps it whole.
+ */
+export const LOG_ANALYTICS_MAX_VALUE_CHARS = 32_000;
+
+/** The column that names what a row left out or cut (see LOG_ANALYTICS_MAX_VALUE_CHARS). */
+export const TRUNCATED_COLUMNS = 'truncated_columns';
+
+/** The stream's columns: exactly the keys `fitRow(auditRow(record))` writes (the schema's columns but the bulky ones, the partitions, what was cut). */
 export const AUDIT_LOGS_STREAM_COLUMNS: readonly LogAnalyticsColumn[] = [
   ...AUDIT_COLUMNS.filter((c) => !c.bulky).map((c) => ({ name: c.name, type: logAnalyticsType(c.type), description: c.description })),
   ...AUDIT_PARTITIONS.map((p) => ({ name: p.name, type: 'string' as const, description: PARTITION_DESCRIPTIONS[p.name] })),
+  { name: TRUNCATED_COLUMNS, type: 'dynamic', description: 'The columns this row cut or left out for being longer than Log Analytics takes; the audit objects hold them whole' },
 ];
+
+/**
+ * `auditRow`'s row made to fit Log Analytics: a string longer than LOG_ANALYTICS_MAX_VALUE_CHARS
+ * is cut to it, a nested value that long is left out, and either is named in `truncated_columns`.
+ */
+export function fitRow(row: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const fitted: Record<string, unknown> = {};
+  const cut: string[] = [];
+  for (const [name, value] of Object.entries(row)) {
+    const length = typeof value === 'string' ? value.length : value !== null && typeof value === 'object' ? JSON.stringify(value).length : 0;
+    if (length <= LOG_ANALYTICS_MAX_VALUE_CHARS) fitted[name] = value;
+    else {
+      cut.push(name);
+      if (typeof value === 'string') fitted[name] = value.slice(0, LOG_ANALYTICS_MAX_VALUE_CHARS);
+    }
+  }
+  if (cut.length) fitted[TRUNCATED_COLUMNS] = cut;
+  return fitted;
+}
 
 /** The table's columns: `TimeGenerated` (the record's `started_at`), then the stream's, reserved names renamed. */
 export const AUDIT_LOGS_TABLE_COLUMNS: readonly LogAnalyticsColumn[] = [

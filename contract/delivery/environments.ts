@@ -52,7 +52,7 @@ export const environmentSchema = z
      * allocation tag (in its home region's stacks, as budgets cover the account) and Azure
      * consumption budgets on the `cohort` tag. @default none
      */
-    budgets: z.record(z.string().regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be a cohort name'), z.number().positive('must be more than 0')).optional(),
+    budgets: z.record(z.string().regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be a cohort name'), z.number().min(1, 'must be at least 1 (USD a month; Azure budgets start at 1)')).optional(),
     /**
      * After the environment deploys, one agent is asked one question through its API with signed
      * requests, and its answer must match `expect` (a regular expression): `stack` is the base name

@@ -1,5 +1,5 @@
 import type { LogsIngestionClient } from '@azure/monitor-ingestion';
-import { AUDIT_LOGS_STREAM } from '../../contract/audit/log-analytics';
+import { AUDIT_LOGS_STREAM, fitRow } from '../../contract/audit/log-analytics';
 import { auditRow } from '../../contract/audit/schema';
 import { AZURE_AUDIT_INGESTION_FAILED_MESSAGE } from '../../contract/config/settings';
 import type { AuditRecord, AuditSink } from '../core/audit/records';
@@ -22,7 +22,7 @@ export class LogsIngestionAuditSink implements AuditSink {
 
   async write(records: readonly AuditRecord[]): Promise<void> {
     if (!records.length) return;
-    const rows = records.map((record) => auditRow(record as unknown as Record<string, unknown>));
+    const rows = records.map((record) => fitRow(auditRow(record as unknown as Record<string, unknown>)));
     await this.client.upload(this.ruleId, AUDIT_LOGS_STREAM, rows, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
   }
 }
@@ -49,18 +49,27 @@ export class CopiedAuditSink implements AuditSink {
     try {
       await this.copy.write(records);
     } catch (e) {
+      // The client says which rows of a partly sent batch failed; those are the gap.
+      const failed = failedRows(e);
       this.error(
         JSON.stringify({
           message: AZURE_AUDIT_INGESTION_FAILED_MESSAGE,
           agent: this.agent.name,
           cohort: this.agent.cohort,
-          runs: [...new Set(records.map((r) => r.runId))],
-          records: records.length,
+          runs: failed ? [...new Set(failed.map((row) => String(row.run_id)))] : [...new Set(records.map((r) => r.runId))],
+          records: failed ? failed.length : records.length,
           error: reasonOf(e),
         }),
       );
     }
   }
+}
+
+/** The rows the client reports it could not send, when it says (an aggregate error per chunk). */
+function failedRows(e: unknown): Record<string, unknown>[] | undefined {
+  const failures = (e as { errors?: { failedLogs?: Record<string, unknown>[] }[] }).errors;
+  if (!Array.isArray(failures) || !failures.every((f) => Array.isArray(f.failedLogs))) return undefined;
+  return failures.flatMap((f) => f.failedLogs!);
 }
 
 /**

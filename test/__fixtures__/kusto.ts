@@ -25,6 +25,7 @@ export interface KustoTable {
 /** The tables Log Analytics has for the runtime's lines: Application Insights traces in a workspace, and container apps' consoles. */
 export const AGENT_LOG_TABLES: readonly KustoTable[] = [
   { name: 'AppTraces', columns: [{ name: 'TimeGenerated', type: 'datetime' }, { name: 'Message', type: 'string' }, { name: 'SeverityLevel', type: 'long' }, { name: 'Properties', type: 'dynamic' }, { name: 'AppRoleName', type: 'string' }] },
+  { name: 'DCRLogErrors', columns: [{ name: 'TimeGenerated', type: 'datetime' }, { name: 'OperationName', type: 'string' }, { name: 'Message', type: 'string' }, { name: 'InputStreamId', type: 'string' }, { name: '_ResourceId', type: 'string' }] },
   { name: 'ContainerAppConsoleLogs', columns: [{ name: 'TimeGenerated', type: 'datetime' }, { name: 'Log', type: 'string' }, { name: 'ContainerAppName', type: 'string' }, { name: 'Stream', type: 'string' }] },
   { name: 'traces', columns: [{ name: 'timestamp', type: 'datetime' }, { name: 'message', type: 'string' }, { name: 'severityLevel', type: 'long' }, { name: 'customDimensions', type: 'dynamic' }] },
 ];

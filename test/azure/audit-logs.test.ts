@@ -7,7 +7,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { AzureAuditLogs, AUDIT_QUERY_CATEGORY } from '../../constructs/azure/audit-logs';
 import { AzureObservability } from '../../constructs/azure/observability';
 import { auditKql, AUDIT_KQL_QUERIES } from '../../contract/audit/kql-queries';
-import { AUDIT_LOGS_STREAM, AUDIT_LOGS_STREAM_COLUMNS, AUDIT_LOGS_TABLE, AUDIT_LOGS_TABLE_COLUMNS, AUDIT_LOGS_TRANSFORM } from '../../contract/audit/log-analytics';
+import { AUDIT_LOGS_STREAM, AUDIT_LOGS_STREAM_COLUMNS, AUDIT_LOGS_TABLE, AUDIT_LOGS_TABLE_COLUMNS, AUDIT_LOGS_TRANSFORM, fitRow, LOG_ANALYTICS_MAX_VALUE_CHARS } from '../../contract/audit/log-analytics';
 import { AUDIT_QUERIES } from '../../contract/audit/queries';
 import { AUDIT_COLUMNS, AUDIT_PARTITIONS, auditRow, duckdbType } from '../../contract/audit/schema';
 import type { AgentRuntimeConfig } from '../../contract/config/runtime-config';
@@ -31,6 +31,7 @@ describe('the audit table in Log Analytics', () => {
       'TimeGenerated:datetime',
       ...AUDIT_COLUMNS.filter((c) => !c.bulky).map((c) => `${c.name === 'type' ? 'record_type' : c.name}:${typeof c.type === 'string' ? { string: 'string', bigint: 'long', double: 'real', boolean: 'boolean' }[c.type] : 'dynamic'}`),
       ...AUDIT_PARTITIONS.map((p) => `${p.name}:string`),
+      'truncated_columns:dynamic',
     ];
     assert.deepEqual(AUDIT_LOGS_TABLE_COLUMNS.map((c) => `${c.name}:${c.type}`), expected);
     assert.ok(!AUDIT_LOGS_TABLE_COLUMNS.some((c) => c.name === 'request' || c.name === 'response'));
@@ -103,7 +104,25 @@ describe('AzureAuditLogs', () => {
     const table = single(resources, 'azurerm_log_analytics_workspace_table_custom_log');
     assert.equal(table.name, AUDIT_LOGS_TABLE);
     assert.match(table.workspace_id, /azurerm_log_analytics_workspace\.Observability_Workspace_\w+\.id/);
-    assert.deepEqual(table.column.map((c: { name: string; type: string }) => `${c.name}:${c.type}`), AUDIT_LOGS_TABLE_COLUMNS.map((c) => `${c.name}:${c.type}`));
+    // The tables API spells the time type dateTime, which the provider checks case-sensitively.
+    assert.deepEqual(table.column.map((c: { name: string; type: string }) => `${c.name}:${c.type}`), AUDIT_LOGS_TABLE_COLUMNS.map((c) => `${c.name}:${c.type === 'datetime' ? 'dateTime' : c.type}`));
+    assert.ok(table.column.some((c: { name: string; type: string }) => c.name === 'TimeGenerated' && c.type === 'dateTime'));
+  });
+
+  it('cuts a value too long for Log Analytics, leaves out a nested one, and says which', () => {
+    const long = 'x'.repeat(LOG_ANALYTICS_MAX_VALUE_CHARS + 10);
+    const row = fitRow(auditRow({ type: 'run', runId: 'r', attempt: '20261130T100000000Z-ab', agent: 'support', input: long, validation: { ok: false, problems: [{ kind: 'rule', path: 'x', message: long }] }, output: 'short' }));
+    assert.equal((row.input as string).length, LOG_ANALYTICS_MAX_VALUE_CHARS);
+    assert.equal(row.validation, undefined, 'a cut nested value would not be JSON');
+    assert.deepEqual([row.output, [...(row.truncated_columns as string[])].sort()], ['short', ['input', 'validation']]);
+    assert.ok(JSON.stringify(row).length < 1_000_000, 'far inside the API\'s 1 MB a call');
+    assert.equal(fitRow(auditRow({ type: 'run', runId: 'r', agent: 'a' })).truncated_columns, undefined);
+  });
+
+  it('sends the rule\'s own error log (rows it took but could not write) to the workspace', () => {
+    const setting = single(resources, 'azurerm_monitor_diagnostic_setting');
+    assert.match(setting.target_resource_id, /azurerm_monitor_data_collection_rule\.Audit_Rule_\w+\.id/);
+    assert.deepEqual([setting.enabled_log, setting.log_analytics_destination_type], [[{ category: 'LogErrors' }], 'Dedicated']);
   });
 
   it('ingests through a data collection endpoint and rule: the stream auditRow fills, the transform, the table as output', () => {

@@ -89,9 +89,11 @@ describe('AzureAgentOperations', () => {
       azurerm_monitor_action_group: 1,
       azurerm_monitor_data_collection_endpoint: 1,
       azurerm_monitor_data_collection_rule: 1,
-      azurerm_monitor_scheduled_query_rules_alert_v2: 4 * COHORTS.length + 1,
+      azurerm_monitor_diagnostic_setting: 1,
+      // Four per cohort; records that missed the table, rows the rule could not write.
+      azurerm_monitor_scheduled_query_rules_alert_v2: 4 * COHORTS.length + 2,
     });
-    assert.equal(Object.values(countsUnder(thirty, 'Operations')).reduce((a, b) => a + b, 0), 28 + 30);
+    assert.equal(Object.values(countsUnder(thirty, 'Operations')).reduce((a, b) => a + b, 0), 30 + 30);
   });
 
   it('has one action group that emails and posts, in the common alert schema', () => {
@@ -107,6 +109,8 @@ describe('AzureAgentOperations', () => {
       assert.deepEqual(rule.action.action_groups.map(String).map((id: string) => ACTION_GROUP.test(id)), [true], rule.name);
       assert.match(rule.scopes[0], /azurerm_log_analytics_workspace\.Observability_Workspace_\w+\.id/);
       assert.deepEqual(workspace.analyze(rule.criteria[0].query).errors, [], rule.name);
+      // Stateful: one notification when it fires, one when it resolves, whatever the windows' overlap.
+      assert.equal(rule.auto_mitigation_enabled, true, rule.name);
     }
     const support: Record<string, Record<string, any>> = Object.fromEntries(rules.filter(([key]) => key.startsWith('Operations_Cohort-support_')).map(([, r]) => [r.name.replace(/^.*-support-/, ''), r]));
     assert.deepEqual(Object.keys(support).sort(), ['cost-per-hour', 'external-cost-per-day', 'failed-runs', 'validation-failures']);
@@ -123,7 +127,7 @@ describe('AzureAgentOperations', () => {
     const [, research] = rules.find(([, r]) => r.name.endsWith('-triage-cost-per-hour'))!;
     assert.equal(research.criteria[0].threshold, 10);
     const [, ingestion] = rules.find(([, r]) => r.name.endsWith('-audit-ingestion'))!;
-    assert.deepEqual([ingestion.criteria[0].metric_measure_column, ingestion.criteria[0].threshold], ['records', 0]);
+    assert.deepEqual([ingestion.criteria[0].metric_measure_column, ingestion.criteria[0].threshold, ingestion.window_duration, ingestion.evaluation_frequency], ['records', 0, 'PT30M', 'PT15M']);
   });
 
   it('budgets each cohort given a budget, over the resources tagged with it, at 80% spent and 100% forecast', () => {
@@ -217,7 +221,7 @@ describe('AzureAgentOperations', () => {
     assert.throws(
       () => synth((scope) => void fleet(scope, 1, { budgets: { support: 0 }, alerts: { failedRunRate: 1.5, validationFailures: -1, costPerHourUsd: { support: 0 } }, notify: { webhooks: ['http://hooks.example.com'], emails: ['oncall'] } })),
       (e: Error) =>
-        [/budgets\.support: must be an amount above 0/, /alerts\.failedRunRate: must be a share of runs from 0 up to, not including, 1; got 1\.5/, /alerts\.validationFailures/, /alerts\.costPerHourUsd\.support/, /notify\.webhooks: http:\/\/hooks\.example\.com is not an https URL/, /notify\.emails: oncall/].every((re) => re.test(e.message)),
+        [/budgets\.support: must be an amount of at least 1/, /alerts\.failedRunRate: must be a share of runs from 0 up to, not including, 1; got 1\.5/, /alerts\.validationFailures/, /alerts\.costPerHourUsd\.support/, /notify\.webhooks: http:\/\/hooks\.example\.com is not an https URL/, /notify\.emails: oncall/].every((re) => re.test(e.message)),
     );
   });
 
