@@ -135,34 +135,24 @@ export class AzureAgentOperations extends Construct {
     });
     if (props.auditLogs !== false) {
       this.auditLogs = props.auditLogs ?? new AzureAuditLogs(this, 'AuditLogs', { observability, name: this.prefix });
-      this.auditIngestionAlert = new MonitorScheduledQueryRulesAlertV2(this, 'AuditIngestionAlert', {
-        name: `${this.prefix}-audit-ingestion`,
-        ...this.location,
-        scopes: [observability.workspace.id],
-        description: 'Agents kept audit records in Blob storage that did not reach Log Analytics: its queries miss them until they are sent again',
-        severity: 2,
-        // Windows overlap, so a line that reaches the workspace late is still in the next one.
-        evaluationFrequency: 'PT15M',
-        windowDuration: 'PT30M',
-        criteria: [{ query: auditIngestionFailuresQuery(), timeAggregationMethod: 'Total', metricMeasureColumn: 'records', operator: 'GreaterThan', threshold: 0 }],
-        skipQueryValidation: true,
-        autoMitigationEnabled: true,
-        action: { actionGroups: [this.actionGroup.id] },
-      });
-      this.auditPipelineAlert = new MonitorScheduledQueryRulesAlertV2(this, 'AuditPipelineAlert', {
-        name: `${this.prefix}-audit-pipeline`,
-        ...this.location,
-        scopes: [observability.workspace.id],
-        description: 'The audit data collection rule took rows it could not write to the audit table (its error log, DCRLogErrors): Log Analytics misses them; the audit storage holds them',
-        severity: 2,
-        evaluationFrequency: 'PT15M',
-        windowDuration: 'PT30M',
-        criteria: [{ query: auditPipelineErrorsQuery(this.auditLogs.rule.id), timeAggregationMethod: 'Total', metricMeasureColumn: 'errors', operator: 'GreaterThan', threshold: 0 }],
-        // DCRLogErrors comes into being with the rule's first error.
-        skipQueryValidation: true,
-        autoMitigationEnabled: true,
-        action: { actionGroups: [this.actionGroup.id] },
-      });
+      // Windows overlap the schedule, so a line that reaches the workspace late is still in the next
+      // one; the tables come into being with their first rows, which a new workspace has yet to hold.
+      const gapAlert = (id: string, suffix: string, description: string, query: string, measure: string) =>
+        new MonitorScheduledQueryRulesAlertV2(this, id, {
+          name: `${this.prefix}-${suffix}`,
+          ...this.location,
+          scopes: [observability.workspace.id],
+          description,
+          severity: 2,
+          evaluationFrequency: 'PT15M',
+          windowDuration: 'PT30M',
+          criteria: [{ query, timeAggregationMethod: 'Total', metricMeasureColumn: measure, operator: 'GreaterThan', threshold: 0 }],
+          skipQueryValidation: true,
+          autoMitigationEnabled: true,
+          action: { actionGroups: [this.actionGroup.id] },
+        });
+      this.auditIngestionAlert = gapAlert('AuditIngestionAlert', 'audit-ingestion', 'Agents kept audit records in Blob storage that did not reach Log Analytics: its queries miss them until they are sent again', auditIngestionFailuresQuery(), 'records');
+      this.auditPipelineAlert = gapAlert('AuditPipelineAlert', 'audit-pipeline', 'The audit data collection rule took rows it could not write to the audit table (its error log, DCRLogErrors): Log Analytics misses them; the audit storage holds them', auditPipelineErrorsQuery(this.auditLogs.rule.id), 'errors');
     }
     this.workbook = new ApplicationInsightsWorkbook(this, 'Workbook', {
       name: workbookId(this),
