@@ -28,11 +28,11 @@ export interface AgentOperationsProps {
    */
   readonly monthlyBudgetUsd?: Readonly<Record<string, number>>;
   /**
-   * Per cohort, the USD an hour it may spend on model providers outside the cloud's bill before
-   * its alarm fires.
-   * @default no such alarm
+   * The USD an hour a cohort may spend on model providers outside the cloud's bill before its
+   * alarm fires: one figure, or one per cohort.
+   * @default DEFAULT_MAX_EXTERNAL_COST_PER_HOUR (10) for every cohort
    */
-  readonly maxExternalCostPerHour?: Readonly<Record<string, number>>;
+  readonly maxExternalCostPerHour?: number | Readonly<Record<string, number>>;
   /**
    * Failure rates over which a cohort's alarm fires.
    * @default 0.05 each
@@ -130,7 +130,7 @@ export class AgentOperations extends Construct {
       ...(props.dashboardName && { dashboardName: props.dashboardName }),
       alarmAction: new cloudwatchActions.SnsAction(this.topic),
       ...(props.deadLetterQueues && { deadLetterQueues: props.deadLetterQueues }),
-      ...(props.maxExternalCostPerHour && { maxExternalCostPerHour: props.maxExternalCostPerHour }),
+      ...(props.maxExternalCostPerHour !== undefined && { maxExternalCostPerHour: props.maxExternalCostPerHour }),
       ...(props.maxRunFailureRate !== undefined && { maxRunFailureRate: props.maxRunFailureRate }),
       ...(props.maxValidationFailureRate !== undefined && { maxValidationFailureRate: props.maxValidationFailureRate }),
     });

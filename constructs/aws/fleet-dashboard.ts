@@ -31,12 +31,13 @@ export interface FleetDashboardProps {
    */
   readonly maxValidationFailureRate?: number;
   /**
-   * Per cohort, the USD an hour its agents may spend on model providers outside the cloud's bill
-   * (ExternalCostUsd: Anthropic's API, OpenAI-compatible endpoints) before its alarm fires; AWS
-   * Budgets never see that spend. A cohort not listed has no such alarm.
-   * @default none
+   * The USD an hour a cohort's agents may spend on model providers outside the cloud's bill before
+   * its alarm fires (ExternalCostUsd: Anthropic's API, OpenAI-compatible endpoints), which AWS
+   * Budgets never see: one figure for every cohort, or one per cohort (a cohort not named takes
+   * the default).
+   * @default DEFAULT_MAX_EXTERNAL_COST_PER_HOUR (10) for every cohort
    */
-  readonly maxExternalCostPerHour?: Readonly<Record<string, number>>;
+  readonly maxExternalCostPerHour?: number | Readonly<Record<string, number>>;
   /**
    * Dashboards are named once per account, across regions.
    * @default the stack's name and region
@@ -45,6 +46,9 @@ export interface FleetDashboardProps {
 }
 
 const PERIOD = Duration.minutes(5);
+
+/** USD an hour a cohort may spend outside the cloud's bill before its alarm fires, unless told. */
+export const DEFAULT_MAX_EXTERNAL_COST_PER_HOUR = 10;
 
 /**
  * One dashboard for the whole fleet, however many agents: the fleet by cohort, then the cohort
@@ -65,7 +69,9 @@ export class FleetDashboard extends Construct {
     if (!cohorts.length) throw new Error(`${where}: cohorts must name at least one cohort`);
     const rates = { maxRunFailureRate: props.maxRunFailureRate ?? 0.05, maxValidationFailureRate: props.maxValidationFailureRate ?? 0.05 };
     for (const [field, rate] of Object.entries(rates)) if (!(rate > 0 && rate < 1)) throw new Error(`${where}: ${field} must be between 0 and 1, got ${rate}`);
-    for (const [cohort, usd] of Object.entries(props.maxExternalCostPerHour ?? {})) {
+    const external = props.maxExternalCostPerHour;
+    if (typeof external === 'number' && !(external > 0)) throw new Error(`${where}: maxExternalCostPerHour must be more than 0, got ${external}`);
+    for (const [cohort, usd] of Object.entries(typeof external === 'object' ? external : {})) {
       if (!cohorts.includes(cohort)) throw new Error(`${where}: maxExternalCostPerHour.${cohort}: not one of the cohorts (${cohorts.join(', ')})`);
       if (!(usd > 0)) throw new Error(`${where}: maxExternalCostPerHour.${cohort} must be more than 0, got ${usd}`);
     }
@@ -102,7 +108,7 @@ export class FleetDashboard extends Construct {
     });
   }
 
-  /** Any of the cohort's alarms: failure rate, validation failure rate, and spend outside the cloud's bill if capped. */
+  /** Any of the cohort's alarms: failure rate, validation failure rate, and spend outside the cloud's bill. */
   private cohortAlarm(cohort: string, metric: (name: RunMetric, statistic?: string, period?: Duration) => cloudwatch.Metric, rates: { maxRunFailureRate: number; maxValidationFailureRate: number }, props: FleetDashboardProps): cloudwatch.CompositeAlarm {
     const scope = new Construct(this, `Cohort-${cohort}`);
     const rate = (id: string, failures: RunMetric, max: number, what: string) =>
@@ -115,20 +121,20 @@ export class FleetDashboard extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    const alarms: cloudwatch.IAlarm[] = [rate('RunFailureRate', 'RunFailures', rates.maxRunFailureRate, 'ended without a valid answer'), rate('ValidationFailureRate', 'ValidationFailures', rates.maxValidationFailureRate, 'gave answers that failed validation')];
-    const perHour = props.maxExternalCostPerHour?.[cohort];
-    if (perHour !== undefined) {
-      alarms.push(
-        new cloudwatch.Alarm(scope, 'ExternalCost', {
-          alarmDescription: `Cohort ${cohort} spent over ${perHour} USD in an hour on model providers outside the cloud's bill`,
-          metric: metric('ExternalCostUsd', 'Sum', Duration.hours(1)),
-          threshold: perHour,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    }
+    const external = props.maxExternalCostPerHour;
+    const perHour = (typeof external === 'object' ? external[cohort] : external) ?? DEFAULT_MAX_EXTERNAL_COST_PER_HOUR;
+    const alarms: cloudwatch.IAlarm[] = [
+      rate('RunFailureRate', 'RunFailures', rates.maxRunFailureRate, 'ended without a valid answer'),
+      rate('ValidationFailureRate', 'ValidationFailures', rates.maxValidationFailureRate, 'gave answers that failed validation'),
+      new cloudwatch.Alarm(scope, 'ExternalCost', {
+        alarmDescription: `Cohort ${cohort} spent over ${perHour} USD in an hour on model providers outside the cloud's bill`,
+        metric: metric('ExternalCostUsd', 'Sum', Duration.hours(1)),
+        threshold: perHour,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
     const composite = new cloudwatch.CompositeAlarm(scope, 'Alarm', {
       alarmDescription: `Cohort ${cohort}: runs failing, answers invalid or spend outside the bill over its limit`,
       alarmRule: cloudwatch.AlarmRule.anyOf(...alarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),

@@ -19,8 +19,9 @@ describe('SingleAgentStack', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: exampleAgent().triggers.find((t) => t.type === 'schedule')!.expression });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunFailures', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
-    // Agent dead letters, bus dead letters, the agent's failed runs, and the cohort's two rates under its composite alarm.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    // Agent dead letters, bus dead letters, the agent's failed runs, and the cohort's two rates and
+    // spend outside the bill under its composite alarm.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
     template.resourceCountIs('AWS::Athena::NamedQuery', 8);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
