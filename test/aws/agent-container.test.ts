@@ -133,12 +133,13 @@ describe('AgentContainer', () => {
     const app = new App();
     const stack = testStack(app);
     new AgentContainer(stack, 'InContainer', { agent: researcher(), ...sharedParts(stack) });
-    // The same definition placed as a function, in a second stack with the same shared parts.
+    // The same definition placed as a function, in a second stack with the same shared parts (its
+    // router's profile named after that stack).
     const other = new Stack(app, 'Other', { env: { account: '123456789012', region: 'eu-west-1' } });
     new AgentFunction(other, 'InContainer', { agent: researcher({ placement: 'function', limits: { timeoutSeconds: 900 } }), ...sharedParts(other) });
     const normalize = (statements: Record<string, unknown>[]) =>
       statements
-        .map((s) => JSON.stringify(s, (_k, v: unknown) => (typeof v === 'string' ? v.replace(/InContainer(Queue|Logs)[A-Za-z0-9]*/g, 'InContainer$1') : v)))
+        .map((s) => JSON.stringify(s, (_k, v: unknown) => (typeof v === 'string' ? v.replace(/InContainer(Queue|Logs)[A-Za-z0-9]*/g, 'InContainer$1').replace(/^ModelsProfile[0-9a-f]+[A-Z0-9]+$/, 'ModelsProfile') : v)))
         // What only the host needs: its own queue (a function's event source mapping holds the same
         // receive grants; a container also hands runs back), its own log group, and Lambda's tracing.
         .filter((s) => !/"sqs:/.test(s) && !/"logs:/.test(s) && !/"xray:/.test(s))

@@ -39,7 +39,7 @@ describe('AzureSingleAgentStack', () => {
     const alerts = Object.entries(resources.azurerm_monitor_scheduled_query_rules_alert_v2!);
     assert.equal(alerts.filter(([key]) => key.startsWith('Observability_FailedRuns-')).length, 2);
     // Both agents are of cohort support: its four alerts, and the one on audit records that missed Log Analytics.
-    assert.deepEqual(alerts.filter(([key]) => key.startsWith('Operations_')).map(([, a]) => a.name).sort(), ['support-agent-test-audit-ingestion', ...['cost-per-hour', 'external-cost-per-day', 'failed-runs', 'validation-failures'].map((n) => `support-agent-test-support-${n}`)]);
+    assert.deepEqual(alerts.filter(([key]) => key.startsWith('Operations_')).map(([, a]) => a.name).sort(), ['support-agent-test-audit-ingestion', 'support-agent-test-audit-pipeline', ...['cost-per-hour', 'external-cost-per-day', 'failed-runs', 'validation-failures'].map((n) => `support-agent-test-support-${n}`)]);
     const groups = new Set(alerts.map(([, a]) => a.action.action_groups[0]));
     assert.equal(groups.size, 1);
     assert.match([...groups][0], /^\$\{azurerm_monitor_action_group\.Operations_ActionGroup_\w+\.id\}$/);
