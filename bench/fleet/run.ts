@@ -92,6 +92,10 @@ synth checks, below CloudFormation's 500 and 1 MB. The API's integration role ho
 agent, whatever their number. The grants agents of a shard are given alike (the model, its key, the events they
 publish) are kept once per shard, in managed policies each role attaches (\`SharedStatements\`): 1.1 KB less per
 agent than a copy in each role (a shard of 50 from 524 KB to 468 KB).
+The operations layer (\`AgentOperations\`: audit table and workgroup, eight named queries, the dashboard, a
+composite alarm per cohort) sits in the edge stack and adds 17 resources for the example's one cohort, whatever the fleet's size (the edge
+holds 41 resources at 1 agent and at 1000); what grows with agents there is text: the API's routes and the
+audit table's list of agents.
 
 *Canary rollout*: the same fleet with \`rollout: { strategy: 'canary', minutes: 10 }\`: every agent behind a
 version and its alias with a CodeDeploy deployment group and three alarms (six resources more an agent), so
