@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ID_PATTERN, ID_RULE } from '../../contract/api/ids';
+import { parseRequestBody } from '../../contract/api/request';
+import type { Runtime } from '../entry/assemble';
+import { acceptJob, answerOnce } from '../entry/idempotency';
+import { deadlineFrom } from '../entry/outcome';
+import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
+import { DevJobQueue, type DevJobQueueOptions } from './job-queue';
+
+export interface DevServerOptions extends DevJobQueueOptions {
+  /** The agents served, each its runtime as assembled for this process. */
+  readonly agents: readonly Runtime[];
+  /** Loopback unless told: a dev server holds no authentication. @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0: any free port */
+  readonly port?: number;
+  /** The largest request body taken, as API Gateway's payload limit. @default 10 MB */
+  readonly maxBodyBytes?: number;
+}
+
+export interface DevServer {
+  readonly url: string;
+  readonly queue: DevJobQueue;
+  close(): Promise<void>;
+}
+
+/** A refusal or an answer: the status and the JSON body the deployed API would send. */
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+const ROUTE = /^\/agents\/([^/]+)\/(invocations|jobs)(?:\/([^/]+))?$/;
+
+/**
+ * The app's agents behind the deployed API's routes, on a laptop: `POST /agents/{name}/invocations`,
+ * `POST /agents/{name}/jobs`, `GET /agents/{name}/jobs/{jobId}`, answered by the same entry points
+ * the Lambda and Functions handlers call (the same request contract, idempotency and job records),
+ * with jobs on an in-process queue that retries and dead-letters as the clouds' do; and
+ * `GET /dev/dead-letters`, `POST /dev/dead-letters/{id}/redrive` for what the console shows.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const agents = new Map(options.agents.map((r) => [r.config.definition.name, r]));
+  const queue = new DevJobQueue((name) => agents.get(name)!, options);
+  const server: Server = createServer((request, response) => {
+    handle(request).then(
+      (answer) => reply(response, answer),
+      (e: Error) => reply(response, { status: 500, body: { message: `the dev server failed: ${e.message}` } }),
+    );
+  });
+
+  async function handle(request: IncomingMessage): Promise<Answer> {
+    const requestId = randomUUID();
+    const path = new URL(request.url ?? '/', 'http://dev').pathname;
+    if (request.method === 'GET' && path === '/agents') return { status: 200, body: { agents: [...agents.keys()] } };
+    if (request.method === 'GET' && path === '/dev/dead-letters') return { status: 200, body: { deadLetters: queue.deadLetters() } };
+    const redrive = /^\/dev\/dead-letters\/([^/]+)\/redrive$/.exec(path);
+    if (request.method === 'POST' && redrive) {
+      return queue.redrive(decodeURIComponent(redrive[1]!)) ? { status: 202, body: { redriven: redrive[1] } } : { status: 404, body: { message: `no dead letter ${redrive[1]}` } };
+    }
+    const route = ROUTE.exec(path);
+    if (!route) return { status: 404, body: { message: `no route ${request.method} ${path}`, requestId } };
+    const [, name, kind, jobId] = route;
+    const runtime = agents.get(decodeURIComponent(name!));
+    if (!runtime) return { status: 404, body: { message: `no agent ${name} (this app has ${[...agents.keys()].join(', ')})`, requestId } };
+    const { definition } = runtime.config;
+    if (kind === 'jobs' && jobId !== undefined) {
+      if (request.method !== 'GET') return methodNotAllowed(request, requestId);
+      if (!ID_PATTERN.test(jobId)) return { status: 400, body: { message: `a job id ${ID_RULE}` } };
+      const record = await runtime.jobs?.get(jobId);
+      return record ? { status: 200, body: record } : { status: 404, body: { message: `no job ${jobId} for agent ${definition.name}` } };
+    }
+    if (request.method !== 'POST') return methodNotAllowed(request, requestId);
+    const routeOf = kind === 'jobs' ? 'job' : 'api';
+    if (!definition.triggers.some((t) => t.type === routeOf)) return { status: 404, body: { message: `agent ${definition.name} has no ${routeOf} trigger, so no ${kind} route`, requestId } };
+    const raw = await readJson(request, options.maxBodyBytes ?? 10 * 1024 * 1024);
+    if ('problem' in raw) return { status: raw.status, body: { message: raw.problem, requestId } };
+    const parsed = parseRequestBody(raw.value);
+    // As the deployed API refuses a body its model rejects.
+    if (!parsed.ok) return { status: 400, body: { message: `invalid request body: ${parsed.problems.join('; ')}`, problems: parsed.problems, requestId } };
+    const answer =
+      kind === 'jobs'
+        ? await acceptJob(runtime, parsed.body, { newJobId: requestId, statusUrl: (id) => `/agents/${definition.name}/jobs/${id}` }, async (job) => queue.send(definition.name, job.jobId, job.body))
+        : await answerOnce(runtime, parsed.body, { requestId, deadline: deadlineFrom(syncTimeoutSeconds(definition) * 1000) });
+    return answer;
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    queue,
+    close: async () => {
+      await queue.idle();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const methodNotAllowed = (request: IncomingMessage, requestId: string): Answer => ({ status: 405, body: { message: `${request.method} is not served here`, requestId } });
+
+function reply(response: ServerResponse, answer: Answer): void {
+  response.writeHead(answer.status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(answer.body));
+}
+
+/** The request's JSON body, or why it is refused. */
+async function readJson(request: IncomingMessage, limit: number): Promise<{ value: unknown } | { status: number; problem: string }> {
+  const type = request.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) return { status: 415, problem: 'send the body as application/json' };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return { status: 413, problem: `the body is over ${limit} bytes` };
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+  } catch {
+    return { status: 400, problem: 'invalid request body: the body is not JSON' };
+  }
+}

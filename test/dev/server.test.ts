@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { defineAgent } from '../../contract/definition';
+import { startDevServer, type DevServer } from '../../functions/dev/server';
+import { MemoryEventPublisher } from '../../functions/core/events/events';
+import { MemoryJobStore } from '../../functions/core/jobs/jobs';
+import { resetBreakers } from '../../functions/core/models/circuit-breaker';
+import { ModelError, type ModelProvider } from '../../functions/core/models/types';
+import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
+import { assembleRuntime } from '../../functions/entry/assemble';
+import { agentInput } from '../helpers';
+import { toResponse } from '../__fixtures__/scripted-provider';
+
+/**
+ * The dev server over HTTP: the deployed API's routes and answers, on loopback, with a model that
+ * answers or is down as each test says.
+ */
+let server: DevServer;
+const model = { down: false, answer: 'Refund issued.' };
+const provider: ModelProvider = {
+  provider: 'scripted',
+  model: 'dev-model',
+  complete: async () => {
+    if (model.down) throw new ModelError('server', 'the model is down', 500);
+    return toResponse({ text: model.answer });
+  },
+};
+
+before(async () => {
+  resetBreakers();
+  const definition = defineAgent(agentInput({ name: 'support', triggers: [{ type: 'api' }, { type: 'job' }] }));
+  const runtime = await assembleRuntime(
+    { definition, route: [{ provider: 'bedrock', model: 'dev-model' }] },
+    { jobs: new MemoryJobStore(), events: new MemoryEventPublisher(), metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider } },
+  );
+  server = await startDevServer({ agents: [runtime], log: () => {} });
+});
+
+after(() => server?.close());
+
+const send = async (method: string, path: string, body?: unknown, type = 'application/json') => {
+  const response = await fetch(`${server.url}${path}`, { method, ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': type } }) });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+};
+
+describe('npm run dev: the deployed API on loopback', () => {
+  it('listens on loopback only unless told', () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('runs an invocation and answers as the deployed API does', async () => {
+    model.down = false;
+    const { status, body } = await send('POST', '/agents/support/invocations', { input: 'I was charged twice.' });
+    assert.equal(status, 200);
+    assert.equal(body.output, 'Refund issued.');
+    assert.equal(body.stopReason, 'end_turn');
+  });
+
+  it('refuses bad input with the reasons the deployed API gives', async () => {
+    const cases: [string, string, unknown, string | undefined, number, RegExp][] = [
+      ['POST', '/agents/support/invocations', '{not json', undefined, 400, /invalid request body: the body is not JSON/],
+      ['POST', '/agents/support/invocations', { question: 'x' }, undefined, 400, /invalid request body: .*input/],
+      ['POST', '/agents/support/invocations', { input: '' }, undefined, 400, /invalid request body/],
+      ['POST', '/agents/support/invocations', 'input=x', 'application/x-www-form-urlencoded', 415, /application\/json/],
+      ['POST', '/agents/nobody/invocations', { input: 'x' }, undefined, 404, /no agent nobody \(this app has support\)/],
+      ['GET', '/agents/support/invocations', undefined, undefined, 405, /GET is not served/],
+      ['GET', '/agents/support/jobs/bad%20id', undefined, undefined, 400, /a job id must be/],
+      ['GET', '/agents/support/jobs/no-such-job', undefined, undefined, 404, /no job no-such-job for agent support/],
+      ['GET', '/nowhere', undefined, undefined, 404, /no route GET \/nowhere/],
+    ];
+    for (const [method, path, body, type, status, message] of cases) {
+      const answer = await send(method, path, body, type);
+      assert.equal(answer.status, status, `${method} ${path} ${JSON.stringify(body)}`);
+      assert.match(answer.body.message, message, `${method} ${path}`);
+    }
+  });
+
+  it('queues a job, runs it, and shows its record on the status route', async () => {
+    model.down = false;
+    const accepted = await send('POST', '/agents/support/jobs', { input: 'Review the charges.', idempotencyKey: 'review-1' });
+    assert.equal(accepted.status, 202);
+    assert.deepEqual([accepted.body.jobId, accepted.body.status, accepted.body.statusUrl], ['review-1', 'queued', '/agents/support/jobs/review-1']);
+    await server.queue.idle();
+    const { status, body } = await send('GET', '/agents/support/jobs/review-1');
+    assert.deepEqual([status, body.status, body.output], [200, 'succeeded', 'Refund issued.']);
+    const again = await send('POST', '/agents/support/jobs', { input: 'Something else.', idempotencyKey: 'review-1' });
+    assert.equal(again.status, 409, 'the same key with another body');
+  });
+
+  it('delivers a failing job again, dead-letters it after its last delivery, and runs it when redriven', async () => {
+    model.down = true;
+    const accepted = await send('POST', '/agents/support/jobs', { input: 'Review again.', idempotencyKey: 'review-2' });
+    assert.equal(accepted.status, 202);
+    await server.queue.idle();
+    const dead = await send('GET', '/agents/support/jobs/review-2');
+    assert.deepEqual([dead.body.status, dead.body.deliveries], ['dead_lettered', 3]);
+    const letters = (await send('GET', '/dev/dead-letters')).body.deadLetters as Record<string, any>[];
+    assert.deepEqual(letters.map((l) => [l.agent, l.jobId, l.deliveries]), [['support', 'review-2', 3]]);
+    assert.match(letters[0]!.error, /model|available/i);
+
+    model.down = false;
+    resetBreakers();
+    assert.equal((await send('POST', '/dev/dead-letters/review-2/redrive')).status, 202);
+    await server.queue.idle();
+    const redriven = await send('GET', '/agents/support/jobs/review-2');
+    assert.deepEqual([redriven.body.status, redriven.body.output], ['succeeded', 'Refund issued.']);
+    assert.deepEqual((await send('GET', '/dev/dead-letters')).body.deadLetters, []);
+    assert.equal((await send('POST', '/dev/dead-letters/review-2/redrive')).status, 404, 'nothing left to redrive');
+  });
+});
