@@ -1,21 +1,14 @@
 #!/usr/bin/env node
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentTeamGraph } from '../contract/chain/team';
-import { loadAgentFile, type AgentDefinition } from '../contract/definition';
-import { toolPolicySchema } from '../contract/policy/tool-policy';
-import { parseRouterConfig, pricesFor, resolveModel, toRuntimeTarget, type RouterPolicy } from '../contract/routing/config';
-import { awsProviders, LambdaInvoker, secretsManager } from '../functions/aws/adapters';
+import { loadAgentFile } from '../contract/definition';
 import type { RunResult } from '../functions/core/agent/agent';
 import { chainOf, type AuditRecord } from '../functions/core/audit/records';
-import type { AgentDelegates } from '../functions/core/chain/chain';
 import { MemoryMetrics } from '../functions/core/telemetry/metrics';
-import { MemoryJobStore } from '../functions/core/jobs/jobs';
-import { assembleRuntime, type Runtime } from '../functions/entry/assemble';
-import { LocalSkillStore } from '../functions/local/skill-store';
+import { localAgent, transcriptBeside, type LocalAgent } from '../functions/local/agents';
 import { LocalAgentTeam } from '../functions/local/team';
-import { RecordingProvider, RecordingTools, ReplayProvider, ReplayTools, type Transcript } from '../functions/local/transcript';
 
 /**
  * Runs an agent of the example app on one prompt from the terminal, with the local skills folder:
@@ -47,70 +40,6 @@ if (!prompt) {
   console.error('usage: npm run agent -- [--agent FILE | --team FOLDER [--agent NAME]] [--transcript FILE | --record FILE|DIR] "prompt"');
   process.exit(2);
 }
-
-/** What the example app's config says about models and tool policies. */
-function appContext(): { policy: RouterPolicy; toolPolicies: Record<string, unknown> } {
-  const context = (JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context: { models: unknown; toolPolicies?: Record<string, unknown> } }).context;
-  return { policy: parseRouterConfig(context.models, 'cdk.json models'), toolPolicies: context.toolPolicies ?? {} };
-}
-
-/** One agent's runtime for this process: live (and maybe recording) or replaying its transcript. */
-interface LocalAgent {
-  readonly runtime: Runtime;
-  readonly live: boolean;
-  readonly source?: string;
-  /** The transcript of what it did, when recording. */
-  recorded(): Transcript | undefined;
-}
-
-async function localAgent(definition: AgentDefinition, options: { transcriptPath: string; replay: boolean; record: boolean; audit: AuditRecord[]; metrics: MemoryMetrics; delegates?: AgentDelegates; callers?: string[]; inbox?: LocalAgentTeam['inbox'] }): Promise<LocalAgent> {
-  const { policy, toolPolicies } = appContext();
-  const route = resolveModel(policy, definition).map(toRuntimeTarget);
-  const toolPolicy = toolPolicySchema.parse(toolPolicies[definition.cohort] ?? {});
-  const live = !options.replay && hasCredentials(route.map((t) => t.provider));
-  let transcript: Transcript | undefined;
-  if (!live) {
-    if (!existsSync(options.transcriptPath)) throw new Error(`agent ${definition.name}: no credentials for ${route.map((t) => t.provider).join(', ')} and no transcript at ${options.transcriptPath}`);
-    transcript = JSON.parse(readFileSync(options.transcriptPath, 'utf8')) as Transcript;
-  }
-  const recorders: { providers: RecordingProvider[]; tools?: RecordingTools } = { providers: [] };
-  const replay = transcript && new ReplayTools(transcript);
-  const record = live && options.record;
-  const runtime = await assembleRuntime(
-    { definition, route, prices: pricesFor(policy, route.map((t) => t.model)), toolPolicy, ...(options.callers?.length && { callers: options.callers }) },
-    {
-      skills: new LocalSkillStore(join(root, 'skills')),
-      audit: { write: async (records) => void options.audit.push(...records) },
-      metrics: options.metrics,
-      secret: secretFromEnv,
-      providers: awsProviders(process.env.AWS_REGION ?? 'us-east-1'),
-      functions: new LambdaInvoker(),
-      ...(options.delegates && { delegates: options.delegates, jobs: new MemoryJobStore() }),
-      ...(options.inbox && { inbox: options.inbox }),
-      replace: {
-        providers: (liveProviders) =>
-          transcript
-            ? async (target) => new ReplayProvider(target.model, transcript!)
-            : record
-              ? async (target) => {
-                  const provider = new RecordingProvider(await liveProviders(target));
-                  recorders.providers.push(provider);
-                  return provider;
-                }
-              : liveProviders,
-        transports: (liveTools) => (replay ? { ...liveTools, http: replay, function: replay, mcp: replay } : record ? { ...liveTools, http: (recorders.tools = new RecordingTools(liveTools.http!)) } : liveTools),
-      },
-    },
-  );
-  return {
-    runtime,
-    live,
-    ...(transcript && { source: `${options.transcriptPath}${transcript.note ? ` (${transcript.note})` : ''}` }),
-    recorded: () => (record ? { agent: definition.name, recordedAt: new Date().toISOString(), turns: recorders.providers.flatMap((p) => p.turns), toolResults: recorders.tools?.results ?? [] } : undefined),
-  };
-}
-
-const transcriptBeside = (file: string) => join(dirname(resolve(file)), `${basename(file).replace(/\.agent\.ya?ml$/, '')}.transcript.json`);
 
 async function main(): Promise<void> {
   const audit: AuditRecord[] = [];
@@ -159,7 +88,7 @@ async function main(): Promise<void> {
 async function singleAgent(audit: AuditRecord[], metrics: MemoryMetrics) {
   const file = values.agent ?? join(root, 'stacks/single-agent/support.agent.yaml');
   const definition = loadAgentFile(resolve(file));
-  const entry = await localAgent(definition, { transcriptPath: values.transcript ?? transcriptBeside(file), replay: Boolean(values.transcript), record: Boolean(values.record), audit, metrics });
+  const entry = await localAgent(definition, { root, transcriptPath: values.transcript ?? transcriptBeside(file), replay: Boolean(values.transcript), record: Boolean(values.record), audit: sinkInto(audit), metrics });
   return { agents: new Map([[definition.name, entry]]), entry, team: undefined };
 }
 
@@ -172,7 +101,7 @@ async function teamAgents(folder: string, audit: AuditRecord[], metrics: MemoryM
   if (values.record) mkdirSync(resolve(values.record), { recursive: true });
   const agents = new Map<string, LocalAgent>();
   for (const [i, definition] of definitions.entries()) {
-    const agent = await localAgent(definition, { transcriptPath: transcriptBeside(files[i]!), replay: false, record: Boolean(values.record), audit, metrics, delegates: team.delegates(), callers: graph.callersOf(definition.name), inbox: team.inbox });
+    const agent = await localAgent(definition, { root, transcriptPath: transcriptBeside(files[i]!), replay: false, record: Boolean(values.record), audit: sinkInto(audit), metrics, delegates: team.delegates(), callers: graph.callersOf(definition.name), inbox: team.inbox });
     team.add(agent.runtime);
     agents.set(definition.name, agent);
   }
@@ -182,21 +111,10 @@ async function teamAgents(folder: string, audit: AuditRecord[], metrics: MemoryM
   return { agents, entry, team };
 }
 
+const sinkInto = (records: AuditRecord[]) => ({ write: async (written: readonly AuditRecord[]) => void records.push(...written) });
+
 function answerText(result: RunResult): string {
   return result.structuredOutput !== undefined ? JSON.stringify(result.structuredOutput, null, 2) : result.output;
-}
-
-/** Credentials the environment offers for at least one provider of the route. */
-function hasCredentials(providers: string[]): boolean {
-  const aws = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI || process.env.AWS_WEB_IDENTITY_TOKEN_FILE);
-  return providers.some((p) => (p === 'bedrock' ? aws : p === 'anthropic' ? Boolean(process.env.ANTHROPIC_API_KEY) : p === 'openai-compatible' ? Boolean(process.env.OPENAI_API_KEY) : false));
-}
-
-/** Locally, API keys come from the usual variables before Secrets Manager. */
-const fromSecretsManager = secretsManager();
-function secretFromEnv(name: string): Promise<string> {
-  const key = process.env.ANTHROPIC_API_KEY ?? process.env.OPENAI_API_KEY;
-  return key ? Promise.resolve(key) : fromSecretsManager(name);
 }
 
 main().catch((e) => {

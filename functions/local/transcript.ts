@@ -19,12 +19,22 @@ export class ReplayProvider implements ModelProvider {
   readonly provider = 'transcript';
   private next = 0;
 
+  /**
+   * With `tools`, a request holding only the run's first message starts the transcript over, for
+   * the model and the tools alike: every run of a long-lived process (the dev server) replays it
+   * from its start. Runs replayed side by side would share one place in it.
+   */
   constructor(
     readonly model: string,
     private readonly transcript: Transcript,
+    private readonly tools?: ReplayTools,
   ) {}
 
-  async complete(_request: ModelRequest): Promise<ModelResponse> {
+  async complete(request: ModelRequest): Promise<ModelResponse> {
+    if (this.tools && request.messages.length === 1) {
+      this.next = 0;
+      this.tools.restart();
+    }
     const turn = this.transcript.turns[this.next++];
     if (!turn) throw new Error(`the transcript has ${this.transcript.turns.length} model turns and the run asked for more`);
     return { ...turn, raw: { replayed: this.next } };
@@ -36,6 +46,11 @@ export class ReplayTools implements ToolTransport {
   private next = 0;
 
   constructor(private readonly transcript: Transcript) {}
+
+  /** From the transcript's first tool result again: a new run. */
+  restart(): void {
+    this.next = 0;
+  }
 
   async call(tool: AgentTool, input: unknown, _context: ToolContext): Promise<string> {
     const recorded = this.transcript.toolResults[this.next++];
