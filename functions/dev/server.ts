@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ID_PATTERN, ID_RULE } from '../../contract/api/ids';
 import { parseRequestBody } from '../../contract/api/request';
+import type { AuditRecord, RunRecord } from '../core/audit/records';
 import type { Runtime } from '../entry/assemble';
 import { acceptJob, answerOnce } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
@@ -12,6 +13,10 @@ import { DevJobQueue, type DevJobQueueOptions } from './job-queue';
 export interface DevServerOptions extends DevJobQueueOptions {
   /** The agents served, each its runtime as assembled for this process. */
   readonly agents: readonly Runtime[];
+  /** What the runs left, for `GET /dev/runs`. @default none kept */
+  readonly audit?: { readonly records: readonly AuditRecord[] };
+  /** How each agent runs, for `GET /agents`: live, or replaying which transcript. */
+  readonly modes?: Readonly<Record<string, string>>;
   /** Loopback unless told: a dev server holds no authentication. @default '127.0.0.1' */
   readonly host?: string;
   /** @default 0: any free port */
@@ -23,6 +28,8 @@ export interface DevServerOptions extends DevJobQueueOptions {
 export interface DevServer {
   readonly url: string;
   readonly queue: DevJobQueue;
+  /** Serves `runtime` for its agent from the next request on (a definition reloaded). */
+  replace(runtime: Runtime, mode?: string): void;
   close(): Promise<void>;
 }
 
@@ -43,6 +50,7 @@ const ROUTE = /^\/agents\/([^/]+)\/(invocations|jobs)(?:\/([^/]+))?$/;
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const agents = new Map(options.agents.map((r) => [r.config.definition.name, r]));
+  const modes = new Map(Object.entries(options.modes ?? {}));
   const queue = new DevJobQueue((name) => agents.get(name)!, options);
   const server: Server = createServer((request, response) => {
     handle(request).then(
@@ -54,7 +62,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   async function handle(request: IncomingMessage): Promise<Answer> {
     const requestId = randomUUID();
     const path = new URL(request.url ?? '/', 'http://dev').pathname;
-    if (request.method === 'GET' && path === '/agents') return { status: 200, body: { agents: [...agents.keys()] } };
+    if (request.method === 'GET' && path === '/agents') return { status: 200, body: { agents: [...agents.values()].map((r) => describeAgent(r, modes.get(r.config.definition.name))) } };
+    if (request.method === 'GET' && path === '/dev/runs') return { status: 200, body: { runs: runsOf(options.audit?.records ?? []) } };
+    const run = /^\/dev\/runs\/([^/]+)$/.exec(path);
+    if (request.method === 'GET' && run) {
+      const records = (options.audit?.records ?? []).filter((r) => r.runId === decodeURIComponent(run[1]!));
+      return records.length ? { status: 200, body: { records } } : { status: 404, body: { message: `no run ${run[1]}` } };
+    }
     if (request.method === 'GET' && path === '/dev/dead-letters') return { status: 200, body: { deadLetters: queue.deadLetters() } };
     const redrive = /^\/dev\/dead-letters\/([^/]+)\/redrive$/.exec(path);
     if (request.method === 'POST' && redrive) {
@@ -92,12 +106,41 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return {
     url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
     queue,
+    replace: (runtime, mode) => {
+      agents.set(runtime.config.definition.name, runtime);
+      if (mode) modes.set(runtime.config.definition.name, mode);
+    },
     close: async () => {
       await queue.idle();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** An agent as `GET /agents` lists it: what its definition says and how it runs here. */
+function describeAgent(runtime: Runtime, mode: string | undefined) {
+  const { definition, route } = runtime.config;
+  return {
+    name: definition.name,
+    description: definition.description,
+    cohort: definition.cohort,
+    version: definition.version,
+    triggers: definition.triggers.map((t) => t.type),
+    tools: definition.tools.map((t) => ({ name: t.name, kind: t.kind, description: t.description })),
+    skills: definition.skills,
+    route: route.map((t) => `${t.provider}/${t.model}`),
+    routes: [...(definition.triggers.some((t) => t.type === 'api') ? [`POST /agents/${definition.name}/invocations`] : []), ...(definition.triggers.some((t) => t.type === 'job') ? [`POST /agents/${definition.name}/jobs`, `GET /agents/${definition.name}/jobs/{jobId}`] : [])],
+    ...(mode && { mode }),
+  };
+}
+
+/** Each attempt at a run as a line of `GET /dev/runs`, the latest first. */
+function runsOf(records: readonly AuditRecord[]) {
+  return records
+    .filter((r): r is RunRecord => r.type === 'run')
+    .map((r) => ({ runId: r.runId, attempt: r.attempt, agent: r.agent, trigger: r.trigger, startedAt: r.startedAt, durationMs: r.durationMs, stopReason: r.stopReason, outcome: r.outcome, steps: r.steps, costUsd: r.costUsd, definitionVersion: r.definitionVersion, correlationId: r.correlationId }))
+    .reverse();
 }
 
 const methodNotAllowed = (request: IncomingMessage, requestId: string): Answer => ({ status: 405, body: { message: `${request.method} is not served here`, requestId } });

@@ -9,6 +9,7 @@ import type { AgentDelegates } from '../core/chain/chain';
 import type { TaskInbox } from '../core/chain/inbox';
 import type { EventPublisher } from '../core/events/events';
 import { MemoryJobStore } from '../core/jobs/jobs';
+import { ModelError, type ModelProvider } from '../core/models/types';
 import type { MetricsSink } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import { LocalSkillStore } from './skill-store';
@@ -20,6 +21,8 @@ export interface LocalAgent {
   readonly live: boolean;
   /** The transcript it replays, when offline. */
   readonly source?: string;
+  /** Why it has no model at all, when it has neither credentials nor a transcript. */
+  readonly noModel?: string;
   /** The transcript of what it did, when recording. */
   recorded(): Transcript | undefined;
 }
@@ -35,6 +38,11 @@ export interface LocalAgentOptions {
   readonly record?: boolean;
   /** Start the transcript over at each run's first model call (a long-lived process). */
   readonly replayEachRun?: boolean;
+  /**
+   * Build an agent with neither credentials nor a transcript anyway, its runs ending
+   * `model_unavailable` with the reason (a long-lived process serving others). @default false: refuse
+   */
+  readonly allowNoModel?: boolean;
   readonly audit: AuditSink;
   readonly metrics: MetricsSink;
   readonly events?: EventPublisher;
@@ -63,9 +71,12 @@ export async function localAgent(definition: AgentDefinition, options: LocalAgen
   const toolPolicy = toolPolicySchema.parse(toolPolicies[definition.cohort] ?? {});
   const live = !options.replay && hasCredentials(route.map((t) => t.provider));
   let transcript: Transcript | undefined;
+  let noModel: string | undefined;
   if (!live) {
-    if (!existsSync(options.transcriptPath)) throw new Error(`agent ${definition.name}: no credentials for ${route.map((t) => t.provider).join(', ')} and no transcript at ${options.transcriptPath}`);
-    transcript = JSON.parse(readFileSync(options.transcriptPath, 'utf8')) as Transcript;
+    const missing = `no credentials for ${[...new Set(route.map((t) => t.provider))].join(', ')} and no transcript at ${options.transcriptPath}`;
+    if (existsSync(options.transcriptPath)) transcript = JSON.parse(readFileSync(options.transcriptPath, 'utf8')) as Transcript;
+    else if (options.allowNoModel) noModel = missing;
+    else throw new Error(`agent ${definition.name}: ${missing}`);
   }
   const recorders: { providers: RecordingProvider[]; tools?: RecordingTools } = { providers: [] };
   const replay = transcript && new ReplayTools(transcript);
@@ -85,7 +96,9 @@ export async function localAgent(definition: AgentDefinition, options: LocalAgen
       ...(options.inbox && { inbox: options.inbox }),
       replace: {
         providers: (liveProviders) =>
-          transcript
+          noModel
+            ? async (target) => unavailable(target.model, noModel!)
+            : transcript
             ? async (target) => new ReplayProvider(target.model, transcript!, options.replayEachRun ? replay : undefined)
             : record
               ? async (target) => {
@@ -102,7 +115,19 @@ export async function localAgent(definition: AgentDefinition, options: LocalAgen
     runtime,
     live,
     ...(transcript && { source: `${options.transcriptPath}${transcript.note ? ` (${transcript.note})` : ''}` }),
+    ...(noModel && { noModel }),
     recorded: () => (record ? { agent: definition.name, recordedAt: new Date().toISOString(), turns: recorders.providers.flatMap((p) => p.turns), toolResults: recorders.tools?.results ?? [] } : undefined),
+  };
+}
+
+/** A model that is never there: each call fails as a lost connection would, so the run ends `model_unavailable`. */
+function unavailable(model: string, reason: string): ModelProvider {
+  return {
+    provider: 'none',
+    model,
+    complete: async () => {
+      throw new ModelError('network', reason);
+    },
   };
 }
 
