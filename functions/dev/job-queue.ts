@@ -1,16 +1,13 @@
-import { parseRequestBody } from '../../contract/api/request';
-import type { RequestBody } from '../../contract/api/request';
 import type { Runtime } from '../entry/assemble';
 import { deadlineFrom } from '../entry/outcome';
-import { jobRun, runQueued } from '../entry/queued';
+import { runQueued, type QueuedRun } from '../entry/queued';
 
-/** A job that failed every delivery, kept with what a dead-letter queue keeps of it. */
+/** A queued run (a job, a schedule's firing, an event) that failed every delivery, kept as a dead-letter queue keeps it. */
 export interface DeadLetter {
-  /** Its id here: the job's. */
+  /** Its id here: the run's. */
   readonly id: string;
   readonly agent: string;
-  readonly jobId: string;
-  readonly body: RequestBody;
+  readonly run: QueuedRun;
   readonly deliveries: number;
   /** Why its last delivery failed. */
   readonly error: string;
@@ -26,10 +23,10 @@ export interface DevJobQueueOptions {
 }
 
 /**
- * The agents' queues in one process: a job the API accepts is delivered through the same queued-run
- * entry the clouds' queue handlers use (its job record moves through the same states), again after
- * a failure worth another try, and after its last delivery kept as a dead letter, whose job record
- * says `dead_lettered`, until it is redriven.
+ * The agents' queues in one process: a job the API accepts, a schedule fired or an event sent is
+ * delivered through the same queued-run entry the clouds' queue handlers use (its job record moves
+ * through the same states), again after a failure worth another try, and after its last delivery
+ * kept as a dead letter, whose job record says `dead_lettered`, until it is redriven.
  */
 export class DevJobQueue {
   private readonly dead = new Map<string, DeadLetter>();
@@ -41,9 +38,9 @@ export class DevJobQueue {
     private readonly options: DevJobQueueOptions = {},
   ) {}
 
-  /** Queues `body` as job `jobId` of `agent`. */
-  send(agent: string, jobId: string, body: RequestBody): void {
-    this.deliver(agent, jobId, body, 1);
+  /** Puts `run` on `agent`'s queue. */
+  send(agent: string, run: QueuedRun): void {
+    this.deliver(agent, run, 1);
   }
 
   /** The dead letters, oldest first. */
@@ -56,7 +53,7 @@ export class DevJobQueue {
     const letter = this.dead.get(id);
     if (!letter) return false;
     this.dead.delete(id);
-    this.deliver(letter.agent, letter.jobId, letter.body, 1);
+    this.deliver(letter.agent, letter.run, 1);
     return true;
   }
 
@@ -66,21 +63,21 @@ export class DevJobQueue {
   }
 
   /** Delivers the job after `delayMs`; counted in flight from now, so `idle` never sees a gap between tries. */
-  private deliver(agent: string, jobId: string, body: RequestBody, delivery: number, delayMs = 0): void {
+  private deliver(agent: string, queued: QueuedRun, delivery: number, delayMs = 0): void {
     this.inFlight++;
     const max = this.options.maxDeliveries ?? 3;
     const runtime = this.runtime(agent);
     const last = delivery >= max;
     const run = async () => {
       try {
-        await runQueued(runtime, jobRun(jobId, body, parseRequestBody), {
+        await runQueued(runtime, queued, {
           deadline: deadlineFrom(runtime.config.definition.limits.timeoutSeconds * 1000),
           ...(last && { lastDelivery: 'dead_lettered' as const }),
           ...(this.options.log && { log: this.options.log }),
         });
       } catch (e) {
-        if (last) this.dead.set(jobId, { id: jobId, agent, jobId, body, deliveries: delivery, error: (e as Error).message, deadLetteredAt: new Date().toISOString() });
-        else this.deliver(agent, jobId, body, delivery + 1, this.options.redeliveryDelayMs ?? 0);
+        if (last) this.dead.set(queued.runId, { id: queued.runId, agent, run: queued, deliveries: delivery, error: (e as Error).message, deadLetteredAt: new Date().toISOString() });
+        else this.deliver(agent, queued, delivery + 1, this.options.redeliveryDelayMs ?? 0);
       } finally {
         this.inFlight--;
         if (!this.inFlight) for (const resolve of this.waiters.splice(0)) resolve();

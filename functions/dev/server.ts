@@ -7,6 +7,8 @@ import type { AuditRecord, RunRecord } from '../core/audit/records';
 import type { Runtime } from '../entry/assemble';
 import { acceptJob, answerOnce } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
+import { jobRun } from '../entry/queued';
+import { scheduledRunId } from '../../contract/api/messages';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { DevJobQueue, type DevJobQueueOptions } from './job-queue';
 
@@ -45,8 +47,9 @@ const ROUTE = /^\/agents\/([^/]+)\/(invocations|jobs)(?:\/([^/]+))?$/;
  * The app's agents behind the deployed API's routes, on a laptop: `POST /agents/{name}/invocations`,
  * `POST /agents/{name}/jobs`, `GET /agents/{name}/jobs/{jobId}`, answered by the same entry points
  * the Lambda and Functions handlers call (the same request contract, idempotency and job records),
- * with jobs on an in-process queue that retries and dead-letters as the clouds' do; and
- * `GET /dev/dead-letters`, `POST /dev/dead-letters/{id}/redrive` for what the console shows.
+ * with jobs on an in-process queue that retries and dead-letters as the clouds' do; and, for what
+ * the clouds fire on their own and the console shows: `POST /dev/agents/{name}/schedules/{index}`
+ * and `POST /dev/agents/{name}/events`, `GET /dev/dead-letters`, `POST /dev/dead-letters/{id}/redrive`.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const agents = new Map(options.agents.map((r) => [r.config.definition.name, r]));
@@ -74,6 +77,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     if (request.method === 'POST' && redrive) {
       return queue.redrive(decodeURIComponent(redrive[1]!)) ? { status: 202, body: { redriven: redrive[1] } } : { status: 404, body: { message: `no dead letter ${redrive[1]}` } };
     }
+    const fire = /^\/dev\/agents\/([^/]+)\/(schedules\/(\d+)|events)$/.exec(path);
+    if (request.method === 'POST' && fire) return fireTrigger(request, decodeURIComponent(fire[1]!), fire[3], requestId);
     const route = ROUTE.exec(path);
     if (!route) return { status: 404, body: { message: `no route ${request.method} ${path}`, requestId } };
     const [, name, kind, jobId] = route;
@@ -96,9 +101,32 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     if (!parsed.ok) return { status: 400, body: { message: `invalid request body: ${parsed.problems.join('; ')}`, problems: parsed.problems, requestId } };
     const answer =
       kind === 'jobs'
-        ? await acceptJob(runtime, parsed.body, { newJobId: requestId, statusUrl: (id) => `/agents/${definition.name}/jobs/${id}` }, async (job) => queue.send(definition.name, job.jobId, job.body))
+        ? await acceptJob(runtime, parsed.body, { newJobId: requestId, statusUrl: (id) => `/agents/${definition.name}/jobs/${id}` }, async (job) => queue.send(definition.name, jobRun(job.jobId, job.body, parseRequestBody)))
         : await answerOnce(runtime, parsed.body, { requestId, deadline: deadlineFrom(syncTimeoutSeconds(definition) * 1000) });
     return answer;
+  }
+
+  /**
+   * A schedule's firing or an event, on demand: put on the agent's queue as its rule would put it,
+   * the schedule's input as the run's, the event as the run's input.
+   */
+  async function fireTrigger(request: IncomingMessage, name: string, scheduleIndex: string | undefined, requestId: string): Promise<Answer> {
+    const runtime = agents.get(name);
+    if (!runtime) return { status: 404, body: { message: `no agent ${name}` } };
+    const { definition } = runtime.config;
+    if (scheduleIndex !== undefined) {
+      const schedule = definition.triggers.filter((t) => t.type === 'schedule')[Number(scheduleIndex)];
+      if (!schedule || schedule.type !== 'schedule') return { status: 404, body: { message: `agent ${name} has no schedule ${scheduleIndex} (it has ${definition.triggers.filter((t) => t.type === 'schedule').length})` } };
+      const runId = scheduledRunId(new Date().toISOString().slice(0, 16));
+      queue.send(name, { runId: `${runId}-${requestId.slice(0, 8)}`, trigger: 'schedule', input: schedule.input });
+      return { status: 202, body: { runId: `${runId}-${requestId.slice(0, 8)}`, trigger: 'schedule' } };
+    }
+    if (!definition.triggers.some((t) => t.type === 'event')) return { status: 404, body: { message: `agent ${name} has no event trigger` } };
+    const raw = await readJson(request, options.maxBodyBytes ?? 10 * 1024 * 1024);
+    if ('problem' in raw) return { status: raw.status, body: { message: raw.problem, requestId } };
+    if (raw.value === null || typeof raw.value !== 'object' || Array.isArray(raw.value)) return { status: 400, body: { message: 'an event is a JSON object', requestId } };
+    queue.send(name, { runId: requestId, trigger: 'event', input: raw.value as Record<string, unknown> });
+    return { status: 202, body: { runId: requestId, trigger: 'event' } };
   }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));

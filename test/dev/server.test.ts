@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defineAgent } from '../../contract/definition';
 import { startDevServer, type DevServer } from '../../functions/dev/server';
+import { MemoryAuditSink, type RunRecord } from '../../functions/core/audit/records';
 import { MemoryEventPublisher } from '../../functions/core/events/events';
 import { MemoryJobStore } from '../../functions/core/jobs/jobs';
 import { resetBreakers } from '../../functions/core/models/circuit-breaker';
@@ -16,6 +17,7 @@ import { toResponse } from '../__fixtures__/scripted-provider';
  * answers or is down as each test says.
  */
 let server: DevServer;
+const audit = new MemoryAuditSink();
 const model = { down: false, answer: 'Refund issued.' };
 const provider: ModelProvider = {
   provider: 'scripted',
@@ -28,12 +30,14 @@ const provider: ModelProvider = {
 
 before(async () => {
   resetBreakers();
-  const definition = defineAgent(agentInput({ name: 'support', triggers: [{ type: 'api' }, { type: 'job' }] }));
-  const runtime = await assembleRuntime(
-    { definition, route: [{ provider: 'bedrock', model: 'dev-model' }] },
-    { jobs: new MemoryJobStore(), events: new MemoryEventPublisher(), metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider } },
-  );
-  server = await startDevServer({ agents: [runtime], log: () => {} });
+  const runtime = (definition: ReturnType<typeof defineAgent>) =>
+    assembleRuntime(
+      { definition, route: [{ provider: 'bedrock', model: 'dev-model' }] },
+      { jobs: new MemoryJobStore(), events: new MemoryEventPublisher(), metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider }, audit },
+    );
+  const support = defineAgent(agentInput({ name: 'support', triggers: [{ type: 'api' }, { type: 'job' }] }));
+  const digest = defineAgent(agentInput({ name: 'digest', triggers: [{ type: 'schedule', expression: 'cron(0 8 ? * MON-FRI *)', input: 'Summarize yesterday.' }, { type: 'event', pattern: { source: ['orders'] } }] }));
+  server = await startDevServer({ agents: [await runtime(support), await runtime(digest)], audit, log: () => {} });
 });
 
 after(() => server?.close());
@@ -62,7 +66,7 @@ describe('npm run dev: the deployed API on loopback', () => {
       ['POST', '/agents/support/invocations', { question: 'x' }, undefined, 400, /invalid request body: .*input/],
       ['POST', '/agents/support/invocations', { input: '' }, undefined, 400, /invalid request body/],
       ['POST', '/agents/support/invocations', 'input=x', 'application/x-www-form-urlencoded', 415, /application\/json/],
-      ['POST', '/agents/nobody/invocations', { input: 'x' }, undefined, 404, /no agent nobody \(this app has support\)/],
+      ['POST', '/agents/nobody/invocations', { input: 'x' }, undefined, 404, /no agent nobody \(this app has support, digest\)/],
       ['GET', '/agents/support/invocations', undefined, undefined, 405, /GET is not served/],
       ['GET', '/agents/support/jobs/bad%20id', undefined, undefined, 400, /a job id must be/],
       ['GET', '/agents/support/jobs/no-such-job', undefined, undefined, 404, /no job no-such-job for agent support/],
@@ -95,7 +99,7 @@ describe('npm run dev: the deployed API on loopback', () => {
     const dead = await send('GET', '/agents/support/jobs/review-2');
     assert.deepEqual([dead.body.status, dead.body.deliveries], ['dead_lettered', 3]);
     const letters = (await send('GET', '/dev/dead-letters')).body.deadLetters as Record<string, any>[];
-    assert.deepEqual(letters.map((l) => [l.agent, l.jobId, l.deliveries]), [['support', 'review-2', 3]]);
+    assert.deepEqual(letters.map((l) => [l.agent, l.run.jobId, l.run.trigger, l.deliveries]), [['support', 'review-2', 'job', 3]]);
     assert.match(letters[0]!.error, /model|available/i);
 
     model.down = false;
@@ -106,5 +110,20 @@ describe('npm run dev: the deployed API on loopback', () => {
     assert.deepEqual([redriven.body.status, redriven.body.output], ['succeeded', 'Refund issued.']);
     assert.deepEqual((await send('GET', '/dev/dead-letters')).body.deadLetters, []);
     assert.equal((await send('POST', '/dev/dead-letters/review-2/redrive')).status, 404, 'nothing left to redrive');
+  });
+
+  it('fires a schedule and sends an event on demand, each run as its queue would run it', async () => {
+    model.down = false;
+    const fired = await send('POST', '/dev/agents/digest/schedules/0');
+    const sent = await send('POST', '/dev/agents/digest/events', { source: 'orders', 'detail-type': 'order.refunded', detail: { orderId: 'ord_1' } });
+    assert.deepEqual([fired.status, sent.status], [202, 202]);
+    await server.queue.idle();
+    const runs = audit.records.filter((r): r is RunRecord => r.type === 'run' && r.agent === 'digest');
+    assert.deepEqual(runs.map((r) => [r.trigger, r.runId]).sort(), [['event', sent.body.runId], ['schedule', fired.body.runId]].sort());
+    assert.equal(runs.find((r) => r.trigger === 'schedule')!.input, 'Summarize yesterday.');
+    assert.deepEqual((runs.find((r) => r.trigger === 'event')!.input as Record<string, unknown>).source, 'orders');
+    assert.match((await send('POST', '/dev/agents/digest/schedules/3')).body.message, /no schedule 3 \(it has 1\)/);
+    assert.match((await send('POST', '/dev/agents/support/events', { a: 1 })).body.message, /no event trigger/);
+    assert.equal((await send('POST', '/dev/agents/digest/events', [1, 2])).status, 400);
   });
 });
