@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ID_PATTERN, ID_RULE } from '../../contract/api/ids';
 import { parseRequestBody } from '../../contract/api/request';
@@ -56,6 +58,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const modes = new Map(Object.entries(options.modes ?? {}));
   const queue = new DevJobQueue((name) => agents.get(name)!, options);
   const server: Server = createServer((request, response) => {
+    const asset = request.method === 'GET' ? consoleAsset(new URL(request.url ?? '/', 'http://dev').pathname) : undefined;
+    if (asset) {
+      response.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store' });
+      response.end(readFileSync(asset.path));
+      return;
+    }
     handle(request).then(
       (answer) => reply(response, answer),
       (e: Error) => reply(response, { status: 500, body: { message: `the dev server failed: ${e.message}` } }),
@@ -144,6 +152,23 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The console's files, served as they are (no build step): its page, script and styles, and Preact and htm from the installed packages. */
+function consoleAsset(path: string): { path: string; type: string } | undefined {
+  const here = join(__dirname, 'console');
+  const files: Record<string, [string, string]> = {
+    '/': [join(here, 'index.html'), 'text/html; charset=utf-8'],
+    '/console': [join(here, 'index.html'), 'text/html; charset=utf-8'],
+    '/console/': [join(here, 'index.html'), 'text/html; charset=utf-8'],
+    '/console/app.mjs': [join(here, 'app.mjs'), 'text/javascript; charset=utf-8'],
+    '/console/console.css': [join(here, 'console.css'), 'text/css; charset=utf-8'],
+    '/console/vendor/preact.mjs': [require.resolve('preact'), 'text/javascript; charset=utf-8'],
+    '/console/vendor/hooks.mjs': [require.resolve('preact/hooks'), 'text/javascript; charset=utf-8'],
+    '/console/vendor/htm.mjs': [join(dirname(require.resolve('htm')), 'htm.mjs'), 'text/javascript; charset=utf-8'],
+  };
+  const file = files[path];
+  return file && { path: file[0], type: file[1] };
 }
 
 /** An agent as `GET /agents` lists it: what its definition says and how it runs here. */
