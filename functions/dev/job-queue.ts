@@ -1,6 +1,8 @@
 import type { Runtime } from '../entry/assemble';
 import { deadlineFrom } from '../entry/outcome';
 import { runQueued, type QueuedRun } from '../entry/queued';
+import { runDurable } from '../entry/durable';
+import type { StepRunner } from '../core/agent/steps';
 
 /** A queued run (a job, a schedule's firing, an event) that failed every delivery, kept as a dead-letter queue keeps it. */
 export interface DeadLetter {
@@ -15,6 +17,8 @@ export interface DeadLetter {
 }
 
 export interface DevJobQueueOptions {
+  /** How a durable agent's run is carried out: its engine. @default none: durable agents' runs go through the queued-run entry too */
+  readonly durable?: (runtime: Runtime, run: QueuedRun) => StepRunner;
   /** Deliveries before a job is dead-lettered, as AgentQueue's maxReceiveCount. @default 3 */
   readonly maxDeliveries?: number;
   /** The pause before a failed delivery is tried again (ms). @default 0: at once, on a laptop */
@@ -62,13 +66,30 @@ export class DevJobQueue {
     return this.inFlight ? new Promise((resolve) => this.waiters.push(resolve)) : Promise.resolve();
   }
 
+  private settled(): void {
+    this.inFlight--;
+    if (!this.inFlight) for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
   /** Delivers the job after `delayMs`; counted in flight from now, so `idle` never sees a gap between tries. */
   private deliver(agent: string, queued: QueuedRun, delivery: number, delayMs = 0): void {
     this.inFlight++;
     const max = this.options.maxDeliveries ?? 3;
     const runtime = this.runtime(agent);
     const last = delivery >= max;
+    const engine = runtime.config.definition.durable ? this.options.durable : undefined;
     const run = async () => {
+      if (engine) {
+        // A durable run's ending is final, as its engine's is: failDurable records why.
+        try {
+          await runDurable(runtime, queued, engine(runtime, queued));
+        } catch (e) {
+          this.options.log?.(JSON.stringify({ message: 'durable run failed', agent, runId: queued.runId, error: (e as Error).message }));
+        } finally {
+          this.settled();
+        }
+        return;
+      }
       try {
         await runQueued(runtime, queued, {
           deadline: deadlineFrom(runtime.config.definition.limits.timeoutSeconds * 1000),
@@ -79,8 +100,7 @@ export class DevJobQueue {
         if (last) this.dead.set(queued.runId, { id: queued.runId, agent, run: queued, deliveries: delivery, error: (e as Error).message, deadLetteredAt: new Date().toISOString() });
         else this.deliver(agent, queued, delivery + 1, this.options.redeliveryDelayMs ?? 0);
       } finally {
-        this.inFlight--;
-        if (!this.inFlight) for (const resolve of this.waiters.splice(0)) resolve();
+        this.settled();
       }
     };
     setTimeout(() => void run(), delayMs);

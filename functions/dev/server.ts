@@ -13,6 +13,9 @@ import { jobRun } from '../entry/queued';
 import { scheduledRunId } from '../../contract/api/messages';
 import { syncTimeoutSeconds } from '../../contract/definition/sync-timeout';
 import { DevJobQueue, type DevJobQueueOptions } from './job-queue';
+import { DevApprovals } from './approvals';
+import { decideApproval } from '../entry/approvals';
+import type { Approver } from '../../contract/jobs/approvals';
 
 export interface DevServerOptions extends DevJobQueueOptions {
   /** The agents served, each its runtime as assembled for this process. */
@@ -32,6 +35,8 @@ export interface DevServerOptions extends DevJobQueueOptions {
 export interface DevServer {
   readonly url: string;
   readonly queue: DevJobQueue;
+  /** The durable runs' calls waiting for a person. */
+  readonly approvals: DevApprovals;
   /** Serves `runtime` for its agent from the next request on (a definition reloaded). */
   replace(runtime: Runtime, mode?: string): void;
   close(): Promise<void>;
@@ -56,7 +61,8 @@ const ROUTE = /^\/agents\/([^/]+)\/(invocations|jobs)(?:\/([^/]+))?$/;
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const agents = new Map(options.agents.map((r) => [r.config.definition.name, r]));
   const modes = new Map(Object.entries(options.modes ?? {}));
-  const queue = new DevJobQueue((name) => agents.get(name)!, options);
+  const approvals = new DevApprovals();
+  const queue = new DevJobQueue((name) => agents.get(name)!, { ...options, durable: (runtime, run) => approvals.engine(runtime, run) });
   const server: Server = createServer((request, response) => {
     const asset = request.method === 'GET' ? consoleAsset(new URL(request.url ?? '/', 'http://dev').pathname) : undefined;
     if (asset) {
@@ -78,12 +84,25 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const run = /^\/dev\/runs\/([^/]+)$/.exec(path);
     if (request.method === 'GET' && run) {
       const records = (options.audit?.records ?? []).filter((r) => r.runId === decodeURIComponent(run[1]!));
-      return records.length ? { status: 200, body: { records } } : { status: 404, body: { message: `no run ${run[1]}` } };
+      // A run leaves its records when it ends: one still going (waiting for a person) has none yet.
+      return { status: 200, body: { records } };
     }
     if (request.method === 'GET' && path === '/dev/dead-letters') return { status: 200, body: { deadLetters: queue.deadLetters() } };
     const redrive = /^\/dev\/dead-letters\/([^/]+)\/redrive$/.exec(path);
     if (request.method === 'POST' && redrive) {
       return queue.redrive(decodeURIComponent(redrive[1]!)) ? { status: 202, body: { redriven: redrive[1] } } : { status: 404, body: { message: `no dead letter ${redrive[1]}` } };
+    }
+    if (request.method === 'GET' && path === '/dev/approvals') return { status: 200, body: { approvals: approvals.pending() } };
+    const approve = /^\/agents\/([^/]+)\/jobs\/([^/]+)\/approvals$/.exec(path);
+    if (approve) {
+      if (request.method !== 'POST') return methodNotAllowed(request, requestId);
+      const runtime = agents.get(decodeURIComponent(approve[1]!));
+      if (!runtime) return { status: 404, body: { message: `no agent ${approve[1]}`, requestId } };
+      if (!runtime.config.definition.durable) return { status: 404, body: { message: `agent ${approve[1]} is not durable: its runs never wait for approval`, requestId } };
+      const raw = await readJson(request, options.maxBodyBytes ?? 10 * 1024 * 1024);
+      if ('problem' in raw) return { status: raw.status, body: { message: raw.problem, requestId } };
+      const jobId = decodeURIComponent(approve[2]!);
+      return decideApproval(runtime, { jobId, approver: devApprover(request), body: raw.value, requestId }, (waiting, decision) => approvals.resume(jobId, waiting, decision));
     }
     const fire = /^\/dev\/agents\/([^/]+)\/(schedules\/(\d+)|events)$/.exec(path);
     if (request.method === 'POST' && fire) return fireTrigger(request, decodeURIComponent(fire[1]!), fire[3], requestId);
@@ -142,11 +161,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return {
     url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
     queue,
+    approvals,
     replace: (runtime, mode) => {
       agents.set(runtime.config.definition.name, runtime);
       if (mode) modes.set(runtime.config.definition.name, mode);
     },
     close: async () => {
+      approvals.abandon('the dev server stopped');
       await queue.idle();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -194,6 +215,15 @@ function runsOf(records: readonly AuditRecord[]) {
     .filter((r): r is RunRecord => r.type === 'run')
     .map((r) => ({ runId: r.runId, attempt: r.attempt, agent: r.agent, trigger: r.trigger, startedAt: r.startedAt, durationMs: r.durationMs, stopReason: r.stopReason, outcome: r.outcome, steps: r.steps, costUsd: r.costUsd, definitionVersion: r.definitionVersion, correlationId: r.correlationId }))
     .reverse();
+}
+
+/**
+ * Who decides on this machine: `x-dev-approver` (an identity, as the deployed API reports one) and
+ * `x-dev-roles` (comma-separated), or `developer` with no roles; matched against the tool's approvers.
+ */
+function devApprover(request: IncomingMessage): Approver {
+  const header = (name: string) => [request.headers[name]].flat()[0];
+  return { id: header('x-dev-approver') || 'developer', roles: (header('x-dev-roles') ?? '').split(',').map((r) => r.trim()).filter(Boolean) };
 }
 
 const methodNotAllowed = (request: IncomingMessage, requestId: string): Answer => ({ status: 405, body: { message: `${request.method} is not served here`, requestId } });

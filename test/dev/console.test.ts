@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,13 +15,41 @@ import { REPO } from '../helpers';
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOT = join(REPO, 'docs', 'console.png');
+const APPROVAL_SHOT = join(REPO, 'docs', 'console-approval.png');
 let app: DevApp;
 let browser: Browser | undefined;
 const saved = { ...process.env };
 
 before(async () => {
   for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY']) delete process.env[key];
-  app = await startDevApp({ root: REPO, folders: [join(REPO, 'stacks/single-agent'), join(REPO, 'stacks/multi-agent')], watch: false, log: () => {} });
+  // A durable agent whose refund tool needs a person, replaying a transcript that asks for it.
+  const durable = mkdtempSync(join(tmpdir(), 'dev-durable-'));
+  writeFileSync(
+    join(durable, 'refunds.agent.yaml'),
+    [
+      'name: refunds',
+      'description: Refunds orders once a person approves.',
+      'model: smart',
+      'instructions: Refund what the customer asks, with the refund tool.',
+      'durable: true',
+      'triggers: [{ type: job }]',
+      'tools:',
+      '  - { name: refund, description: Refund an order., kind: http, url: "https://payments.internal.example.com/refunds", sideEffect: write, input: { type: object, required: [orderId], properties: { orderId: { type: string } } }, approval: { approvers: [developer] } }',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(durable, 'refunds.transcript.json'),
+    JSON.stringify({
+      agent: 'refunds',
+      recordedAt: '2026-12-01T00:00:00.000Z',
+      turns: [
+        { content: [{ type: 'tool_use', id: 'call_1', name: 'refund', input: { orderId: 'ord_12345678' } }], stopReason: 'tool_use', usage: { inputTokens: 300, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0 } },
+        { content: [{ type: 'text', text: 'Refunded ord_12345678.' }], stopReason: 'end_turn', usage: { inputTokens: 350, outputTokens: 12, cacheReadTokens: 0, cacheWriteTokens: 0 } },
+      ],
+      toolResults: [{ tool: 'refund', input: { orderId: 'ord_12345678' }, content: '{"refunded":true}' }],
+    }),
+  );
+  app = await startDevApp({ root: REPO, folders: [join(REPO, 'stacks/single-agent'), join(REPO, 'stacks/multi-agent'), durable], watch: false, log: () => {} });
 });
 
 after(async () => {
@@ -74,5 +102,22 @@ describe('the dev console in a browser', () => {
     assert.deepEqual(errors, []);
     const shot = process.env.UPDATE_SCREENSHOTS === '1' || !existsSync(SHOT) ? SHOT : join(mkdtempSync(join(tmpdir(), 'console-')), 'console.png');
     await page.screenshot({ path: shot, fullPage: true });
+  });
+
+  it('approves a call a durable job waits on, and shows the decision on the run\'s timeline', async () => {
+    const { page, errors } = await open();
+    await page.locator('[data-agent="refunds"]').click();
+    await page.locator('[data-testid="input"]').fill('Please refund ord_12345678.');
+    await page.getByRole('button', { name: 'Queue as a job' }).click();
+    await page.locator('[data-testid="approve"]').waitFor();
+    assert.match(await page.locator('[data-testid="approvals"]').innerText(), /refunds · refund[\s\S]*ord_12345678/);
+    const shot = process.env.UPDATE_SCREENSHOTS === '1' || !existsSync(APPROVAL_SHOT) ? APPROVAL_SHOT : join(mkdtempSync(join(tmpdir(), 'console-')), 'approval.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    await page.locator('[data-testid="approve"]').click();
+    await page.locator('[data-testid="decision"]').waitFor({ timeout: 5_000 });
+    assert.match(await page.locator('[data-testid="decision"]').innerText(), /approved by developer/);
+    assert.match(await page.locator('[data-testid="stop"]').innerText(), /Stop: end_turn\s+succeeded/);
+    assert.match(await page.locator('[data-testid="approvals"]').innerText(), /None/);
+    assert.deepEqual(errors, []);
   });
 });

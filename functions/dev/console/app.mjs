@@ -21,12 +21,14 @@ function App() {
   const [runs, setRuns] = useState([]);
   const [runId, setRunId] = useState(undefined);
   const [deadLetters, setDeadLetters] = useState([]);
+  const [approvals, setApprovals] = useState([]);
 
   const refresh = useCallback(async () => {
-    const [a, r, d] = await Promise.all([api('GET', '/agents'), api('GET', '/dev/runs'), api('GET', '/dev/dead-letters')]);
+    const [a, r, d, w] = await Promise.all([api('GET', '/agents'), api('GET', '/dev/runs'), api('GET', '/dev/dead-letters'), api('GET', '/dev/approvals')]);
     setAgents(a.body.agents);
     setRuns(r.body.runs);
     setDeadLetters(d.body.deadLetters);
+    setApprovals(w.body.approvals);
   }, []);
 
   useEffect(() => {
@@ -48,6 +50,7 @@ function App() {
         <section><h2>Run</h2><${Run} runId=${runId} runs=${runs} onSelect=${setRunId} /></section>
       </div>
       <div>
+        <section><h2>Waiting for approval</h2><${Approvals} approvals=${approvals} onDecide=${async (a, decision) => { await api('POST', `/agents/${a.agent}/jobs/${encodeURIComponent(a.jobId)}/approvals`, { decision, callId: a.callId }); refresh(); }} /></section>
         <section><h2>Runs</h2><${Runs} runs=${runs} selected=${runId} onSelect=${setRunId} /></section>
       </div>
     </main>`;
@@ -73,7 +76,9 @@ function AgentPanel({ agent, onRun }) {
     try {
       const reply = await api('POST', `/agents/${agent.name}/${route}`, { input });
       setAnswer({ route, ...reply });
-      if (reply.body.runId) onRun(reply.body.runId);
+      // A job's run id is its job id.
+      const id = reply.body.runId ?? reply.body.jobId;
+      if (id) onRun(id);
     } finally {
       setBusy(false);
     }
@@ -140,6 +145,7 @@ function Step({ step }) {
     </div>
     ${step.toolCalls.map((c) => html`<div class=${`event ${LOAD_SKILL.has(c.name) ? 'skill' : 'tool'}`} data-testid=${LOAD_SKILL.has(c.name) ? 'skill' : 'tool'}>
       <span class="what">${LOAD_SKILL.has(c.name) ? `Skill: ${c.input?.name ?? ''}` : `Tool: ${c.name}`}</span> <span class=${`badge ${c.status}`}>${c.status}</span> <span class="meta">${Math.round(c.durationMs)} ms</span>
+      ${c.approval && html` <span class=${`badge ${c.approval.decision === 'approved' ? 'ok' : 'bad'}`} data-testid="decision">${c.approval.decision}${c.approval.by ? ` by ${c.approval.by}` : ''}</span>`}
       <pre>${json(c.input)}</pre><${Long} text=${c.content} />
     </div>`)}
     ${step.validation && html`<div class="event validation" data-testid="validation"><span class="what">Validation</span> <span class=${`badge ${step.validation.ok ? 'ok' : 'bad'}`}>${step.validation.ok ? 'passed' : 'failed'}</span>
@@ -151,6 +157,16 @@ function Step({ step }) {
 function Long({ text }) {
   if (text.length <= 400) return html`<pre>${text}</pre>`;
   return html`<details><summary class="meta">output, ${text.length} characters</summary><pre>${text}</pre></details>`;
+}
+
+function Approvals({ approvals, onDecide }) {
+  if (!approvals.length) return html`<div class="empty" data-testid="approvals">None</div>`;
+  return html`<ul class="list" data-testid="approvals">${approvals.map((a) => html`<li>
+    <div class="name">${a.agent} · ${a.tool}</div>
+    <div class="meta">job ${a.jobId} · approvers ${a.approvers.join(', ')} · until ${new Date(a.expiresAt).toLocaleString()}</div>
+    <pre>${json(a.input)}</pre>
+    <button data-testid="approve" onClick=${() => onDecide(a, 'approve')}>Approve</button><button class="secondary" data-testid="reject" onClick=${() => onDecide(a, 'reject')}>Reject</button>
+  </li>`)}</ul>`;
 }
 
 function DeadLetters({ letters, onRedrive }) {
