@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AgentTeamGraph } from '../../contract/chain/team';
 import { loadAgentFile } from '../../contract/definition';
-import { MemoryAuditSink } from '../core/audit/records';
+import { MemoryAuditSink, type AuditSink } from '../core/audit/records';
 import { MemoryEventPublisher } from '../core/events/events';
 import { MemoryMetrics } from '../core/telemetry/metrics';
 import type { Runtime } from '../entry/assemble';
 import { localAgent, transcriptBeside, type LocalAgent } from '../local/agents';
 import { LocalAgentTeam } from '../local/team';
+import { RunRecorder } from './recorder';
 import { startDevServer, type DevServer } from './server';
 
 export interface DevAppOptions {
@@ -25,6 +26,8 @@ export interface DevAppOptions {
   readonly log?: (line: string) => void;
   /** Deliveries before a job is dead-lettered. @default 3 */
   readonly maxDeliveries?: number;
+  /** Where a live run saved from the console goes. @default `<root>/.agent-runs/transcripts` */
+  readonly transcriptsDir?: string;
 }
 
 export interface DevApp {
@@ -48,6 +51,14 @@ export interface DevApp {
 export async function startDevApp(options: DevAppOptions): Promise<DevApp> {
   const log = options.log ?? ((line: string) => console.error(line));
   const audit = new MemoryAuditSink();
+  const recorder = new RunRecorder();
+  // A run's record, when it ends, names the recording of its live answers.
+  const sink: AuditSink = {
+    write: async (records) => {
+      await audit.write(records);
+      for (const r of records) if (r.type === 'run') recorder.ended(r.agent, r.runId);
+    },
+  };
   const events = new MemoryEventPublisher();
   const team = new LocalAgentTeam(undefined, { log: () => {}, ...(options.maxDeliveries && { maxDeliveries: options.maxDeliveries }) });
   const modes = new Map<string, string>();
@@ -68,7 +79,8 @@ export async function startDevApp(options: DevAppOptions): Promise<DevApp> {
           transcriptPath: transcriptBeside(paths[i]!),
           replayEachRun: true,
           allowNoModel: true,
-          audit,
+          wrapLive: { provider: (p) => recorder.provider(definition.name, p), tools: (t) => recorder.tools(definition.name, t) },
+          audit: sink,
           metrics: new MemoryMetrics(),
           events: team.events(events),
           delegates: team.delegates(),
@@ -88,7 +100,16 @@ export async function startDevApp(options: DevAppOptions): Promise<DevApp> {
     log(`${name}: ${modeOf(agent)}`);
   }
   let runtimes: Runtime[] = [...first.values()].map((a) => a.runtime);
-  const server = await startDevServer({ agents: runtimes, audit, modes: Object.fromEntries(modes), host: options.host ?? '127.0.0.1', port: options.port ?? 0, ...(options.maxDeliveries && { maxDeliveries: options.maxDeliveries }), log: () => {} });
+  const transcripts = options.transcriptsDir ?? join(options.root, '.agent-runs', 'transcripts');
+  const saveTranscript = async (runId: string) => {
+    const transcript = recorder.transcript(runId);
+    if (!transcript) return undefined;
+    mkdirSync(transcripts, { recursive: true });
+    const path = join(transcripts, `${transcript.agent}-${runId.replace(/[^A-Za-z0-9._-]/g, '_')}.transcript.json`);
+    writeFileSync(path, `${JSON.stringify(transcript, null, 2)}\n`);
+    return path;
+  };
+  const server = await startDevServer({ agents: runtimes, audit, saveTranscript, modes: Object.fromEntries(modes), host: options.host ?? '127.0.0.1', port: options.port ?? 0, ...(options.maxDeliveries && { maxDeliveries: options.maxDeliveries }), log: () => {} });
 
   async function reload(): Promise<void> {
     let built: Map<string, LocalAgent>;

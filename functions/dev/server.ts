@@ -22,6 +22,8 @@ export interface DevServerOptions extends DevJobQueueOptions {
   readonly agents: readonly Runtime[];
   /** What the runs left, for `GET /dev/runs`. @default none kept */
   readonly audit?: { readonly records: readonly AuditRecord[] };
+  /** Saves a live run's recorded answers as a transcript; its path, or undefined when the run was not recorded. */
+  readonly saveTranscript?: (runId: string) => Promise<string | undefined>;
   /** How each agent runs, for `GET /agents`: live, or replaying which transcript. */
   readonly modes?: Readonly<Record<string, string>>;
   /** Loopback unless told: a dev server holds no authentication. @default '127.0.0.1' */
@@ -81,6 +83,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const path = new URL(request.url ?? '/', 'http://dev').pathname;
     if (request.method === 'GET' && path === '/agents') return { status: 200, body: { agents: [...agents.values()].map((r) => describeAgent(r, modes.get(r.config.definition.name))) } };
     if (request.method === 'GET' && path === '/dev/runs') return { status: 200, body: { runs: runsOf(options.audit?.records ?? []) } };
+    const save = /^\/dev\/runs\/([^/]+)\/transcript$/.exec(path);
+    if (request.method === 'POST' && save) {
+      const path = await options.saveTranscript?.(decodeURIComponent(save[1]!));
+      return path ? { status: 201, body: { path } } : { status: 404, body: { message: `run ${save[1]} ran no live model here (a replayed run already is a transcript), so there is nothing to save`, requestId } };
+    }
     const run = /^\/dev\/runs\/([^/]+)$/.exec(path);
     if (request.method === 'GET' && run) {
       const records = (options.audit?.records ?? []).filter((r) => r.runId === decodeURIComponent(run[1]!));

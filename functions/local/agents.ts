@@ -10,6 +10,7 @@ import type { TaskInbox } from '../core/chain/inbox';
 import type { EventPublisher } from '../core/events/events';
 import { MemoryJobStore } from '../core/jobs/jobs';
 import { ModelError, type ModelProvider } from '../core/models/types';
+import type { ToolTransport } from '../core/tools/types';
 import type { MetricsSink } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import { LocalSkillStore } from './skill-store';
@@ -43,6 +44,8 @@ export interface LocalAgentOptions {
    * `model_unavailable` with the reason (a long-lived process serving others). @default false: refuse
    */
   readonly allowNoModel?: boolean;
+  /** Wraps a live agent's models and tools (a recorder keeping each run's answers). @default as they are */
+  readonly wrapLive?: { provider(provider: ModelProvider): ModelProvider; tools(tools: ToolTransport): ToolTransport };
   readonly audit: AuditSink;
   readonly metrics: MetricsSink;
   readonly events?: EventPublisher;
@@ -106,8 +109,17 @@ export async function localAgent(definition: AgentDefinition, options: LocalAgen
                   recorders.providers.push(provider);
                   return provider;
                 }
-              : liveProviders,
-        transports: (liveTools) => (replay ? { ...liveTools, http: replay, function: replay, mcp: replay } : record ? { ...liveTools, http: (recorders.tools = new RecordingTools(liveTools.http!)) } : liveTools),
+              : options.wrapLive
+                ? async (target) => options.wrapLive!.provider(await liveProviders(target))
+                : liveProviders,
+        transports: (liveTools) =>
+          replay
+            ? { ...liveTools, http: replay, function: replay, mcp: replay }
+            : record
+              ? { ...liveTools, http: (recorders.tools = new RecordingTools(liveTools.http!)) }
+              : options.wrapLive
+                ? { ...liveTools, http: options.wrapLive.tools(liveTools.http!), ...(liveTools.mcp && { mcp: options.wrapLive.tools(liveTools.mcp) }), ...(liveTools.function && { function: options.wrapLive.tools(liveTools.function) }) }
+                : liveTools,
       },
     },
   );

@@ -116,6 +116,8 @@ function Runs({ runs, selected, onSelect }) {
 
 function Run({ runId, runs, onSelect }) {
   const [records, setRecords] = useState([]);
+  const [saved, setSaved] = useState(undefined);
+  useEffect(() => setSaved(undefined), [runId]);
   useEffect(() => {
     if (!runId) return;
     api('GET', `/dev/runs/${encodeURIComponent(runId)}`).then((r) => setRecords(r.body.records ?? []));
@@ -125,7 +127,9 @@ function Run({ runId, runs, onSelect }) {
   const steps = records.filter((r) => r.type === 'step' && (!run || r.attempt === run.attempt));
   const chain = run ? runs.filter((r) => r.correlationId === run.correlationId) : [];
   return html`<div data-testid="timeline">
-    ${run && html`<div class="meta">${run.agent} · run ${run.runId} · ${run.trigger} · ${run.durationMs} ms · ${usd(run.costUsd)}</div>`}
+    ${run && html`<div class="meta">${run.agent} · run ${run.runId} · ${run.trigger} · ${run.durationMs} ms · ${usd(run.costUsd)}
+      <button class="secondary" data-testid="save" onClick=${async () => setSaved((await api('POST', `/dev/runs/${encodeURIComponent(run.runId)}/transcript`)).body)}>Save as transcript</button></div>`}
+    ${saved && html`<div class="meta" data-testid="saved">${saved.path ? `saved: ${saved.path} (replay: npm run agent -- --transcript ${saved.path} …)` : saved.message}</div>`}
     ${chain.length > 1 && html`<div class="chain" data-testid="chain">chain ${run.correlationId}: ${chain.map((c) => html`<a href="#" onClick=${(e) => { e.preventDefault(); onSelect(c.runId); }}>${c.agent}</a> `)}</div>`}
     <div class="timeline">
       ${steps.map((s) => html`<${Step} step=${s} />`)}
