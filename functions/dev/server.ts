@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { ID_PATTERN, ID_RULE } from '../../contract/api/ids';
 import { parseRequestBody } from '../../contract/api/request';
 import type { AuditRecord, RunRecord } from '../core/audit/records';
+import { MemoryJobStore } from '../core/jobs/jobs';
+import type { JobRecord } from '../../contract/jobs/job-record';
 import type { Runtime } from '../entry/assemble';
 import { acceptJob, answerOnce } from '../entry/idempotency';
 import { deadlineFrom } from '../entry/outcome';
@@ -99,6 +101,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     if (request.method === 'POST' && redrive) {
       return queue.redrive(decodeURIComponent(redrive[1]!)) ? { status: 202, body: { redriven: redrive[1] } } : { status: 404, body: { message: `no dead letter ${redrive[1]}` } };
     }
+    if (request.method === 'GET' && path === '/dev/jobs') return { status: 200, body: { jobs: jobsOf([...agents.values()]) } };
     if (request.method === 'GET' && path === '/dev/approvals') return { status: 200, body: { approvals: approvals.pending() } };
     const approve = /^\/agents\/([^/]+)\/jobs\/([^/]+)\/approvals$/.exec(path);
     if (approve) {
@@ -214,6 +217,18 @@ function describeAgent(runtime: Runtime, mode: string | undefined) {
     routes: [...(definition.triggers.some((t) => t.type === 'api') ? [`POST /agents/${definition.name}/invocations`] : []), ...(definition.triggers.some((t) => t.type === 'job') ? [`POST /agents/${definition.name}/jobs`, `GET /agents/${definition.name}/jobs/{jobId}`] : [])],
     ...(mode && { mode }),
   };
+}
+
+/** Every job of the agents (kept in memory here) at its latest state, the latest first. */
+function jobsOf(runtimes: readonly Runtime[]) {
+  const latest = new Map<string, JobRecord>();
+  for (const runtime of runtimes) {
+    if (!(runtime.jobs instanceof MemoryJobStore)) continue;
+    for (const record of runtime.jobs.history) latest.set(`${record.agent}/${record.jobId}`, record);
+  }
+  return [...latest.values()]
+    .map((r) => ({ agent: r.agent, jobId: r.jobId, status: r.status, updatedAt: r.updatedAt, ...(r.deliveries !== undefined && { deliveries: r.deliveries }), ...(r.error && { error: r.error }), ...(r.chain && { chain: r.chain }) }))
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
 }
 
 /** Each attempt at a run as a line of `GET /dev/runs`, the latest first. */

@@ -118,6 +118,7 @@ describe('the dev console in a browser', () => {
     assert.match(await page.locator('[data-testid="decision"]').innerText(), /approved by developer/);
     assert.match(await page.locator('[data-testid="stop"]').innerText(), /Stop: end_turn\s+succeeded/);
     assert.match(await page.locator('[data-testid="approvals"]').innerText(), /None/);
+    await page.locator('[data-testid="jobs"] tr', { hasText: 'refunds' }).filter({ hasText: 'succeeded' }).waitFor({ timeout: 5_000 });
     assert.deepEqual(errors, []);
   });
 });

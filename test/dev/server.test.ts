@@ -110,6 +110,8 @@ describe('npm run dev: the deployed API on loopback', () => {
     assert.deepEqual([redriven.body.status, redriven.body.output], ['succeeded', 'Refund issued.']);
     assert.deepEqual((await send('GET', '/dev/dead-letters')).body.deadLetters, []);
     assert.equal((await send('POST', '/dev/dead-letters/review-2/redrive')).status, 404, 'nothing left to redrive');
+    const jobs = (await send('GET', '/dev/jobs')).body.jobs as Record<string, any>[];
+    assert.deepEqual(jobs.filter((j) => j.jobId.startsWith('review-')).map((j) => [j.jobId, j.status]).sort(), [['review-1', 'succeeded'], ['review-2', 'succeeded']]);
   });
 
   it('fires a schedule and sends an event on demand, each run as its queue would run it', async () => {

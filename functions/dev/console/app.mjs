@@ -22,9 +22,11 @@ function App() {
   const [runId, setRunId] = useState(undefined);
   const [deadLetters, setDeadLetters] = useState([]);
   const [approvals, setApprovals] = useState([]);
+  const [jobs, setJobs] = useState([]);
 
   const refresh = useCallback(async () => {
-    const [a, r, d, w] = await Promise.all([api('GET', '/agents'), api('GET', '/dev/runs'), api('GET', '/dev/dead-letters'), api('GET', '/dev/approvals')]);
+    const [a, r, d, w, j] = await Promise.all([api('GET', '/agents'), api('GET', '/dev/runs'), api('GET', '/dev/dead-letters'), api('GET', '/dev/approvals'), api('GET', '/dev/jobs')]);
+    setJobs(j.body.jobs);
     setAgents(a.body.agents);
     setRuns(r.body.runs);
     setDeadLetters(d.body.deadLetters);
@@ -51,6 +53,7 @@ function App() {
       </div>
       <div>
         <section><h2>Waiting for approval</h2><${Approvals} approvals=${approvals} onDecide=${async (a, decision) => { await api('POST', `/agents/${a.agent}/jobs/${encodeURIComponent(a.jobId)}/approvals`, { decision, callId: a.callId }); refresh(); }} /></section>
+        <section><h2>Jobs</h2><${Jobs} jobs=${jobs} onSelect=${setRunId} /></section>
         <section><h2>Runs</h2><${Runs} runs=${runs} selected=${runId} onSelect=${setRunId} /></section>
       </div>
     </main>`;
@@ -101,6 +104,16 @@ function AgentPanel({ agent, onRun }) {
       <pre>${answer.body.structuredOutput !== undefined ? json(answer.body.structuredOutput) : answer.body.output ?? json(answer.body)}</pre>
     </div>`}
   </section>`;
+}
+
+function Jobs({ jobs, onSelect }) {
+  if (!jobs.length) return html`<div class="empty" data-testid="jobs">No jobs yet</div>`;
+  return html`<table data-testid="jobs"><tbody>
+    ${jobs.map((j) => html`<tr onClick=${() => onSelect(j.jobId)} style="cursor:pointer">
+      <td><span class="name">${j.agent}</span><div class="meta">${j.jobId}</div></td>
+      <td><span class=${`badge ${j.status}`}>${j.status}</span>${j.deliveries ? html`<div class="meta">${j.deliveries} deliveries</div>` : ''}</td>
+    </tr>`)}
+  </tbody></table>`;
 }
 
 function Runs({ runs, selected, onSelect }) {
