@@ -210,6 +210,7 @@ function describeAgent(runtime: Runtime, mode: string | undefined) {
     description: definition.description,
     cohort: definition.cohort,
     version: definition.version,
+    promptVersion: definition.promptVersion,
     triggers: definition.triggers.map((t) => t.type),
     tools: definition.tools.map((t) => ({ name: t.name, kind: t.kind, description: t.description })),
     skills: definition.skills,

@@ -11,15 +11,20 @@ import { REPO } from '../helpers';
  * credentials here), so it replays the agent's transcript from the start of every run.
  */
 let app: DevApp;
+let root: string;
 let folder: string;
 const lines: string[] = [];
 const saved = { ...process.env };
 
 before(async () => {
   for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY']) delete process.env[key];
-  folder = mkdtempSync(join(tmpdir(), 'dev-agents-'));
+  // An app of its own: its models (cdk.json), its skills and the support agent's folder, all editable.
+  root = mkdtempSync(join(tmpdir(), 'dev-app-'));
+  cpSync(join(REPO, 'cdk.json'), join(root, 'cdk.json'));
+  cpSync(join(REPO, 'skills'), join(root, 'skills'), { recursive: true });
+  folder = join(root, 'agents');
   cpSync(join(REPO, 'stacks/single-agent'), folder, { recursive: true, filter: (src) => !src.endsWith('.ts') });
-  app = await startDevApp({ root: REPO, folders: [folder], log: (line) => lines.push(line) });
+  app = await startDevApp({ root, folders: [folder], log: (line) => lines.push(line) });
 });
 
 after(async () => {
@@ -84,5 +89,21 @@ describe('npm run dev', () => {
     await until(async () => lines.some((l) => /reload failed, serving the agents as they were: .*agent "support": model/.test(l)), 'the failed reload reported');
     assert.equal((await invoke('Still there?')).status, 200);
     writeFileSync(file, good);
+  });
+
+  it('uses edited instructions and an edited skill for the next run', async () => {
+    const before = (await get('/agents')).agents[0].promptVersion;
+    const instructions = join(folder, 'support.instructions.md');
+    writeFileSync(instructions, `${readFileSync(instructions, 'utf8')}\nAlways thank the customer.\n`);
+    await until(async () => (await get('/agents')).agents[0].promptVersion !== before, 'the edited instructions served');
+
+    const skill = join(root, 'skills', 'ticket-triage', 'SKILL.md');
+    writeFileSync(skill, `${readFileSync(skill, 'utf8')}\nEdited while the server ran.\n`);
+    const reloads = lines.filter((l) => l.startsWith('reloaded')).length;
+    await until(async () => lines.filter((l) => l.startsWith('reloaded')).length > reloads, 'a reload after the skill changed');
+    const { body } = await invoke('Charged twice, once more.');
+    const records = (await get(`/dev/runs/${body.runId}`)).records as Record<string, any>[];
+    const loaded = records.flatMap((r) => (r.type === 'step' ? r.toolCalls : [])).find((c: { name: string; input: { name?: string } }) => c.name === 'load_skill' && c.input.name === 'ticket-triage');
+    assert.match(loaded.content, /Edited while the server ran\./);
   });
 });
