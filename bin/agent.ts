@@ -7,7 +7,7 @@ import { loadAgentFile } from '../contract/definition';
 import type { RunResult } from '../functions/core/agent/agent';
 import { chainOf, type AuditRecord } from '../functions/core/audit/records';
 import { MemoryMetrics } from '../functions/core/telemetry/metrics';
-import { localAgent, transcriptBeside, type LocalAgent } from '../functions/local/agents';
+import { localAgent, transcriptBeside, type LocalAgent } from '../functions/dev/local-agent';
 import { LocalAgentTeam } from '../functions/local/team';
 
 /**

@@ -32,6 +32,8 @@ const RULES: readonly Rule[] = [
   // What a delivery pipeline runs against a deployed stage: no runtime, no CDK, no Azure SDK.
   { layer: 'functions/delivery/', folders: ['contract/', 'functions/delivery/'], forbiddenPackages: [...CDK, '@azure/'] },
   { layer: 'functions/local/', folders: ['contract/', 'functions/core/', 'functions/entry/', 'functions/local/'], forbiddenPackages: [...CDK, ...CLOUD_SDKS] },
+  // The laptop's harness (npm run dev, npm run agent): the local pieces, and Bedrock through the AWS adapters for live runs.
+  { layer: 'functions/dev/', folders: ['contract/', 'functions/core/', 'functions/entry/', 'functions/local/', 'functions/aws/', 'functions/dev/'], forbiddenPackages: [...CDK, '@azure/'] },
   { layer: 'functions/aws/', folders: ['contract/', 'functions/core/', 'functions/entry/', 'functions/aws/'], forbiddenPackages: [...CDK, '@azure/'] },
   { layer: 'functions/azure/', folders: ['contract/', 'functions/core/', 'functions/entry/', 'functions/azure/'], forbiddenPackages: [...CDK, '@aws-sdk/', '@aws-lambda-powertools/'] },
   { layer: 'constructs/bundle/', folders: ['contract/', 'constructs/bundle/'], forbiddenPackages: ['aws-cdk-lib', 'cdktf', '@cdktf/', ...CLOUD_SDKS] },

@@ -6,7 +6,7 @@ import { MemoryAuditSink, type AuditSink } from '../core/audit/records';
 import { MemoryEventPublisher } from '../core/events/events';
 import { MemoryMetrics } from '../core/telemetry/metrics';
 import type { Runtime } from '../entry/assemble';
-import { localAgent, transcriptBeside, type LocalAgent } from '../local/agents';
+import { localAgent, transcriptBeside, type LocalAgent } from './local-agent';
 import { LocalAgentTeam } from '../local/team';
 import { RunRecorder } from './recorder';
 import { startDevServer, type DevServer } from './server';

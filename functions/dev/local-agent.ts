@@ -13,8 +13,8 @@ import { ModelError, type ModelProvider } from '../core/models/types';
 import type { ToolTransport } from '../core/tools/types';
 import type { MetricsSink } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
-import { LocalSkillStore } from './skill-store';
-import { RecordingProvider, RecordingTools, ReplayProvider, ReplayTools, type Transcript } from './transcript';
+import { LocalSkillStore } from '../local/skill-store';
+import { RecordingProvider, RecordingTools, ReplayProvider, ReplayTools, type Transcript } from '../local/transcript';
 
 /** One agent's runtime on a laptop: live (and maybe recording) or replaying its transcript. */
 export interface LocalAgent {
