@@ -236,7 +236,22 @@ function jobsOf(runtimes: readonly Runtime[]) {
 function runsOf(records: readonly AuditRecord[]) {
   return records
     .filter((r): r is RunRecord => r.type === 'run')
-    .map((r) => ({ runId: r.runId, attempt: r.attempt, agent: r.agent, trigger: r.trigger, startedAt: r.startedAt, durationMs: r.durationMs, stopReason: r.stopReason, outcome: r.outcome, steps: r.steps, costUsd: r.costUsd, definitionVersion: r.definitionVersion, correlationId: r.correlationId }))
+    .map((r) => ({
+      runId: r.runId,
+      attempt: r.attempt,
+      agent: r.agent,
+      trigger: r.trigger,
+      startedAt: r.startedAt,
+      durationMs: r.durationMs,
+      stopReason: r.stopReason,
+      outcome: r.outcome,
+      steps: r.steps,
+      costUsd: r.costUsd,
+      definitionVersion: r.definitionVersion,
+      correlationId: r.correlationId,
+      output: r.output,
+      ...(r.chain && { hop: r.chain.hop, kind: r.chain.kind, parentAgent: r.chain.parentAgent }),
+    }))
     .reverse();
 }
 

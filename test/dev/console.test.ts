@@ -98,6 +98,8 @@ describe('the dev console in a browser', () => {
     await app.server.queue.idle();
     await page.locator('[data-testid="chain"]').waitFor({ timeout: 5_000 });
     const chain = await page.locator('[data-testid="chain"]').innerText();
+    // One view of the chain, in order: the orchestrator, then what it called and handed off.
+    assert.match(chain, /started the chain\s+triage[\s\S]*→ (call|handoff) from triage\s+(billing|technical)[\s\S]*→ (call|handoff) from triage\s+(billing|technical)/);
     for (const agent of ['triage', 'billing', 'technical']) assert.match(chain, new RegExp(agent));
     assert.deepEqual(errors, []);
     const shot = process.env.UPDATE_SCREENSHOTS === '1' || !existsSync(SHOT) ? SHOT : join(mkdtempSync(join(tmpdir(), 'console-')), 'console.png');

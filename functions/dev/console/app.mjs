@@ -111,7 +111,7 @@ function Jobs({ jobs, onSelect }) {
   return html`<table data-testid="jobs"><tbody>
     ${jobs.map((j) => html`<tr onClick=${() => onSelect(j.jobId)} style="cursor:pointer">
       <td><span class="name">${j.agent}</span><div class="meta">${j.jobId}</div></td>
-      <td><span class=${`badge ${j.status}`}>${j.status}</span>${j.deliveries ? html`<div class="meta">${j.deliveries} deliveries</div>` : ''}</td>
+      <td><span class=${`badge ${j.status}`}>${j.status}</span>${j.deliveries ? html`<div class="meta">${j.deliveries} ${j.deliveries === 1 ? "delivery" : "deliveries"}</div>` : "" }</td>
     </tr>`)}
   </tbody></table>`;
 }
@@ -138,12 +138,20 @@ function Run({ runId, runs, onSelect }) {
   if (!runId) return html`<div class="empty">Run an agent, or pick a run</div>`;
   const run = [...records].reverse().find((r) => r.type === 'run');
   const steps = records.filter((r) => r.type === 'step' && (!run || r.attempt === run.attempt));
-  const chain = run ? runs.filter((r) => r.correlationId === run.correlationId) : [];
+  // The chain in order: by hop, then by start.
+  const chain = run ? runs.filter((r) => r.correlationId === run.correlationId).sort((a, b) => (a.hop ?? 0) - (b.hop ?? 0) || a.startedAt.localeCompare(b.startedAt)) : [];
   return html`<div data-testid="timeline">
     ${run && html`<div class="meta">${run.agent} · run ${run.runId} · ${run.trigger} · ${run.durationMs} ms · ${usd(run.costUsd)}
       <button class="secondary" data-testid="save" onClick=${async () => setSaved((await api('POST', `/dev/runs/${encodeURIComponent(run.runId)}/transcript`)).body)}>Save as transcript</button></div>`}
     ${saved && html`<div class="meta" data-testid="saved">${saved.path ? `saved: ${saved.path} (replay: npm run agent -- --transcript ${saved.path} …)` : saved.message}</div>`}
-    ${chain.length > 1 && html`<div class="chain" data-testid="chain">chain ${run.correlationId}: ${chain.map((c) => html`<a href="#" onClick=${(e) => { e.preventDefault(); onSelect(c.runId); }}>${c.agent}</a> `)}</div>`}
+    ${chain.length > 1 && html`<table class="chain" data-testid="chain"><tbody>
+      ${chain.map((c) => html`<tr>
+        <td>${c.hop ? `${'→ '.repeat(c.hop)}${c.kind} from ${c.parentAgent}` : 'started the chain'}</td>
+        <td><a href="#" onClick=${(e) => { e.preventDefault(); onSelect(c.runId); }}>${c.agent}</a></td>
+        <td><span class=${`badge ${c.outcome}`}>${c.outcome}</span></td>
+        <td class="meta">${c.output.slice(0, 120)}</td>
+      </tr>`)}
+    </tbody></table>`}
     <div class="timeline">
       ${steps.map((s) => html`<${Step} step=${s} />`)}
       ${run && html`<div class="event stop" data-testid="stop"><span class="what">Stop: ${run.stopReason}</span> <span class=${`badge ${run.outcome}`}>${run.outcome}</span>
