@@ -82,6 +82,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   async function handle(request: IncomingMessage): Promise<Answer> {
     const requestId = randomUUID();
+    const refused = foreign(request);
+    if (refused) return { status: 403, body: { message: refused, requestId } };
     const path = new URL(request.url ?? '/', 'http://dev').pathname;
     if (request.method === 'GET' && path === '/agents') return { status: 200, body: { agents: [...agents.values()].map((r) => describeAgent(r, modes.get(r.config.definition.name))) } };
     if (request.method === 'GET' && path === '/dev/runs') return { status: 200, body: { runs: runsOf(options.audit?.records ?? []) } };
@@ -168,8 +170,23 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { address, port } = server.address() as AddressInfo;
+  const loopback = ['127.0.0.1', '::1'].includes(address);
+  const selfUrl = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+
+  /**
+   * Why a request from a web page of another site is refused, or undefined: nothing authenticates
+   * this server, so a page elsewhere must not drive it (a cross-site POST), nor reach it through a
+   * name that resolves to this machine (DNS rebinding) while it listens on loopback.
+   */
+  function foreign(request: IncomingMessage): string | undefined {
+    const origin = request.headers.origin;
+    if (origin && origin !== selfUrl && !(loopback && /^http:\/\/(localhost|127\.0\.0\.1|\[::1\]):\d+$/.test(origin) && origin.endsWith(`:${port}`))) return `requests from ${origin} are refused: the dev server takes its own console's`;
+    const host = (request.headers.host ?? '').replace(/:\d+$/, '');
+    if (loopback && !['127.0.0.1', 'localhost', '[::1]'].includes(host)) return `host ${host} is refused: the dev server listens on loopback`;
+    return undefined;
+  }
   return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    url: selfUrl,
     queue,
     approvals,
     replace: (runtime, mode) => {

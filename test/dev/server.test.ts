@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { defineAgent } from '../../contract/definition';
 import { startDevServer, type DevServer } from '../../functions/dev/server';
@@ -127,5 +128,26 @@ describe('npm run dev: the deployed API on loopback', () => {
     assert.match((await send('POST', '/dev/agents/digest/schedules/3')).body.message, /no schedule 3 \(it has 1\)/);
     assert.match((await send('POST', '/dev/agents/support/events', { a: 1 })).body.message, /no event trigger/);
     assert.equal((await send('POST', '/dev/agents/digest/events', [1, 2])).status, 400);
+  });
+
+  it('refuses what a web page of another site sends, and names that resolve to it from elsewhere', async () => {
+    const raw = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const url = new URL(`${server.url}/agents/support/invocations`);
+        const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ input: 'hi' }));
+      });
+    const fromElsewhere = await raw({ origin: 'https://evil.example.com' });
+    assert.equal(fromElsewhere.status, 403);
+    assert.match(fromElsewhere.body, /requests from https:\/\/evil\.example\.com are refused/);
+    const rebound = await raw({ host: 'attacker.example.com:8787' });
+    assert.equal(rebound.status, 403);
+    assert.match(rebound.body, /host attacker\.example\.com is refused/);
+    model.down = false;
+    assert.equal((await raw({ origin: server.url })).status, 200, 'its own console');
   });
 });
