@@ -52,13 +52,13 @@ export async function startDevApp(options: DevAppOptions): Promise<DevApp> {
   const log = options.log ?? ((line: string) => console.error(line));
   const audit = new MemoryAuditSink();
   const recorder = new RunRecorder();
-  // A run's record, when it ends, names the recording of its live answers.
-  const sink: AuditSink = {
+  /** The audit sink of `built`'s runs: a run's record, when it ends, marks what the agent's live recording gained as that run's. */
+  const sinkOf = (built: { agent?: LocalAgent }): AuditSink => ({
     write: async (records) => {
       await audit.write(records);
-      for (const r of records) if (r.type === 'run') recorder.ended(r.agent, r.runId);
+      for (const r of records) if (r.type === 'run') recorder.ended(r.agent, r.runId, built.agent?.recording);
     },
-  };
+  });
   const events = new MemoryEventPublisher();
   const team = new LocalAgentTeam(undefined, { log: () => {}, ...(options.maxDeliveries && { maxDeliveries: options.maxDeliveries }) });
   const modes = new Map<string, string>();
@@ -72,21 +72,22 @@ export async function startDevApp(options: DevAppOptions): Promise<DevApp> {
     const graph = new AgentTeamGraph(definitions);
     const built = new Map<string, LocalAgent>();
     for (const [i, definition] of definitions.entries()) {
+      const made: { agent?: LocalAgent } = {};
       built.set(
         definition.name,
-        await localAgent(definition, {
+        (made.agent = await localAgent(definition, {
           root: options.root,
           transcriptPath: transcriptBeside(paths[i]!),
           replayEachRun: true,
           allowNoModel: true,
-          wrapLive: { provider: (p) => recorder.provider(definition.name, p), tools: (t) => recorder.tools(definition.name, t) },
-          audit: sink,
+          record: true,
+          audit: sinkOf(made),
           metrics: new MemoryMetrics(),
           events: team.events(events),
           delegates: team.delegates(),
           callers: graph.callersOf(definition.name),
           inbox: team.inbox,
-        }),
+        })),
       );
     }
     return built;

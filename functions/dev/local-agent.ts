@@ -10,11 +10,10 @@ import type { TaskInbox } from '../core/chain/inbox';
 import type { EventPublisher } from '../core/events/events';
 import { MemoryJobStore } from '../core/jobs/jobs';
 import { ModelError, type ModelProvider } from '../core/models/types';
-import type { ToolTransport } from '../core/tools/types';
 import type { MetricsSink } from '../core/telemetry/metrics';
 import { assembleRuntime, type Runtime } from '../entry/assemble';
 import { LocalSkillStore } from '../local/skill-store';
-import { RecordingProvider, RecordingTools, ReplayProvider, ReplayTools, type Transcript } from '../local/transcript';
+import { RecordingProvider, RecordingTools, ReplayProvider, ReplayTools, type Recording, type Transcript } from '../local/transcript';
 
 /** One agent's runtime on a laptop: live (and maybe recording) or replaying its transcript. */
 export interface LocalAgent {
@@ -24,6 +23,8 @@ export interface LocalAgent {
   readonly source?: string;
   /** Why it has no model at all, when it has neither credentials nor a transcript. */
   readonly noModel?: string;
+  /** What its live models and tools answered, in order, when recording. */
+  readonly recording?: Recording;
   /** The transcript of what it did, when recording. */
   recorded(): Transcript | undefined;
 }
@@ -44,8 +45,6 @@ export interface LocalAgentOptions {
    * `model_unavailable` with the reason (a long-lived process serving others). @default false: refuse
    */
   readonly allowNoModel?: boolean;
-  /** Wraps a live agent's models and tools (a recorder keeping each run's answers). @default as they are */
-  readonly wrapLive?: { provider(provider: ModelProvider): ModelProvider; tools(tools: ToolTransport): ToolTransport };
   readonly audit: AuditSink;
   readonly metrics: MetricsSink;
   readonly events?: EventPublisher;
@@ -81,9 +80,9 @@ export async function localAgent(definition: AgentDefinition, options: LocalAgen
     else if (options.allowNoModel) noModel = missing;
     else throw new Error(`agent ${definition.name}: ${missing}`);
   }
-  const recorders: { providers: RecordingProvider[]; tools?: RecordingTools } = { providers: [] };
   const replay = transcript && new ReplayTools(transcript);
-  const record = live && options.record;
+  // Every target and every tool transport adds to one recording, in the order they answer.
+  const recording: Recording | undefined = live && options.record ? { turns: [], toolResults: [] } : undefined;
   const runtime = await assembleRuntime(
     { definition, route, prices: pricesFor(policy, route.map((t) => t.model)), toolPolicy, ...(options.callers?.length && { callers: [...options.callers] }) },
     {
@@ -103,23 +102,20 @@ export async function localAgent(definition: AgentDefinition, options: LocalAgen
             ? async (target) => unavailable(target.model, noModel!)
             : transcript
             ? async (target) => new ReplayProvider(target.model, transcript!, options.replayEachRun ? replay : undefined)
-            : record
-              ? async (target) => {
-                  const provider = new RecordingProvider(await liveProviders(target));
-                  recorders.providers.push(provider);
-                  return provider;
-                }
-              : options.wrapLive
-                ? async (target) => options.wrapLive!.provider(await liveProviders(target))
-                : liveProviders,
+            : recording
+              ? async (target) => new RecordingProvider(await liveProviders(target), recording)
+              : liveProviders,
         transports: (liveTools) =>
           replay
             ? { ...liveTools, http: replay, function: replay, mcp: replay }
-            : record
-              ? { ...liveTools, http: (recorders.tools = new RecordingTools(liveTools.http!)) }
-              : options.wrapLive
-                ? { ...liveTools, http: options.wrapLive.tools(liveTools.http!), ...(liveTools.mcp && { mcp: options.wrapLive.tools(liveTools.mcp) }), ...(liveTools.function && { function: options.wrapLive.tools(liveTools.function) }) }
-                : liveTools,
+            : recording
+              ? {
+                  ...liveTools,
+                  http: new RecordingTools(liveTools.http!, recording),
+                  ...(liveTools.mcp && { mcp: new RecordingTools(liveTools.mcp, recording) }),
+                  ...(liveTools.function && { function: new RecordingTools(liveTools.function, recording) }),
+                }
+              : liveTools,
       },
     },
   );
@@ -128,7 +124,8 @@ export async function localAgent(definition: AgentDefinition, options: LocalAgen
     live,
     ...(transcript && { source: `${options.transcriptPath}${transcript.note ? ` (${transcript.note})` : ''}` }),
     ...(noModel && { noModel }),
-    recorded: () => (record ? { agent: definition.name, recordedAt: new Date().toISOString(), turns: recorders.providers.flatMap((p) => p.turns), toolResults: recorders.tools?.results ?? [] } : undefined),
+    ...(recording && { recording }),
+    recorded: () => (recording ? { agent: definition.name, recordedAt: new Date().toISOString(), turns: [...recording.turns], toolResults: [...recording.toolResults] } : undefined),
   };
 }
 

@@ -60,11 +60,18 @@ export class ReplayTools implements ToolTransport {
   }
 }
 
-/** Wraps a live provider and remembers what it answered. */
-export class RecordingProvider implements ModelProvider {
-  readonly turns: Transcript['turns'][number][] = [];
+/** What live models and tools answered, in the order they answered: a transcript's turns and tool results as they grow. */
+export interface Recording {
+  readonly turns: Transcript['turns'][number][];
+  readonly toolResults: Transcript['toolResults'][number][];
+}
 
-  constructor(private readonly inner: ModelProvider) {}
+/** Wraps a live provider and adds what it answers to `recording`. */
+export class RecordingProvider implements ModelProvider {
+  constructor(
+    private readonly inner: ModelProvider,
+    private readonly recording: Recording,
+  ) {}
 
   get provider() {
     return this.inner.provider;
@@ -76,20 +83,21 @@ export class RecordingProvider implements ModelProvider {
 
   async complete(request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse> {
     const response = await this.inner.complete(request, signal);
-    this.turns.push({ content: response.content, stopReason: response.stopReason, usage: response.usage });
+    this.recording.turns.push({ content: response.content, stopReason: response.stopReason, usage: response.usage });
     return response;
   }
 }
 
-/** Wraps a live tool transport and remembers what it returned. */
+/** Wraps a live tool transport and adds what it returns to `recording`. */
 export class RecordingTools implements ToolTransport {
-  readonly results: { tool: string; input: unknown; content: string }[] = [];
-
-  constructor(private readonly inner: ToolTransport) {}
+  constructor(
+    private readonly inner: ToolTransport,
+    private readonly recording: Recording,
+  ) {}
 
   async call(tool: AgentTool, input: unknown, context: ToolContext): Promise<string> {
     const content = await this.inner.call(tool, input, context);
-    this.results.push({ tool: tool.name, input, content });
+    this.recording.toolResults.push({ tool: tool.name, input, content });
     return content;
   }
 }
