@@ -181,7 +181,7 @@ export class AuditQueries extends Construct {
     const workGroupArn = stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroup.ref });
     const auditObjects = `${this.audit.bucketArn}/*`;
     const results = this.resultsBucket.arnForObjects('*');
-    acknowledgeGrantedWildcards(grantee.grantPrincipal, [auditObjects, results], 'Queries read every audit record of the agents the table lists and write results under keys Athena chooses per query.');
+    acknowledgeGrantedWildcards(grantee.grantPrincipal, [auditObjects, results], 'Queries read any object of the audit bucket, which holds audit records only (Athena reads the partitions the table projects, under keys the runtime chooses per run), and write results under keys Athena chooses per query.');
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup', 'athena:GetNamedQuery', 'athena:ListNamedQueries', 'athena:BatchGetNamedQuery'],
