@@ -7,6 +7,7 @@ import { MemoryEventPublisher } from '../../functions/core/events/events';
 import { MemoryJobStore } from '../../functions/core/jobs/jobs';
 import type { ModelProvider } from '../../functions/core/models/types';
 import { MemoryMetrics } from '../../functions/core/telemetry/metrics';
+import { DevApprovals } from '../../functions/dev/approvals';
 import { startDevServer, type DevServer } from '../../functions/dev/server';
 import { assembleRuntime } from '../../functions/entry/assemble';
 import { agentInput } from '../helpers';
@@ -98,5 +99,20 @@ describe('approvals on the dev server', () => {
     assert.deepEqual([decided.status, decided.body.decision], [202, 'rejected']);
     await jobIs('refund-2', 'succeeded');
     assert.equal(refunds.length, 1, 'the rejected call never ran');
+  });
+});
+
+describe('the dev engine', () => {
+  it('expires a call nobody decides in its time, and says so on the job record', async () => {
+    const approvals = new DevApprovals();
+    const jobs = new MemoryJobStore();
+    const definition = defineAgent(agentInput({ name: 'refunds', durable: true, triggers: [{ type: 'job' }] }));
+    const runtime = await assembleRuntime({ definition, route: [{ provider: 'bedrock', model: 'dev-model' }] }, { jobs, events: new MemoryEventPublisher(), metrics: new MemoryMetrics(), secret: async () => 'unused', providers: { bedrock: async () => provider } });
+    const engine = approvals.engine(runtime, { runId: 'job-late', jobId: 'job-late', trigger: 'job', input: 'x' });
+    const decision = await engine.approval('approval-1-call_1', { callId: 'call_1', tool: 'refund', input: {}, approvers: ['developer'], timeoutSeconds: 0.05 });
+    assert.equal(decision.decision, 'expired');
+    assert.deepEqual(approvals.pending(), [], 'no longer waiting');
+    const record = (await jobs.get('job-late'))!;
+    assert.deepEqual([record.status, record.lastApproval?.decision], ['running', 'expired']);
   });
 });
